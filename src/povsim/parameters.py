@@ -1,0 +1,392 @@
+"""Calibration tables -> typed parameter arrays the kernel reads.
+
+Everything numeric comes from ``calibration/`` (see ``calibration/FORMATS.md``); scenario
+overrides replace scalars by name (``income_sigma``) or relative risks by path
+(``rr.mortality.smoking_current``). Cell arrays are indexed ``c = (sex*5 + q)*101 + age``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.special import expit, logit
+from scipy.stats import norm
+
+from . import kernel as K
+
+AGES = np.arange(K.N_AGE)
+SEXES = ("male", "female")
+BINARY_FACTORS = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
+EXPOSURES = ("smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk", "cold_home",
+             "isolated", "poverty", "unmet_need", "ltc1", "ltc2plus")
+OUTCOMES = ("mortality", "ltc_onset", "poor_health")
+TURNOVER = {"obese": "turnover_obese", "inactive": "turnover_inactive",
+            "alcohol_risk": "turnover_alcohol", "cold_home": "turnover_cold_home",
+            "isolated": "turnover_isolated", "unmet_need": "turnover_unmet_need"}
+
+
+def calibration_dir() -> Path:
+    """The calibration folder: $POVSIM_CALIBRATION, the repo's, or the installed copy."""
+    env = os.environ.get("POVSIM_CALIBRATION")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "calibration"
+    if repo.is_dir():
+        return repo
+    return Path(__file__).resolve().parent / "_calibration"
+
+
+def read_table(name: str, directory: Path | None = None) -> pd.DataFrame:
+    path = (directory or calibration_dir()) / name
+    return pd.read_csv(path, comment="#", skipinitialspace=True)
+
+
+@lru_cache(maxsize=4)
+def _load_raw(directory: str) -> dict[str, Any]:
+    d = Path(directory)
+    raw: dict[str, Any] = {
+        "scalars": yaml.safe_load((d / "parameters.yaml").read_text()),
+        "life": read_table("life_tables_england_2017_2019.csv", d),
+        "population": read_table("population_england_mid2019.csv", d),
+        "prevalence": read_table("prevalence_by_age_sex.csv", d),
+        "gradient": read_table("prevalence_gradient_by_quintile.csv", d),
+        "rr": read_table("relative_risks.csv", d),
+        "good_health": read_table("good_health_by_age.csv", d),
+    }
+    fitted = d / "fitted.yaml"
+    raw["fitted"] = yaml.safe_load(fitted.read_text()) if fitted.exists() else None
+    return raw
+
+
+@dataclass
+class ModelParams:
+    """All inputs of one model configuration (defaults plus a scenario's overrides)."""
+
+    scalars: dict[str, Any]
+    rr: dict[str, dict[str, float]]  # outcome -> exposure -> relative risk / odds ratio
+    rr_jobloss_poor_health: float
+    fitted: dict[str, Any]
+    life: pd.DataFrame
+    population: pd.DataFrame
+    prevalence: pd.DataFrame
+    gradient: pd.DataFrame
+    good_health: pd.DataFrame
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        return self.scalars[name]["value"]
+
+
+def default_fitted() -> dict[str, Any]:
+    """No gradient: used only before the first ``povsim calibrate``."""
+    return {"beta_mortality": {s: [0.0] * 5 for s in SEXES},
+            "mortality_gradient_old": {s: 0.3 for s in SEXES},
+            "gamma_health": {s: [0.0] * 5 for s in SEXES}}
+
+
+def parameter_space(directory: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every overridable parameter path with its default, bounds and unit (for validation)."""
+    raw = _load_raw(str(directory or calibration_dir()))
+    space: dict[str, dict[str, Any]] = {}
+    for name, spec in raw["scalars"].items():
+        space[name] = {"default": spec["value"], "min": spec.get("min"), "max": spec.get("max"),
+                       "unit": spec.get("unit", "")}
+    for row in raw["rr"].itertuples():
+        space[f"rr.{row.outcome}.{row.exposure}"] = {
+            "default": float(row.rr), "min": 0.01, "max": 100.0, "unit": "relative risk"}
+    return space
+
+
+def load_params(overrides: dict[str, Any] | None = None,
+                directory: Path | None = None) -> ModelParams:
+    """Defaults from ``calibration/`` with ``overrides`` applied (already validated)."""
+    raw = _load_raw(str(directory or calibration_dir()))
+    scalars = copy.deepcopy(raw["scalars"])
+    rr: dict[str, dict[str, float]] = {o: {e: 1.0 for e in EXPOSURES} for o in OUTCOMES}
+    rr_job = 1.0
+    for row in raw["rr"].itertuples():
+        if row.outcome == "job_loss" and row.exposure == "poor_health":
+            rr_job = float(row.rr)
+        elif row.outcome in rr and row.exposure in rr[row.outcome]:
+            rr[row.outcome][row.exposure] = float(row.rr)
+    overrides = dict(overrides or {})
+    for path, value in overrides.items():
+        if path.startswith("rr."):
+            _, outcome, exposure = path.split(".", 2)
+            if outcome == "job_loss":
+                rr_job = float(value)
+            else:
+                rr[outcome][exposure] = float(value)
+        else:
+            scalars[path]["value"] = value
+    return ModelParams(scalars=scalars, rr=rr, rr_jobloss_poor_health=rr_job,
+                       fitted=copy.deepcopy(raw["fitted"] or default_fitted()),
+                       life=raw["life"], population=raw["population"],
+                       prevalence=raw["prevalence"], gradient=raw["gradient"],
+                       good_health=raw["good_health"], overrides=overrides)
+
+
+# --- age-band tables to single years -------------------------------------------------------
+
+def band_to_ages(age_min: np.ndarray, age_max: np.ndarray, values: np.ndarray,
+                 outside: float | None = 0.0) -> np.ndarray:
+    """Interpolate band values at band midpoints to single years 0-100.
+
+    Ages below the first band take ``outside`` (None: the first band's value); ages above the
+    last band take the last band's value. Interpolating avoids step changes at band edges,
+    which would show up as spikes in the incidence derived from the age profile.
+    """
+    order = np.argsort(age_min)
+    lo, hi, v = age_min[order], age_max[order], values[order]
+    mid = (lo + np.minimum(hi, 100)) / 2.0
+    out = np.interp(AGES, mid, v)
+    # Flat inside the first and last bands' own ranges (interp is flat beyond mid already).
+    if outside is not None:
+        out[AGES < lo[0]] = outside
+    return out
+
+
+def sex_age_profile(df: pd.DataFrame, value_col: str, outside: float | None = 0.0) -> np.ndarray:
+    """(2, 101) array from rows with sex in male/female/all and age bands."""
+    out = np.zeros((2, K.N_AGE))
+    for si, s in enumerate(SEXES):
+        rows = df[df["sex"].isin([s, "all", "persons"])]
+        if rows.empty:
+            raise ValueError(f"no rows for sex {s}")
+        out[si] = band_to_ages(rows["age_min"].to_numpy(float), rows["age_max"].to_numpy(float),
+                               rows[value_col].to_numpy(float), outside)
+    return out
+
+
+def quintile_relative(gradient: pd.DataFrame, factor: str) -> np.ndarray:
+    rows = gradient[gradient["factor"] == factor].sort_values("quintile")
+    if len(rows) != 5:
+        return np.ones(5)
+    rel = rows["relative"].to_numpy(float)
+    return rel / rel.mean()
+
+
+def factor_prevalence(mp: ModelParams, factor: str, outside: float = 0.0) -> np.ndarray:
+    """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor."""
+    rows = mp.prevalence[mp.prevalence["factor"] == factor]
+    if rows.empty:
+        return np.zeros((2, 5, K.N_AGE))
+    base = sex_age_profile(rows, "prevalence", outside)
+    rel = quintile_relative(mp.gradient, factor)
+    return np.clip(base[:, None, :] * rel[None, :, None], 0.0, 0.98)
+
+
+# --- target mortality and good health by quintile ------------------------------------------
+
+def national_mx(mp: ModelParams) -> np.ndarray:
+    out = np.zeros((2, K.N_AGE))
+    for si, s in enumerate(SEXES):
+        rows = mp.life[mp.life["sex"] == s].sort_values("age")
+        out[si] = rows["mx"].to_numpy(float)[: K.N_AGE]
+    return out
+
+
+def mortality_age_profile(child: float, old: float) -> np.ndarray:
+    """Share of the working-age log rate ratio between quintiles that applies at each age."""
+    g = np.ones(K.N_AGE)
+    g[:15] = child
+    old_ages = AGES >= 65
+    g[old_ages] = 1.0 + (old - 1.0) * np.clip((AGES[old_ages] - 65) / 30.0, 0.0, 1.0)
+    return g
+
+
+def quintile_mx(mx_nat: np.ndarray, beta: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """mx (5, 101) for one sex whose equal-weight mean over quintiles is ``mx_nat``."""
+    rel = np.exp(beta[:, None] * g[None, :])
+    return mx_nat[None, :] * rel / rel.mean(axis=0, keepdims=True)
+
+
+def national_good_health(mp: ModelParams) -> np.ndarray:
+    return np.clip(sex_age_profile(mp.good_health, "prevalence", outside=None), 0.01, 0.999)
+
+
+def quintile_good_health(pi_nat: np.ndarray, gamma: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Good-health prevalence (5, 101) for one sex: logit shifts by quintile whose mean over
+    quintiles equals ``pi_nat`` at each age (a per-age offset is solved by Newton)."""
+    base = logit(pi_nat)
+    shift = gamma[:, None] * k[None, :]
+    off = np.zeros(K.N_AGE)
+    for _ in range(30):
+        p = expit(base[None, :] + off[None, :] + shift)
+        f = p.mean(axis=0) - pi_nat
+        fp = (p * (1 - p)).mean(axis=0)
+        off -= f / fp
+    return expit(base[None, :] + off[None, :] + shift)
+
+
+def health_age_profile(child: float) -> np.ndarray:
+    k = np.ones(K.N_AGE)
+    k[:16] = child
+    return k
+
+
+def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """Target mortality rates and good-health prevalence, each (2, 5, 101)."""
+    f = mp.fitted
+    mx_nat = national_mx(mp)
+    pi_nat = national_good_health(mp)
+    mx = np.zeros((2, 5, K.N_AGE))
+    good = np.zeros((2, 5, K.N_AGE))
+    k = health_age_profile(mp.value("health_gradient_child"))
+    for si, s in enumerate(SEXES):
+        g = mortality_age_profile(mp.value("mortality_gradient_child"),
+                                  f["mortality_gradient_old"][s])
+        mx[si] = quintile_mx(mx_nat[si], np.asarray(f["beta_mortality"][s], float), g)
+        good[si] = quintile_good_health(pi_nat[si], np.asarray(f["gamma_health"][s], float), k)
+    return mx, good
+
+
+# --- transitions that keep the baseline's age profile ----------------------------------------
+
+def binary_transitions(p: np.ndarray, remission: float) -> tuple[np.ndarray, np.ndarray]:
+    """Incidence and remission (same shape as ``p``, last axis age) such that a cohort at
+    prevalence p(a) reaches p(a+1) a year later: p(a+1) = p(a)(1-r) + (1-p(a)) i.
+    Where the profile falls faster than ``remission`` allows, remission rises instead."""
+    p0 = p
+    p1 = np.concatenate([p[..., 1:], p[..., -1:]], axis=-1)
+    keep = p0 * (1.0 - remission)
+    inc = np.where(p1 >= keep, (p1 - keep) / np.maximum(1.0 - p0, 1e-9), 0.0)
+    rem = np.where(p1 >= keep, remission,
+                   1.0 - p1 / np.maximum(p0, 1e-12))
+    return np.clip(inc, 0.0, 1.0), np.clip(rem, 0.0, 1.0)
+
+
+def smoking_transitions(cur: np.ndarray, ex: np.ndarray, relapse: float):
+    """Initiation, cessation and relapse rates that carry the age profile of current and
+    ex-smoking from one age to the next (synthetic-cohort assumption)."""
+    nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
+    ever = cur + ex
+    never = 1.0 - ever
+    init = np.clip((nxt(ever) - ever) / np.maximum(never, 1e-9), 0.0, 1.0)
+    cess = 1.0 - (nxt(cur) - never * init - ex * relapse) / np.maximum(cur, 1e-12)
+    cess = np.where(cur > 0, np.clip(cess, 0.0, 1.0), 0.0)
+    return init, cess, np.full_like(cur, relapse)
+
+
+def ltc_transitions(p1: np.ndarray, p2: np.ndarray):
+    nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
+    i01 = np.clip((nxt(p1) - p1) / np.maximum(1.0 - p1, 1e-9), 0.0, 1.0)
+    i12 = np.clip((nxt(p2) - p2) / np.maximum(p1 - p2, 1e-9), 0.0, 1.0)
+    return i01, i12
+
+
+def income_mu(p_pov: np.ndarray, p_emp: np.ndarray, working: np.ndarray, sigma: float,
+              replacement: float, line: float) -> np.ndarray:
+    """Location of log income per cell so that the share below ``line`` is ``p_pov`` given the
+    share in (household) work; solved by bisection for every cell at once."""
+    p = np.clip(p_pov, 1e-4, 1 - 1e-4)
+    e = np.where(working, p_emp, 1.0)
+    lo = np.full(p.shape, np.log(line) - 10.0)
+    hi = np.full(p.shape, np.log(line) + 10.0)
+    ll, lr = np.log(line), np.log(line / replacement)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        share = e * norm.cdf((ll - mid) / sigma) + (1 - e) * norm.cdf((lr - mid) / sigma)
+        too_poor = share > p
+        lo = np.where(too_poor, mid, lo)
+        hi = np.where(too_poor, hi, mid)
+    return (lo + hi) / 2
+
+
+@dataclass
+class CellTables:
+    """Per-cell arrays (flat, length N_CELL) and effect vectors for the kernel.
+
+    Normalisers (``mort_norm``, ``ltc_norm*``, ``health_alpha``) are filled from the starting
+    population by :func:`povsim.population.fit_to_population`.
+    """
+
+    mx: np.ndarray
+    good_target: np.ndarray
+    p_smoke_cur: np.ndarray
+    p_smoke_ex: np.ndarray
+    p_bin: np.ndarray
+    p_emp: np.ndarray
+    p_ltc1p: np.ndarray
+    p_ltc2p: np.ndarray
+    p_pov: np.ndarray
+    bin_inc: np.ndarray
+    bin_rem: np.ndarray
+    smk_init: np.ndarray
+    smk_cess: np.ndarray
+    smk_relapse: np.ndarray
+    ltc_i01: np.ndarray
+    ltc_i12: np.ndarray
+    emp_exit: np.ndarray
+    emp_entry: np.ndarray
+    emp_norm: np.ndarray
+    inc_mu: np.ndarray
+    rr_mort: np.ndarray
+    rr_ltc: np.ndarray
+    lor_health: np.ndarray
+    poverty_line: float
+    mort_norm: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
+    ltc_norm01: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
+    ltc_norm12: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
+    health_alpha: np.ndarray = field(default_factory=lambda: np.zeros(K.N_CELL))
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.reshape(x.shape[:-3] + (K.N_CELL,)), dtype=np.float64)
+
+
+def effect_vector(mp: ModelParams, outcome: str) -> np.ndarray:
+    return np.array([mp.rr[outcome][e] for e in EXPOSURES], dtype=np.float64)
+
+
+def build_cell_tables(mp: ModelParams) -> CellTables:
+    mx, good = target_mx_and_good(mp)
+    cur = factor_prevalence(mp, "smoking_current")
+    ex = factor_prevalence(mp, "smoking_ex")
+    ex = np.minimum(ex, 0.99 - cur)
+    p_bin = np.stack([factor_prevalence(mp, f) for f in BINARY_FACTORS])
+    inc_rem = [binary_transitions(p_bin[j], mp.value(TURNOVER[f]))
+               for j, f in enumerate(BINARY_FACTORS)]
+    smk_init, smk_cess, smk_rel = smoking_transitions(cur, ex, mp.value("smoking_relapse"))
+    p1 = factor_prevalence(mp, "ltc1plus")
+    p2 = np.minimum(factor_prevalence(mp, "ltc2plus"), p1)
+    i01, i12 = ltc_transitions(p1, p2)
+
+    wa_max = mp.value("working_age_max")
+    p_emp = factor_prevalence(mp, "employed")
+    # Below 16 the flag means "lives in a household with someone in work".
+    p_emp[..., :16] = mp.value("child_household_worker")
+    p_emp[..., AGES > wa_max] = 0.0
+    lam = mp.value("job_exit_rate")
+    emp_entry, emp_exit = binary_transitions(p_emp, lam)
+    emp_exit[..., AGES >= wa_max] = 0.0
+    emp_entry[..., AGES >= wa_max] = 0.0
+    rr_job = mp.rr_jobloss_poor_health
+    emp_norm = 1.0 + (rr_job - 1.0) * (1.0 - good)
+
+    p_pov = factor_prevalence(mp, "poverty")
+    line = mp.value("poverty_line_fraction") * mp.value("median_income_gbp")
+    working = np.broadcast_to(AGES <= wa_max, p_pov.shape)
+    mu = income_mu(p_pov, p_emp, working, mp.value("income_sigma"),
+                   mp.value("replacement_ratio"), line)
+
+    return CellTables(
+        mx=_flat(mx), good_target=_flat(good), p_smoke_cur=_flat(cur), p_smoke_ex=_flat(ex),
+        p_bin=_flat(p_bin), p_emp=_flat(p_emp), p_ltc1p=_flat(p1), p_ltc2p=_flat(p2),
+        p_pov=_flat(p_pov),
+        bin_inc=_flat(np.stack([ir[0] for ir in inc_rem])),
+        bin_rem=_flat(np.stack([ir[1] for ir in inc_rem])),
+        smk_init=_flat(smk_init), smk_cess=_flat(smk_cess), smk_relapse=_flat(smk_rel),
+        ltc_i01=_flat(i01), ltc_i12=_flat(i12), emp_exit=_flat(emp_exit),
+        emp_entry=_flat(emp_entry), emp_norm=_flat(emp_norm), inc_mu=_flat(mu),
+        rr_mort=effect_vector(mp, "mortality"), rr_ltc=effect_vector(mp, "ltc_onset"),
+        lor_health=np.log(effect_vector(mp, "poor_health")), poverty_line=float(line),
+    )

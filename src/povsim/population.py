@@ -1,0 +1,230 @@
+"""Synthetic population of England as a struct of arrays, and the cell normalisers fitted to it.
+
+Slots ``0..n_initial-1`` hold the starting population; the births of simulated year ``t`` sit
+in a fixed block of slots after them, so every person has the same id (and the same random
+draws) in every arm of a scenario whatever happens to anyone else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.special import expit
+
+from . import kernel as K
+from .parameters import SEXES, CellTables, ModelParams
+from .rng import D_INIT_SEX, seed_key, uniforms
+
+
+@dataclass
+class Population:
+    """One array per attribute; index = person id. Units: age in years, income in £/year."""
+
+    alive: np.ndarray      # uint8
+    age: np.ndarray        # int16, 0-100 (100 = 100 and over)
+    sex: np.ndarray        # uint8, 0 male 1 female
+    quint: np.ndarray      # uint8, 0 = IMD quintile 1 (most deprived)
+    smoke: np.ndarray      # uint8, 0 never 1 current 2 ex
+    obese: np.ndarray      # uint8
+    inactive: np.ndarray   # uint8
+    alcohol: np.ndarray    # uint8, above 14 units a week
+    cold: np.ndarray       # uint8, cold/damp/non-decent home
+    isolated: np.ndarray   # uint8, often/always lonely
+    unmet: np.ndarray      # uint8, unmet need for services
+    employed: np.ndarray   # uint8, in work (children: lives with a worker)
+    ltc: np.ndarray        # uint8, 0, 1, 2 (= 2 or more long-term conditions)
+    good: np.ndarray       # uint8, self-rated health good/very good this year
+    zinc: np.ndarray       # float64, income potential (standard normal, AR(1))
+    frail: np.ndarray      # float64, persistent health frailty (standard normal)
+    transfer: np.ndarray   # float64, £/year added to equivalised income by interventions
+    income: np.ndarray     # float64, £/year, written by the kernel each year
+    weight: np.ndarray     # float64, real persons represented
+    birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
+    n_initial: int
+    births_per_year: int
+
+    @property
+    def size(self) -> int:
+        return self.alive.shape[0]
+
+    def copy(self) -> "Population":
+        return Population(**{f.name: (getattr(self, f.name).copy()
+                                      if isinstance(getattr(self, f.name), np.ndarray)
+                                      else getattr(self, f.name)) for f in fields(self)})
+
+    def state_arrays(self) -> tuple[np.ndarray, ...]:
+        """Arrays in the order :func:`povsim.kernel.step_year` takes them."""
+        return (self.alive, self.age, self.sex, self.quint, self.smoke, self.obese,
+                self.inactive, self.alcohol, self.cold, self.isolated, self.unmet,
+                self.employed, self.ltc, self.good, self.zinc, self.frail, self.transfer,
+                self.income, self.weight)
+
+
+def single_year_counts(mp: ModelParams) -> np.ndarray:
+    """Real population (2, 101) by sex and single year of age: each band spread over its ages
+    in proportion to life-table survivors lx (so 90-100 thins out as it should)."""
+    out = np.zeros((2, K.N_AGE))
+    for si, s in enumerate(SEXES):
+        lx = mp.life[mp.life["sex"] == s].sort_values("age")["lx"].to_numpy(float)[: K.N_AGE]
+        rows = mp.population[mp.population["sex"] == s]
+        for r in rows.itertuples():
+            ages = np.arange(int(r.age_min), min(int(r.age_max), 100) + 1)
+            share = lx[ages] / lx[ages].sum()
+            out[si, ages] += float(r.count) * share
+    return out
+
+
+def _largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
+    base = np.floor(expected).astype(np.int64)
+    short = total - base.sum()
+    if short > 0:
+        order = np.argsort(-(expected - base), kind="stable")
+        base.flat[order.ravel()[:short]] += 1
+    return base
+
+
+def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: int, seed: int,
+                     births: bool = True, composition: np.ndarray | None = None) -> Population:
+    """Starting population of ``size`` persons plus birth slots for ``horizon`` years.
+
+    Ages and sexes follow ``composition`` (real persons, (2, 101)) or England's mid-2019
+    population, allocated exactly (largest remainder) rather than sampled; each age-sex group
+    is split into equal fifths by IMD quintile. Births each year equal the simulated number
+    at age 0 (about 1.1% a year), in equal fifths, sex drawn with the sex ratio at birth.
+    """
+    counts = single_year_counts(mp) if composition is None else composition
+    real_total = float(counts.sum())
+    alloc = _largest_remainder(counts / real_total * size, size)
+    n0 = int(alloc.sum())
+    n_births = int(round(alloc[:, 0].sum())) if births else 0
+    n = n0 + n_births * horizon
+    pop = Population(
+        alive=np.zeros(n, np.uint8), age=np.zeros(n, np.int16), sex=np.zeros(n, np.uint8),
+        quint=np.zeros(n, np.uint8), smoke=np.zeros(n, np.uint8), obese=np.zeros(n, np.uint8),
+        inactive=np.zeros(n, np.uint8), alcohol=np.zeros(n, np.uint8),
+        cold=np.zeros(n, np.uint8), isolated=np.zeros(n, np.uint8),
+        unmet=np.zeros(n, np.uint8), employed=np.zeros(n, np.uint8),
+        ltc=np.zeros(n, np.uint8), good=np.ones(n, np.uint8), zinc=np.zeros(n),
+        frail=np.zeros(n), transfer=np.zeros(n), income=np.zeros(n),
+        weight=np.full(n, real_total / n0), birth_year=np.full(n, -1, np.int16),
+        n_initial=n0, births_per_year=n_births)
+    sexes = np.repeat(np.repeat([0, 1], K.N_AGE), alloc.ravel())
+    ages = np.repeat(np.tile(np.arange(K.N_AGE), 2), alloc.ravel())
+    # Equal fifths within every age-sex group; a running offset balances the remainders.
+    group_start = np.repeat(np.cumsum(alloc.ravel()) - alloc.ravel(), alloc.ravel())
+    pos = np.arange(n0) - group_start
+    pop.sex[:n0] = sexes
+    pop.age[:n0] = ages
+    pop.quint[:n0] = (pos + group_start) % 5
+    pop.alive[:n0] = 1
+    sk = seed_key(seed)
+    if n_births:
+        ids = np.arange(n0, n)
+        ratio = mp.value("sex_ratio_at_birth")
+        u = uniforms(sk, ids.astype(np.int64), 0, D_INIT_SEX)
+        pop.sex[n0:] = np.where(u < ratio / (1.0 + ratio), 0, 1)
+        pop.quint[n0:] = (ids - n0) % 5
+        pop.birth_year[n0:] = (ids - n0) // n_births
+    K.init_persons(0, n, sk, pop.age, pop.sex, pop.quint, pop.smoke, pop.obese, pop.inactive,
+                   pop.alcohol, pop.cold, pop.isolated, pop.unmet, pop.employed, pop.ltc,
+                   pop.zinc, pop.frail, tables.p_smoke_cur, tables.p_smoke_ex, tables.p_bin,
+                   tables.p_emp, tables.p_ltc1p, tables.p_ltc2p)
+    return pop
+
+
+# --- normalisers: the baseline reproduces each cell's target rates ----------------------------
+
+def cell_index(pop: Population) -> np.ndarray:
+    return ((pop.sex.astype(np.int64) * K.N_Q + pop.quint) * K.N_AGE + pop.age).astype(np.int64)
+
+
+def _band_index(cells: np.ndarray) -> np.ndarray:
+    """(sex, quintile, 10-year age band) group of each cell."""
+    sq, age = np.divmod(cells, K.N_AGE)
+    return sq * 11 + np.minimum(age // 10, 10)
+
+
+def shrunk_cell_mean(values: np.ndarray, cells: np.ndarray, k: float = 10.0) -> np.ndarray:
+    """Mean of ``values`` per cell, shrunk towards the (sex, quintile, 10-year band) mean with
+    weight ``k`` persons, so sparse cells of small test populations stay stable."""
+    n = np.bincount(cells, minlength=K.N_CELL).astype(float)
+    s = np.bincount(cells, values, minlength=K.N_CELL)
+    band_of_cell = _band_index(np.arange(K.N_CELL))
+    bn = np.bincount(band_of_cell, n, minlength=110)
+    bs = np.bincount(band_of_cell, s, minlength=110)
+    overall = s.sum() / max(n.sum(), 1.0)
+    band_mean = np.where(bn > 0, bs / np.maximum(bn, 1.0), overall)
+    return (s + k * band_mean[band_of_cell]) / (n + k)
+
+
+def effect_product_np(rr: np.ndarray, adult, smoke, obese, inactive, alcohol, cold, isolated,
+                      pov, unmet, ltc) -> np.ndarray:
+    """Vectorised twin of the kernel's ``_effect_product`` (same exposures, same rules)."""
+    lr = np.log(rr)
+    x = np.zeros(smoke.shape[0])
+    x += adult * ((smoke == 1) * lr[K.K_SMOKE_CUR] + (smoke == 2) * lr[K.K_SMOKE_EX]
+                  + obese * lr[K.K_OBESE] + inactive * lr[K.K_INACTIVE]
+                  + alcohol * lr[K.K_ALCOHOL])
+    x += cold * lr[K.K_COLD] + isolated * lr[K.K_ISOLATED] + pov * lr[K.K_POVERTY]
+    x += unmet * lr[K.K_UNMET] + (ltc == 1) * lr[K.K_LTC1] + (ltc >= 2) * lr[K.K_LTC2]
+    return np.exp(x)
+
+
+def solve_intercepts(eta: np.ndarray, cells: np.ndarray, target: np.ndarray,
+                     iterations: int = 40) -> np.ndarray:
+    """Per-cell logit intercepts a_c with mean(expit(a_c + eta_i)) = target_c over the cell's
+    persons (Newton). Cells with fewer than 10 persons borrow their 10-year band's persons."""
+    n = np.bincount(cells, minlength=K.N_CELL)
+    alpha = np.log(target / (1 - target)) - (np.bincount(cells, eta, minlength=K.N_CELL)
+                                             / np.maximum(n, 1))
+    for _ in range(iterations):
+        p = expit(alpha[cells] + eta)
+        f = np.bincount(cells, p, minlength=K.N_CELL) / np.maximum(n, 1) - target
+        fp = np.bincount(cells, p * (1 - p), minlength=K.N_CELL) / np.maximum(n, 1)
+        alpha = np.clip(alpha - np.where(n > 0, f / np.maximum(fp, 1e-9), 0.0), -30, 30)
+    sparse = np.flatnonzero(n < 10)
+    if sparse.size:
+        bands = _band_index(cells)
+        cell_band = _band_index(np.arange(K.N_CELL))
+        for c in sparse:
+            e = eta[bands == cell_band[c]]
+            if e.size == 0:
+                e = eta
+            a = np.log(target[c] / (1 - target[c])) - e.mean()
+            for _ in range(iterations):
+                p = expit(a + e)
+                a -= (p.mean() - target[c]) / max((p * (1 - p)).mean(), 1e-9)
+            alpha[c] = a
+    return alpha
+
+
+def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> None:
+    """Fill the cell normalisers from the starting population (in place).
+
+    Each cell's mean relative risk is divided out, so the starting population reproduces the
+    target mortality, long-term-condition incidence and good-health prevalence of its cell
+    exactly, while persons within a cell differ by their exposures (the usual population-
+    attributable-fraction calibration of microsimulations).
+    """
+    live = pop.alive == 1
+    c = cell_index(pop)[live]
+    age = pop.age[live]
+    wa_max = mp.value("working_age_max")
+    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc[live])
+    y = np.where((age <= wa_max) & (pop.employed[live] == 0), y * mp.value("replacement_ratio"),
+                 y) + pop.transfer[live]
+    pov = (y < tables.poverty_line).astype(float)
+    adult = (age >= mp.value("adult_age")).astype(float)
+    args = (adult, pop.smoke[live], pop.obese[live], pop.inactive[live], pop.alcohol[live],
+            pop.cold[live], pop.isolated[live], pov, pop.unmet[live])
+    ltc = pop.ltc[live]
+    tables.mort_norm = shrunk_cell_mean(effect_product_np(tables.rr_mort, *args, ltc), c)
+    m_ltc = effect_product_np(tables.rr_ltc, *args, np.zeros_like(ltc))
+    at0, at1 = ltc == 0, ltc == 1
+    tables.ltc_norm01 = shrunk_cell_mean(m_ltc[at0], c[at0])
+    tables.ltc_norm12 = shrunk_cell_mean(m_ltc[at1], c[at1])
+    eta = np.log(effect_product_np(np.exp(tables.lor_health), *args, ltc))
+    eta += mp.value("frailty_sd") * pop.frail[live]
+    target_not_good = np.clip(1.0 - tables.good_target, 1e-4, 1 - 1e-4)
+    tables.health_alpha = solve_intercepts(eta, c, target_not_good)
