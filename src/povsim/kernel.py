@@ -37,40 +37,34 @@ N_K = 11
 
 # Tally columns per cell.
 (S_EXPO, S_HAZ, S_HAZ2, S_DEATHS, S_GOOD, S_SMOKE, S_OBESE, S_INACTIVE, S_ALCOHOL, S_COLD,
- S_ISOLATED, S_EMPLOYED, S_POVERTY, S_LTC1P, S_LTC2P, S_UNMET, S_INCOME) = range(17)
-N_STAT = 17
+ S_ISOLATED, S_EMPLOYED, S_POVERTY, S_LTC1P, S_LTC2P, S_UNMET,
+ S_PNOTGOOD, S_PVAR, S_L0N, S_L0M, S_L1N, S_L1M) = range(22)
+N_STAT = 22
 STAT_NAMES = ("exposure", "hazard", "hazard2", "deaths", "good", "smoking", "obese",
               "inactive", "alcohol", "cold_home", "isolated", "employed", "poverty",
-              "ltc1plus", "ltc2plus", "unmet_need", "income")
+              "ltc1plus", "ltc2plus", "unmet_need", "p_not_good", "p_var",
+              "ltc0_at_risk", "ltc0_risk_sum", "ltc1_at_risk", "ltc1_risk_sum")
 
 
 @njit(inline="always", cache=True)
 def _effect_product(rr, adult, sm, ob, ina, alc, cold, iso, pov, unm, ltc):
-    """Product of relative risks for one person (behaviours count from adulthood)."""
-    m = 1.0
-    if adult:
-        if sm == 1:
-            m *= rr[K_SMOKE_CUR]
-        elif sm == 2:
-            m *= rr[K_SMOKE_EX]
-        if ob:
-            m *= rr[K_OBESE]
-        if ina:
-            m *= rr[K_INACTIVE]
-        if alc:
-            m *= rr[K_ALCOHOL]
-    if cold:
-        m *= rr[K_COLD]
-    if iso:
-        m *= rr[K_ISOLATED]
-    if pov:
-        m *= rr[K_POVERTY]
-    if unm:
-        m *= rr[K_UNMET]
-    if ltc == 1:
-        m *= rr[K_LTC1]
-    elif ltc >= 2:
-        m *= rr[K_LTC2]
+    """Product of relative risks for one person (behaviours count from adulthood).
+
+    Written as multiply-adds on 0/1 exposures rather than ``if`` chains: exposures are
+    random across persons, so branches mispredict and cost more than the arithmetic.
+    """
+    ad = 1.0 if adult else 0.0
+    m = 1.0 + (rr[K_SMOKE_CUR] - 1.0) * (ad * (sm == 1))
+    m *= 1.0 + (rr[K_SMOKE_EX] - 1.0) * (ad * (sm == 2))
+    m *= 1.0 + (rr[K_OBESE] - 1.0) * (ad * ob)
+    m *= 1.0 + (rr[K_INACTIVE] - 1.0) * (ad * ina)
+    m *= 1.0 + (rr[K_ALCOHOL] - 1.0) * (ad * alc)
+    m *= 1.0 + (rr[K_COLD] - 1.0) * cold
+    m *= 1.0 + (rr[K_ISOLATED] - 1.0) * iso
+    m *= 1.0 + (rr[K_POVERTY] - 1.0) * pov
+    m *= 1.0 + (rr[K_UNMET] - 1.0) * unm
+    m *= 1.0 + (rr[K_LTC1] - 1.0) * (ltc == 1)
+    m *= 1.0 + (rr[K_LTC2] - 1.0) * (ltc >= 2)
     return m
 
 
@@ -81,25 +75,36 @@ def _binary_step(x, u, inc, rem):
 
 
 @njit(inline="always", cache=True)
-def income_of(mu, sigma, z, age, employed, working_age_max, replacement, transfer):
-    """Equivalised household income (£ per year) of one person."""
-    y = np.exp(mu + sigma * z)
+def log_income_of(mu, sigma, z, age, employed, working_age_max, log_replacement):
+    """Log equivalised household income (£ per year) before transfers."""
+    y = mu + sigma * z
     if age <= working_age_max and employed == 0:
-        y *= replacement
-    return y + transfer
+        y += log_replacement
+    return y
 
 
-@njit(parallel=True, cache=True)
+@njit(inline="always", cache=True)
+def _dies(u, h):
+    """u < 1 - exp(-h) without computing exp for almost everyone: 1 - exp(-h) lies in
+    [h - h^2/2, h], so only draws inside that narrow band need the exact value."""
+    if u >= h:
+        return False
+    if u < h - 0.5 * h * h:
+        return True
+    return u < -np.expm1(-h)
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=True)
 def step_year(
     t, seed_k,
     # person state (modified in place)
     alive, age, sex, quint, smoke, obese, inactive, alcohol, cold, isolated, unmet, employed,
-    ltc, good, zinc, frail, transfer, income, weight,
+    ltc, good, zinc, frail_or, transfer, weight,
     # cell tables
-    mx, mort_norm, health_alpha, bin_inc, bin_rem, smk_init, smk_cess, smk_relapse,
+    mx, mort_norm, health_odds, bin_inc, bin_rem, smk_init, smk_cess, smk_relapse,
     ltc_i01, ltc_i12, ltc_norm01, ltc_norm12, emp_exit, emp_entry, emp_norm, inc_mu,
     # effects and scalars
-    rr_mort, rr_ltc, lor_health, rr_jobloss_poor, frailty_sd, inc_sigma, inc_rho,
+    rr_mort, rr_ltc, or_health, rr_jobloss_poor, inc_sigma, inc_rho,
     replacement, poverty_line, working_age_max, adult_age, unmet_mult_q,
     # output
     tallies,
@@ -114,6 +119,8 @@ def step_year(
     n_chunks = tallies.shape[0]
     chunk = (n + n_chunks - 1) // n_chunks
     shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
+    log_repl = np.log(replacement)
+    log_line = np.log(poverty_line)
     for ch in prange(n_chunks):
         tal = tallies[ch]
         tal[:, :] = 0.0
@@ -129,10 +136,12 @@ def step_year(
             key = person_key(seed_k, i, t + 1)
             w = weight[i]
             emp = employed[i]
-            y = income_of(inc_mu[c], inc_sigma, zinc[i], a, emp, working_age_max,
-                          replacement, transfer[i])
-            income[i] = y
-            pov = y < poverty_line
+            ly = log_income_of(inc_mu[c], inc_sigma, zinc[i], a, emp, working_age_max, log_repl)
+            tr = transfer[i]
+            if tr == 0.0:
+                pov = ly < log_line
+            else:
+                pov = np.exp(ly) + tr < poverty_line
             adult = a >= adult_age
             sm = smoke[i]
             ob = obese[i]
@@ -143,34 +152,14 @@ def step_year(
             un = unmet[i]
             lt = ltc[i]
 
-            # Self-rated health this year: logit = cell intercept + exposures + frailty.
-            eta = health_alpha[c] + frailty_sd * frail[i]
-            if adult:
-                if sm == 1:
-                    eta += lor_health[K_SMOKE_CUR]
-                elif sm == 2:
-                    eta += lor_health[K_SMOKE_EX]
-                if ob:
-                    eta += lor_health[K_OBESE]
-                if ina:
-                    eta += lor_health[K_INACTIVE]
-                if alc:
-                    eta += lor_health[K_ALCOHOL]
-            if cd:
-                eta += lor_health[K_COLD]
-            if iso:
-                eta += lor_health[K_ISOLATED]
-            if pov:
-                eta += lor_health[K_POVERTY]
-            if un:
-                eta += lor_health[K_UNMET]
-            if lt == 1:
-                eta += lor_health[K_LTC1]
-            elif lt >= 2:
-                eta += lor_health[K_LTC2]
-            p_not_good = 1.0 / (1.0 + np.exp(-eta))
-            g = np.uint8(1) if uniform(key, D_HEALTH) >= p_not_good else np.uint8(0)
+            # Self-rated health this year: odds of not-good health = cell odds x frailty x
+            # odds ratios of exposures; u >= o / (1 + o) is tested as u >= o (1 - u).
+            odds = health_odds[c] * frail_or[i] * _effect_product(
+                or_health, adult, sm, ob, ina, alc, cd, iso, pov, un, lt)
+            u = uniform(key, D_HEALTH)
+            g = np.uint8(1) if u >= odds * (1.0 - u) else np.uint8(0)
             good[i] = g
+            p_ng = odds / (1.0 + odds)
 
             h = mx[c] * _effect_product(rr_mort, adult, sm, ob, ina, alc, cd, iso, pov, un,
                                         lt) / mort_norm[c]
@@ -189,9 +178,11 @@ def step_year(
             tal[c, S_LTC1P] += w * (lt >= 1)
             tal[c, S_LTC2P] += w * (lt >= 2)
             tal[c, S_UNMET] += w * un
-            tal[c, S_INCOME] += w * y
+            # Statistics that let the baseline re-fit its normalisers each year.
+            tal[c, S_PNOTGOOD] += w * p_ng
+            tal[c, S_PVAR] += w * p_ng * (1.0 - p_ng)
 
-            if uniform(key, D_DEATH) < -np.expm1(-h):
+            if _dies(uniform(key, D_DEATH), h):
                 alive[i] = 0
                 tal[c, S_DEATHS] += w
                 continue
@@ -212,10 +203,10 @@ def step_year(
                                        bin_rem[B_INACTIVE, c])
             alcohol[i] = _binary_step(alc, uniform(key, D_ALCOHOL), bin_inc[B_ALCOHOL, c],
                                       bin_rem[B_ALCOHOL, c])
-            cold[i] = _binary_step(cd, uniform(key, D_COLD), bin_inc[B_COLD, c],
-                                   bin_rem[B_COLD, c])
             isolated[i] = _binary_step(iso, uniform(key, D_ISOLATED), bin_inc[B_ISOLATED, c],
                                        bin_rem[B_ISOLATED, c])
+            cold[i] = _binary_step(cd, uniform(key, D_COLD), bin_inc[B_COLD, c],
+                                   bin_rem[B_COLD, c])
             unmet[i] = _binary_step(un, uniform(key, D_UNMET),
                                     bin_inc[B_UNMET, c] * unmet_mult_q[q], bin_rem[B_UNMET, c])
 
@@ -235,10 +226,15 @@ def step_year(
                 m = _effect_product(rr_ltc, adult, sm, ob, ina, alc, cd, iso, pov, un, 0)
                 u = uniform(key, D_LTC)
                 if lt == 0:
+                    tal[c, S_L0N] += w
+                    tal[c, S_L0M] += w * m
                     if u < ltc_i01[c] * m / ltc_norm01[c]:
                         ltc[i] = 1
-                elif u < ltc_i12[c] * m / ltc_norm12[c]:
-                    ltc[i] = 2
+                else:
+                    tal[c, S_L1N] += w
+                    tal[c, S_L1M] += w * m
+                    if u < ltc_i12[c] * m / ltc_norm12[c]:
+                        ltc[i] = 2
 
             zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal(key, D_INCOME)
             if a < N_AGE - 1:

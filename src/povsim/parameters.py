@@ -88,8 +88,8 @@ class ModelParams:
 def default_fitted() -> dict[str, Any]:
     """No gradient: used only before the first ``povsim calibrate``."""
     return {"beta_mortality": {s: [0.0] * 5 for s in SEXES},
-            "mortality_gradient_old": {s: 0.3 for s in SEXES},
-            "gamma_health": {s: [0.0] * 5 for s in SEXES}}
+            "gamma_health": {s: [0.0] * 5 for s in SEXES},
+            "good_health_profile": {s: [3.0, -3.5] for s in SEXES}}
 
 
 def parameter_space(directory: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -209,8 +209,19 @@ def quintile_mx(mx_nat: np.ndarray, beta: np.ndarray, g: np.ndarray) -> np.ndarr
     return mx_nat[None, :] * rel / rel.mean(axis=0, keepdims=True)
 
 
+def good_health_profile(coef: list[float] | np.ndarray) -> np.ndarray:
+    """Good-health prevalence by age 0-100 from a logistic-linear profile,
+    logit p(a) = b0 + b1 * a / 100 (fitted to national HLE at birth and at 65)."""
+    b0, b1 = coef
+    return expit(b0 + b1 * AGES / 100.0)
+
+
 def national_good_health(mp: ModelParams) -> np.ndarray:
-    return np.clip(sex_age_profile(mp.good_health, "prevalence", outside=None), 0.01, 0.999)
+    """Share in good/very good health by sex and age (2, 101): the published table where
+    ``good_health_by_age.csv`` has rows, else the fitted logistic-linear profile."""
+    if len(mp.good_health):
+        return np.clip(sex_age_profile(mp.good_health, "prevalence", outside=None), 0.01, 0.999)
+    return np.stack([good_health_profile(mp.fitted["good_health_profile"][s]) for s in SEXES])
 
 
 def quintile_good_health(pi_nat: np.ndarray, gamma: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -243,7 +254,7 @@ def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
     k = health_age_profile(mp.value("health_gradient_child"))
     for si, s in enumerate(SEXES):
         g = mortality_age_profile(mp.value("mortality_gradient_child"),
-                                  f["mortality_gradient_old"][s])
+                                  mp.value("mortality_gradient_old"))
         mx[si] = quintile_mx(mx_nat[si], np.asarray(f["beta_mortality"][s], float), g)
         good[si] = quintile_good_health(pi_nat[si], np.asarray(f["gamma_health"][s], float), k)
     return mx, good
@@ -305,7 +316,7 @@ def income_mu(p_pov: np.ndarray, p_emp: np.ndarray, working: np.ndarray, sigma: 
 class CellTables:
     """Per-cell arrays (flat, length N_CELL) and effect vectors for the kernel.
 
-    Normalisers (``mort_norm``, ``ltc_norm*``, ``health_alpha``) are filled from the starting
+    Normalisers (``mort_norm``, ``ltc_norm*``, ``health_odds``) are filled from the starting
     population by :func:`povsim.population.fit_to_population`.
     """
 
@@ -331,12 +342,12 @@ class CellTables:
     inc_mu: np.ndarray
     rr_mort: np.ndarray
     rr_ltc: np.ndarray
-    lor_health: np.ndarray
+    or_health: np.ndarray
     poverty_line: float
     mort_norm: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
     ltc_norm01: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
     ltc_norm12: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
-    health_alpha: np.ndarray = field(default_factory=lambda: np.zeros(K.N_CELL))
+    health_odds: np.ndarray = field(default_factory=lambda: np.ones(K.N_CELL))
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -388,5 +399,5 @@ def build_cell_tables(mp: ModelParams) -> CellTables:
         ltc_i01=_flat(i01), ltc_i12=_flat(i12), emp_exit=_flat(emp_exit),
         emp_entry=_flat(emp_entry), emp_norm=_flat(emp_norm), inc_mu=_flat(mu),
         rr_mort=effect_vector(mp, "mortality"), rr_ltc=effect_vector(mp, "ltc_onset"),
-        lor_health=np.log(effect_vector(mp, "poor_health")), poverty_line=float(line),
+        or_health=effect_vector(mp, "poor_health"), poverty_line=float(line),
     )

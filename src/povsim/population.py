@@ -37,8 +37,8 @@ class Population:
     good: np.ndarray       # uint8, self-rated health good/very good this year
     zinc: np.ndarray       # float64, income potential (standard normal, AR(1))
     frail: np.ndarray      # float64, persistent health frailty (standard normal)
+    frail_or: np.ndarray   # float64, exp(frailty_sd * frail): odds multiplier of not-good health
     transfer: np.ndarray   # float64, £/year added to equivalised income by interventions
-    income: np.ndarray     # float64, £/year, written by the kernel each year
     weight: np.ndarray     # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
     n_initial: int
@@ -57,8 +57,8 @@ class Population:
         """Arrays in the order :func:`povsim.kernel.step_year` takes them."""
         return (self.alive, self.age, self.sex, self.quint, self.smoke, self.obese,
                 self.inactive, self.alcohol, self.cold, self.isolated, self.unmet,
-                self.employed, self.ltc, self.good, self.zinc, self.frail, self.transfer,
-                self.income, self.weight)
+                self.employed, self.ltc, self.good, self.zinc, self.frail_or, self.transfer,
+                self.weight)
 
 
 def single_year_counts(mp: ModelParams) -> np.ndarray:
@@ -106,7 +106,7 @@ def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: in
         cold=np.zeros(n, np.uint8), isolated=np.zeros(n, np.uint8),
         unmet=np.zeros(n, np.uint8), employed=np.zeros(n, np.uint8),
         ltc=np.zeros(n, np.uint8), good=np.ones(n, np.uint8), zinc=np.zeros(n),
-        frail=np.zeros(n), transfer=np.zeros(n), income=np.zeros(n),
+        frail=np.zeros(n), frail_or=np.ones(n), transfer=np.zeros(n),
         weight=np.full(n, real_total / n0), birth_year=np.full(n, -1, np.int16),
         n_initial=n0, births_per_year=n_births)
     sexes = np.repeat(np.repeat([0, 1], K.N_AGE), alloc.ravel())
@@ -224,7 +224,8 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
     at0, at1 = ltc == 0, ltc == 1
     tables.ltc_norm01 = shrunk_cell_mean(m_ltc[at0], c[at0])
     tables.ltc_norm12 = shrunk_cell_mean(m_ltc[at1], c[at1])
-    eta = np.log(effect_product_np(np.exp(tables.lor_health), *args, ltc))
+    pop.frail_or[:] = np.exp(mp.value("frailty_sd") * pop.frail)
+    eta = np.log(effect_product_np(tables.or_health, *args, ltc))
     eta += mp.value("frailty_sd") * pop.frail[live]
     target_not_good = np.clip(1.0 - tables.good_target, 1e-4, 1 - 1e-4)
-    tables.health_alpha = solve_intercepts(eta, c, target_not_good)
+    tables.health_odds = np.exp(solve_intercepts(eta, c, target_not_good))

@@ -93,9 +93,6 @@ def tidy(tallies: np.ndarray, start_year: int, arm: str, person_weight: float,
             p = np.where(den > 0, num / den, np.nan)
         values[name] = p
         ses[name] = np.sqrt(p * (1 - p) / np.maximum(den / person_weight, 1.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values["mean_income"] = g[..., K.S_INCOME].sum(-1) / expo.sum(-1)
-    ses["mean_income"] = np.zeros_like(values["mean_income"])
 
     years = start_year + np.arange(h)
     frames = []

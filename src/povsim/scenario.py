@@ -1,0 +1,269 @@
+"""Scenario files: YAML -> validated :class:`Scenario`, with one-line errors.
+
+Every problem becomes a :class:`ScenarioError` whose message is a single line
+``'<file>: <field.path>: <problem>; got <value>; allowed <what>'`` so the CLI
+can print it as-is and exit 2 (no traceback, first error only).
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from povsim.parameters import parameter_space
+
+__all__ = ["ScenarioError", "PopulationSpec", "Scenario", "load_scenario", "scenario_from_dict"]
+
+_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_PARAM_HELP = "see `povsim parameters`"
+_OWN = "povsim_scenario"  # pydantic error type for errors this module words itself
+
+
+class ScenarioError(Exception):
+    """One-line message: '<file>: <field.path>: <problem>; got <value>; allowed <what>'
+    (+ ' (did you mean `x`?)' for unknown keys)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))  # guarantee a single line
+
+
+# strict=True: YAML `true` must not pass as the integer 1, nor "5" as 5.
+_CONFIG = ConfigDict(extra="forbid", strict=True)
+
+
+class PopulationSpec(BaseModel):
+    """Size and time span of the simulated population."""
+
+    model_config = _CONFIG
+    size: int = Field(200_000, ge=100, le=20_000_000)  # simulated persons at start
+    start_year: int = Field(2019, ge=1990, le=2100)
+    horizon: int = Field(30, ge=1, le=100)  # years simulated
+    births: bool = True  # open population so period life tables have every age
+
+
+class Scenario(BaseModel):
+    """A validated scenario; ``parameters`` maps parameter paths to overrides."""
+
+    model_config = _CONFIG
+    name: str = Field(pattern=_NAME_PATTERN,
+                      description="1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)")
+    description: str = ""
+    seed: int = Field(1, ge=0, lt=2**63)
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
+    source_path: str | None = None  # set by the loader, rejected in YAML
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _check_parameters(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            _own("parameters", "must be a mapping of parameter path to value", value, _PARAM_HELP)
+        if not value:
+            return value
+        space = parameter_space()  # only read calibration/ when something is overridden
+        for key, given in value.items():
+            path = f"parameters.{key}"
+            spec = space.get(key) if isinstance(key, str) else None
+            if spec is None:
+                near = difflib.get_close_matches(str(key), list(space), n=1)
+                _own(path, "unknown parameter path", allowed=_PARAM_HELP, hint=near[0] if near else None)
+            default = spec["default"]
+            if isinstance(default, (list, tuple)):
+                if not isinstance(given, list) or len(given) != len(default):
+                    _own(path, f"must be a list of {len(default)} numbers", given,
+                         f"{len(default)} values in {_range(spec)}")
+                for i, item in enumerate(given):
+                    _check_number(f"{path}[{i}]", item, spec)
+            else:
+                _check_number(path, given, spec)
+        return value
+
+
+def _range(spec: dict[str, Any]) -> str:
+    lo, hi = spec.get("min"), spec.get("max")
+    text = ("any finite number" if lo is None and hi is None else
+            f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"{lo}..{hi}")
+    return f"{text} ({spec['unit']})" if spec.get("unit") else text
+
+
+def _check_number(path: str, value: Any, spec: dict[str, Any]) -> None:
+    # bool is an int subclass in Python, but `true` is never a meaningful rate or ratio.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        problem = "must be a number, not true/false" if isinstance(value, bool) else "must be a finite number"
+        _own(path, problem, value, _range(spec))
+    lo, hi = spec.get("min"), spec.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        _own(path, "out of range", value, _range(spec))
+
+
+def _own(path: str, problem: str, got: Any = ..., allowed: str | None = None,
+         hint: str | None = None) -> None:
+    """Raise a pydantic error that carries our own wording (and a deeper path)."""
+    raise PydanticCustomError(_OWN, problem, {"path": path, "problem": problem, "got": got,
+                                             "allowed": allowed, "hint": hint})
+
+
+def _show(value: Any) -> str:
+    """A short YAML-flavoured rendering of a user value."""
+    if value is None or isinstance(value, bool):
+        text = {None: "null", True: "true", False: "false"}[value]
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _error(source: str, path: str | None, problem: str, got: Any = ...,
+           allowed: str | None = None, hint: str | None = None) -> ScenarioError:
+    msg = f"{source}: {path}: {problem}" if path else f"{source}: {problem}"
+    if got is not ...:
+        msg += f"; got {_show(got)}"
+    if allowed:
+        msg += f"; allowed {allowed}"
+    if hint:
+        msg += f" (did you mean `{hint}`?)"
+    return ScenarioError(msg)
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    keys = [k for k in model.model_fields if k != "source_path"]
+    return keys + ["extends"] if model is Scenario else keys
+
+
+def _expect(field: Any) -> str:
+    """Human description of what a field accepts, derived from its type and bounds."""
+    if field.description:
+        return field.description
+    ann = field.annotation
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a mapping with keys " + ", ".join(_keys(ann))
+    if ann is bool:
+        return "true or false"
+    if ann is int:
+        lo = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        hi = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+        hi = next((m.lt - 1 for m in field.metadata if hasattr(m, "lt")), hi)
+        return f"an integer between {lo} and {hi}" if lo is not None else "an integer"
+    return "a string" if ann is str else str(ann)
+
+
+def _translate(err: dict[str, Any], source: str) -> ScenarioError:
+    """Turn pydantic's first error into our one-line wording."""
+    if err["type"] == _OWN:
+        ctx = err["ctx"]
+        return _error(source, ctx["path"], ctx["problem"], ctx["got"], ctx["allowed"], ctx["hint"])
+    loc = err["loc"]
+    path = ".".join(str(part) for part in loc)
+    model: Any = Scenario
+    for part in loc[:-1]:  # walk nested models to the parent of the failing key
+        model = model.model_fields[part].annotation
+    if loc[-1] not in getattr(model, "model_fields", {}) and err["type"] != "extra_forbidden":
+        msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
+        return _error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
+    if err["type"] == "extra_forbidden":
+        near = difflib.get_close_matches(str(loc[-1]), _keys(model), n=1)
+        return _error(source, path, "unknown key", allowed=", ".join(_keys(model)),
+                      hint=near[0] if near else None)
+    expect = _expect(model.model_fields[loc[-1]])
+    if err["type"] == "missing":
+        return _error(source, path, "required key is missing", allowed=expect)
+    return _error(source, path, f"must be {expect}", err.get("input"))
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    """Parse one file; anything but a top-level mapping is an error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error(path, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _error(path, None, f"cannot read file ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise _error(path, None, f"invalid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise _error(path, None, f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise _error(path, None, "top level must be a mapping of scenario keys", data, "name, ...")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Child over base: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve(data: dict[str, Any], source: str, chain: tuple[str, ...]) -> dict[str, Any]:
+    """Follow ``extends`` (relative to ``source``) recursively and merge."""
+    data = dict(data)
+    if "extends" not in data:
+        return data
+    target = data.pop("extends")
+    if not isinstance(target, str) or not target.strip():
+        raise _error(source, "extends", "must be a path to a scenario YAML file", target)
+    parent = os.path.normpath(os.path.join(os.path.dirname(source), target))
+    if os.path.realpath(parent) in (os.path.realpath(p) for p in chain):
+        names = " -> ".join([*chain, parent])
+        raise _error(source, "extends", f"cycle {names}", target)
+    if not os.path.isfile(parent):
+        raise _error(source, "extends", f"file not found ({parent})", target)
+    base = _resolve(_read_yaml(parent), parent, (*chain, parent))
+    return _deep_merge(base, data)
+
+
+def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Set dotted paths (``population.size``); ``None`` means "option not given"."""
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        # parameter paths contain dots themselves, so only the first dot splits
+        parts = ["parameters", key[len("parameters."):]] if key.startswith("parameters.") \
+            else key.split(".")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break  # leave the bad value for validation to report
+        else:
+            node[parts[-1]] = value
+
+
+def _build(data: dict[str, Any], source: str, chain: tuple[str, ...],
+           overrides: dict[str, Any] | None, source_path: str | None) -> Scenario:
+    merged = _resolve(data, source, chain)
+    if "source_path" in merged:
+        raise _error(source, "source_path", "set by the loader, not allowed in a scenario file")
+    _apply_overrides(merged, overrides or {})
+    merged["source_path"] = source_path
+    try:
+        return Scenario.model_validate(merged)
+    except ValidationError as exc:
+        raise _translate(exc.errors()[0], source) from None
+
+
+def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
+    """Load, merge ``extends``, apply ``overrides`` (e.g. from CLI), then validate."""
+    source = str(path)
+    return _build(_read_yaml(source), source, (source,), overrides, source)
+
+
+def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
+    """Validate an in-memory scenario; ``extends`` is relative to ``source``'s folder."""
+    if not isinstance(data, dict):
+        raise _error(source, None, "top level must be a mapping of scenario keys", data, "name, ...")
+    return _build(copy.deepcopy(data), source, (source,), None, None)
