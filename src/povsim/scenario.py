@@ -1,9 +1,5 @@
-"""Scenario files: YAML -> validated :class:`Scenario`, with one-line errors.
-
-Every problem becomes a :class:`ScenarioError` whose message is a single line
-``'<file>: <field.path>: <problem>; got <value>; allowed <what>'`` so the CLI
-can print it as-is and exit 2 (no traceback, first error only).
-"""
+"""Scenario files: YAML -> validated :class:`Scenario`; every problem is one :class:`ScenarioError`
+line (first error only) that the CLI prints as-is before exiting 2."""
 from __future__ import annotations
 
 import copy
@@ -18,8 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from povsim.parameters import parameter_space
-
-__all__ = ["ScenarioError", "PopulationSpec", "Scenario", "load_scenario", "scenario_from_dict"]
 
 _NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _PARAM_HELP = "see `povsim parameters`"
@@ -112,23 +106,16 @@ def _own(path: str, problem: str, got: Any = ..., allowed: str | None = None,
 
 def _show(value: Any) -> str:
     """A short YAML-flavoured rendering of a user value."""
-    if value is None or isinstance(value, bool):
-        text = {None: "null", True: "true", False: "false"}[value]
-    else:
-        text = repr(value)
+    text = {None: "null", True: "true", False: "false"}[value] \
+        if value is None or isinstance(value, bool) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _error(source: str, path: str | None, problem: str, got: Any = ...,
            allowed: str | None = None, hint: str | None = None) -> ScenarioError:
     msg = f"{source}: {path}: {problem}" if path else f"{source}: {problem}"
-    if got is not ...:
-        msg += f"; got {_show(got)}"
-    if allowed:
-        msg += f"; allowed {allowed}"
-    if hint:
-        msg += f" (did you mean `{hint}`?)"
-    return ScenarioError(msg)
+    msg += (f"; got {_show(got)}" if got is not ... else "") + (f"; allowed {allowed}" if allowed else "")
+    return ScenarioError(msg + (f" (did you mean `{hint}`?)" if hint else ""))
 
 
 def _keys(model: type[BaseModel]) -> list[str]:
@@ -162,7 +149,8 @@ def _translate(err: dict[str, Any], source: str) -> ScenarioError:
     path = ".".join(str(part) for part in loc)
     model: Any = Scenario
     for part in loc[:-1]:  # walk nested models to the parent of the failing key
-        model = model.model_fields[part].annotation
+        field = getattr(model, "model_fields", {}).get(part)
+        model = field.annotation if field else None
     if loc[-1] not in getattr(model, "model_fields", {}) and err["type"] != "extra_forbidden":
         msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
         return _error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
@@ -186,15 +174,18 @@ def _read_yaml(path: str) -> dict[str, Any]:
         raise _error(path, None, f"cannot read file ({exc.__class__.__name__})") from None
     try:
         data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise _error(path, None, f"invalid YAML{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise _error(path, None, f"invalid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise _error(path, None, "top level must be a mapping of scenario keys", data, "name, ...")
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = getattr(exc, "problem", None) or getattr(exc, "context", None) or exc
+        raise _error(path, None, f"invalid YAML{where}: {why}") from None
+    _require_mapping(data, path)
     return data
+
+
+def _require_mapping(data: Any, source: str) -> None:
+    if not isinstance(data, dict):
+        raise _error(source, None, "top level must be a mapping", data, "keys " + ", ".join(_keys(Scenario)))
 
 
 def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -232,8 +223,7 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
         if value is None:
             continue
         # parameter paths contain dots themselves, so only the first dot splits
-        parts = ["parameters", key[len("parameters."):]] if key.startswith("parameters.") \
-            else key.split(".")
+        parts = key.split(".", 1) if key.startswith("parameters.") else key.split(".")
         node = data
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -264,6 +254,5 @@ def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
 
 def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
     """Validate an in-memory scenario; ``extends`` is relative to ``source``'s folder."""
-    if not isinstance(data, dict):
-        raise _error(source, None, "top level must be a mapping of scenario keys", data, "name, ...")
+    _require_mapping(data, source)
     return _build(copy.deepcopy(data), source, (source,), None, None)
