@@ -117,8 +117,9 @@ def simulate(mp: ModelParams, tables: CellTables, pop: Population, horizon: int,
     baseline's); otherwise they are re-fitted each year from this run's tallies (``track``,
     the baseline) or held at their starting values. ``record`` receives the path used.
 
-    Returns tallies (horizon, N_CELL, N_STAT): per simulated year and cell, exposure
-    (person-years), expected deaths (sum of hazards), their squares, counted deaths, persons
+    Returns tallies (horizon, N_CELL, N_STAT): per simulated year and cell, persons alive at
+    the start of the year (the exposure; each contributes one person-year of hazard), the sum
+    of their hazards (expected deaths, per person-year), its squares, counted deaths, persons
     in good health and risk-factor counts, all weighted to real persons.
     """
     sk = seed_key(seed)
