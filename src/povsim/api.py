@@ -1,7 +1,8 @@
-"""Public API: scenario -> population -> simulate -> Results."""
+"""Public API: scenario -> population -> simulate (every arm) -> Results."""
 
 from __future__ import annotations
 
+import copy
 import platform
 import time
 from pathlib import Path
@@ -11,12 +12,16 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .parameters import ModelParams, load_params, national_mx
+from .compare import compare_arms, pool_replicates
+from .dynamics import Loops, Stocks
+from .interventions import Programme, quintile_population
+from .parameters import CellTables, ModelParams, load_params, national_mx
+from .population import Population
 from .results import Results, tidy
-from .simulate import YearHook, prepare, simulate
+from .simulate import NormPath, RunContext, YearHook, prepare, simulate
 
 if TYPE_CHECKING:
-    from .scenario import Scenario
+    from .scenario import Feedbacks, Intervention, Scenario
 
 
 def fallback_mx(mp: ModelParams) -> np.ndarray:
@@ -30,8 +35,8 @@ def simulate_arm(mp: ModelParams, size: int, horizon: int, seed: int, start_year
                  hooks: list[YearHook] | None = None,
                  progress: Callable[[int], None] | None = None
                  ) -> tuple[pd.DataFrame, np.ndarray, float]:
-    """One arm: tidy frame, raw tallies (horizon, cells, stats) and the real persons each
-    simulated person stands for."""
+    """One baseline-style run: tidy frame, raw tallies (horizon, cells, stats) and the real
+    persons each simulated person stands for."""
     tables, pop = prepare(mp, size, horizon, seed, births)
     tallies = simulate(mp, tables, pop, horizon, seed, hooks=hooks, progress=progress)
     weight = float(pop.weight[0])
@@ -45,13 +50,103 @@ def simulate_frame(mp: ModelParams, size: int, years: int, seed: int,
     return simulate_arm(mp, size, years, seed, start_year)[0]
 
 
-def run(scenario: "str | Path | Scenario", *, seed: int | None = None, size: int | None = None,
+class ArmHook:
+    """Before each year: advance the feedback loops, then apply the arm's interventions."""
+
+    def __init__(self, programme: Programme, loops: Loops):
+        self.programme, self.loops = programme, loops
+
+    def __call__(self, t: int, pop: Population, tables: CellTables, ctx: RunContext) -> None:
+        last = ctx.tallies[t - 1] if t > 0 else None
+        engagement = (self.programme.engagement(t - 1, quintile_population(pop)) if t > 0
+                      else np.zeros(5))
+        year = self.programme.start_year + t
+        unmet, uptake = self.loops.before_year(
+            t, last, self.programme.capacity_investment(year), engagement)
+        ctx.unmet_mult_q[:] = unmet
+        self.programme.uptake_mult_q = uptake
+        self.programme.apply(t, pop, tables)
+
+
+def _loop_rows(stocks: Stocks, years: np.ndarray, arm: str) -> pd.DataFrame:
+    rows = []
+    for name in ("demand", "capacity", "access_ratio"):
+        rows.append(pd.DataFrame({"year": years, "sex": "all", "quintile": "all",
+                                  "measure": name, "value": getattr(stocks, name)}))
+    for name in ("trust", "uptake_mult", "unmet_mult"):
+        v = getattr(stocks, name)
+        for q in range(5):
+            rows.append(pd.DataFrame({"year": years, "sex": "all", "quintile": str(q + 1),
+                                      "measure": name, "value": v[:, q]}))
+    out = pd.concat(rows, ignore_index=True).dropna(subset=["value"])
+    out.insert(0, "arm", arm)
+    out["se"] = 0.0
+    return out
+
+
+def run_once(sc: "Scenario", mp: ModelParams, seed: int,
+             progress: Callable[[int], None] | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float]:
+    """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight).
+
+    A reference run (no interventions, loops frozen) fixes the normaliser path; every arm,
+    the baseline arm with its feedback loops included, replays it on a copy of the same
+    starting population with the same draws, so differences between arms are their effects.
+    """
+    spec = sc.population
+    h = spec.horizon
+    tables0, pop0 = prepare(mp, spec.size, h, seed, spec.births)
+    weight = float(pop0.weight[0])
+    years = spec.start_year + np.arange(h)
+    path = NormPath.empty(h)
+    arms: dict[str, list[Intervention]] = {"baseline": []}
+    arms.update({k: v.interventions for k, v in sc.arms.items()})
+    n_runs = len(arms) + 1
+    done = [0]
+
+    def tick(t: int) -> None:
+        if progress is not None:
+            progress(done[0] * h + t)
+
+    ref = simulate(mp, copy.deepcopy(tables0), pop0.copy(), h, seed, record=path,
+                   progress=tick)
+    done[0] += 1
+    fb = sc.feedbacks
+    loops_on = fb.capacity.enabled or fb.trust.enabled
+    frames, tallies, programme = [], {}, {}
+    first_index = 0
+    for name, ivs in arms.items():
+        prog = Programme.build(ivs, mp, seed, spec.start_year, h, first_index)
+        first_index += len(ivs)  # each intervention keeps its own draw stream
+        loops = Loops(fb, mp, h)
+        if name == "baseline" and not loops_on:
+            tal = ref
+        else:
+            tal = simulate(mp, copy.deepcopy(tables0), pop0.copy(), h, seed,
+                           hooks=[ArmHook(prog, loops)], follow=path, progress=tick)
+        done[0] += 1
+        tallies[name] = tal
+        frames.append(tidy(tal, spec.start_year, name, weight, fallback_mx(mp)))
+        if loops_on:
+            frames.append(_loop_rows(loops.stocks, years, name))
+        programme[name] = {
+            "participants": sum((a.record.participants for a in prog.items), np.zeros((h, 5))),
+            "cost": sum((a.record.cost for a in prog.items), np.zeros(h))}
+    if progress is not None:
+        progress(n_runs * h)
+    frame = pd.concat(frames, ignore_index=True)
+    return frame, compare_arms(frame, tallies, programme), tallies, weight
+
+
+def run(scenario: "str | Path | Scenario", *, seed: int | None = None,
+        size: int | None = None, replicates: int = 1,
         progress: Callable[[int, int], None] | None = None) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
-    ``seed`` and ``size`` override the scenario's. ``progress(done, total)`` is called after
-    each simulated year. Same scenario and seed give identical numbers whatever the thread
-    count.
+    ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
+    with seeds seed, seed+1, ... and values are means with between-replicate standard errors
+    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs. The
+    same scenario and seed give identical numbers whatever the thread count.
     """
     from .scenario import Scenario, load_scenario
 
@@ -61,27 +156,42 @@ def run(scenario: "str | Path | Scenario", *, seed: int | None = None, size: int
     if size is not None:
         overrides["population.size"] = size
     if isinstance(scenario, Scenario):
-        sc = scenario.model_copy(update={"seed": seed if seed is not None else scenario.seed})
+        sc = scenario
+        if seed is not None:
+            sc = sc.model_copy(update={"seed": seed})
         if size is not None:
             sc = sc.model_copy(update={"population": sc.population.model_copy(
                 update={"size": size})})
     else:
         sc = load_scenario(scenario, overrides)
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
     t0 = time.perf_counter()
     mp = load_params(sc.parameters)
-    pop_spec = sc.population
-    total = pop_spec.horizon
-    cb = (lambda t: progress(t, total)) if progress else None
-    frame, tallies, weight = simulate_arm(mp, pop_spec.size, pop_spec.horizon, sc.seed,
-                                  pop_spec.start_year, births=pop_spec.births, progress=cb)
+    h = sc.population.horizon
+    runs_per = len(sc.arms) + 2
+    total = replicates * runs_per * h
+    levels, comps, person_years = [], [], 0.0
+    tallies: dict[str, np.ndarray] = {}
+    for r in range(replicates):
+        cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
+        frame, comp, tal, weight = run_once(sc, mp, sc.seed + r, cb)
+        levels.append(frame)
+        comps.append(comp)
+        person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
+        if r == 0:
+            tallies = tal
     elapsed = time.perf_counter() - t0
-    person_years = float(tallies[..., 0].sum()) / weight
+    frame = pool_replicates(levels, keep_se=True)[["arm", "year", "sex", "quintile",
+                                                   "measure", "value", "se"]]
+    comparison = pool_replicates(comps, keep_se=False)
     manifest = {
         "povsim_version": __version__, "scenario": sc.name, "seed": sc.seed,
-        "size": pop_spec.size, "horizon": pop_spec.horizon, "start_year": pop_spec.start_year,
+        "replicates": replicates, "size": sc.population.size, "horizon": h,
+        "start_year": sc.population.start_year, "arms": ["baseline", *sc.arms],
         "python": platform.python_version(), "seconds": round(elapsed, 3),
         "simulated_person_years": int(person_years),
         "person_years_per_second": round(person_years / elapsed) if elapsed > 0 else None,
     }
     return Results(frame=frame, scenario=sc.model_dump(mode="json"), manifest=manifest,
-                   tallies={"baseline": tallies})
+                   tallies=tallies, comparison=comparison)

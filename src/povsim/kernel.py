@@ -99,7 +99,7 @@ def step_year(
     t, seed_k,
     # person state (modified in place)
     alive, age, sex, quint, smoke, obese, inactive, alcohol, cold, isolated, unmet, employed,
-    ltc, good, zinc, frail_or, transfer, weight,
+    ltc, good, zinc, frail_or, transfer, mort_mult, ltc_mult, weight,
     # cell tables
     mx, mort_norm, health_odds, bin_inc, bin_rem, smk_init, smk_cess, smk_relapse,
     ltc_i01, ltc_i12, ltc_norm01, ltc_norm12, emp_exit, emp_entry, emp_norm, inc_mu,
@@ -161,8 +161,8 @@ def step_year(
             good[i] = g
             p_ng = odds / (1.0 + odds)
 
-            h = mx[c] * _effect_product(rr_mort, adult, sm, ob, ina, alc, cd, iso, pov, un,
-                                        lt) / mort_norm[c]
+            h = mx[c] * mort_mult[i] * _effect_product(
+                rr_mort, adult, sm, ob, ina, alc, cd, iso, pov, un, lt) / mort_norm[c]
             tal[c, S_EXPO] += w
             tal[c, S_HAZ] += w * h
             tal[c, S_HAZ2] += w * h * h
@@ -223,7 +223,8 @@ def step_year(
 
             # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
             if lt < 2:
-                m = _effect_product(rr_ltc, adult, sm, ob, ina, alc, cd, iso, pov, un, 0)
+                m = ltc_mult[i] * _effect_product(rr_ltc, adult, sm, ob, ina, alc, cd, iso, pov,
+                                                  un, 0)
                 u = uniform(key, D_LTC)
                 if lt == 0:
                     tal[c, S_L0N] += w

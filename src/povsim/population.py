@@ -39,6 +39,8 @@ class Population:
     frail: np.ndarray      # float64, persistent health frailty (standard normal)
     frail_or: np.ndarray   # float64, exp(frailty_sd * frail): odds multiplier of not-good health
     transfer: np.ndarray   # float64, £/year added to equivalised income by interventions
+    mort_mult: np.ndarray  # float64, mortality multiplier set by interventions (1 = none)
+    ltc_mult: np.ndarray   # float64, LTC-onset/progression multiplier from interventions
     weight: np.ndarray     # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
     n_initial: int
@@ -58,7 +60,7 @@ class Population:
         return (self.alive, self.age, self.sex, self.quint, self.smoke, self.obese,
                 self.inactive, self.alcohol, self.cold, self.isolated, self.unmet,
                 self.employed, self.ltc, self.good, self.zinc, self.frail_or, self.transfer,
-                self.weight)
+                self.mort_mult, self.ltc_mult, self.weight)
 
 
 def single_year_counts(mp: ModelParams) -> np.ndarray:
@@ -107,6 +109,7 @@ def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: in
         unmet=np.zeros(n, np.uint8), employed=np.zeros(n, np.uint8),
         ltc=np.zeros(n, np.uint8), good=np.ones(n, np.uint8), zinc=np.zeros(n),
         frail=np.zeros(n), frail_or=np.ones(n), transfer=np.zeros(n),
+        mort_mult=np.ones(n), ltc_mult=np.ones(n),
         weight=np.full(n, real_total / n0), birth_year=np.full(n, -1, np.int16),
         n_initial=n0, births_per_year=n_births)
     sexes = np.repeat(np.repeat([0, 1], K.N_AGE), alloc.ravel())

@@ -129,6 +129,7 @@ class Results:
     scenario: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
     tallies: dict[str, np.ndarray] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None  # arms against the baseline (see compare.py)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: arm, year, sex, quintile, measure, value, se."""

@@ -7,10 +7,12 @@ import difflib
 import math
 import os
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from povsim.parameters import parameter_space
@@ -42,6 +44,143 @@ class PopulationSpec(BaseModel):
     births: bool = True  # open population so period life tables have every age
 
 
+Number = float | int
+
+
+class Targeting(BaseModel):
+    """Who is offered the intervention, by IMD quintile (1 = most deprived)."""
+
+    model_config = _CONFIG
+    rule: Literal["universal", "core20", "proportionate", "quintiles"] = "universal"
+    quintiles: list[int] | None = None  # for rule `quintiles`
+    weights: list[Number] | None = None  # for rule `proportionate`: relative coverage Q1..Q5
+
+    @model_validator(mode="after")
+    def _check(self) -> "Targeting":
+        if self.rule == "quintiles":
+            if not self.quintiles:
+                _own("quintiles", "required when rule is `quintiles`", None, "a list from 1..5")
+            for q in self.quintiles:
+                if q not in (1, 2, 3, 4, 5):
+                    _own("quintiles", "unknown quintile", q, "1, 2, 3, 4, 5")
+        if self.rule == "proportionate":
+            w = self.weights
+            if w is None or len(w) != 5 or any(isinstance(x, bool) or x < 0 for x in w) \
+                    or max(w) <= 0:
+                _own("weights", "must be 5 non-negative weights (Q1..Q5), not all zero", w,
+                     "e.g. [5, 4, 3, 2, 1]")
+        return self
+
+    def quintile_weights(self) -> list[float]:
+        """Relative coverage by quintile, the largest being 1."""
+        if self.rule == "universal":
+            return [1.0] * 5
+        if self.rule == "core20":
+            return [1.0, 0.0, 0.0, 0.0, 0.0]
+        if self.rule == "quintiles":
+            return [1.0 if q in (self.quintiles or []) else 0.0 for q in range(1, 6)]
+        top = max(self.weights or [1.0])
+        return [float(x) / top for x in self.weights or []]
+
+
+class Cost(BaseModel):
+    """Costs in £ (prices of the start year)."""
+
+    model_config = _CONFIG
+    fixed_per_year: Number = Field(0.0, ge=0)
+    per_participant: Number = Field(0.0, ge=0)
+    source: str = ""
+
+
+class Eligibility(BaseModel):
+    """Person-level conditions besides quintile; all that are set must hold."""
+
+    model_config = _CONFIG
+    age_min: int = Field(0, ge=0, le=100)
+    age_max: int = Field(100, ge=0, le=100)
+    in_poverty: bool = False
+    with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
+    with_ltc: bool = False       # at least one long-term condition
+
+
+BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
+
+
+class Intervention(BaseModel):
+    """One intervention block. ``effect`` means, by type:
+    income: £ per year added to each participating household's equivalised income;
+    housing: probability that a retrofit ends the cold/damp exposure;
+    behaviour: probability that a participant changes (quits, becomes active, ...) for a year;
+    access: mortality multiplier for participants (e.g. 0.87); see ``ltc_multiplier``;
+    community: probability that a participant's loneliness resolves."""
+
+    model_config = _CONFIG
+    type: Literal["income", "housing", "behaviour", "access", "community"]
+    name: str | None = Field(None, pattern=_NAME_PATTERN,
+                             description="1-64 characters from A-Z a-z 0-9 _ -")
+    behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
+    start_year: int = Field(ge=1990, le=2200)
+    end_year: int = Field(ge=1990, le=2200)
+    ramp_up_years: int = Field(0, ge=0, le=50)
+    targeting: Targeting = Field(default_factory=Targeting)
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    coverage: Number = Field(1.0, ge=0, le=1)
+    uptake: Number = Field(1.0, ge=0, le=1)
+    effect: Number = Field(ge=0)
+    effect_source: str = Field(min_length=1)
+    ltc_multiplier: Number = Field(1.0, gt=0, le=1)
+    capacity_added: Number = Field(0.0, ge=0)  # access: appointments per year added to capacity
+    decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
+    cost: Cost = Field(default_factory=Cost)
+    capacity: Number | None = Field(None, gt=0)  # most participants a year (real persons)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Intervention":
+        if self.end_year < self.start_year:
+            _own("end_year", "must not be before start_year", self.end_year,
+                 f">= start_year ({self.start_year})")
+        if self.type == "behaviour" and self.behaviour is None:
+            _own("behaviour", "required for type behaviour", None, ", ".join(BEHAVIOURS))
+        if self.type != "behaviour" and self.behaviour is not None:
+            _own("behaviour", "only for type behaviour", self.behaviour)
+        if self.type in ("housing", "behaviour", "community") and self.effect > 1:
+            _own("effect", "is a probability for this type", self.effect, "0..1")
+        if self.type == "access" and self.effect > 1:
+            _own("effect", "is a mortality multiplier for access", self.effect, "0..1")
+        if self.eligibility.age_max < self.eligibility.age_min:
+            _own("eligibility.age_max", "must not be below age_min", self.eligibility.age_max)
+        return self
+
+
+class Arm(BaseModel):
+    model_config = _CONFIG
+    description: str = ""
+    interventions: list[Intervention] = Field(default_factory=list)
+
+
+class CapacityLoop(BaseModel):
+    """Service capacity against demand; shortage raises unmet need, deprived areas first."""
+
+    model_config = _CONFIG
+    enabled: bool = True
+    adjustment_years: Number = Field(5.0, gt=0)
+    investment_delay_years: int = Field(2, ge=0, le=20)
+    unconstrained: bool = False  # capacity always meets demand: the loop has no effect
+
+
+class TrustLoop(BaseModel):
+    """Community trust built by engagement; multiplies uptake where it is built."""
+
+    model_config = _CONFIG
+    enabled: bool = True
+
+
+class Feedbacks(BaseModel):
+    model_config = _CONFIG
+    capacity: CapacityLoop = Field(default_factory=CapacityLoop)
+    trust: TrustLoop = Field(default_factory=TrustLoop)
+
+
 class Scenario(BaseModel):
     """A validated scenario; ``parameters`` maps parameter paths to overrides."""
 
@@ -52,7 +191,19 @@ class Scenario(BaseModel):
     seed: int = Field(1, ge=0, lt=2**63)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
+    feedbacks: Feedbacks = Field(default_factory=Feedbacks)
+    arms: dict[str, Arm] = Field(default_factory=dict)
     source_path: str | None = None  # set by the loader, rejected in YAML
+
+    @field_validator("arms")
+    @classmethod
+    def _check_arm_names(cls, value: dict[str, Arm]) -> dict[str, Arm]:
+        import re
+        for name in value:
+            if name == "baseline" or not re.match(_NAME_PATTERN, name):
+                _own(f"arms.{name}", "arm names are 1-64 of A-Z a-z 0-9 _ - and not `baseline`",
+                     name)
+        return value
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -132,36 +283,64 @@ def _expect(field: Any) -> str:
         return "a mapping with keys " + ", ".join(_keys(ann))
     if ann is bool:
         return "true or false"
-    if ann is int:
+    if ann is int or ann == Number or ann == (Number | None):
         lo = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        lo = next((f"more than {m.gt}" for m in field.metadata if hasattr(m, "gt")), lo)
         hi = next((m.le for m in field.metadata if hasattr(m, "le")), None)
         hi = next((m.lt - 1 for m in field.metadata if hasattr(m, "lt")), hi)
-        return f"an integer between {lo} and {hi}" if lo is not None else "an integer"
+        kind = "an integer" if ann is int else "a number"
+        if lo is not None and hi is not None:
+            return f"{kind} between {lo} and {hi}"
+        if lo is not None:
+            return f"{kind} {lo if isinstance(lo, str) else f'>= {lo}'}"
+        return kind
     return "a string" if ann is str else str(ann)
+
+
+def _model_at(loc: tuple[Any, ...]) -> Any:
+    """The pydantic model (or None) that owns the last key of ``loc``, walking through
+    nested models, ``dict[str, Model]`` and ``list[Model]`` annotations."""
+    ann: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            field = ann.model_fields.get(part)
+            ann = field.annotation if field else None
+        elif get_origin(ann) is dict:
+            ann = get_args(ann)[1]
+        elif get_origin(ann) is list:
+            ann = get_args(ann)[0]
+        else:
+            return None
+        while get_origin(ann) in (Union, UnionType):  # Optional[Model] -> Model
+            ann = next((a for a in get_args(ann) if a is not type(None)), None)
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
 
 
 def _translate(err: dict[str, Any], source: str) -> ScenarioError:
     """Turn pydantic's first error into our one-line wording."""
+    loc = tuple(err["loc"])
+    path = ".".join(str(part) for part in loc)
     if err["type"] == _OWN:
         ctx = err["ctx"]
-        return _error(source, ctx["path"], ctx["problem"], ctx["got"], ctx["allowed"], ctx["hint"])
-    loc = err["loc"]
-    path = ".".join(str(part) for part in loc)
-    model: Any = Scenario
-    for part in loc[:-1]:  # walk nested models to the parent of the failing key
-        field = getattr(model, "model_fields", {}).get(part)
-        model = field.annotation if field else None
-    if loc[-1] not in getattr(model, "model_fields", {}) and err["type"] != "extra_forbidden":
+        own = ctx["path"]
+        # Validators of nested models word paths relative to their model.
+        full = own if not path or own.startswith(path) else f"{path}.{own}"
+        return _error(source, full, ctx["problem"], ctx["got"], ctx["allowed"], ctx["hint"])
+    model = _model_at(loc)
+    if model is None or (loc[-1] not in model.model_fields and err["type"] != "extra_forbidden"):
         msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
         return _error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
     if err["type"] == "extra_forbidden":
         near = difflib.get_close_matches(str(loc[-1]), _keys(model), n=1)
         return _error(source, path, "unknown key", allowed=", ".join(_keys(model)),
                       hint=near[0] if near else None)
-    expect = _expect(model.model_fields[loc[-1]])
+    field = model.model_fields[loc[-1]]
     if err["type"] == "missing":
-        return _error(source, path, "required key is missing", allowed=expect)
-    return _error(source, path, f"must be {expect}", err.get("input"))
+        return _error(source, path, "required key is missing", allowed=_expect(field))
+    if err["type"] in ("literal_error", "string_too_short"):
+        msg = err["msg"]
+        return _error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
+    return _error(source, path, f"must be {_expect(field)}", err.get("input"))
 
 
 def _read_yaml(path: str) -> dict[str, Any]:

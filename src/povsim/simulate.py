@@ -26,6 +26,7 @@ class RunContext:
     mp: ModelParams
     seed: int
     unmet_mult_q: np.ndarray
+    tallies: np.ndarray  # (horizon, N_CELL, N_STAT); rows before the current year are final
 
 
 def prepare(mp: ModelParams, size: int, horizon: int, seed: int,
@@ -126,7 +127,7 @@ def simulate(mp: ModelParams, tables: CellTables, pop: Population, horizon: int,
     n = pop.size
     chunks = np.zeros((n_chunks_for(n), K.N_CELL, K.N_STAT))
     out = np.zeros((horizon, K.N_CELL, K.N_STAT))
-    ctx = RunContext(mp=mp, seed=seed, unmet_mult_q=np.ones(K.N_Q))
+    ctx = RunContext(mp=mp, seed=seed, unmet_mult_q=np.ones(K.N_Q), tallies=out)
     s = mp.value
     for t in range(horizon):
         born = pop.birth_year == t

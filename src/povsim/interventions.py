@@ -1,0 +1,224 @@
+"""Interventions: each YAML block becomes a yearly change to persons' states.
+
+An intervention never touches the kernel: before each simulated year it chooses who takes
+part (eligibility x quintile targeting x coverage x uptake, ramped up, capped by capacity)
+and changes their state: a cash transfer, a retrofitted home, a quit or other behaviour
+change, treatment that lowers mortality and progression, resolved loneliness. Every
+intervention draws from its own counter-based stream, so a person's draws are the same in
+every arm and an intervention with zero effect leaves results identical to the baseline.
+
+Participants in a year: income, recipients; housing, persons whose home is retrofitted that
+year; behaviour and community, persons starting a programme that year; access, persons newly
+reached plus those still in treatment. Costs: fixed per active year + per participant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import kernel as K
+from .parameters import CellTables, ModelParams
+from .population import Population, cell_index
+from .rng import D_INTERVENTION_BASE, seed_key, uniforms
+from .scenario import Intervention
+
+BEHAVIOUR_STATE = {"smoking": "smoke", "activity": "inactive", "weight": "obese",
+                   "alcohol": "alcohol"}
+
+
+def current_income(pop: Population, tables: CellTables, mp: ModelParams,
+                   with_transfer: bool = False) -> np.ndarray:
+    """Equivalised household income (£ per year) of every slot, as the kernel computes it."""
+    c = cell_index(pop)
+    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
+    out_of_work = (pop.age <= mp.value("working_age_max")) & (pop.employed == 0)
+    y = np.where(out_of_work, y * mp.value("replacement_ratio"), y)
+    return y + pop.transfer if with_transfer else y
+
+
+@dataclass
+class InterventionRecord:
+    """What one intervention did each year: participants (real persons) and cost (£)."""
+
+    participants: np.ndarray  # (horizon, 5) by quintile
+    cost: np.ndarray          # (horizon,)
+
+    @classmethod
+    def empty(cls, horizon: int) -> "InterventionRecord":
+        return cls(np.zeros((horizon, 5)), np.zeros(horizon))
+
+
+@dataclass
+class Active:
+    """One intervention with the state it carries between years."""
+
+    spec: Intervention
+    index: int
+    record: InterventionRecord
+    held: np.ndarray | None = None  # persons currently holding the benefit
+    last_recipients: np.ndarray | None = None
+
+    def scale(self, year: int) -> float:
+        """Share of full coverage in ``year``: 0 outside the programme, ramped at the start."""
+        s = self.spec
+        if year < s.start_year or year > s.end_year:
+            return 0.0
+        if s.ramp_up_years == 0:
+            return 1.0
+        return min(1.0, (year - s.start_year + 1) / s.ramp_up_years)
+
+
+@dataclass
+class Programme:
+    """All interventions of one arm; call :meth:`apply` before each simulated year."""
+
+    items: list[Active]
+    mp: ModelParams
+    seed: int
+    start_year: int
+    uptake_mult_q: np.ndarray = field(default_factory=lambda: np.ones(5))
+
+    @classmethod
+    def build(cls, specs: list[Intervention], mp: ModelParams, seed: int, start_year: int,
+              horizon: int, first_index: int = 0) -> "Programme":
+        items = [Active(s, first_index + k, InterventionRecord.empty(horizon))
+                 for k, s in enumerate(specs)]
+        return cls(items, mp, seed, start_year)
+
+    def capacity_investment(self, year: int) -> float:
+        """Capacity added this year by access interventions (need units per year, real)."""
+        return sum(a.spec.capacity_added * a.scale(year) for a in self.items
+                   if a.spec.type == "access")
+
+    def engagement(self, t: int, pop_by_q: np.ndarray) -> np.ndarray:
+        """Share of each quintile's population reached by community work in year t."""
+        reached = sum((a.record.participants[t] for a in self.items
+                       if a.spec.type == "community"), np.zeros(5))
+        return reached / np.maximum(pop_by_q, 1.0)
+
+    def apply(self, t: int, pop: Population, tables: CellTables) -> None:
+        year = self.start_year + t
+        pop.transfer[:] = 0.0
+        pop.mort_mult[:] = 1.0
+        pop.ltc_mult[:] = 1.0
+        sk = seed_key(self.seed)
+        income = None
+        for a in self.items:
+            if a.spec.type == "income" and (income is None):
+                income = current_income(pop, tables, self.mp)
+            _apply_one(a, t, year, pop, sk, self.mp, tables, income, self.uptake_mult_q)
+
+
+def _eligible(a: Active, pop: Population, mp: ModelParams, tables: CellTables,
+              income: np.ndarray | None) -> np.ndarray:
+    s = a.spec
+    e = s.eligibility
+    ok = (pop.alive == 1) & (pop.age >= e.age_min) & (pop.age <= e.age_max)
+    if e.in_poverty:
+        inc = income if income is not None else current_income(pop, tables, mp)
+        ok &= inc < tables.poverty_line
+    if e.with_children:
+        ok &= (pop.age <= 15) | ((pop.age >= 20) & (pop.age <= 49))
+    if e.with_ltc:
+        ok &= pop.ltc >= 1
+    if s.type == "housing":
+        ok &= pop.cold == 1
+    elif s.type == "behaviour":
+        state = getattr(pop, BEHAVIOUR_STATE[s.behaviour])
+        ok &= state == 1
+        if s.behaviour != "weight":
+            ok &= pop.age >= mp.value("adult_age")
+    return ok
+
+
+def _reach(a: Active, idx: np.ndarray, pop: Population, year_key: int, sk: np.uint64,
+           scale: float, uptake_mult_q: np.ndarray) -> np.ndarray:
+    """Participants among eligible ``idx``: a draw below the reach probability; where a
+    capacity binds, those with the lowest draws (so more coverage never removes anyone)."""
+    s = a.spec
+    if idx.size == 0 or scale <= 0.0:
+        return idx[:0]
+    qw = np.asarray(s.targeting.quintile_weights())[pop.quint[idx]]
+    mult = 1.0 if s.type == "community" else uptake_mult_q[pop.quint[idx]]
+    p = s.coverage * scale * qw * np.minimum(1.0, s.uptake * mult)
+    u = uniforms(sk, idx.astype(np.int64), year_key, D_INTERVENTION_BASE + 4 * a.index)
+    chosen = u < p
+    if s.capacity is not None:
+        limit = int(s.capacity / float(pop.weight[idx[0]]))
+        if chosen.sum() > limit:
+            order = np.argsort(np.where(chosen, u, np.inf), kind="stable")[:limit]
+            chosen = np.zeros_like(chosen)
+            chosen[order] = True
+    return idx[chosen]
+
+
+def _draw(a: Active, idx: np.ndarray, t: int, sk: np.uint64, which: int) -> np.ndarray:
+    return uniforms(sk, idx.astype(np.int64), t + 1, D_INTERVENTION_BASE + 4 * a.index + which)
+
+
+def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
+               mp: ModelParams, tables: CellTables, income: np.ndarray | None,
+               uptake_mult_q: np.ndarray) -> None:
+    s = a.spec
+    n = pop.size
+    if a.held is None:
+        a.held = np.zeros(n, dtype=bool)
+    scale = a.scale(year)
+    held = a.held
+    held &= pop.alive == 1
+    # Benefits already held wear off at the decay rate (relapse, drop-out, deterioration).
+    if s.type != "income" and held.any() and s.decay > 0:
+        h_idx = np.flatnonzero(held)
+        lost = h_idx[_draw(a, h_idx, t, sk, 2) < s.decay]
+        held[lost] = False
+        if s.type == "behaviour":
+            getattr(pop, BEHAVIOUR_STATE[s.behaviour])[lost] = 1
+        elif s.type == "community":
+            pop.isolated[lost] = 1
+    participants = np.zeros(0, dtype=np.int64)
+    if s.type == "income":
+        if scale > 0:
+            idx = np.flatnonzero(_eligible(a, pop, mp, tables, income))
+            # Take-up persists: the same households claim every year they are eligible.
+            participants = _reach(a, idx, pop, 0, sk, scale, uptake_mult_q)
+            pop.transfer[participants] += s.effect
+            a.last_recipients = participants
+        elif year > s.end_year and a.last_recipients is not None and s.decay < 1:
+            fade = (1.0 - s.decay) ** (year - s.end_year)
+            alive = a.last_recipients[pop.alive[a.last_recipients] == 1]
+            pop.transfer[alive] += s.effect * fade
+    elif scale > 0:
+        idx = np.flatnonzero(_eligible(a, pop, mp, tables, income) & ~held)
+        reached = _reach(a, idx, pop, t + 1, sk, scale, uptake_mult_q)
+        if s.type == "access":
+            held[reached] = True
+            pop.unmet[reached] = 0
+            participants = np.flatnonzero(held)
+        else:
+            participants = reached
+            success = reached[_draw(a, reached, t, sk, 1) < s.effect]
+            held[success] = True
+            if s.type == "behaviour":
+                state = getattr(pop, BEHAVIOUR_STATE[s.behaviour])
+                state[success] = 2 if s.behaviour == "smoking" else 0
+            elif s.type == "community":
+                pop.isolated[success] = 0
+    # Benefits that persist act every year they are held.
+    if s.type == "housing":
+        pop.cold[held] = 0
+    elif s.type == "access":
+        pop.mort_mult[held] *= s.effect
+        pop.ltc_mult[held] *= s.ltc_multiplier
+    w = pop.weight
+    by_q = np.bincount(pop.quint[participants], weights=w[participants], minlength=5)
+    a.record.participants[t] = by_q
+    active = scale > 0
+    a.record.cost[t] = (s.cost.fixed_per_year if active else 0.0) + \
+        s.cost.per_participant * by_q.sum()
+
+
+def quintile_population(pop: Population) -> np.ndarray:
+    live = pop.alive == 1
+    return np.bincount(pop.quint[live], weights=pop.weight[live], minlength=K.N_Q)
