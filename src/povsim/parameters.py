@@ -137,7 +137,7 @@ def load_params(overrides: dict[str, Any] | None = None,
 # --- age-band tables to single years -------------------------------------------------------
 
 def band_to_ages(age_min: np.ndarray, age_max: np.ndarray, values: np.ndarray,
-                 outside: float | None = 0.0) -> np.ndarray:
+                 outside: float | None = 0.0, ramp_from: int | None = None) -> np.ndarray:
     """Interpolate band values at band midpoints to single years 0-100.
 
     Ages below the first band take ``outside`` (None: the first band's value); ages above the
@@ -151,10 +151,17 @@ def band_to_ages(age_min: np.ndarray, age_max: np.ndarray, values: np.ndarray,
     # Flat inside the first and last bands' own ranges (interp is flat beyond mid already).
     if outside is not None:
         out[AGES < lo[0]] = outside
+    if ramp_from is not None and ramp_from < lo[0]:
+        # Rise linearly from 0 at `ramp_from` to the first band, rather than jumping at its
+        # lower edge: a jump cannot be reached by yearly transitions (e.g. 2+ conditions at
+        # 16 need 1 condition at 15) and the deficit would follow the cohort for life.
+        ages = (AGES >= ramp_from) & (AGES < lo[0])
+        out[ages] = v[0] * (AGES[ages] - ramp_from + 1) / (lo[0] - ramp_from + 1)
     return out
 
 
-def sex_age_profile(df: pd.DataFrame, value_col: str, outside: float | None = 0.0) -> np.ndarray:
+def sex_age_profile(df: pd.DataFrame, value_col: str, outside: float | None = 0.0,
+                    ramp_from: int | None = None) -> np.ndarray:
     """(2, 101) array from rows with sex in male/female/all and age bands."""
     out = np.zeros((2, K.N_AGE))
     for si, s in enumerate(SEXES):
@@ -162,7 +169,7 @@ def sex_age_profile(df: pd.DataFrame, value_col: str, outside: float | None = 0.
         if rows.empty:
             raise ValueError(f"no rows for sex {s}")
         out[si] = band_to_ages(rows["age_min"].to_numpy(float), rows["age_max"].to_numpy(float),
-                               rows[value_col].to_numpy(float), outside)
+                               rows[value_col].to_numpy(float), outside, ramp_from)
     return out
 
 
@@ -174,12 +181,18 @@ def quintile_relative(gradient: pd.DataFrame, factor: str) -> np.ndarray:
     return rel / rel.mean()
 
 
+# Below the youngest published band, prevalence ramps up from these ages (assumption: long-term
+# conditions accrue from birth; smoking and drinking start in the early teens).
+RAMP_FROM = {"ltc1plus": 0, "ltc2plus": 0, "smoking_current": 12, "smoking_ex": 12,
+             "alcohol_risk": 12}
+
+
 def factor_prevalence(mp: ModelParams, factor: str, outside: float = 0.0) -> np.ndarray:
     """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor."""
     rows = mp.prevalence[mp.prevalence["factor"] == factor]
     if rows.empty:
         return np.zeros((2, 5, K.N_AGE))
-    base = sex_age_profile(rows, "prevalence", outside)
+    base = sex_age_profile(rows, "prevalence", outside, RAMP_FROM.get(factor))
     rel = quintile_relative(mp.gradient, factor)
     return np.clip(base[:, None, :] * rel[None, :, None], 0.0, 0.98)
 
@@ -262,11 +275,30 @@ def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
 
 # --- transitions that keep the baseline's age profile ----------------------------------------
 
-def binary_transitions(p: np.ndarray, remission: float) -> tuple[np.ndarray, np.ndarray]:
+def survivors(shares: list[np.ndarray], rrs: list[np.ndarray], mx: np.ndarray
+              ) -> list[np.ndarray]:
+    """Shares of each exposure state among those who survive the year.
+
+    ``shares`` are the prevalences of the exposed states (the rest is the reference state),
+    ``rrs`` their mortality relative risks, ``mx`` the cell's mean hazard. The exposed die
+    faster, so a cohort's prevalence falls by selection before any transition; deriving
+    transitions from survivors stops the simulation selecting twice (the published age
+    profile already reflects selection), which made e.g. old-age smoking drift down."""
+    ref = 1.0 - sum(shares)
+    mean_rr = ref + sum(p * r for p, r in zip(shares, rrs))
+    surv_ref = ref * np.exp(-mx / mean_rr)
+    surv = [p * np.exp(-mx * r / mean_rr) for p, r in zip(shares, rrs)]
+    total = surv_ref + sum(surv)
+    return [x / total for x in surv]
+
+
+def binary_transitions(p: np.ndarray, remission: float, p_start: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Incidence and remission (same shape as ``p``, last axis age) such that a cohort at
-    prevalence p(a) reaches p(a+1) a year later: p(a+1) = p(a)(1-r) + (1-p(a)) i.
-    Where the profile falls faster than ``remission`` allows, remission rises instead."""
-    p0 = p
+    prevalence p(a) reaches p(a+1) a year later: p(a+1) = p0(1-r) + (1-p0) i, where p0 is
+    ``p_start`` (the survivors' prevalence) or p(a). Where the profile falls faster than
+    ``remission`` allows, remission rises instead."""
+    p0 = p if p_start is None else p_start
     p1 = np.concatenate([p[..., 1:], p[..., -1:]], axis=-1)
     keep = p0 * (1.0 - remission)
     inc = np.where(p1 >= keep, (p1 - keep) / np.maximum(1.0 - p0, 1e-9), 0.0)
@@ -275,22 +307,31 @@ def binary_transitions(p: np.ndarray, remission: float) -> tuple[np.ndarray, np.
     return np.clip(inc, 0.0, 1.0), np.clip(rem, 0.0, 1.0)
 
 
-def smoking_transitions(cur: np.ndarray, ex: np.ndarray, relapse: float):
+def smoking_transitions(cur: np.ndarray, ex: np.ndarray, relapse: float,
+                        start: tuple[np.ndarray, np.ndarray] | None = None):
     """Initiation, cessation and relapse rates that carry the age profile of current and
-    ex-smoking from one age to the next (synthetic-cohort assumption)."""
+    ex-smoking from one age to the next (synthetic-cohort assumption); ``start`` gives the
+    survivors' (current, ex) shares the year starts from."""
     nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
+    target_cur, target_ex = cur, ex
+    if start is not None:
+        cur, ex = start
     ever = cur + ex
     never = 1.0 - ever
-    init = np.clip((nxt(ever) - ever) / np.maximum(never, 1e-9), 0.0, 1.0)
-    cess = 1.0 - (nxt(cur) - never * init - ex * relapse) / np.maximum(cur, 1e-12)
+    init = np.clip((nxt(target_cur + target_ex) - ever) / np.maximum(never, 1e-9), 0.0, 1.0)
+    cess = 1.0 - (nxt(target_cur) - never * init - ex * relapse) / np.maximum(cur, 1e-12)
     cess = np.where(cur > 0, np.clip(cess, 0.0, 1.0), 0.0)
     return init, cess, np.full_like(cur, relapse)
 
 
-def ltc_transitions(p1: np.ndarray, p2: np.ndarray):
+def ltc_transitions(p1: np.ndarray, p2: np.ndarray,
+                    start: tuple[np.ndarray, np.ndarray] | None = None):
+    """Accrual rates 0 -> 1 and 1 -> 2+ carrying the age profile of 1+ and 2+ conditions
+    from survivors' shares ``start`` (1+, 2+) to the next age (no remission)."""
     nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
-    i01 = np.clip((nxt(p1) - p1) / np.maximum(1.0 - p1, 1e-9), 0.0, 1.0)
-    i12 = np.clip((nxt(p2) - p2) / np.maximum(p1 - p2, 1e-9), 0.0, 1.0)
+    s1, s2 = (p1, p2) if start is None else start
+    i01 = np.clip((nxt(p1) - s1) / np.maximum(1.0 - s1, 1e-9), 0.0, 1.0)
+    i12 = np.clip((nxt(p2) - s2) / np.maximum(s1 - s2, 1e-9), 0.0, 1.0)
     return i01, i12
 
 
@@ -364,12 +405,24 @@ def build_cell_tables(mp: ModelParams) -> CellTables:
     ex = factor_prevalence(mp, "smoking_ex")
     ex = np.minimum(ex, 0.99 - cur)
     p_bin = np.stack([factor_prevalence(mp, f) for f in BINARY_FACTORS])
-    inc_rem = [binary_transitions(p_bin[j], mp.value(TURNOVER[f]))
-               for j, f in enumerate(BINARY_FACTORS)]
-    smk_init, smk_cess, smk_rel = smoking_transitions(cur, ex, mp.value("smoking_relapse"))
+    adult = (AGES >= mp.value("adult_age")).astype(float)
+    behaviours = {"smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk"}
+
+    def rr(exposure: str) -> np.ndarray:
+        r = mp.rr["mortality"][exposure]
+        return 1.0 + (r - 1.0) * adult if exposure in behaviours else np.full(K.N_AGE, r)
+
+    inc_rem = []
+    for j, f in enumerate(BINARY_FACTORS):
+        (start,) = survivors([p_bin[j]], [rr(f)], mx)
+        inc_rem.append(binary_transitions(p_bin[j], mp.value(TURNOVER[f]), start))
+    smk_start = tuple(survivors([cur, ex], [rr("smoking_current"), rr("smoking_ex")], mx))
+    smk_init, smk_cess, smk_rel = smoking_transitions(cur, ex, mp.value("smoking_relapse"),
+                                                      smk_start)
     p1 = factor_prevalence(mp, "ltc1plus")
     p2 = np.minimum(factor_prevalence(mp, "ltc2plus"), p1)
-    i01, i12 = ltc_transitions(p1, p2)
+    s1_only, s2 = survivors([p1 - p2, p2], [rr("ltc1"), rr("ltc2plus")], mx)
+    i01, i12 = ltc_transitions(p1, p2, (s1_only + s2, s2))
 
     wa_max = mp.value("working_age_max")
     p_emp = factor_prevalence(mp, "employed")
