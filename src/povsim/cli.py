@@ -71,12 +71,14 @@ def main() -> None:
               help="Output directory [default: outputs/<scenario name>].")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
 @click.option("--size", type=click.IntRange(min=1), help="Simulated persons at the start.")
+@click.option("--replicates", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.")
 @click.option("--threads", type=int, help="Numba threads (results do not depend on it).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
-        threads: int | None, no_figures: bool, quiet: bool) -> None:
-    """Run SCENARIO (YAML) and write tables, figures and a summary."""
+        replicates: int, threads: int | None, no_figures: bool, quiet: bool) -> None:
+    """Run SCENARIO (YAML) and write tables, figures, a summary and report.html."""
     from .scenario import ScenarioError, load_scenario
 
     _set_threads(threads)
@@ -94,7 +96,7 @@ def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
 
     progress = _LazyProgress(f"simulating {sc.name}", enabled=not quiet)
     try:
-        results = api_run(sc, progress=progress)
+        results = api_run(sc, replicates=replicates, progress=progress)
     finally:
         progress.close()
     out = output or Path("outputs") / sc.name
@@ -104,6 +106,7 @@ def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
         _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
     if not quiet:
         _print_table(results)
+        _print_arm_headlines(results)
     m = results.manifest
     click.echo(f"wrote {out}/ ({m['simulated_person_years']:,} person-years in "
                f"{m['seconds']:.1f} s)")
@@ -134,6 +137,19 @@ def _print_table(results) -> None:
                     for m in ("le0", "hle0") for yr in sorted({first, last})]
             t.add_row(label, *[f"{v:.1f}" for v in vals])
         console.print(t)
+
+
+def _print_arm_headlines(results) -> None:
+    from .outputs import arm_headlines
+    from .report import one_line
+
+    heads = arm_headlines(results)
+    if heads:
+        h = next(iter(heads.values()))
+        click.echo(f"arms against baseline ({h['year']}; totals {h['period'][0]}-"
+                   f"{h['period'][1]}, England):")
+    for arm, h in heads.items():
+        click.echo("  " + one_line(arm, h))
 
 
 @main.command()

@@ -7,6 +7,7 @@ end, so an interrupted or failed run never leaves a half-written output director
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .results import Results
+from .results import EXPECTANCIES, QUINTILE_LABELS, Results
 
 
 def headline(frame: pd.DataFrame, year: int) -> dict[str, Any]:
@@ -34,6 +35,87 @@ def headline(frame: pd.DataFrame, year: int) -> dict[str, Any]:
     return out
 
 
+def _finite(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _stat(row: pd.Series | None, digits: int) -> dict[str, float | None] | None:
+    """{"value": v} plus "se", "lo", "hi" when the run had replicates (else absent)."""
+    if row is None or _finite(row["value"]) is None:
+        return None
+    out: dict[str, float | None] = {"value": round(float(row["value"]), digits) + 0.0}
+    se, lo, hi = (_finite(row.get(k)) for k in ("se", "lo", "hi"))
+    if se is not None and lo is not None and hi is not None:
+        out.update(se=round(se, digits + 1) + 0.0, lo=round(lo, digits) + 0.0,
+                   hi=round(hi, digits) + 0.0)
+    return out
+
+
+def arms_in(results: Results) -> list[str]:
+    """Non-baseline arms with comparison rows, in scenario order."""
+    c = results.comparison
+    if c is None or c.empty:
+        return []
+    present = set(c.arm)
+    order = [a for a in results.scenario.get("arms", {}) if a in present]
+    return order + [a for a in dict.fromkeys(c.arm) if a not in order]
+
+
+def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
+    """Per arm, against the baseline: final-year change in LE/HLE at birth by quintile (sex
+    all), change in every gap and SII by sex, and cumulative totals over the horizon
+    (healthy life-years gained, life-years gained, deaths averted, participants, cost, cost
+    per healthy life-year). Each number is {"value"} plus {"se", "lo", "hi"} (95%) when the
+    run had replicates; None where undefined."""
+    c = results.comparison
+    out: dict[str, dict[str, Any]] = {}
+    for arm in arms_in(results):
+        a = c[c.arm == arm]
+        first, last = int(a.year.min()), int(a.year.max())
+        idx = a[a.year == last].set_index(["sex", "quintile", "measure"])
+
+        def row(measure: str, sex: str = "all", quintile: str = "all") -> pd.Series | None:
+            key = (sex, quintile, measure)
+            return idx.loc[key] if key in idx.index else None
+
+        d: dict[str, Any] = {"year": last, "period": [first, last]}
+        for m in ("hle0", "le0"):
+            d[f"{m}_change"] = {q: _stat(row(f"{m}_change", "all", q), 3)
+                                for q in QUINTILE_LABELS}
+        d["inequality_change"] = {
+            sex: {f"{m}_{s}": _stat(row(f"{m}_{s}_change", sex), 3)
+                  for m in EXPECTANCIES for s in ("gap", "sii")}
+            for sex in ("male", "female", "all")}
+        for name in ("healthy_years_gained", "life_years_gained", "deaths_averted"):
+            d[name] = _stat(row(f"{name}_cumulative"), 0)
+        part = a[(a.measure == "participants") & (a.sex == "all")]
+        by_q = part.groupby("quintile")["value"].sum()
+        d["participants"] = {"value": round(float(by_q.get("all", 0.0)))}
+        d["participants_by_quintile"] = {q: round(float(by_q.get(q, 0.0)))
+                                         for q in QUINTILE_LABELS[:5]}
+        d["cost"] = _stat(row("cost_cumulative"), 0)
+        hy = d["healthy_years_gained"]
+        d["cost_per_healthy_year"] = (_stat(row("cost_per_healthy_year"), 0)
+                                      if hy is not None and hy["value"] > 0 else None)
+        out[arm] = d
+    return out
+
+
+ARM_UNITS = (
+    "arm minus baseline of the same run (common random numbers); *_change: years of life "
+    "expectancy in the final year (gap = Q5 minus Q1, so negative = narrower; SII likewise); "
+    "healthy_years_gained / life_years_gained / deaths_averted: real persons in England, "
+    "summed over the whole horizon; participants: persons taking part, summed over years "
+    "(a person counts once for each year they take part); cost: GBP, undiscounted, start-year "
+    "prices, summed over the horizon; cost_per_healthy_year: cost / healthy_years_gained "
+    "(null when no healthy life-years are gained); se/lo/hi: between-replicate standard "
+    "error and 95% interval, present only with replicates > 1")
+
+
 def summary(results: Results) -> dict[str, Any]:
     f = results.frame
     first, last = int(f.year.min()), int(f.year.max())
@@ -41,15 +123,30 @@ def summary(results: Results) -> dict[str, Any]:
         "scenario": results.scenario.get("name"),
         "description": results.scenario.get("description", ""),
         "seed": results.manifest.get("seed"),
+        "replicates": results.manifest.get("replicates", 1),
         "units": "years of life expectancy; gap = quintile 5 minus quintile 1; SII = slope "
                  "index of inequality across quintiles (least minus most deprived end)",
         "first_year": {"year": first, **headline(f, first)},
         "last_year": {"year": last, **headline(f, last)},
+        "arm_units": ARM_UNITS,
+        "arms": arm_headlines(results),
     }
 
 
+def _json_safe(x: Any) -> Any:
+    """NaN and infinities -> null, so summary.json is strict JSON."""
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
-    """Write results.csv, results.parquet, summary.json, manifest.json and figures/."""
+    """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
+    summary.json, manifest.json, figures/ and report.html."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
@@ -60,12 +157,19 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         frame = results.to_frame()
         frame.to_csv(tmp / "results.csv", index=False)
         frame.to_parquet(tmp / "results.parquet", index=False)
-        (tmp / "summary.json").write_text(json.dumps(summary(results), indent=2))
+        comparison = results.comparison
+        if comparison is not None and not comparison.empty:
+            comparison.to_csv(tmp / "comparison.csv", index=False)
+            comparison.to_parquet(tmp / "comparison.parquet", index=False)
+        (tmp / "summary.json").write_text(
+            json.dumps(_json_safe(summary(results)), indent=2, allow_nan=False))
         manifest = {**results.manifest, "scenario_as_run": results.scenario}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         if figures:
             from .plots import write_figures
-            write_figures(frame, tmp / "figures")
+            write_figures(frame, tmp / "figures", comparison=comparison)
+        from .report import write_report
+        write_report(results, tmp / "figures", tmp / "report.html")
         old = None
         if out_dir.exists():
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"

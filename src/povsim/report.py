@@ -1,0 +1,586 @@
+"""A single self-contained HTML report of a run, for circulation.
+
+Inline CSS, figures embedded as base64 PNG data URIs, no scripts and no external assets: the
+file can be emailed or opened offline. It says what was run, the headline changes of every
+arm against the baseline, the figures, each arm's interventions with their sources, every
+parameter the model takes as an assumption (with its reasoning), and caveats.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .outputs import arm_headlines
+from .parameters import calibration_dir, read_table
+from .results import Results
+
+QUINTILE_NAMES = {"1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4",
+                  "5": "Q5 (least deprived)", "all": "England"}
+
+FIGURE_CAPTIONS = {
+    "hle_change_by_quintile": "Change in healthy life expectancy (HLE) at birth against the "
+                              "baseline in the final year, by IMD quintile (years, males and "
+                              "females together).",
+    "gap_over_time": "Inequality in HLE at birth over time: the gap between the least and most "
+                     "deprived quintiles and the slope index of inequality (years), baseline "
+                     "and every arm.",
+    "cost_vs_healthy_years": "Cumulative cost (£ million, undiscounted) against cumulative "
+                             "healthy life-years gained in England, year by year; the large "
+                             "point is the final year.",
+    "feedback_loops": "Feedback loops: service capacity relative to demand (left) and "
+                      "community trust by IMD quintile (right).",
+    "expectancies": "Life expectancy and HLE at birth by IMD quintile and sex (years).",
+    "inequality": "Gap (Q5 minus Q1) and slope index of inequality of LE and HLE at birth, by "
+                  "sex (years).",
+    "outcomes": "Risk factors and outcomes by IMD quintile, first and last year (%).",
+}
+
+CSS = """
+:root { --ink:#1a1a1a; --muted:#5a5a5a; --rule:#d9d9d9; --band:#f4f6f8; --accent:#1b5e8a; }
+* { box-sizing: border-box; }
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--ink);
+       line-height: 1.45; margin: 0; background: #fff; }
+main { max-width: 1120px; margin: 0 auto; padding: 28px 32px 60px; }
+header { border-bottom: 3px solid var(--accent); margin-bottom: 18px; padding-bottom: 10px; }
+h1 { font-size: 1.7em; margin: 0 0 4px; }
+h2 { font-size: 1.3em; margin: 34px 0 10px; padding-bottom: 4px;
+     border-bottom: 1px solid var(--rule); color: var(--accent); }
+h3 { font-size: 1.08em; margin: 22px 0 8px; }
+p, li { max-width: 78ch; }
+.muted { color: var(--muted); font-size: 0.92em; }
+nav ol { columns: 2; max-width: 640px; padding-left: 1.2em; margin: 6px 0; }
+table { border-collapse: collapse; margin: 8px 0 14px; font-size: 0.93em; }
+th, td { border-bottom: 1px solid var(--rule); padding: 5px 10px; text-align: left;
+         vertical-align: top; }
+thead th { background: var(--band); border-bottom: 2px solid #bbb; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.group td { background: #fafafa; font-weight: 600; color: var(--muted); }
+table.kv th { width: 210px; background: none; font-weight: 600; }
+.ci { color: var(--muted); font-size: 0.86em; display: block; }
+.tables { display: flex; flex-wrap: wrap; gap: 18px; }
+figure { margin: 14px 0 26px; page-break-inside: avoid; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
+figcaption { color: var(--muted); font-size: 0.9em; margin-top: 4px; max-width: 90ch; }
+details { margin: 10px 0; } summary { cursor: pointer; font-weight: 600; }
+.src { font-size: 0.88em; color: #333; max-width: 60ch; }
+code { background: var(--band); padding: 0 3px; border-radius: 3px; }
+.finding { margin: 4px 0; }
+@media print { main { max-width: none; padding: 0; } h2 { page-break-after: avoid; }
+               details > * { display: block; } }
+"""
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _years(v: float, signed: bool = True) -> str:
+    v = round(v, 2) + 0.0  # no "-0.00"
+    return f"{v:+.2f}" if signed else f"{v:.2f}"
+
+
+def _count(v: float) -> str:
+    return f"{round(v) + 0:,}"
+
+
+def _money(v: float) -> str:
+    return f"-£{abs(v):,.0f}" if v < 0 else f"£{v:,.0f}"
+
+
+def _big_money(v: float) -> str:
+    """Totals: £ million / billion above £10 million."""
+    a = abs(v)
+    sign = "-" if v < 0 else ""
+    if a >= 1e9:
+        return f"{sign}£{a / 1e9:,.2f} billion"
+    if a >= 1e7:
+        return f"{sign}£{a / 1e6:,.1f} million"
+    return _money(v)
+
+
+def _cell(stat: dict | None, fmt) -> str:
+    """Value with its 95% interval underneath when the run had replicates."""
+    if stat is None or not _finite(stat.get("value")):
+        return '<td class="num">n/a</td>'
+    text = _e(fmt(stat["value"]))
+    if _finite(stat.get("lo")) and _finite(stat.get("hi")):
+        text += f'<span class="ci">95%: {_e(fmt(stat["lo"]))} to {_e(fmt(stat["hi"]))}</span>'
+    return f'<td class="num">{text}</td>'
+
+
+def _includes_zero(stat: dict | None) -> bool:
+    return (stat is not None and _finite(stat.get("lo")) and _finite(stat.get("hi"))
+            and stat["lo"] <= 0 <= stat["hi"])
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+# --- sections -------------------------------------------------------------------------------
+
+def _what_was_run(results: Results) -> str:
+    sc, m = results.scenario, results.manifest
+    pop = sc.get("population", {})
+    start = int(pop.get("start_year", m.get("start_year", 0)))
+    horizon = int(pop.get("horizon", m.get("horizon", 0)))
+    reps = int(m.get("replicates", 1))
+    seed = m.get("seed", sc.get("seed"))
+    seeds = f"{seed}" if reps == 1 else f"{seed} to {int(seed) + reps - 1} (one per replicate)"
+    arms = sc.get("arms", {}) or {}
+    arm_text = "baseline only" if not arms else "baseline; " + "; ".join(
+        _e(a) + (f" ({_e(v.get('description'))})" if v.get("description") else "")
+        for a, v in arms.items())
+    overrides = sc.get("parameters") or {}
+    over_text = ", ".join(f"<code>{_e(k)}</code> = {_e(v)}" for k, v in overrides.items()) \
+        or "none (calibrated defaults)"
+    fb = sc.get("feedbacks", {}) or {}
+    cap, tru = fb.get("capacity", {}) or {}, fb.get("trust", {}) or {}
+    loops = (f"capacity against demand: {'on' if cap.get('enabled', True) else 'off'}"
+             + (" (unconstrained)" if cap.get("unconstrained") else "")
+             + f"; community trust: {'on' if tru.get('enabled', True) else 'off'}")
+    rows = [
+        ("Scenario", f"<strong>{_e(sc.get('name', ''))}</strong>"),
+        ("Description", _e(sc.get("description", "") or "—")),
+        ("Arms", arm_text),
+        ("Simulated persons", f"{int(pop.get('size', m.get('size', 0))):,} at the start, "
+                              "scaled to England's mid-2019 population"),
+        ("Period", f"{start} to {start + horizon - 1} ({horizon} years; {start} represents "
+                   "ONS 2017-19)"),
+        ("Seed", _e(seeds)),
+        ("Replicates", f"{reps}" + ("" if reps > 1 else
+                                    " (no Monte Carlo intervals; use --replicates N)")),
+        ("Parameter overrides", over_text),
+        ("Feedback loops", _e(loops)),
+        ("Scenario file", _e(sc.get("source_path") or "—")),
+        ("povsim version", _e(m.get("povsim_version", ""))),
+        ("Run time", f"{float(m.get('seconds') or 0):.1f} s, "
+                     f"{int(m.get('simulated_person_years') or 0):,} simulated person-years, "
+                     f"Python {_e(m.get('python', ''))}"),
+    ]
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<h2 id="run">What was run</h2><table class="kv">{body}</table>'
+
+
+def _findings(heads: dict[str, dict[str, Any]]) -> str:
+    items = []
+    for arm, h in heads.items():
+        q1, eng = h["hle0_change"].get("1"), h["hle0_change"].get("all")
+        gap = h["inequality_change"]["all"].get("hle0_gap")
+        parts = []
+        if q1 is not None:
+            parts.append(f"HLE at birth in the most deprived quintile "
+                         f"{'rises' if q1['value'] >= 0 else 'falls'} by "
+                         f"{abs(q1['value']):.2f} years"
+                         + (" (interval includes no change)" if _includes_zero(q1) else ""))
+        if eng is not None:
+            parts.append(f"in England as a whole HLE changes by {eng['value']:+.2f} years")
+        if gap is not None:
+            word = "narrows" if gap["value"] < 0 else "widens" if gap["value"] > 0 else \
+                "does not change"
+            parts.append(f"the HLE gap between least and most deprived {word}"
+                         + (f" by {abs(gap['value']):.2f} years" if gap["value"] else ""))
+        hy, cost, cph = h.get("healthy_years_gained"), h.get("cost"), \
+            h.get("cost_per_healthy_year")
+        tail = ""
+        if hy is not None:
+            tail = f" Over {h['period'][0]}-{h['period'][1]}: {_count(hy['value'])} healthy " \
+                   "life-years gained"
+            if cost is not None:
+                tail += f" for {_big_money(cost['value'])}"
+            if cph is not None:
+                tail += f" ({_money(cph['value'])} per healthy life-year)"
+            tail += "."
+        items.append(f'<li class="finding"><strong>{_e(arm)}</strong>: by {h["year"]}, '
+                     f'{_e("; ".join(parts))}.{_e(tail)}</li>')
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _headline_table(heads: dict[str, dict[str, Any]]) -> str:
+    arms = list(heads)
+    any_h = next(iter(heads.values()))
+    last, (first, _) = any_h["year"], any_h["period"]
+    head = "".join(f'<th class="num">{_e(a)}</th>' for a in arms)
+    rows: list[str] = []
+
+    def group(text: str) -> None:
+        rows.append(f'<tr class="group"><td colspan="{len(arms) + 1}">{_e(text)}</td></tr>')
+
+    def row(label: str, get, fmt) -> None:
+        rows.append(f"<tr><td>{label}</td>"
+                    + "".join(_cell(get(heads[a]), fmt) for a in arms) + "</tr>")
+
+    group(f"Change in {last}, years (arm minus baseline, males and females together)")
+    for m, name in (("hle0", "Healthy life expectancy at birth"),
+                    ("le0", "Life expectancy at birth")):
+        for q in ("1", "5", "all"):
+            row(f"{name}, {_e(QUINTILE_NAMES[q])}",
+                lambda h, m=m, q=q: h[f"{m}_change"].get(q), _years)
+    group(f"Change in inequality in {last}, years (negative = narrower)")
+    for m, name in (("hle0", "HLE"), ("le0", "LE")):
+        row(f"{name} gap, Q5 minus Q1",
+            lambda h, m=m: h["inequality_change"]["all"].get(f"{m}_gap"), _years)
+        row(f"{name} slope index of inequality (SII)",
+            lambda h, m=m: h["inequality_change"]["all"].get(f"{m}_sii"), _years)
+    group(f"Totals over {first}-{last}, England")
+    row("Healthy life-years gained", lambda h: h.get("healthy_years_gained"), _count)
+    row("Life-years gained", lambda h: h.get("life_years_gained"), _count)
+    row("Deaths averted (postponed beyond the period)", lambda h: h.get("deaths_averted"),
+        _count)
+    row("Participants (summed over years)", lambda h: h.get("participants"), _count)
+    row("Total cost (undiscounted, start-year prices)", lambda h: h.get("cost"), _big_money)
+    row("Cost per healthy life-year gained", lambda h: h.get("cost_per_healthy_year"), _money)
+    return (f'<table><thead><tr><th>Measure</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _sex_gaps_table(heads: dict[str, dict[str, Any]]) -> str:
+    arms = list(heads)
+    head = "".join(f'<th class="num">{_e(a)}</th>' for a in arms)
+    rows = []
+    for sex in ("male", "female"):
+        for m, name in (("hle0", "HLE"), ("le0", "LE")):
+            for s, sname in (("gap", "gap Q5-Q1"), ("sii", "SII")):
+                rows.append(f"<tr><td>{sex}s: {name} {sname}</td>" + "".join(
+                    _cell(heads[a]["inequality_change"][sex].get(f"{m}_{s}"), _years)
+                    for a in arms) + "</tr>")
+    return (f"<details><summary>Change in inequality by sex</summary><table><thead><tr>"
+            f"<th>Measure (years)</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+            f"</table></details>")
+
+
+def _baseline_tables(results: Results) -> str:
+    f = results.frame
+    f = f[f.arm == "baseline"] if (f.arm == "baseline").any() else f
+    first, last = int(f.year.min()), int(f.year.max())
+    years = sorted({first, last})
+    idx = f.set_index(["year", "sex", "quintile", "measure"])["value"]
+
+    def val(yr: int, sex: str, q: str, m: str) -> str:
+        v = idx.get((yr, sex, q, m))
+        return f"{v:.1f}" if v is not None and _finite(float(v)) else "n/a"
+    tables = []
+    for sex, title in (("male", "Males"), ("female", "Females"), ("all", "Males and females")):
+        cols = "".join(f'<th class="num">{m} {yr}</th>' for m in ("LE", "HLE") for yr in years)
+        body = []
+        for q in ("1", "2", "3", "4", "5", "all"):
+            vals = "".join(f'<td class="num">{val(yr, sex, q, m)}</td>'
+                           for m in ("le0", "hle0") for yr in years)
+            body.append(f"<tr><td>{_e(QUINTILE_NAMES[q])}</td>{vals}</tr>")
+        for s, label in (("gap", "Gap Q5-Q1"), ("sii", "SII")):
+            vals = "".join(f'<td class="num">{val(yr, sex, "all", f"{m}_{s}")}</td>'
+                           for m in ("le0", "hle0") for yr in years)
+            body.append(f"<tr><td><em>{label}</em></td>{vals}</tr>")
+        tables.append(f"<div><h3>{title}</h3><table><thead><tr><th>IMD quintile</th>{cols}"
+                      f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+    return ('<h2 id="baseline">Baseline: life expectancy and healthy life expectancy at '
+            'birth (years)</h2><p class="muted">Period expectancies for each simulated year; '
+            f'{first} represents ONS 2017-19. No new intervention; feedback loops as set in '
+            'the scenario.</p><div class="tables">' + "".join(tables) + "</div>")
+
+
+def _img(path: Path, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str:
+    if figures_dir is None or not Path(figures_dir).is_dir():
+        return ('<h2 id="figures">Figures</h2><p class="muted">Figures were not written for '
+                "this run (--no-figures).</p>")
+    d = Path(figures_dir)
+    parts = ['<h2 id="figures">Figures</h2>']
+    for name in ("hle_change_by_quintile", "gap_over_time", "cost_vs_healthy_years",
+                 "feedback_loops"):
+        p = d / f"{name}.png"
+        if p.is_file():
+            parts.append(_img(p, FIGURE_CAPTIONS[name]))
+    for name in ("expectancies", "inequality", "outcomes"):
+        p = d / f"{name}.png"
+        if p.is_file():
+            parts.append(_img(p, "Baseline. " + FIGURE_CAPTIONS[name]))
+    for arm in arms:
+        figs = [_img(d / f"{n}_{arm}.png", f"{arm}. " + FIGURE_CAPTIONS[n])
+                for n in ("expectancies", "inequality", "outcomes")
+                if (d / f"{n}_{arm}.png").is_file()]
+        if figs:
+            parts.append(f"<details><summary>Levels in arm {_e(arm)}</summary>"
+                         + "".join(figs) + "</details>")
+    return "".join(parts)
+
+
+def _targeting(t: dict[str, Any]) -> str:
+    rule = t.get("rule", "universal")
+    if rule == "universal":
+        return "universal (all quintiles)"
+    if rule == "core20":
+        return "Core20 (Q1, the most deprived fifth)"
+    if rule == "quintiles":
+        return "quintiles " + ", ".join(f"Q{q}" for q in t.get("quintiles") or [])
+    w = t.get("weights") or []
+    return "proportionate universalism, relative coverage Q1..Q5: " + ", ".join(
+        f"{x:g}" for x in w)
+
+
+def _eligibility(e: dict[str, Any]) -> str:
+    parts = []
+    lo, hi = e.get("age_min", 0), e.get("age_max", 100)
+    if (lo, hi) != (0, 100):
+        parts.append(f"aged {lo}-{hi}")
+    if e.get("in_poverty"):
+        parts.append("in poverty")
+    if e.get("with_children"):
+        parts.append("households with children")
+    if e.get("with_ltc"):
+        parts.append("with a long-term condition")
+    return ", ".join(parts) or "everyone in the targeted quintiles"
+
+
+def _effect(iv: dict[str, Any]) -> str:
+    t, eff = iv["type"], iv["effect"]
+    if t == "income":
+        text = f"£{eff:,.0f} a year added to each participating household's equivalised income"
+    elif t == "housing":
+        text = f"{_pct(eff)} chance a retrofit ends the cold/damp exposure"
+    elif t == "behaviour":
+        text = f"{_pct(eff)} chance a participant changes behaviour ({iv.get('behaviour')})"
+    elif t == "access":
+        text = f"mortality multiplier {eff:g} for participants"
+        if iv.get("ltc_multiplier", 1) != 1:
+            text += f"; onset of long-term conditions x {iv['ltc_multiplier']:g}"
+        if iv.get("capacity_added"):
+            text += f"; adds {iv['capacity_added']:,.0f} appointments a year to capacity"
+    else:
+        text = f"{_pct(eff)} chance a participant's loneliness resolves"
+    if iv.get("decay"):
+        text += f"; benefit lost with probability {iv['decay']:g} a year"
+    return text
+
+
+def _cost(c: dict[str, Any]) -> str:
+    parts = []
+    if c.get("per_participant"):
+        parts.append(f"£{c['per_participant']:,.0f} per participant a year")
+    if c.get("fixed_per_year"):
+        parts.append(f"£{c['fixed_per_year']:,.0f} fixed a year while running")
+    return "; ".join(parts) or "no cost given"
+
+
+def _interventions(results: Results) -> str:
+    arms = results.scenario.get("arms", {}) or {}
+    if not arms:
+        return ""
+    out = ['<h2 id="interventions">Interventions in each arm</h2>']
+    for arm, spec in arms.items():
+        out.append(f"<h3>{_e(arm)}</h3>")
+        if spec.get("description"):
+            out.append(f"<p>{_e(spec['description'])}</p>")
+        ivs = spec.get("interventions") or []
+        if not ivs:
+            out.append('<p class="muted">No interventions (feedback loops only).</p>')
+            continue
+        rows = []
+        for k, iv in enumerate(ivs, 1):
+            name = iv.get("name") or f"{iv['type']} {k}"
+            when = f"{iv['start_year']}-{iv['end_year']}"
+            if iv.get("ramp_up_years"):
+                when += f" (ramp-up {iv['ramp_up_years']} years)"
+            reach = f"coverage {_pct(iv.get('coverage', 1))}, uptake {_pct(iv.get('uptake', 1))}"
+            if iv.get("capacity"):
+                reach += f"; at most {iv['capacity']:,.0f} participants a year"
+            cost = iv.get("cost") or {}
+            rows.append(
+                f"<tr><td><strong>{_e(name)}</strong><br>{_e(iv['type'])}"
+                + (f" ({_e(iv['behaviour'])})" if iv.get("behaviour") else "")
+                + f"<br><span class='muted'>{_e(when)}</span></td>"
+                f"<td>{_e(_targeting(iv.get('targeting') or {}))}<br>"
+                f"<span class='muted'>{_e(_eligibility(iv.get('eligibility') or {}))}</span></td>"
+                f"<td>{_e(reach)}</td>"
+                f"<td>{_e(_effect(iv))}<div class='src'>Source: "
+                f"{_e(iv.get('effect_source') or '—')}</div></td>"
+                f"<td>{_e(_cost(cost))}<div class='src'>Source: "
+                f"{_e(cost.get('source') or 'not given')}</div></td></tr>")
+        out.append("<table><thead><tr><th>Intervention</th><th>Targeting and eligibility</th>"
+                   "<th>Reach</th><th>Effect</th><th>Cost</th></tr></thead><tbody>"
+                   + "".join(rows) + "</tbody></table>")
+    return "".join(out)
+
+
+def assumptions(directory: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assumption-tagged scalar parameters and relative risks from the calibration folder."""
+    d = Path(directory or calibration_dir())
+    raw = yaml.safe_load((d / "parameters.yaml").read_text()) or {}
+    params = pd.DataFrame(
+        [{"name": k, "value": v.get("value"), "unit": v.get("unit", ""),
+          "source": v.get("source", "")}
+         for k, v in raw.items()
+         if isinstance(v, dict) and str(v.get("tag", "")).strip() == "assumption"],
+        columns=["name", "value", "unit", "source"])
+    rr = read_table("relative_risks.csv", d)
+    rr = rr[rr["tag"].astype(str).str.strip() == "assumption"]
+    return params, rr.reset_index(drop=True)
+
+
+def _assumptions(results: Results) -> str:
+    params, rr = assumptions()
+    overrides = results.scenario.get("parameters") or {}
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, list):
+            return ", ".join(f"{x:g}" if isinstance(x, (int, float)) else str(x) for x in v)
+        return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+    def here(path: str) -> str:
+        if path in overrides:
+            return f"<br><strong>This run: {_e(fmt(overrides[path]))}</strong>"
+        return ""
+
+    prow = "".join(
+        f"<tr><td><code>{_e(r.name)}</code></td><td class='num'>{_e(fmt(r.value))}"
+        f"{here(r.name)}</td><td>{_e(r.unit)}</td><td class='src'>{_e(r.source)}</td></tr>"
+        for r in params.itertuples())
+    rrow = "".join(
+        f"<tr><td><code>{_e(r.exposure)}</code> on <code>{_e(r.outcome)}</code></td>"
+        f"<td class='num'>{_e(fmt(float(r.rr)))}{here(f'rr.{r.outcome}.{r.exposure}')}</td>"
+        f"<td class='num'>" + (f"{float(r.low):g}-{float(r.high):g}"
+                               if pd.notna(r.low) and pd.notna(r.high) else "—")
+        + f"</td><td class='src'>{_e(r.source)}</td></tr>"
+        for r in rr.itertuples())
+    return (
+        '<h2 id="assumptions">Assumptions</h2>'
+        "<p>These inputs are not read from a published estimate but assumed, with the reasoning "
+        "given (tag <code>assumption</code> in <code>calibration/</code>). Values are the model "
+        "defaults; where this scenario overrides one, the value used is shown in bold. They "
+        "are natural candidates for sensitivity analysis.</p>"
+        f"<h3>Model parameters (calibration/parameters.yaml): {len(params)}</h3>"
+        "<table><thead><tr><th>Parameter</th><th class='num'>Value</th><th>Unit</th>"
+        f"<th>Reasoning / source</th></tr></thead><tbody>{prow}</tbody></table>"
+        f"<h3>Relative risks (calibration/relative_risks.csv): {len(rr)}</h3>"
+        "<table><thead><tr><th>Exposure on outcome</th><th class='num'>RR</th>"
+        "<th class='num'>Range</th><th>Reasoning / source</th></tr></thead>"
+        f"<tbody>{rrow}</tbody></table>")
+
+
+def _caveats(results: Results) -> str:
+    m = results.manifest
+    reps = int(m.get("replicates", 1))
+    start = results.scenario.get("population", {}).get("start_year", m.get("start_year"))
+    if reps > 1:
+        mc = (f"Intervals are 95% Monte Carlo intervals across {reps} replicate runs with "
+              "different seeds. They show simulation noise only, not uncertainty in the "
+              "parameters, relative risks or intervention effects listed above.")
+    else:
+        mc = ("This run had a single replicate, so changes against the baseline carry no "
+              "intervals. Monte Carlo intervals are produced only with "
+              "<code>povsim run --replicates N</code> (e.g. 10); even then they show "
+              "simulation noise, not uncertainty in the parameters or effects. Shaded bands "
+              "on level figures are within-run sampling intervals.")
+    items = [
+        mc,
+        f"Costs are the interventions' own costs, undiscounted, at {start} (start-year) prices; "
+        "health and care costs avoided or incurred are not counted. Health gains are not "
+        "discounted either. Cost per healthy life-year is total cost over total healthy "
+        "life-years gained; where the interval of healthy life-years gained includes zero, "
+        "its interval is not meaningful.",
+        "Healthy life-years are years lived in self-rated good or very good health (the ONS "
+        "HLE definition), not quality-adjusted life-years: cost per healthy life-year is not "
+        "directly comparable with NICE cost-per-QALY thresholds.",
+        "Changes are the arm minus the baseline of the same run, using the same simulated "
+        "people and random numbers (common random numbers), so they isolate the arm's effect.",
+        "People, life-years, deaths and costs are for England as a whole: the simulated "
+        "population is scaled to England's mid-2019 population. For a local system, scale "
+        "with care: local effects depend on local population, deprivation mix and delivery.",
+        "Life expectancy and HLE are period measures for each simulated year, not the "
+        "experience of a birth cohort; IMD quintiles are fixed for life.",
+        "Full model description, equations and limitations: <code>docs/model.md</code> "
+        "(section 10, Limitations and assumptions) in the povsim repository; data sources in "
+        "<code>calibration/FORMATS.md</code> and <code>calibration/RISK_FACTORS_NOTES.md</code>.",
+    ]
+    return '<h2 id="caveats">Caveats</h2><ul>' + "".join(f"<li>{i}</li>" for i in items) + \
+        "</ul>"
+
+
+def render_report(results: Results, figures_dir: Path | None = None) -> str:
+    """The report as one HTML string."""
+    sc, m = results.scenario, results.manifest
+    name = sc.get("name", "")
+    heads = arm_headlines(results)
+    arms = list(heads)
+    today = _dt.date.today().isoformat()
+    toc = [("run", "What was run")]
+    if heads:
+        toc.append(("headlines", "Headline results"))
+    toc += [("baseline", "Baseline"), ("figures", "Figures")]
+    if sc.get("arms"):
+        toc.append(("interventions", "Interventions"))
+    toc += [("assumptions", "Assumptions"), ("caveats", "Caveats")]
+    nav = "<nav><ol>" + "".join(f'<li><a href="#{i}">{t}</a></li>' for i, t in toc) + \
+        "</ol></nav>"
+    kind = (f"Comparison of {len(arms)} arm{'s' if len(arms) != 1 else ''} with the baseline"
+            if arms else "Baseline report")
+    parts = [
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>povsim: {_e(name)}</title><style>{CSS}</style></head><body><main>",
+        f"<header><h1>Health inequalities scenario: {_e(name)}</h1>"
+        f"<div class='muted'>{kind} · povsim {_e(m.get('povsim_version', ''))} · generated {today}</div>"
+        + (f"<p>{_e(sc.get('description'))}</p>" if sc.get("description") else "")
+        + "</header>",
+        nav,
+        _what_was_run(results),
+    ]
+    if heads:
+        reps = int(m.get("replicates", 1))
+        parts.append(
+            '<h2 id="headlines">Headline results</h2>' + _findings(heads)
+            + _headline_table(heads)
+            + "<p class='muted'>Arm minus baseline. Q1 = most deprived fifth of areas (IMD "
+            "2019), Q5 = least deprived. Gap = Q5 minus Q1; SII = slope index of inequality "
+            "(difference between the least and most deprived ends of the deprivation scale); "
+            "a negative change means inequality narrows. "
+            + ("Grey figures under each value: 95% interval across replicates."
+               if reps > 1 else "No intervals: single replicate (see Caveats).")
+            + "</p>" + _sex_gaps_table(heads))
+    parts += [_baseline_tables(results), _figures(results, figures_dir, arms),
+              _interventions(results), _assumptions(results), _caveats(results),
+              "</main></body></html>"]
+    return "\n".join(parts)
+
+
+def write_report(results: Results, figures_dir: Path | None, path: Path) -> Path:
+    """Write ``report.html`` (self-contained) to ``path``; figures are read from
+    ``figures_dir`` if it exists."""
+    path = Path(path)
+    path.write_text(render_report(results, figures_dir), encoding="utf-8")
+    return path
+
+
+def one_line(arm: str, h: dict[str, Any]) -> str:
+    """Console headline: HLE SII change, healthy life-years gained, cost per healthy year."""
+    def fmt(stat: dict | None, f) -> str:
+        if stat is None:
+            return "n/a"
+        text = f(stat["value"])
+        if _finite(stat.get("lo")) and _finite(stat.get("hi")):
+            text += f" (95% {f(stat['lo'])} to {f(stat['hi'])})"
+        return text
+
+    sii = h["inequality_change"]["all"].get("hle0_sii")
+    return (f"{arm}: HLE SII change {fmt(sii, _years)} years; healthy life-years gained "
+            f"{fmt(h.get('healthy_years_gained'), _count)}; cost per healthy life-year "
+            f"{fmt(h.get('cost_per_healthy_year'), _money)}")

@@ -1,0 +1,118 @@
+"""Arm outputs: comparison tables, per-arm headlines, arm figures and the HTML report."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import povsim
+from povsim.cli import main
+from povsim.outputs import write_outputs
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINE = REPO / "scenarios" / "baseline.yaml"
+SOURCE = "Test effect source: Smith et al. 2020"
+
+ARMTEST = f"""\
+extends: {BASELINE}
+name: armtest
+description: Warm homes test run.
+population: {{size: 4000, horizon: 6}}
+arms:
+  warm:
+    interventions:
+      - {{type: housing, start_year: 2020, end_year: 2024, targeting: {{rule: core20}},
+          coverage: 0.3, effect: 0.9, effect_source: "{SOURCE}",
+          cost: {{per_participant: 4000, source: "Test cost source"}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("armtest") / "armtest.yaml"
+    p.write_text(ARMTEST)
+    return p
+
+
+@pytest.fixture(scope="module")
+def written(scenario_file, tmp_path_factory) -> Path:
+    res = povsim.run(scenario_file)
+    return write_outputs(res, tmp_path_factory.mktemp("out") / "armtest")
+
+
+def test_comparison_files_have_the_arm(written):
+    for name in ("comparison.csv", "comparison.parquet"):
+        assert (written / name).is_file(), name
+    comp = pd.read_parquet(written / "comparison.parquet")
+    assert set(comp.arm) == {"warm"}
+    assert {"hle0_change", "healthy_years_gained_cumulative", "cost_cumulative",
+            "cost_per_healthy_year", "participants"} <= set(comp.measure)
+    csv = pd.read_csv(written / "comparison.csv", dtype={"quintile": str})
+    assert len(csv) == len(comp)
+
+
+def test_arm_figures_are_written(written):
+    for name in ("hle_change_by_quintile", "gap_over_time", "cost_vs_healthy_years",
+                 "feedback_loops", "expectancies", "expectancies_warm"):
+        assert (written / "figures" / f"{name}.png").is_file(), name
+
+
+def test_report_is_self_contained(written):
+    html = (written / "report.html").read_text(encoding="utf-8")
+    assert "armtest" in html
+    assert SOURCE in html and "Test cost source" in html
+    assert "data:image/png;base64," in html
+    assert 'src="http' not in html and "<script" not in html and "<link" not in html
+    assert "docs/model.md" in html and "--replicates" in html
+    # Every assumption-tagged parameter is listed.
+    assert "income_persistence" in html and "capacity_unmet_sensitivity" in html
+
+
+def test_summary_has_the_arm_headline(written):
+    s = json.loads((written / "summary.json").read_text())
+    h = s["arms"]["warm"]
+    assert h["year"] == 2024
+    assert h["hle0_change"]["1"]["value"] > 0  # core20 warm homes: HLE rises in Q1
+    assert h["hle0_change"]["5"]["value"] == 0
+    assert h["inequality_change"]["all"]["hle0_gap"]["value"] < 0
+    assert h["healthy_years_gained"]["value"] > 0
+    assert h["participants"]["value"] > 0 and h["cost"]["value"] > 0
+    assert h["cost_per_healthy_year"]["value"] > 0
+    assert "lo" not in h["healthy_years_gained"]  # one replicate: no interval
+
+
+def test_cli_replicates_give_intervals(scenario_file, tmp_path):
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(main, ["run", str(scenario_file), "-o", str(out), "--size", "3000",
+                                    "--replicates", "2", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "warm: HLE SII change" in res.output
+    comp = pd.read_parquet(out / "comparison.parquet")
+    se = comp[comp.measure == "hle0_change"].se
+    assert se.notna().all() and (se > 0).any()
+    h = json.loads((out / "summary.json").read_text())["arms"]["warm"]
+    hy = h["healthy_years_gained"]
+    assert math.isfinite(hy["lo"]) and hy["lo"] <= hy["value"] <= hy["hi"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "across 2 replicate runs" in html and "data:image" not in html
+
+
+def test_cli_rejects_bad_replicates(scenario_file, tmp_path):
+    res = CliRunner().invoke(main, ["run", str(scenario_file), "-o", str(tmp_path / "x"),
+                                    "--replicates", "0"])
+    assert res.exit_code == 2
+
+
+def test_baseline_run_gets_a_baseline_report(tmp_path):
+    sc = tmp_path / "small.yaml"
+    sc.write_text(f"extends: {BASELINE}\nname: small\npopulation: {{size: 2000, horizon: 2}}\n")
+    out = write_outputs(povsim.run(sc), tmp_path / "small", figures=False)
+    assert not (out / "comparison.csv").exists()
+    assert json.loads((out / "summary.json").read_text())["arms"] == {}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Baseline report" in html and "Headline results" not in html
