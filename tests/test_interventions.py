@@ -174,3 +174,27 @@ def test_bad_intervention_blocks_are_rejected(bad, field):
         scenario({"a": arm(block(**bad))})
     msg = str(e.value)
     assert f"arms.a.interventions.0.{field}" in msg and "\n" not in msg
+
+
+def test_same_intervention_in_two_arms_draws_the_same_numbers():
+    b = block(targeting={"rule": "core20"})
+    other = {"type": "housing", "start_year": 2020, "end_year": 2025, "effect": 0.5,
+             "effect_source": "test"}
+    res = povsim.run(scenario({"a": arm(b), "b": arm(b), "c": arm(other, b)},
+                              feedbacks=LOOPS_OFF))
+    assert np.array_equal(res.tallies["a"], res.tallies["b"])
+    # In arm c the smoking block keeps its stream despite a block before it.
+    ta = res.tallies["a"].reshape(-1, 2, 5, K.N_AGE, K.N_STAT)[..., K.S_SMOKE]
+    tc = res.tallies["c"].reshape(-1, 2, 5, K.N_AGE, K.N_STAT)[..., K.S_SMOKE]
+    assert np.array_equal(ta[1], tc[1])  # first programme year: same quitters
+
+
+def test_binding_capacity_keeps_targeting_proportions():
+    b = block(targeting={"rule": "proportionate", "weights": [5, 4, 3, 2, 1]},
+              coverage=0.8, capacity=400_000.0)
+    res = povsim.run(scenario({"cap": arm(b)}, feedbacks=LOOPS_OFF, size=40_000))
+    c = res.comparison
+    p = c[(c.arm == "cap") & (c.measure == "participants") & (c.year == 2020)]
+    by_q = p[p.quintile != "all"].sort_values("quintile").value.to_numpy()
+    assert by_q.sum() <= 400_000 * 1.001
+    assert by_q[0] > by_q[2] > by_q[4] > 0

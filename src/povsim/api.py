@@ -114,10 +114,8 @@ def run_once(sc: "Scenario", mp: ModelParams, seed: int,
     fb = sc.feedbacks
     loops_on = fb.capacity.enabled or fb.trust.enabled
     frames, tallies, programme = [], {}, {}
-    first_index = 0
     for name, ivs in arms.items():
-        prog = Programme.build(ivs, mp, seed, spec.start_year, h, first_index)
-        first_index += len(ivs)  # each intervention keeps its own draw stream
+        prog = Programme.build(ivs, mp, seed, spec.start_year, h)
         loops = Loops(fb, mp, h)
         if name == "baseline" and not loops_on:
             tal = ref

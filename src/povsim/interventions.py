@@ -14,6 +14,7 @@ reached plus those still in treatment. Costs: fixed per active year + per partic
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,15 @@ def current_income(pop: Population, tables: CellTables, mp: ModelParams,
     out_of_work = (pop.age <= mp.value("working_age_max")) & (pop.employed == 0)
     y = np.where(out_of_work, y * mp.value("replacement_ratio"), y)
     return y + pop.transfer if with_transfer else y
+
+
+def stream_identity(spec: Intervention) -> str:
+    """What names an intervention's random stream: its ``name``, else its type (and
+    behaviour). The same intervention in two arms then draws the same numbers for each
+    person, so arms can be compared with each other as well as with the baseline."""
+    if spec.name:
+        return spec.name
+    return spec.type + (f"-{spec.behaviour}" if spec.behaviour else "")
 
 
 @dataclass
@@ -82,9 +92,13 @@ class Programme:
 
     @classmethod
     def build(cls, specs: list[Intervention], mp: ModelParams, seed: int, start_year: int,
-              horizon: int, first_index: int = 0) -> "Programme":
-        items = [Active(s, first_index + k, InterventionRecord.empty(horizon))
-                 for k, s in enumerate(specs)]
+              horizon: int) -> "Programme":
+        items, seen = [], {}
+        for s in specs:
+            ident = stream_identity(s)
+            seen[ident] = seen.get(ident, 0) + 1
+            key = zlib.crc32(f"{ident}#{seen[ident]}".encode())
+            items.append(Active(s, key, InterventionRecord.empty(horizon)))
         return cls(items, mp, seed, start_year)
 
     def capacity_investment(self, year: int) -> float:
@@ -148,7 +162,11 @@ def _reach(a: Active, idx: np.ndarray, pop: Population, year_key: int, sk: np.ui
     if s.capacity is not None:
         limit = int(s.capacity / float(pop.weight[idx[0]]))
         if chosen.sum() > limit:
-            order = np.argsort(np.where(chosen, u, np.inf), kind="stable")[:limit]
+            # Keep the lowest u / p: the same as scaling every reach probability down by one
+            # factor, so a binding capacity keeps the targeting's proportions.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rank = np.where(chosen, u / p, np.inf)
+            order = np.argsort(rank, kind="stable")[:limit]
             chosen = np.zeros_like(chosen)
             chosen[order] = True
     return idx[chosen]
@@ -168,6 +186,11 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
     scale = a.scale(year)
     held = a.held
     held &= pop.alive == 1
+    # Those who relapsed on their own (background rates) can be offered support again.
+    if s.type == "behaviour":
+        held &= getattr(pop, BEHAVIOUR_STATE[s.behaviour]) != 1
+    elif s.type == "community":
+        held &= pop.isolated == 0
     # Benefits already held wear off at the decay rate (relapse, drop-out, deterioration).
     if s.type != "income" and held.any() and s.decay > 0:
         h_idx = np.flatnonzero(held)
@@ -199,6 +222,8 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
         else:
             participants = reached
             success = reached[_draw(a, reached, t, sk, 1) < s.effect]
+            if s.type == "community":
+                success = success[pop.isolated[success] == 1]  # only the lonely can recover
             held[success] = True
             if s.type == "behaviour":
                 state = getattr(pop, BEHAVIOUR_STATE[s.behaviour])
