@@ -108,7 +108,7 @@ def test_capacity_loop_raises_unmet_need_first_in_the_most_deprived():
     on = povsim.run(scenario({}, feedbacks={"trust": {"enabled": False}}, horizon=15,
                              size=40_000))
     off = povsim.run(scenario({}, feedbacks=LOOPS_OFF, horizon=15, size=40_000))
-    f_on, f_off = on.frame, off.frame
+    f_on = on.frame
     ratio = f_on[(f_on.measure == "access_ratio")].sort_values("year").value.to_numpy()
     assert ratio[-1] < 1.0  # ageing: need outgrows capacity
     mult = f_on[(f_on.measure == "unmet_mult") & (f_on.year == f_on.year.max())]

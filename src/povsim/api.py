@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import platform
 import time
 from pathlib import Path
@@ -18,10 +17,10 @@ from .interventions import Programme, quintile_population
 from .parameters import CellTables, ModelParams, load_params, national_mx
 from .population import Population
 from .results import Results, tidy
-from .simulate import NormPath, RunContext, YearHook, prepare, simulate
+from .simulate import RunContext, YearHook, prepare, simulate
 
 if TYPE_CHECKING:
-    from .scenario import Feedbacks, Intervention, Scenario
+    from .scenario import Intervention, Scenario
 
 
 def fallback_mx(mp: ModelParams) -> np.ndarray:
@@ -58,8 +57,9 @@ class ArmHook:
 
     def __call__(self, t: int, pop: Population, tables: CellTables, ctx: RunContext) -> None:
         last = ctx.tallies[t - 1] if t > 0 else None
-        engagement = (self.programme.engagement(t - 1, quintile_population(pop)) if t > 0
-                      else np.zeros(5))
+        engagement = np.zeros(5)
+        if t > 0 and self.programme.has_community:
+            engagement = self.programme.engagement(t - 1, quintile_population(pop))
         year = self.programme.start_year + t
         unmet, uptake = self.loops.before_year(
             t, last, self.programme.capacity_investment(year), engagement)
@@ -89,39 +89,35 @@ def run_once(sc: "Scenario", mp: ModelParams, seed: int,
              ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float]:
     """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight).
 
-    A reference run (no interventions, loops frozen) fixes the normaliser path; every arm,
-    the baseline arm with its feedback loops included, replays it on a copy of the same
-    starting population with the same draws, so differences between arms are their effects.
+    Every arm, the baseline arm with its feedback loops included, runs on a copy of the same
+    starting population with the same cell tables and the same draws, so differences between
+    arms are their effects.
     """
     spec = sc.population
     h = spec.horizon
     tables0, pop0 = prepare(mp, spec.size, h, seed, spec.births)
     weight = float(pop0.weight[0])
     years = spec.start_year + np.arange(h)
-    path = NormPath.empty(h)
     arms: dict[str, list[Intervention]] = {"baseline": []}
     arms.update({k: v.interventions for k, v in sc.arms.items()})
-    n_runs = len(arms) + 1
+    n_runs = len(arms)
     done = [0]
 
     def tick(t: int) -> None:
         if progress is not None:
             progress(done[0] * h + t)
 
-    ref = simulate(mp, copy.deepcopy(tables0), pop0.copy(), h, seed, record=path,
-                   progress=tick)
-    done[0] += 1
     fb = sc.feedbacks
     loops_on = fb.capacity.enabled or fb.trust.enabled
     frames, tallies, programme = [], {}, {}
+    last = list(arms)[-1]
     for name, ivs in arms.items():
         prog = Programme.build(ivs, mp, seed, spec.start_year, h)
         loops = Loops(fb, mp, h)
-        if name == "baseline" and not loops_on:
-            tal = ref
-        else:
-            tal = simulate(mp, copy.deepcopy(tables0), pop0.copy(), h, seed,
-                           hooks=[ArmHook(prog, loops)], follow=path, progress=tick)
+        # The last arm may consume the starting population instead of a copy.
+        pop = pop0 if name == last else pop0.copy()
+        tal = simulate(mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)],
+                       progress=tick)
         done[0] += 1
         tallies[name] = tal
         frames.append(tidy(tal, spec.start_year, name, weight, fallback_mx(mp)))
@@ -167,7 +163,7 @@ def run(scenario: "str | Path | Scenario", *, seed: int | None = None,
     t0 = time.perf_counter()
     mp = load_params(sc.parameters)
     h = sc.population.horizon
-    runs_per = len(sc.arms) + 2
+    runs_per = len(sc.arms) + 1
     total = replicates * runs_per * h
     levels, comps, person_years = [], [], 0.0
     tallies: dict[str, np.ndarray] = {}

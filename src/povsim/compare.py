@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import kernel as K
 from .results import EXPECTANCIES, PREVALENCES, QUINTILE_LABELS, SEX_LABELS, grouped
@@ -102,6 +101,8 @@ def pool_replicates(frames: list[pd.DataFrame], keep_se: bool) -> pd.DataFrame:
     res = g.agg(["mean", "std", "count"]).reset_index()
     res = res.rename(columns={"mean": "value"})
     res["se"] = res["std"] / np.sqrt(res["count"])
+    from scipy import stats  # only replicated runs need t quantiles (slow import)
+
     tq = stats.t.ppf(0.975, np.maximum(res["count"] - 1, 1))
     res["lo"] = res.value - tq * res.se
     res["hi"] = res.value + tq * res.se

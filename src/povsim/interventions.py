@@ -101,6 +101,10 @@ class Programme:
             items.append(Active(s, key, InterventionRecord.empty(horizon)))
         return cls(items, mp, seed, start_year)
 
+    @property
+    def has_community(self) -> bool:
+        return any(a.spec.type == "community" for a in self.items)
+
     def capacity_investment(self, year: int) -> float:
         """Capacity added this year by access interventions (need units per year, real)."""
         return sum(a.spec.capacity_added * a.scale(year) for a in self.items

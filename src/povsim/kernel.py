@@ -37,13 +37,11 @@ N_K = 11
 
 # Tally columns per cell.
 (S_EXPO, S_HAZ, S_HAZ2, S_DEATHS, S_GOOD, S_SMOKE, S_OBESE, S_INACTIVE, S_ALCOHOL, S_COLD,
- S_ISOLATED, S_EMPLOYED, S_POVERTY, S_LTC1P, S_LTC2P, S_UNMET,
- S_PNOTGOOD, S_PVAR, S_L0N, S_L0M, S_L1N, S_L1M) = range(22)
-N_STAT = 22
+ S_ISOLATED, S_EMPLOYED, S_POVERTY, S_LTC1P, S_LTC2P, S_UNMET) = range(16)
+N_STAT = 16
 STAT_NAMES = ("exposure", "hazard", "hazard2", "deaths", "good", "smoking", "obese",
               "inactive", "alcohol", "cold_home", "isolated", "employed", "poverty",
-              "ltc1plus", "ltc2plus", "unmet_need", "p_not_good", "p_var",
-              "ltc0_at_risk", "ltc0_risk_sum", "ltc1_at_risk", "ltc1_risk_sum")
+              "ltc1plus", "ltc2plus", "unmet_need")
 
 
 @njit(inline="always", cache=True)
@@ -94,7 +92,7 @@ def _dies(u, h):
     return u < -np.expm1(-h)
 
 
-@njit(parallel=True, cache=True, error_model="numpy", fastmath=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def step_year(
     t, seed_k,
     # person state (modified in place)
@@ -159,7 +157,6 @@ def step_year(
             u = uniform(key, D_HEALTH)
             g = np.uint8(1) if u >= odds * (1.0 - u) else np.uint8(0)
             good[i] = g
-            p_ng = odds / (1.0 + odds)
 
             h = mx[c] * mort_mult[i] * _effect_product(
                 rr_mort, adult, sm, ob, ina, alc, cd, iso, pov, un, lt) / mort_norm[c]
@@ -178,9 +175,6 @@ def step_year(
             tal[c, S_LTC1P] += w * (lt >= 1)
             tal[c, S_LTC2P] += w * (lt >= 2)
             tal[c, S_UNMET] += w * un
-            # Statistics that let the baseline re-fit its normalisers each year.
-            tal[c, S_PNOTGOOD] += w * p_ng
-            tal[c, S_PVAR] += w * p_ng * (1.0 - p_ng)
 
             if _dies(uniform(key, D_DEATH), h):
                 alive[i] = 0
@@ -227,15 +221,10 @@ def step_year(
                                                   un, 0)
                 u = uniform(key, D_LTC)
                 if lt == 0:
-                    tal[c, S_L0N] += w
-                    tal[c, S_L0M] += w * m
                     if u < ltc_i01[c] * m / ltc_norm01[c]:
                         ltc[i] = 1
-                else:
-                    tal[c, S_L1N] += w
-                    tal[c, S_L1M] += w * m
-                    if u < ltc_i12[c] * m / ltc_norm12[c]:
-                        ltc[i] = 2
+                elif u < ltc_i12[c] * m / ltc_norm12[c]:
+                    ltc[i] = 2
 
             zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal(key, D_INCOME)
             if a < N_AGE - 1:

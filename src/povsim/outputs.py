@@ -21,16 +21,14 @@ from .results import EXPECTANCIES, QUINTILE_LABELS, Results
 def headline(frame: pd.DataFrame, year: int) -> dict[str, Any]:
     """LE/HLE at birth and 65 by sex and quintile, with gaps and SIIs, for one year."""
     f = frame[(frame.year == year) & (frame.arm == frame.arm.iloc[0])]
+    v = f.set_index(["sex", "quintile", "measure"]).value.to_dict()  # one pass, then lookups
     out: dict[str, Any] = {}
     for sex in ("male", "female", "all"):
-        fs = f[f.sex == sex]
         d: dict[str, Any] = {}
         for m in ("le0", "hle0", "le65", "hle65"):
-            d[m] = {q: round(float(fs[(fs.quintile == q) & (fs.measure == m)].value.iloc[0]), 2)
-                    for q in ("1", "2", "3", "4", "5", "all")}
+            d[m] = {q: round(float(v[(sex, q, m)]), 2) for q in ("1", "2", "3", "4", "5", "all")}
             for suffix in ("gap", "sii"):
-                d[f"{m}_{suffix}"] = round(float(
-                    fs[(fs.quintile == "all") & (fs.measure == f"{m}_{suffix}")].value.iloc[0]), 2)
+                d[f"{m}_{suffix}"] = round(float(v[(sex, "all", f"{m}_{suffix}")]), 2)
         out[sex] = d
     return out
 

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.special import expit, logit
-from scipy.stats import norm
+from scipy.special import expit, logit, ndtr
 
 from . import kernel as K
 
@@ -346,7 +345,7 @@ def income_mu(p_pov: np.ndarray, p_emp: np.ndarray, working: np.ndarray, sigma: 
     ll, lr = np.log(line), np.log(line / replacement)
     for _ in range(60):
         mid = (lo + hi) / 2
-        share = e * norm.cdf((ll - mid) / sigma) + (1 - e) * norm.cdf((lr - mid) / sigma)
+        share = e * ndtr((ll - mid) / sigma) + (1 - e) * ndtr((lr - mid) / sigma)
         too_poor = share > p
         lo = np.where(too_poor, mid, lo)
         hi = np.where(too_poor, hi, mid)

@@ -93,7 +93,7 @@ def _band(ax, x, y, se, colour, label, style="-"):
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    fig.savefig(path, dpi=DPI)  # figures call tight_layout; "tight" bbox would lay out twice
     plt.close(fig)
 
 

@@ -174,6 +174,21 @@ def effect_product_np(rr: np.ndarray, adult, smoke, obese, inactive, alcohol, co
     return np.exp(x)
 
 
+def _newton_intercept(eta: np.ndarray, cells: np.ndarray, target: np.ndarray,
+                      alpha: np.ndarray, iterations: int) -> np.ndarray:
+    """Newton steps on per-group intercepts until the largest step is below 1e-10."""
+    n = np.maximum(np.bincount(cells, minlength=alpha.size), 1)
+    for _ in range(iterations):
+        p = expit(alpha[cells] + eta)
+        f = np.bincount(cells, p, minlength=alpha.size) / n - target
+        fp = np.bincount(cells, p * (1 - p), minlength=alpha.size) / n
+        step = f / np.maximum(fp, 1e-9)
+        alpha = np.clip(alpha - step, -30, 30)
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return alpha
+
+
 def solve_intercepts(eta: np.ndarray, cells: np.ndarray, target: np.ndarray,
                      iterations: int = 40) -> np.ndarray:
     """Per-cell logit intercepts a_c with mean(expit(a_c + eta_i)) = target_c over the cell's
@@ -181,24 +196,26 @@ def solve_intercepts(eta: np.ndarray, cells: np.ndarray, target: np.ndarray,
     n = np.bincount(cells, minlength=K.N_CELL)
     alpha = np.log(target / (1 - target)) - (np.bincount(cells, eta, minlength=K.N_CELL)
                                              / np.maximum(n, 1))
-    for _ in range(iterations):
-        p = expit(alpha[cells] + eta)
-        f = np.bincount(cells, p, minlength=K.N_CELL) / np.maximum(n, 1) - target
-        fp = np.bincount(cells, p * (1 - p), minlength=K.N_CELL) / np.maximum(n, 1)
-        alpha = np.clip(alpha - np.where(n > 0, f / np.maximum(fp, 1e-9), 0.0), -30, 30)
+    alpha = _newton_intercept(eta, cells, target, alpha, iterations)
     sparse = np.flatnonzero(n < 10)
     if sparse.size:
+        # Each sparse cell is solved against its band's persons: stack one copy of the band's
+        # eta per sparse cell and solve them all at once.
         bands = _band_index(cells)
         cell_band = _band_index(np.arange(K.N_CELL))
-        for c in sparse:
-            e = eta[bands == cell_band[c]]
-            if e.size == 0:
-                e = eta
-            a = np.log(target[c] / (1 - target[c])) - e.mean()
-            for _ in range(iterations):
-                p = expit(a + e)
-                a -= (p.mean() - target[c]) / max((p * (1 - p)).mean(), 1e-9)
-            alpha[c] = a
+        order = np.argsort(bands, kind="stable")
+        starts = np.searchsorted(bands[order], np.arange(111))
+        etas, groups = [], []
+        for j, c in enumerate(sparse):
+            b = cell_band[c]
+            members = order[starts[b]:starts[b + 1]]
+            e = eta[members] if members.size else eta
+            etas.append(e)
+            groups.append(np.full(e.size, j))
+        e_all, g_all = np.concatenate(etas), np.concatenate(groups)
+        tg = target[sparse]
+        a0 = np.log(tg / (1 - tg)) - np.bincount(g_all, e_all) / np.bincount(g_all)
+        alpha[sparse] = _newton_intercept(e_all, g_all, tg, a0, iterations)
     return alpha
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from scipy.special import ndtri
 
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
@@ -93,8 +94,7 @@ def normal(key: np.uint64, draw1: np.int64, draw2: np.int64) -> float:
 
 
 # Inverse standard normal CDF at u = k / 4096 (ends clipped to +-4), for table lookup.
-_NORM_TABLE = np.clip(
-    __import__("scipy.stats", fromlist=["norm"]).norm.ppf(np.linspace(0.0, 1.0, 4097)), -4.0, 4.0)
+_NORM_TABLE = np.clip(ndtri(np.linspace(0.0, 1.0, 4097)), -4.0, 4.0)
 
 
 @njit(inline="always", cache=True)
