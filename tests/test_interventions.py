@@ -198,3 +198,21 @@ def test_binding_capacity_keeps_targeting_proportions():
     by_q = p[p.quintile != "all"].sort_values("quintile").value.to_numpy()
     assert by_q.sum() <= 400_000 * 1.001
     assert by_q[0] > by_q[2] > by_q[4] > 0
+
+
+def test_what_is_delivered_after_the_end_is_still_paid():
+    access = {"type": "access", "start_year": 2020, "end_year": 2022, "effect": 0.9,
+              "eligibility": {"with_ltc": True, "age_min": 40}, "coverage": 0.3,
+              "decay": 0.2, "effect_source": "test", "cost": {"per_participant": 100.0}}
+    income = {"type": "income", "start_year": 2020, "end_year": 2022, "effect": 1000.0,
+              "eligibility": {"in_poverty": True}, "decay": 0.5, "effect_source": "test",
+              "cost": {"per_participant": 1000.0}}
+    res = povsim.run(scenario({"acc": arm(access), "inc": arm(income)}, feedbacks=LOOPS_OFF))
+    c = res.comparison
+    for name in ("acc", "inc"):
+        cost = c[(c.arm == name) & (c.measure == "cost")].set_index("year").value
+        assert cost[2023] > 0 and cost[2025] < cost[2023]  # still paid, shrinking
+    cost = c[(c.arm == "inc") & (c.measure == "cost")].set_index("year").value
+    part = c[(c.arm == "inc") & (c.measure == "participants")
+             & (c.quintile == "all")].set_index("year").value
+    assert cost[2024] == pytest.approx(1000.0 * 0.25 * part[2024])  # faded twice by half

@@ -10,6 +10,9 @@ every arm and an intervention with zero effect leaves results identical to the b
 Participants in a year: income, recipients; housing, persons whose home is retrofitted that
 year; behaviour and community, persons starting a programme that year; access, persons newly
 reached plus those still in treatment. Costs: fixed per active year + per participant.
+After the end year no one new joins, but what is still delivered is still paid: treatment
+continuing under an access intervention (per participant-year) and a fading income transfer
+(at the faded amount's share of the unit cost); a retrofit is paid once.
 """
 
 from __future__ import annotations
@@ -205,6 +208,7 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
         elif s.type == "community":
             pop.isolated[lost] = 1
     participants = np.zeros(0, dtype=np.int64)
+    unit_cost = s.cost.per_participant  # £ per participant this year
     if s.type == "income":
         if scale > 0:
             idx = np.flatnonzero(_eligible(a, pop, mp, tables, income))
@@ -216,6 +220,8 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
             fade = (1.0 - s.decay) ** (year - s.end_year)
             alive = a.last_recipients[pop.alive[a.last_recipients] == 1]
             pop.transfer[alive] += s.effect * fade
+            # A fading transfer is still paid: recipients count, at the faded unit cost.
+            participants, unit_cost = alive, s.cost.per_participant * fade
     elif scale > 0:
         idx = np.flatnonzero(_eligible(a, pop, mp, tables, income) & ~held)
         reached = _reach(a, idx, pop, t + 1, sk, scale, uptake_mult_q)
@@ -234,6 +240,8 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
                 state[success] = 2 if s.behaviour == "smoking" else 0
             elif s.type == "community":
                 pop.isolated[success] = 0
+    elif s.type == "access" and held.any():
+        participants = np.flatnonzero(held)  # treatment continues (and is paid) after the end
     # Benefits that persist act every year they are held.
     if s.type == "housing":
         pop.cold[held] = 0
@@ -244,8 +252,7 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
     by_q = np.bincount(pop.quint[participants], weights=w[participants], minlength=5)
     a.record.participants[t] = by_q
     active = scale > 0
-    a.record.cost[t] = (s.cost.fixed_per_year if active else 0.0) + \
-        s.cost.per_participant * by_q.sum()
+    a.record.cost[t] = (s.cost.fixed_per_year if active else 0.0) + unit_cost * by_q.sum()
 
 
 def quintile_population(pop: Population) -> np.ndarray:
