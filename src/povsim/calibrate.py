@@ -166,12 +166,10 @@ def calibrate(size: int = 500_000, years: int = 3, seed: int = 20190101, rounds:
         log(f"round {r}: largest |model - target| = {worst:.3f} years")
         if r == rounds:
             break
+        # Aim the analytic fit off target by the simulation's remaining error.
         for s in SEXES:
-            ana = analytic_values(mp, fitted, s)
             for k in keys:
                 aim[s][k] += targets[s][k] - sim[s][k]
-                aim[s][k] = aim[s][k]  # corrected aim for the analytic fit
-            del ana
         fitted = fit_analytic(mp, aim)
     return fitted, fit_report(targets_df, sim, size, years, seed)
 

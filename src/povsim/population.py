@@ -114,12 +114,11 @@ def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: in
         n_initial=n0, births_per_year=n_births)
     sexes = np.repeat(np.repeat([0, 1], K.N_AGE), alloc.ravel())
     ages = np.repeat(np.tile(np.arange(K.N_AGE), 2), alloc.ravel())
-    # Equal fifths within every age-sex group; a running offset balances the remainders.
-    group_start = np.repeat(np.cumsum(alloc.ravel()) - alloc.ravel(), alloc.ravel())
-    pos = np.arange(n0) - group_start
     pop.sex[:n0] = sexes
     pop.age[:n0] = ages
-    pop.quint[:n0] = (pos + group_start) % 5
+    # Cycling through quintiles over persons ordered by sex and age gives equal fifths within
+    # every age-sex group (to one person) and overall.
+    pop.quint[:n0] = np.arange(n0) % 5
     pop.alive[:n0] = 1
     sk = seed_key(seed)
     if n_births:
