@@ -216,3 +216,15 @@ def test_what_is_delivered_after_the_end_is_still_paid():
     part = c[(c.arm == "inc") & (c.measure == "participants")
              & (c.quintile == "all")].set_index("year").value
     assert cost[2024] == pytest.approx(1000.0 * 0.25 * part[2024])  # faded twice by half
+
+
+@pytest.mark.parametrize("bad,field", [
+    ({"targeting": {"rule": "universal", "weights": [5, 4, 3, 2, 1]}}, "targeting.weights"),
+    ({"targeting": {"rule": "core20", "quintiles": [1, 2]}}, "targeting.quintiles"),
+    ({"capacity_added": 1000.0}, "capacity_added"),
+    ({"ltc_multiplier": 0.8}, "ltc_multiplier"),
+])
+def test_fields_the_block_would_ignore_are_rejected(bad, field):
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(block(**bad))})
+    assert f"arms.a.interventions.0.{field}" in str(e.value)

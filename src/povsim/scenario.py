@@ -57,6 +57,13 @@ class Targeting(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Targeting":
+        # A field that the rule ignores is a mistake the user should hear about.
+        if self.quintiles is not None and self.rule != "quintiles":
+            _own("quintiles", "only used with rule `quintiles`", self.quintiles,
+                 f"remove it, or set rule: quintiles (rule is `{self.rule}`)")
+        if self.weights is not None and self.rule != "proportionate":
+            _own("weights", "only used with rule `proportionate`", self.weights,
+                 f"remove it, or set rule: proportionate (rule is `{self.rule}`)")
         if self.rule == "quintiles":
             if not self.quintiles:
                 _own("quintiles", "required when rule is `quintiles`", None, "a list from 1..5")
@@ -147,6 +154,10 @@ class Intervention(BaseModel):
             _own("effect", "is a probability for this type", self.effect, "0..1")
         if self.type == "access" and self.effect > 1:
             _own("effect", "is a mortality multiplier for access", self.effect, "0..1")
+        if self.type != "access" and self.capacity_added > 0:
+            _own("capacity_added", "only used by type access", self.capacity_added, "0")
+        if self.type != "access" and self.ltc_multiplier != 1:
+            _own("ltc_multiplier", "only used by type access", self.ltc_multiplier, "1")
         if self.eligibility.age_max < self.eligibility.age_min:
             _own("eligibility.age_max", "must not be below age_min", self.eligibility.age_max)
         return self
@@ -163,6 +174,9 @@ class CapacityLoop(BaseModel):
 
     model_config = _CONFIG
     enabled: bool = True
+    # Assumptions (no UK estimate found): workforce and premises take about five years to
+    # follow demand (GP training alone is 3 years after foundation), and new investment
+    # takes two years to become capacity. Set in scenarios/baseline.yaml.
     adjustment_years: Number = Field(5.0, gt=0)
     investment_delay_years: int = Field(2, ge=0, le=20)
     unconstrained: bool = False  # capacity always meets demand: the loop has no effect
