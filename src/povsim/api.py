@@ -13,6 +13,7 @@ import pandas as pd
 from . import __version__
 from .compare import compare_arms, pool_replicates
 from .dynamics import Loops, Stocks
+from .economics import EconomicSettings
 from .interventions import Programme, quintile_population
 from .parameters import CellTables, ModelParams, load_params, national_mx
 from .population import Population
@@ -129,7 +130,8 @@ def run_once(sc: "Scenario", mp: ModelParams, seed: int,
     if progress is not None:
         progress(n_runs * h)
     frame = pd.concat(frames, ignore_index=True)
-    return frame, compare_arms(frame, tallies, programme), tallies, weight
+    econ = EconomicSettings.from_params(mp)
+    return frame, compare_arms(frame, tallies, programme, econ), tallies, weight
 
 
 def run(scenario: "str | Path | Scenario", *, seed: int | None = None,

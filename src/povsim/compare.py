@@ -3,7 +3,10 @@
 Changes are arm minus baseline. Person-year measures come from the tallies: healthy
 life-years gained = extra person-years in good health, life-years gained = extra person-years
 alive, deaths averted = fewer deaths (postponed deaths count), all in real persons. Costs
-and participants come from the interventions' records (£, real persons).
+and participants come from the interventions' records (£, real persons). QALYs weight each
+person-year by the utility of the person's health state (see :mod:`povsim.economics`);
+discounted totals discount from the first simulated year (costs and health at their own
+rates), and cost per QALY and net monetary benefit use the discounted totals.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import kernel as K
+from .economics import EconomicSettings, discount_factors, qalys_by_cell
 from .results import EXPECTANCIES, PREVALENCES, QUINTILE_LABELS, SEX_LABELS, grouped
 
 KEYS = ["arm", "year", "sex", "quintile", "measure"]
@@ -35,12 +39,28 @@ def _by_q_all(per_q: np.ndarray) -> np.ndarray:
     return out
 
 
+def _total_only(values: np.ndarray) -> np.ndarray:
+    """(H,) -> (H, 3, 6) with the value under sex 'all', quintile 'all' only."""
+    arr = np.full((values.shape[0], 3, 6), np.nan)
+    arr[:, 2, 5] = values
+    return arr
+
+
+def _grouped_cells(per_cell: np.ndarray) -> np.ndarray:
+    """(H, N_CELL) -> (H, 3, 6) summed over ages."""
+    h = per_cell.shape[0]
+    t = per_cell.reshape(h, 2, K.N_Q, K.N_AGE).sum(axis=3)
+    t = np.concatenate([t, t.sum(axis=2, keepdims=True)], axis=2)
+    return np.concatenate([t, t.sum(axis=1, keepdims=True)], axis=1)
+
+
 def compare_arms(frame: pd.DataFrame, tallies: dict[str, np.ndarray],
-                 programme: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+                 programme: dict[str, dict[str, np.ndarray]],
+                 econ: EconomicSettings | None = None) -> pd.DataFrame:
     """Tidy comparison of every non-baseline arm with the baseline arm.
 
     ``programme[arm]`` holds ``participants`` (H, 5) and ``cost`` (H,) summed over the arm's
-    interventions.
+    interventions. With ``econ``, QALYs gained and the discounted economic measures are added.
     """
     years = np.sort(frame.year.unique())
     base = frame[frame.arm == "baseline"].set_index(["year", "sex", "quintile", "measure"])
@@ -71,6 +91,9 @@ def compare_arms(frame: pd.DataFrame, tallies: dict[str, np.ndarray],
         cost_cum = np.full((len(years), 3, 6), np.nan)
         cost_cum[:, 2, 5] = cum_cost
         out.append(_long(cost_cum, years, "cost_cumulative", arm))
+        if econ is not None:
+            out.extend(_economic_rows(tallies[arm], tallies["baseline"], ga, gb, cost, econ,
+                                      years, arm))
         hy = np.cumsum(ga[:, 2, 5, K.S_GOOD] - gb[:, 2, 5, K.S_GOOD])
         cum_part = np.cumsum(part.sum(axis=1))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -84,6 +107,34 @@ def compare_arms(frame: pd.DataFrame, tallies: dict[str, np.ndarray],
     res = pd.concat(out, ignore_index=True).dropna(subset=["value"])
     res["se"], res["lo"], res["hi"] = np.nan, np.nan, np.nan
     return res[[*KEYS, "value", "se", "lo", "hi"]].reset_index(drop=True)
+
+
+def _economic_rows(ta: np.ndarray, tb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
+                   cost: np.ndarray, econ: EconomicSettings, years: np.ndarray,
+                   arm: str) -> list[pd.DataFrame]:
+    """QALYs gained by year, sex and quintile; discounted totals, cost per QALY and NMB."""
+    q = _grouped_cells(qalys_by_cell(ta, econ.utilities) - qalys_by_cell(tb, econ.utilities))
+    rows = [_long(q, years, "qalys_gained", arm),
+            _long(np.cumsum(q, axis=0), years, "qalys_gained_cumulative", arm)]
+    h = len(years)
+    dh, dc = discount_factors(h, econ.rate_health), discount_factors(h, econ.rate_costs)
+    qd = np.cumsum(q[:, 2, 5] * dh)
+    hyd = np.cumsum((ga[:, 2, 5, K.S_GOOD] - gb[:, 2, 5, K.S_GOOD]) * dh)
+    lyd = np.cumsum((ga[:, 2, 5, K.S_EXPO] - gb[:, 2, 5, K.S_EXPO]) * dh)
+    cd = np.cumsum(cost * dc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_qaly = np.where(qd != 0, cd / qd, np.nan)
+        per_hy = np.where(hyd != 0, cd / hyd, np.nan)
+    for name, v in (("qalys_gained_discounted_cumulative", qd),
+                    ("healthy_years_gained_discounted_cumulative", hyd),
+                    ("life_years_gained_discounted_cumulative", lyd),
+                    ("cost_discounted_cumulative", cd),
+                    ("cost_per_qaly", per_qaly),
+                    ("cost_per_healthy_year_discounted", per_hy)):
+        rows.append(_long(_total_only(v), years, name, arm))
+    for thr in econ.thresholds:
+        rows.append(_long(_total_only(thr * qd - cd), years, f"nmb_{int(thr)}", arm))
+    return rows
 
 
 def pool_replicates(frames: list[pd.DataFrame], keep_se: bool) -> pd.DataFrame:

@@ -1,13 +1,61 @@
-"""Economic and equity measures: discounting, ICER, net monetary benefit, Atkinson EDE.
+"""Economic and equity measures: utilities and QALYs, discounting, ICER, net monetary
+benefit, Atkinson EDE.
 
-Groundwork for `povsim compare` (issue 4). Pure functions of arrays; units in each docstring.
-Default discount rates (HM Treasury Green Book: 3.5% a year for costs, 1.5% for health) live
-in calibration/parameters.yaml with their sources: see :func:`default_rates`.
+Pure functions of arrays; units in each docstring. Defaults (HM Treasury Green Book rates of
+3.5% a year for costs and 1.5% for health; NICE thresholds; Ara & Brazier utilities) live in
+calibration/parameters.yaml with their sources.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from . import kernel as K
+
+if TYPE_CHECKING:
+    from .parameters import ModelParams
+
+
+def population_utility(mp: "ModelParams") -> np.ndarray:
+    """Mean EQ-5D index of the general population by sex and single year of age (2, 101),
+    from the Ara & Brazier (2010) regression; ages below ``utility_min_age`` take its value."""
+    v = mp.value
+    age = np.maximum(np.arange(K.N_AGE, dtype=float), float(v("utility_min_age")))
+    base = v("utility_intercept") + v("utility_age") * age + v("utility_age2") * age ** 2
+    return np.vstack([base + v("utility_male"), base])
+
+
+def state_utilities(mp: "ModelParams") -> tuple[np.ndarray, np.ndarray]:
+    """(good, not good) utilities by sex and age, each (2, 101).
+
+    Not-good health is valued at ``utility_ratio_not_good`` times good health, and both are
+    scaled so that the national mix of states (the calibrated share in good health at each
+    age and sex) reproduces the population mean :func:`population_utility`.
+    """
+    from .parameters import national_good_health
+
+    r = float(mp.value("utility_ratio_not_good"))
+    pi = national_good_health(mp)
+    good = population_utility(mp) / (pi + (1.0 - pi) * r)
+    return good, r * good
+
+
+def cell_utilities(mp: "ModelParams") -> tuple[np.ndarray, np.ndarray]:
+    """State utilities laid out per kernel cell (N_CELL,): cell = (sex*5 + q)*101 + age."""
+    good, bad = state_utilities(mp)
+    lay = lambda u: np.repeat(u[:, None, :], K.N_Q, axis=1).reshape(-1)  # noqa: E731
+    return lay(good), lay(bad)
+
+
+def qalys_by_cell(tallies: np.ndarray, utilities: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """QALYs lived each year in each cell (H, N_CELL), in real persons: persons in good health
+    times the good-health utility plus the others times the not-good utility (each person
+    alive at the start of a year counts one person-year)."""
+    good, bad = utilities
+    g = tallies[..., K.S_GOOD]
+    return g * good + (tallies[..., K.S_EXPO] - g) * bad
 
 
 
@@ -67,3 +115,22 @@ def atkinson_ede(values: np.ndarray, weights: np.ndarray | None = None,
     top = h.max()
     x = h / top
     return float(top * np.sum(w * x ** (1.0 - aversion)) ** (1.0 / (1.0 - aversion)))
+
+
+class EconomicSettings:
+    """What turns simulated streams into economic measures: state utilities per cell,
+    discount rates (per year) for costs and health, and £-per-QALY thresholds."""
+
+    def __init__(self, utilities: tuple[np.ndarray, np.ndarray], rate_costs: float,
+                 rate_health: float, thresholds: tuple[float, ...]):
+        self.utilities = utilities
+        self.rate_costs = float(rate_costs)
+        self.rate_health = float(rate_health)
+        self.thresholds = tuple(float(t) for t in thresholds)
+
+    @classmethod
+    def from_params(cls, mp: "ModelParams") -> "EconomicSettings":
+        """Defaults from calibration/parameters.yaml (or a scenario's overrides of them)."""
+        return cls(cell_utilities(mp), float(mp.value("discount_rate_costs")),
+                   float(mp.value("discount_rate_health")),
+                   tuple(mp.value("qaly_thresholds")))

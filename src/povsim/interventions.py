@@ -17,6 +17,7 @@ continuing under an access intervention (per participant-year) and a fading inco
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 
@@ -155,19 +156,29 @@ def _eligible(a: Active, pop: Population, mp: ModelParams, tables: CellTables,
 
 
 def _reach(a: Active, idx: np.ndarray, pop: Population, year_key: int, sk: np.uint64,
-           scale: float, uptake_mult_q: np.ndarray) -> np.ndarray:
-    """Participants among eligible ``idx``: a draw below the reach probability; where a
-    capacity binds, those with the lowest draws (so more coverage never removes anyone)."""
+           scale: float, uptake_mult_q: np.ndarray, committed: float = 0.0
+           ) -> tuple[np.ndarray, float]:
+    """Participants among eligible ``idx`` and the extra cost of diminishing returns (£).
+
+    A person takes part when their draw is below the reach probability; where a capacity or
+    the year's budget binds, those with the lowest draws (so more coverage or money never
+    removes anyone). ``committed``: real persons already paid for this year (treatment
+    continuing under an access intervention)."""
     s = a.spec
     if idx.size == 0 or scale <= 0.0:
-        return idx[:0]
+        return idx[:0], 0.0
     qw = np.asarray(s.targeting.quintile_weights())[pop.quint[idx]]
     mult = 1.0 if s.type == "community" else uptake_mult_q[pop.quint[idx]]
     p = s.coverage * scale * qw * np.minimum(1.0, s.uptake * mult)
     u = uniforms(sk, idx.astype(np.int64), year_key, D_INTERVENTION_BASE + 4 * a.index)
     chosen = u < p
-    if s.capacity is not None:
-        limit = int(s.capacity / float(pop.weight[idx[0]]))
+    w = float(pop.weight[idx[0]])
+    eligible_real = idx.size * w
+    limits = [s.capacity] if s.capacity is not None else []
+    if s.budget_per_year is not None:
+        limits.append(affordable(s, eligible_real, committed))
+    if limits:
+        limit = int(min(limits) / w + 1e-9)
         if chosen.sum() > limit:
             # Keep the lowest u / p: the same as scaling every reach probability down by one
             # factor, so a binding capacity keeps the targeting's proportions.
@@ -176,7 +187,36 @@ def _reach(a: Active, idx: np.ndarray, pop: Population, year_key: int, sk: np.ui
             order = np.argsort(rank, kind="stable")[:limit]
             chosen = np.zeros_like(chosen)
             chosen[order] = True
-    return idx[chosen]
+    return idx[chosen], diminishing_cost(s, float(chosen.sum()) * w, eligible_real)
+
+
+def affordable(s: Intervention, eligible: float, committed: float = 0.0) -> float:
+    """Most new participants (real persons) a year's ``budget_per_year`` (£) pays for, after
+    the fixed cost and ``committed`` persons already being paid for.
+
+    With ``cost.diminishing_returns`` d the unit cost rises from ``per_participant`` c for the
+    first person to c(1 + d) for the last of the year's ``eligible`` persons (the hardest to
+    reach cost more), so k persons cost c k (1 + d k / 2E); solved for k.
+    """
+    c, d = s.cost.per_participant, s.cost.diminishing_returns
+    avail = s.budget_per_year - s.cost.fixed_per_year - committed * c
+    if avail <= 0:
+        return 0.0
+    if c == 0:
+        return math.inf
+    if d == 0 or eligible <= 0:
+        return avail / c
+    a = c * d / (2.0 * eligible)
+    return (-c + math.sqrt(c * c + 4.0 * a * avail)) / (2.0 * a)
+
+
+def diminishing_cost(s: Intervention, k: float, eligible: float) -> float:
+    """Cost (£) above c per person of reaching k of ``eligible`` persons with diminishing
+    returns (see :func:`affordable`)."""
+    d = s.cost.diminishing_returns
+    if d == 0 or eligible <= 0:
+        return 0.0
+    return s.cost.per_participant * d * k * k / (2.0 * eligible)
 
 
 def _draw(a: Active, idx: np.ndarray, t: int, sk: np.uint64, which: int) -> np.ndarray:
@@ -209,11 +249,12 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
             pop.isolated[lost] = 1
     participants = np.zeros(0, dtype=np.int64)
     unit_cost = s.cost.per_participant  # £ per participant this year
+    extra = 0.0  # £ of diminishing returns above the unit cost
     if s.type == "income":
         if scale > 0:
             idx = np.flatnonzero(_eligible(a, pop, mp, tables, income))
             # Take-up persists: the same households claim every year they are eligible.
-            participants = _reach(a, idx, pop, 0, sk, scale, uptake_mult_q)
+            participants, extra = _reach(a, idx, pop, 0, sk, scale, uptake_mult_q)
             pop.transfer[participants] += s.effect
             a.last_recipients = participants
         elif year > s.end_year and a.last_recipients is not None and s.decay < 1:
@@ -224,7 +265,8 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
             participants, unit_cost = alive, s.cost.per_participant * fade
     elif scale > 0:
         idx = np.flatnonzero(_eligible(a, pop, mp, tables, income) & ~held)
-        reached = _reach(a, idx, pop, t + 1, sk, scale, uptake_mult_q)
+        committed = float(pop.weight[held].sum()) if s.type == "access" else 0.0
+        reached, extra = _reach(a, idx, pop, t + 1, sk, scale, uptake_mult_q, committed)
         if s.type == "access":
             held[reached] = True
             pop.unmet[reached] = 0
@@ -252,7 +294,7 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
     by_q = np.bincount(pop.quint[participants], weights=w[participants], minlength=5)
     a.record.participants[t] = by_q
     active = scale > 0
-    a.record.cost[t] = (s.cost.fixed_per_year if active else 0.0) + unit_cost * by_q.sum()
+    a.record.cost[t] = (s.cost.fixed_per_year if active else 0.0) + unit_cost * by_q.sum() + extra
 
 
 def quintile_population(pop: Population) -> np.ndarray:

@@ -96,6 +96,9 @@ class Cost(BaseModel):
     model_config = _CONFIG
     fixed_per_year: Number = Field(0.0, ge=0)
     per_participant: Number = Field(0.0, ge=0)
+    # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
+    # year's reach goes from the first eligible person to all of them (harder to reach).
+    diminishing_returns: Number = Field(0.0, ge=0, le=100)
     source: str = ""
 
 
@@ -140,6 +143,9 @@ class Intervention(BaseModel):
     decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
     cost: Cost = Field(default_factory=Cost)
     capacity: Number | None = Field(None, gt=0)  # most participants a year (real persons)
+    # £ a year available (real population): caps participants at what it pays for, after
+    # the fixed cost and any treatment continuing from earlier years.
+    budget_per_year: Number | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> "Intervention":
