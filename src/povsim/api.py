@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -85,10 +86,22 @@ def _loop_rows(stocks: Stocks, years: np.ndarray, arm: str) -> pd.DataFrame:
     return out
 
 
-def run_once(sc: "Scenario", mp: ModelParams, seed: int,
-             progress: Callable[[int], None] | None = None
-             ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float]:
-    """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight).
+@dataclass
+class ArmRuns:
+    """Every arm of one seed: tidy frames, raw tallies and the programmes that ran (their
+    records hold participants and costs per intervention)."""
+
+    frame: pd.DataFrame
+    tallies: dict[str, np.ndarray]
+    programmes: dict[str, Programme]
+    weight: float                 # real persons per simulated person
+    population_q: np.ndarray      # real persons by quintile at the start (5,)
+
+
+def simulate_arms(sc: "Scenario", mp: ModelParams, seed: int,
+                  arms: dict[str, list["Intervention"]] | None = None,
+                  progress: Callable[[int], None] | None = None) -> ArmRuns:
+    """Run the baseline arm and ``arms`` (default: the scenario's) with one seed.
 
     Every arm, the baseline arm with its feedback loops included, runs on a copy of the same
     starting population with the same cell tables and the same draws, so differences between
@@ -98,10 +111,11 @@ def run_once(sc: "Scenario", mp: ModelParams, seed: int,
     h = spec.horizon
     tables0, pop0 = prepare(mp, spec.size, h, seed, spec.births)
     weight = float(pop0.weight[0])
+    population_q = quintile_population(pop0)
     years = spec.start_year + np.arange(h)
-    arms: dict[str, list[Intervention]] = {"baseline": []}
-    arms.update({k: v.interventions for k, v in sc.arms.items()})
-    n_runs = len(arms)
+    all_arms: dict[str, list[Intervention]] = {"baseline": []}
+    all_arms.update(arms if arms is not None
+                    else {k: v.interventions for k, v in sc.arms.items()})
     done = [0]
 
     def tick(t: int) -> None:
@@ -110,9 +124,9 @@ def run_once(sc: "Scenario", mp: ModelParams, seed: int,
 
     fb = sc.feedbacks
     loops_on = fb.capacity.enabled or fb.trust.enabled
-    frames, tallies, programme = [], {}, {}
-    last = list(arms)[-1]
-    for name, ivs in arms.items():
+    frames, tallies, programmes = [], {}, {}
+    last = list(all_arms)[-1]
+    for name, ivs in all_arms.items():
         prog = Programme.build(ivs, mp, seed, spec.start_year, h)
         loops = Loops(fb, mp, h)
         # The last arm may consume the starting population instead of a copy.
@@ -121,17 +135,33 @@ def run_once(sc: "Scenario", mp: ModelParams, seed: int,
                        progress=tick)
         done[0] += 1
         tallies[name] = tal
+        programmes[name] = prog
         frames.append(tidy(tal, spec.start_year, name, weight, fallback_mx(mp)))
         if loops_on:
             frames.append(_loop_rows(loops.stocks, years, name))
-        programme[name] = {
-            "participants": sum((a.record.participants for a in prog.items), np.zeros((h, 5))),
-            "cost": sum((a.record.cost for a in prog.items), np.zeros(h))}
     if progress is not None:
-        progress(n_runs * h)
-    frame = pd.concat(frames, ignore_index=True)
+        progress(len(all_arms) * h)
+    return ArmRuns(pd.concat(frames, ignore_index=True), tallies, programmes, weight,
+                   population_q)
+
+
+def programme_totals(prog: Programme, horizon: int) -> dict[str, np.ndarray]:
+    """Participants (horizon, 5) and cost (horizon,) summed over a programme's interventions."""
+    return {"participants": sum((a.record.participants for a in prog.items),
+                                np.zeros((horizon, 5))),
+            "cost": sum((a.record.cost for a in prog.items), np.zeros(horizon))}
+
+
+def run_once(sc: "Scenario", mp: ModelParams, seed: int,
+             progress: Callable[[int], None] | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float]:
+    """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight)."""
+    runs = simulate_arms(sc, mp, seed, progress=progress)
+    h = sc.population.horizon
+    programme = {k: programme_totals(p, h) for k, p in runs.programmes.items()}
     econ = EconomicSettings.from_params(mp)
-    return frame, compare_arms(frame, tallies, programme, econ), tallies, weight
+    comparison = compare_arms(runs.frame, runs.tallies, programme, econ)
+    return runs.frame, comparison, runs.tallies, runs.weight
 
 
 def run(scenario: "str | Path | Scenario", *, seed: int | None = None,

@@ -228,27 +228,32 @@ class Scenario(BaseModel):
     @field_validator("parameters", mode="before")
     @classmethod
     def _check_parameters(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            _own("parameters", "must be a mapping of parameter path to value", value, _PARAM_HELP)
-        if not value:
-            return value
-        space = parameter_space()  # only read calibration/ when something is overridden
-        for key, given in value.items():
-            path = f"parameters.{key}"
-            spec = space.get(key) if isinstance(key, str) else None
-            if spec is None:
-                near = difflib.get_close_matches(str(key), list(space), n=1)
-                _own(path, "unknown parameter path", allowed=_PARAM_HELP, hint=near[0] if near else None)
-            default = spec["default"]
-            if isinstance(default, (list, tuple)):
-                if not isinstance(given, list) or len(given) != len(default):
-                    _own(path, f"must be a list of {len(default)} numbers", given,
-                         f"{len(default)} values in {_range(spec)}")
-                for i, item in enumerate(given):
-                    _check_number(f"{path}[{i}]", item, spec)
-            else:
-                _check_number(path, given, spec)
+        return check_parameter_overrides(value)
+
+
+def check_parameter_overrides(value: Any) -> Any:
+    """Validate a ``parameters:`` mapping (path -> value) against :func:`parameter_space`."""
+    if not isinstance(value, dict):
+        _own("parameters", "must be a mapping of parameter path to value", value, _PARAM_HELP)
+    if not value:
         return value
+    space = parameter_space()  # only read calibration/ when something is overridden
+    for key, given in value.items():
+        path = f"parameters.{key}"
+        spec = space.get(key) if isinstance(key, str) else None
+        if spec is None:
+            near = difflib.get_close_matches(str(key), list(space), n=1)
+            _own(path, "unknown parameter path", allowed=_PARAM_HELP, hint=near[0] if near else None)
+        default = spec["default"]
+        if isinstance(default, (list, tuple)):
+            if not isinstance(given, list) or len(given) != len(default):
+                _own(path, f"must be a list of {len(default)} numbers", given,
+                     f"{len(default)} values in {_range(spec)}")
+            for i, item in enumerate(given):
+                _check_number(f"{path}[{i}]", item, spec)
+        else:
+            _check_number(path, given, spec)
+    return value
 
 
 def _range(spec: dict[str, Any]) -> str:
@@ -291,7 +296,8 @@ def _error(source: str, path: str | None, problem: str, got: Any = ...,
 
 def _keys(model: type[BaseModel]) -> list[str]:
     keys = [k for k in model.model_fields if k != "source_path"]
-    return keys + ["extends"] if model is Scenario else keys
+    # Top-level file models (they have source_path) may also say `extends`.
+    return keys + ["extends"] if "source_path" in model.model_fields else keys
 
 
 def _expect(field: Any) -> str:
@@ -317,10 +323,10 @@ def _expect(field: Any) -> str:
     return "a string" if ann is str else str(ann)
 
 
-def _model_at(loc: tuple[Any, ...]) -> Any:
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> Any:
     """The pydantic model (or None) that owns the last key of ``loc``, walking through
     nested models, ``dict[str, Model]`` and ``list[Model]`` annotations."""
-    ann: Any = Scenario
+    ann: Any = root or Scenario
     for part in loc[:-1]:
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             field = ann.model_fields.get(part)
@@ -336,7 +342,8 @@ def _model_at(loc: tuple[Any, ...]) -> Any:
     return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
 
 
-def _translate(err: dict[str, Any], source: str) -> ScenarioError:
+def _translate(err: dict[str, Any], source: str,
+               root: type[BaseModel] | None = None) -> ScenarioError:
     """Turn pydantic's first error into our one-line wording."""
     loc = tuple(err["loc"])
     path = ".".join(str(part) for part in loc)
@@ -344,9 +351,9 @@ def _translate(err: dict[str, Any], source: str) -> ScenarioError:
         ctx = err["ctx"]
         own = ctx["path"]
         # Validators of nested models word paths relative to their model.
-        full = own if not path or own.startswith(path) else f"{path}.{own}"
+        full = path if not own else own if not path or own.startswith(path) else f"{path}.{own}"
         return _error(source, full, ctx["problem"], ctx["got"], ctx["allowed"], ctx["hint"])
-    model = _model_at(loc)
+    model = _model_at(loc, root)
     if model is None or (loc[-1] not in model.model_fields and err["type"] != "extra_forbidden"):
         msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
         return _error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
@@ -433,16 +440,29 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
 
 
 def _build(data: dict[str, Any], source: str, chain: tuple[str, ...],
-           overrides: dict[str, Any] | None, source_path: str | None) -> Scenario:
+           overrides: dict[str, Any] | None, source_path: str | None,
+           root: type[BaseModel] | None = None) -> Any:
+    root = root or Scenario
     merged = _resolve(data, source, chain)
     if "source_path" in merged:
         raise _error(source, "source_path", "set by the loader, not allowed in a scenario file")
+    if root is not Scenario:
+        # A file of another kind may extend a scenario: keep only the keys it knows.
+        merged = {k: v for k, v in merged.items()
+                  if k in root.model_fields or k not in Scenario.model_fields}
     _apply_overrides(merged, overrides or {})
     merged["source_path"] = source_path
     try:
-        return Scenario.model_validate(merged)
+        return root.model_validate(merged)
     except ValidationError as exc:
-        raise _translate(exc.errors()[0], source) from None
+        raise _translate(exc.errors()[0], source, root) from None
+
+
+def load_file(path: str | Path, root: type[BaseModel], overrides: dict | None = None) -> Any:
+    """Load a YAML file of model ``root`` (e.g. an investment question) the way scenarios
+    are loaded: ``extends``, overrides, then validation with one-line errors."""
+    source = str(path)
+    return _build(_read_yaml(source), source, (source,), overrides, source, root)
 
 
 def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
