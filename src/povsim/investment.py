@@ -44,13 +44,14 @@ class Lever(Intervention):
     start_year: int = Field(1990, ge=1990, le=2200)
     end_year: int = Field(1990, ge=1990, le=2200)
 
-    @model_validator(mode="after")
-    def _not_per_lever(self) -> "Lever":
+    @model_validator(mode="before")
+    @classmethod
+    def _not_per_lever(cls, data: Any) -> Any:
         for key in SET_BY_STRATEGY:
-            if key in self.model_fields_set:
+            if isinstance(data, dict) and key in data:
                 _own(key, "is set by the budget and the strategy, not per lever",
-                     getattr(self, key), "remove it (see budget: and strategies:)")
-        return self
+                     data[key], "remove it (see budget: and strategies:)")
+        return data
 
 
 class Strategy(BaseModel):

@@ -10,8 +10,9 @@ import json
 import math
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -139,12 +140,15 @@ def _json_safe(x: Any) -> Any:
         return [_json_safe(v) for v in x]
     if isinstance(x, float) and not math.isfinite(x):
         return None
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):  # numpy scalars
+        return _json_safe(x.item())
     return x
 
 
-def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
-    """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
-    summary.json, manifest.json, figures/ and report.html."""
+@contextmanager
+def atomic_dir(out_dir: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out_dir``; on success it replaces ``out_dir`` in one
+    rename, on any error it is removed and ``out_dir`` is left as it was."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
@@ -152,6 +156,24 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
+        yield tmp
+        old = None
+        if out_dir.exists():
+            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
+    """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
+    summary.json, manifest.json, figures/ and report.html."""
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
         frame = results.to_frame()
         frame.to_csv(tmp / "results.csv", index=False)
         frame.to_parquet(tmp / "results.parquet", index=False)
@@ -168,14 +190,4 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
             write_figures(frame, tmp / "figures", comparison=comparison)
         from .report import write_report
         write_report(results, tmp / "figures", tmp / "report.html")
-        old = None
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
