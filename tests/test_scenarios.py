@@ -18,7 +18,9 @@ import povsim
 from povsim.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.yaml") if p.name != "baseline.yaml")
+# invest_*.yaml are `povsim compare` questions (tests/test_compare.py), not scenarios.
+SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.yaml")
+                   if p.name != "baseline.yaml" and not p.name.startswith("invest_"))
 SHORT = {"population.horizon": 8, "population.size": 20_000}
 
 

@@ -446,6 +446,9 @@ def _build(data: dict[str, Any], source: str, chain: tuple[str, ...],
     merged = _resolve(data, source, chain)
     if "source_path" in merged:
         raise _error(source, "source_path", "set by the loader, not allowed in a scenario file")
+    if root is Scenario and "levers" in merged and "budget" in merged:
+        raise _error(source, None, "this is an investment question (it has budget: and "
+                     "levers:), not a scenario", allowed="run it with `povsim compare`")
     if root is not Scenario:
         # A file of another kind may extend a scenario: keep only the keys it knows.
         merged = {k: v for k, v in merged.items()
