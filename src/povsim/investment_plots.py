@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .plots import ARM_PALETTE, DPI, QUINTILE_COLOURS, QUINTILE_NAMES, STYLE  # noqa: E402
+from .plots import ARM_PALETTE, DPI, QUINTILE_NAMES, STYLE  # noqa: E402
 
 LEVER_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 
@@ -44,9 +44,9 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def impact_plane(table: pd.DataFrame, threshold: float, path: Path) -> None:
+def impact_plane(table: pd.DataFrame, threshold: float, col: dict[str, str],
+                 path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.2, 5.2))
-    col = _colours(list(table.strategy))
     key = f"nhb_{int(threshold)}"
     for r in table.itertuples():
         x, y = getattr(r, key), -r.health_sii_change
@@ -64,7 +64,8 @@ def impact_plane(table: pd.DataFrame, threshold: float, path: Path) -> None:
     _save(fig, path)
 
 
-def frontier_figure(frontier: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
+def frontier_figure(frontier: pd.DataFrame, table: pd.DataFrame, col: dict[str, str],
+                    path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.2, 5.2))
     f = frontier.sort_values("qalys")
     on = f[f.on_frontier]
@@ -74,7 +75,6 @@ def frontier_figure(frontier: pd.DataFrame, table: pd.DataFrame, path: Path) -> 
     for r in f.itertuples():
         ax.annotate(r.objective, (r.qalys, r.gap_reduction), textcoords="offset points",
                     xytext=(4, -10), fontsize=7.5, color="#1b5e8a")
-    col = _colours(list(table.strategy))
     for r in table.itertuples():
         ax.scatter(r.qalys_gained, r.health_gap_reduction, marker="s", s=50,
                    color=col[r.strategy], zorder=4, label=f"{r.strategy} (simulated)")
@@ -85,11 +85,11 @@ def frontier_figure(frontier: pd.DataFrame, table: pd.DataFrame, path: Path) -> 
     _save(fig, path)
 
 
-def benefit_by_quintile(by_q: pd.DataFrame, strategies: list[str], path: Path) -> None:
+def benefit_by_quintile(by_q: pd.DataFrame, strategies: list[str], col: dict[str, str],
+                        path: Path) -> None:
     d = by_q[by_q.measure == "healthy_years_gained_per_100k"]
     fig, ax = plt.subplots(figsize=(8, 4.6))
     width = 0.8 / max(len(strategies), 1)
-    col = _colours(strategies)
     for i, s in enumerate(strategies):
         v = d[d.strategy == s].sort_values("quintile")
         ax.bar(v.quintile + (i - (len(strategies) - 1) / 2) * width, v.value, width,
@@ -101,10 +101,10 @@ def benefit_by_quintile(by_q: pd.DataFrame, strategies: list[str], path: Path) -
     _save(fig, path)
 
 
-def ede_by_aversion(ede: pd.DataFrame, switches: list[dict], path: Path) -> None:
+def ede_by_aversion(ede: pd.DataFrame, switches: list[dict], col: dict[str, str],
+                    path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.2, 4.6))
     names = list(dict.fromkeys(ede.strategy))
-    col = _colours(names)
     for s in names:
         v = ede[ede.strategy == s]
         ax.plot(v.aversion, v.ede_change, color=col[s], lw=1.8, label=s)
@@ -140,17 +140,21 @@ def allocations_figure(alloc: pd.DataFrame, strategies: list[str], path: Path) -
 def write_investment_figures(res, directory: Path) -> list[Path]:
     """Every figure of a `povsim compare` result into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    strategies = list(res.table.strategy)
+    # One colour per strategy in every figure: file order, the optimiser's last.
+    strategies = [s for s in [*res.investment.strategies, "optimised"]
+                  if s in set(res.table.strategy)]
+    col = _colours(strategies)
     thr = float(res.manifest["thresholds"][0])
     out = []
     with plt.rc_context(STYLE):
-        jobs = [("impact_plane", lambda p: impact_plane(res.table, thr, p)),
+        jobs = [("impact_plane", lambda p: impact_plane(res.table, thr, col, p)),
                 ("benefit_by_quintile", lambda p: benefit_by_quintile(res.by_quintile,
-                                                                      strategies, p)),
-                ("ede_by_aversion", lambda p: ede_by_aversion(res.ede, res.switches, p)),
+                                                                      strategies, col, p)),
+                ("ede_by_aversion", lambda p: ede_by_aversion(res.ede, res.switches, col, p)),
                 ("allocations", lambda p: allocations_figure(res.allocations, strategies, p))]
         if not res.frontier.empty:
-            jobs.insert(1, ("frontier", lambda p: frontier_figure(res.frontier, res.table, p)))
+            jobs.insert(1, ("frontier", lambda p: frontier_figure(res.frontier, res.table,
+                                                                   col, p)))
         for name, fn in jobs:
             p = directory / f"{name}.png"
             fn(p)
@@ -158,4 +162,3 @@ def write_investment_figures(res, directory: Path) -> list[Path]:
     return out
 
 
-__all__ = ["CAPTIONS", "write_investment_figures", "QUINTILE_COLOURS"]
