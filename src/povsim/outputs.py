@@ -100,6 +100,13 @@ def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
         hy = d["healthy_years_gained"]
         d["cost_per_healthy_year"] = (_stat(row("cost_per_healthy_year"), 0)
                                       if hy is not None and hy["value"] > 0 else None)
+        for key, measure in (("qalys_gained_discounted", "qalys_gained_discounted_cumulative"),
+                             ("cost_discounted", "cost_discounted_cumulative"),
+                             ("nmb_20000", "nmb_20000"), ("nmb_30000", "nmb_30000")):
+            d[key] = _stat(row(measure), 0)
+        q = d["qalys_gained_discounted"]
+        d["cost_per_qaly"] = (_stat(row("cost_per_qaly"), 0)
+                              if q is not None and q["value"] > 0 else None)
         out[arm] = d
     return out
 
@@ -111,7 +118,9 @@ ARM_UNITS = (
     "summed over the whole horizon; participants: persons taking part, summed over years "
     "(a person counts once for each year they take part); cost: GBP, undiscounted, start-year "
     "prices, summed over the horizon; cost_per_healthy_year: cost / healthy_years_gained "
-    "(null when no healthy life-years are gained); se/lo/hi: between-replicate standard "
+    "(null when no healthy life-years are gained); qalys_gained_discounted, cost_discounted: "
+    "discounted from the first year at 1.5% (health) and 3.5% (costs) unless overridden; "
+    "cost_per_qaly: their ratio; nmb_T: T x QALYs - cost (GBP); se/lo/hi: between-replicate standard "
     "error and 95% interval, present only with replicates > 1")
 
 

@@ -244,6 +244,12 @@ def _headline_table(heads: dict[str, dict[str, Any]]) -> str:
     row("Participants (summed over years)", lambda h: h.get("participants"), _count)
     row("Total cost (undiscounted, start-year prices)", lambda h: h.get("cost"), _big_money)
     row("Cost per healthy life-year gained", lambda h: h.get("cost_per_healthy_year"), _money)
+    group("Cost-utility (discounted: costs 3.5%, health 1.5% a year, from the first year)")
+    row("QALYs gained", lambda h: h.get("qalys_gained_discounted"), _count)
+    row("Cost", lambda h: h.get("cost_discounted"), _big_money)
+    row("Cost per QALY gained", lambda h: h.get("cost_per_qaly"), _money)
+    row("Net monetary benefit at £20,000 per QALY", lambda h: h.get("nmb_20000"), _big_money)
+    row("Net monetary benefit at £30,000 per QALY", lambda h: h.get("nmb_30000"), _big_money)
     return (f'<table><thead><tr><th>Measure</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
@@ -492,14 +498,17 @@ def _caveats(results: Results) -> str:
               "on level figures are within-run sampling intervals.")
     items = [
         mc,
-        f"Costs are the interventions' own costs, undiscounted, at {start} (start-year) prices; "
-        "health and care costs avoided or incurred are not counted. Health gains are not "
-        "discounted either. Cost per healthy life-year is total cost over total healthy "
-        "life-years gained; where the interval of healthy life-years gained includes zero, "
-        "its interval is not meaningful.",
+        f"Costs are the interventions' own costs at {start} (start-year) prices; health and "
+        "care costs avoided or incurred are not counted. Totals are undiscounted; the "
+        "cost-utility rows discount costs at 3.5% and health at 1.5% a year (HM Treasury Green "
+        "Book). Cost per healthy life-year is total cost over total healthy life-years gained; "
+        "where the interval of healthy life-years gained includes zero, its interval is not "
+        "meaningful.",
         "Healthy life-years are years lived in self-rated good or very good health (the ONS "
-        "HLE definition), not quality-adjusted life-years: cost per healthy life-year is not "
-        "directly comparable with NICE cost-per-QALY thresholds.",
+        "HLE definition). QALYs weight every year lived by an EQ-5D utility by age, sex and "
+        "self-rated health (Ara & Brazier 2010 norms; the utility of not-good relative to good "
+        "health, 0.7, is an assumption), so cost per QALY can be set against NICE's "
+        "£20,000-£30,000 range with that caveat.",
         "Changes are the arm minus the baseline of the same run, using the same simulated "
         "people and random numbers (common random numbers), so they isolate the arm's effect.",
         "People, life-years, deaths and costs are for England as a whole: the simulated "
