@@ -285,3 +285,20 @@ def test_shipped_investment_example_is_valid():
     inv = load_investment(ROOT / "scenarios" / "invest_10m.yaml")
     assert math.isclose(inv.budget.per_year, 420e6)
     assert set(inv.strategies) >= {"universal", "proportionate", "targeted"}
+
+
+def test_a_budget_reaches_the_same_real_people_at_any_simulated_size(tmp_path):
+    data = copy.deepcopy(SMALL)
+    data["levers"] = {"smoking": data["levers"]["smoking"]}
+    data["strategies"] = {"targeted": {"rule": "targeted"}}
+    data["optimiser"] = {"enabled": False}
+    data["budget"]["per_year"] = 30_000_000
+    reached = {}
+    for size in (10_000, 20_000):
+        data["population"] = {"size": size, "horizon": 4}
+        reached[size], inv = _participants(tmp_path, data)
+    w = 56.3e6 / 10_000
+    # £30m a year at £300 = 100,000 people a year for 3 years; each run rounds down to whole
+    # simulated persons a year (at most one weight a year below the budget).
+    assert reached[10_000] == pytest.approx(reached[20_000], abs=3 * w)
+    assert 3e5 - 3 * w <= reached[20_000] <= 3e5
