@@ -79,6 +79,9 @@ class ModelParams:
     gradient: pd.DataFrame
     good_health: pd.DataFrame
     overrides: dict[str, Any] = field(default_factory=dict)
+    # Real persons (2, 5, 101) by sex, IMD quintile and age of a local area (see
+    # composition.py); None = England's mid-2019 population in equal quintile fifths.
+    composition: np.ndarray | None = None
 
     def value(self, name: str) -> Any:
         return self.scalars[name]["value"]
