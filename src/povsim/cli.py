@@ -122,6 +122,7 @@ def _print_table(results) -> None:
     f = results.frame
     first, last = int(f.year.min()), int(f.year.max())
     console = Console()
+    area = "England" if results.manifest.get("area", "england") == "england" else "whole area"
     for sex in ("male", "female"):
         t = Table(title=f"{results.scenario['name']}: {sex}s, years at birth",
                   title_justify="left")
@@ -130,7 +131,7 @@ def _print_table(results) -> None:
             for yr in sorted({first, last}):
                 t.add_column(f"{m} {yr}", justify="right")
         rows = [("1", "Q1 most deprived"), ("2", "Q2"), ("3", "Q3"), ("4", "Q4"),
-                ("5", "Q5 least deprived"), ("all", "England")]
+                ("5", "Q5 least deprived"), ("all", area)]
         for q, label in rows:
             vals = [results.value(m, yr, sex, q, arm=f.arm.iloc[0])
                     for m in ("le0", "hle0") for yr in sorted({first, last})]
@@ -160,7 +161,13 @@ def _print_arm_headlines(results) -> None:
 
 def real_scale_line(h: dict, area_name: str) -> str:
     """'1,240 healthy life-years gained in <area>, £3.1m a year; per 100,000: ...'."""
-    from .report import _big_money, _count
+    from .report import _count
+
+    def money(v: float) -> str:
+        a = abs(v)
+        text = (f"£{a / 1e9:,.2f}bn" if a >= 1e9 else f"£{a / 1e6:,.1f}m" if a >= 1e6
+                else f"£{a:,.0f}")
+        return ("-" if v < 0 else "") + text
 
     def get(d: dict | None, key: str):
         v = (d or {}).get(key)
@@ -172,7 +179,7 @@ def real_scale_line(h: dict, area_name: str) -> str:
     if hy is not None:
         parts.append(f"{_count(hy)} healthy life-years gained in {area_name}")
     if cost is not None:
-        parts.append(f"{_big_money(cost)} in all ({_big_money(cpy)} a year)")
+        parts.append(f"{money(cost)} in all ({money(cpy)} a year)")
     if deaths is not None:
         parts.append(f"{_count(deaths)} deaths averted")
     if part is not None:
@@ -182,7 +189,7 @@ def real_scale_line(h: dict, area_name: str) -> str:
         ("healthy_years_gained", "healthy life-years"), ("participants", "participant-years"))
         if p.get(k) is not None]
     if p.get("cost") is not None:
-        per.append(f"{_big_money(p['cost'])}")
+        per.append(f"{money(p['cost'])}")
     return "; ".join(parts) + ("; per 100,000 residents: " + ", ".join(per) if per else "")
 
 
