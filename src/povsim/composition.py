@@ -135,25 +135,30 @@ def _check_bands(path: str, table: pd.DataFrame) -> None:
         for q in range(1, 6):
             g = table[(table.sex == sex) & (table.quintile == q)].sort_values(
                 ["age_min", "row"])
-            covered = -1
-            prev_row = None
+            covered, prev_row = -1, None
             for r in g.itertuples():
                 if r.age_min <= covered:
                     raise _err(path, r.row, "age_min", f"band overlaps the band in row "
                                f"{prev_row} ({sex}, quintile {q})", r.age_min,
-                               f"{covered + 1} (bands of one sex and quintile must not overlap)")
+                               f"age_min >= {covered + 1} (bands of one sex and quintile must "
+                               "not overlap)")
                 if r.age_min > covered + 1:
-                    raise _missing(path, sex, q, covered + 1, r.age_min - 1)
+                    raise _missing(path, r.row, "age_min", sex, q, covered + 1, r.age_min - 1,
+                                   f"this band starts at {r.age_min}")
                 covered, prev_row = r.age_max, r.row
             if covered < MAX_AGE:
-                raise _missing(path, sex, q, covered + 1, MAX_AGE)
+                raise _missing(path, prev_row, "age_max" if prev_row else None, sex, q,
+                               covered + 1, MAX_AGE,
+                               f"the last band ends at {covered}" if prev_row else
+                               "no rows at all")
 
 
-def _missing(path: str, sex: str, q: int, lo: int, hi: int) -> CompositionError:
+def _missing(path: str, row: int | None, col: str | None, sex: str, q: int, lo: int, hi: int,
+             why: str) -> CompositionError:
     ages = f"{lo}-{hi}" if hi > lo else f"{lo}"
-    return _err(path, None, "age_min", f"missing band: no row covers ages {ages} for {sex}, "
-                f"quintile {q}", allowed="bands covering ages 0-100 for every sex and quintile "
-                "(count 0 where there is nobody)")
+    return _err(path, row, col, f"missing band: no row covers ages {ages} for {sex}, "
+                f"quintile {q} ({why})", allowed="bands covering ages 0-100 for every sex and "
+                "quintile (count 0 where there is nobody)")
 
 
 def spread_over_ages(table: pd.DataFrame, lx: np.ndarray) -> np.ndarray:

@@ -116,7 +116,8 @@ def tidy(tallies: np.ndarray, start_year: int, arm: str, person_weight: float,
         gap_se = np.sqrt(s[..., 4] ** 2 + s[..., 0] ** 2)
         # Empty quintiles weigh nothing in the SII (their NaN must not spread).
         v, s = np.where(shares > 0, v, 0.0), np.where(shares > 0, s, 0.0)
-        w = M.sii_weights(shares)
+        with np.errstate(divide="ignore", invalid="ignore"):  # one quintile: no slope
+            w = M.sii_weights(shares)
         sii_v = np.sum(w * v, axis=-1)
         sii_se = np.sqrt(np.sum((w * s) ** 2, axis=-1))
         for suffix, val, se in (("gap", gap, gap_se), ("sii", sii_v, sii_se)):
