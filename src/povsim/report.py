@@ -394,6 +394,9 @@ def _effect(iv: dict[str, Any]) -> str:
             text += f"; onset of long-term conditions x {iv['ltc_multiplier']:g}"
         if iv.get("capacity_added"):
             text += f"; adds {iv['capacity_added']:,.0f} appointments a year to capacity"
+    elif t == "employment":
+        text = (f"{_pct(eff)} chance a participant out of work enters a job (then acts through "
+                "income, poverty and health)")
     else:
         text = f"{_pct(eff)} chance a participant's loneliness resolves"
     if iv.get("decay"):
