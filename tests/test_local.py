@@ -352,3 +352,23 @@ def test_cli_run_reports_real_population_and_per_100k(tmp_path):
         arm["participants"]["value"] * 1e5 / 249_995, abs=0.1)
     html = (out / "report.html").read_text()
     assert "an illustrative less deprived rural area" in html and "per 100,000" in html
+
+
+def test_cli_calibrate_scenario_reports_what_stays_national(tmp_path):
+    t = _targets(tmp_path / "t.csv", [("le0", "female", "all", 81.0)])
+    sc = tmp_path / "area.yaml"
+    sc.write_text(f"extends: {BASE}\nname: area\npopulation:\n  area: local\n"
+                  f"  composition: {URBAN_CSV}\ncalibration:\n  targets: t.csv\n")
+    res = CliRunner().invoke(main, ["calibrate", "--scenario", str(sc), "--size", "5000",
+                                    "--years", "1", "--rounds", "0", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "mortality   female Q3: fitted to local le0 of the whole area (shared shift)" \
+        in res.output
+    assert "mortality   male   Q1: national (no local le0 target)" in res.output
+    assert "good health female Q1: national (no local hle0 target)" in res.output
+    assert not (tmp_path / "t.fitted.yaml").exists()  # --dry-run writes nothing
+    # Without the fit, run refuses (one line, exit 2) rather than silently using England's rates.
+    res = CliRunner().invoke(main, ["run", str(sc), "-q", "-o", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "local calibration not found; run `povsim calibrate --scenario" in res.output
+    assert len(res.output.strip().splitlines()) == 1

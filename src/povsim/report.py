@@ -246,7 +246,8 @@ def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England"
     for m, name in (("hle0", "Healthy life expectancy at birth"),
                     ("le0", "Life expectancy at birth")):
         for q in ("1", "5", "all"):
-            row(f"{name}, {_e(QUINTILE_NAMES[q])}",
+            label = area_name if q == "all" else QUINTILE_NAMES[q]
+            row(f"{name}, {_e(label)}",
                 lambda h, m=m, q=q: h[f"{m}_change"].get(q), _years)
     group(f"Change in inequality in {last}, years (negative = narrower)")
     for m, name in (("hle0", "HLE"), ("le0", "LE")):
