@@ -30,7 +30,6 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.optimize import least_squares
 
 from . import metrics as M
 from .parameters import SEXES, ModelParams, apply_local, target_mx_and_good
@@ -138,6 +137,8 @@ def fit_local_analytic(mp: ModelParams, composition: np.ndarray, aim: pd.DataFra
                        ) -> dict[str, Any]:
     """Shifts per sex that bring the analytic LE/HLE to ``aim`` (measure, sex, quintile,
     value); quintiles and measures without a target keep a zero shift (national)."""
+    from scipy.optimize import least_squares  # slow import; only fitting needs it
+
     # National targets: without the area's shifts (fitted['local'] is replaced below).
     mx0, good0 = target_mx_and_good(replace(mp, fitted={**mp.fitted, 'local': None}))
     local = {"mortality_shift": {s: [0.0] * 5 for s in SEXES},

@@ -507,17 +507,18 @@ def _build(data: dict[str, Any], source: str, chain: tuple[str, ...],
 
 def _check_area_files(sc: Scenario, source: str) -> None:
     """Read the files a local area names, so `povsim validate` catches a bad one."""
-    from povsim.calibrate_local import TargetsError, read_local_targets
-    from povsim.composition import CompositionError, read_composition
-    from povsim.parameters import calibration_dir, read_table
-
     if sc.population.composition is not None:
+        from povsim.composition import CompositionError, read_composition
+        from povsim.parameters import calibration_dir, read_table
+
         try:
             read_composition(sc.population.composition,
                              read_table("life_tables_england_2017_2019.csv", calibration_dir()))
         except CompositionError as exc:
             raise _error(source, "population.composition", str(exc)) from None
     if sc.calibration is not None:
+        from povsim.calibrate_local import TargetsError, read_local_targets
+
         try:
             read_local_targets(sc.calibration.targets)
         except TargetsError as exc:
