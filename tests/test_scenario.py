@@ -120,7 +120,8 @@ def test_messages_follow_the_documented_shape() -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(BAD / "nested_key_typo.yaml")
     assert str(info.value).endswith(
-        "population.sise: unknown key; allowed size, start_year, horizon, births (did you mean `size`?)")
+        "population.sise: unknown key; allowed size, start_year, horizon, births, area, "
+        "composition, area_name (did you mean `size`?)")
     with pytest.raises(ScenarioError) as info:
         load_scenario(BAD / "param_unknown_typo.yaml")
     assert str(info.value).endswith(

@@ -23,7 +23,8 @@ from .appraisal import (ede_change, expectancies, gap_reduction, measures, objec
 from .economics import EconomicSettings, cell_utilities
 from .investment import Investment, allocation, interventions_for
 from .optimise import Response, SearchResult, frontier, search
-from .parameters import ModelParams, load_params
+from .area import PER, area_params, real_population
+from .parameters import ModelParams
 
 N_Q = 5
 OPTIMISED = "optimised"
@@ -126,7 +127,8 @@ def compare_strategies(inv: Investment, *, seed: int | None = None, size: int | 
     if seed is not None:
         inv = inv.model_copy(update={"seed": seed})
     reps = replicates or inv.replicates
-    mp = load_params(inv.parameters)
+    sc = inv.scenario({})
+    mp = area_params(sc)  # the area's composition and local calibration, if any
     econ = economic_settings(inv, mp)
     h = inv.population.horizon
     names = list(inv.strategies)
@@ -141,7 +143,6 @@ def compare_strategies(inv: Investment, *, seed: int | None = None, size: int | 
         done_before[0] += (n_arms + 1) * h
         return (lambda d: progress(start + d, total)) if progress else None
 
-    sc = inv.scenario({})
     fallback = fallback_mx(mp)
     ev_t = (inv.economics.evaluation_year or inv.last_year) - inv.population.start_year
 
@@ -246,6 +247,10 @@ def compare_strategies(inv: Investment, *, seed: int | None = None, size: int | 
             row[m], row[f"{m}_lo"], row[f"{m}_hi"] = v, lo, hi
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("objective", ascending=False, kind="stable")
+    real = real_population(mp)
+    for m in ("qalys_gained", "healthy_years_gained", "participants", "cost"):
+        for suffix in ("", "_lo", "_hi"):
+            table[f"{m}_per_100k{suffix}"] = table[f"{m}{suffix}"] * PER / real
     table.insert(1, "rank", np.arange(1, len(table) + 1))
     table = table.reset_index(drop=True)
 
@@ -264,6 +269,8 @@ def compare_strategies(inv: Investment, *, seed: int | None = None, size: int | 
     elapsed = time.perf_counter() - t0
     manifest = {
         "povsim_version": __version__, "investment": inv.name, "seed": inv.seed,
+        "area": inv.population.area_name or inv.population.area,
+        "real_population": round(real),
         "replicates": reps, "size": inv.population.size, "horizon": h,
         "start_year": inv.population.start_year, "budget_per_year": inv.budget.per_year,
         "budget_years": inv.budget.years, "budget_start": inv.budget_start,

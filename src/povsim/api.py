@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .area import add_per_100k, area_params, real_population
 from .compare import compare_arms, pool_replicates
 from .dynamics import Loops, Stocks
 from .economics import EconomicSettings
@@ -193,7 +194,7 @@ def run(scenario: "str | Path | Scenario", *, seed: int | None = None,
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     t0 = time.perf_counter()
-    mp = load_params(sc.parameters)
+    mp = area_params(sc)
     h = sc.population.horizon
     runs_per = len(sc.arms) + 1
     total = replicates * runs_per * h
@@ -211,10 +212,15 @@ def run(scenario: "str | Path | Scenario", *, seed: int | None = None,
     frame = pool_replicates(levels, keep_se=True)[["arm", "year", "sex", "quintile",
                                                    "measure", "value", "se"]]
     comparison = pool_replicates(comps, keep_se=False)
+    real_total = real_population(mp)
+    comparison = add_per_100k(comparison, real_total)
     manifest = {
         "povsim_version": __version__, "scenario": sc.name, "seed": sc.seed,
         "replicates": replicates, "size": sc.population.size, "horizon": h,
         "start_year": sc.population.start_year, "arms": ["baseline", *sc.arms],
+        "area": sc.population.area, "area_name": sc.population.label(),
+        "real_population": round(real_total),
+        "real_persons_per_simulated_person": real_total / sc.population.size,
         "python": platform.python_version(), "seconds": round(elapsed, 3),
         "simulated_person_years": int(person_years),
         "person_years_per_second": round(person_years / elapsed) if elapsed > 0 else None,

@@ -97,6 +97,9 @@ def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
     progress = _LazyProgress(f"simulating {sc.name}", enabled=not quiet)
     try:
         results = api_run(sc, replicates=replicates, progress=progress)
+    except ScenarioError as e:  # a local calibration missing or fitted to other files
+        progress.close()
+        _fail(str(e))
     finally:
         progress.close()
     out = output or Path("outputs") / sc.name
@@ -119,6 +122,7 @@ def _print_table(results) -> None:
     f = results.frame
     first, last = int(f.year.min()), int(f.year.max())
     console = Console()
+    area = "England" if results.manifest.get("area", "england") == "england" else "whole area"
     for sex in ("male", "female"):
         t = Table(title=f"{results.scenario['name']}: {sex}s, years at birth",
                   title_justify="left")
@@ -127,7 +131,7 @@ def _print_table(results) -> None:
             for yr in sorted({first, last}):
                 t.add_column(f"{m} {yr}", justify="right")
         rows = [("1", "Q1 most deprived"), ("2", "Q2"), ("3", "Q3"), ("4", "Q4"),
-                ("5", "Q5 least deprived"), ("all", "England")]
+                ("5", "Q5 least deprived"), ("all", area)]
         for q, label in rows:
             vals = [results.value(m, yr, sex, q, arm=f.arm.iloc[0])
                     for m in ("le0", "hle0") for yr in sorted({first, last})]
@@ -144,12 +148,49 @@ def _print_arm_headlines(results) -> None:
     from .report import one_line
 
     heads = arm_headlines(results)
+    m = results.manifest
+    name, real = m.get("area_name", "England"), m.get("real_population")
     if heads:
         h = next(iter(heads.values()))
         click.echo(f"arms against baseline ({h['year']}; totals {h['period'][0]}-"
-                   f"{h['period'][1]}, England):")
+                   f"{h['period'][1]}, {name}, real population {real:,}):")
     for arm, h in heads.items():
         click.echo("  " + one_line(arm, h))
+        click.echo("    " + real_scale_line(h, name))
+
+
+def real_scale_line(h: dict, area_name: str) -> str:
+    """'1,240 healthy life-years gained in <area>, £3.1m a year; per 100,000: ...'."""
+    from .report import _count
+
+    def money(v: float) -> str:
+        a = abs(v)
+        text = (f"£{a / 1e9:,.2f}bn" if a >= 1e9 else f"£{a / 1e6:,.1f}m" if a >= 1e6
+                else f"£{a:,.0f}")
+        return ("-" if v < 0 else "") + text
+
+    def get(d: dict | None, key: str):
+        v = (d or {}).get(key)
+        return v.get("value") if isinstance(v, dict) else v
+
+    parts = []
+    hy, cost, cpy = get(h, "healthy_years_gained"), get(h, "cost"), get(h, "cost_per_year")
+    deaths, part = get(h, "deaths_averted"), get(h, "participants")
+    if hy is not None:
+        parts.append(f"{_count(hy)} healthy life-years gained in {area_name}")
+    if cost is not None:
+        parts.append(f"{money(cost)} in all ({money(cpy)} a year)")
+    if deaths is not None:
+        parts.append(f"{_count(deaths)} deaths averted")
+    if part is not None:
+        parts.append(f"{_count(part)} participant-years")
+    p = h.get("per_100k") or {}
+    per = [f"{_count(p[k])} {label}" for k, label in (
+        ("healthy_years_gained", "healthy life-years"), ("participants", "participant-years"))
+        if p.get(k) is not None]
+    if p.get("cost") is not None:
+        per.append(f"{money(p['cost'])}")
+    return "; ".join(parts) + ("; per 100,000 residents: " + ", ".join(per) if per else "")
 
 
 @main.command()
@@ -221,21 +262,35 @@ def validate(scenario: Path) -> None:
         sc = load_scenario(scenario)
     except ScenarioError as e:
         _fail(str(e))
+    where = "" if sc.population.area == "england" else \
+        f", area {sc.population.label()} from {sc.population.composition}"
     click.echo(f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
-               f"{sc.population.horizon} years from {sc.population.start_year})")
+               f"{sc.population.horizon} years from {sc.population.start_year}{where})")
 
 
 @main.command()
-@click.option("--size", type=click.IntRange(min=1000), default=500_000, show_default=True,
-              help="Simulated persons for the check runs.")
+@click.option("--size", type=click.IntRange(min=1000),
+              help="Simulated persons for the check runs [default: 500,000; with --scenario, "
+                   "the scenario's size].")
 @click.option("--years", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Simulated years averaged (ONS figures are 3-year averages).")
 @click.option("--seed", type=click.IntRange(min=0), default=20190101, show_default=True)
-@click.option("--rounds", type=click.IntRange(0, 10), default=2, show_default=True,
-              help="Simulate-and-correct rounds after the analytic fit.")
+@click.option("--rounds", type=click.IntRange(0, 10),
+              help="Simulate-and-correct rounds after the analytic fit [default: 2; with "
+                   "--scenario, 1].")
 @click.option("--dry-run", is_flag=True, help="Report the fit without writing fitted.yaml.")
-def calibrate(size: int, years: int, seed: int, rounds: int, dry_run: bool) -> None:
-    """Fit the baseline to ONS 2017-19 and write calibration/fitted.yaml with a fit report."""
+@click.option("--scenario", "scenario", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fit a local area's quintile residuals to the scenario's calibration.targets "
+                   "(writes calibration.fitted, never calibration/fitted.yaml).")
+def calibrate(size: int | None, years: int, seed: int, rounds: int | None, dry_run: bool,
+              scenario: Path | None) -> None:
+    """Fit the baseline to ONS 2017-19 and write calibration/fitted.yaml with a fit report;
+    with --scenario, fit a local area on top of it."""
+    if scenario is not None:
+        _calibrate_local(scenario, size, years, seed, 1 if rounds is None else rounds, dry_run)
+        return
+    size = 500_000 if size is None else size
+    rounds = 2 if rounds is None else rounds
     from .calibrate import calibrate as fit
     from .calibrate import write_fitted
 
@@ -245,6 +300,39 @@ def calibrate(size: int, years: int, seed: int, rounds: int, dry_run: bool) -> N
     click.echo(report[cols].to_string(index=False))
     if not dry_run:
         path = write_fitted(fitted, report, size, years, seed)
+        click.echo(f"wrote {path}")
+
+
+def _calibrate_local(scenario: Path, size: int | None, years: int, seed: int, rounds: int,
+                     dry_run: bool) -> None:
+    from .calibrate_local import (calibrate_local, fitted_status, read_local_targets,
+                                  write_local_fitted)
+    from .composition import read_composition
+    from .parameters import load_params
+    from .scenario import ScenarioError, load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as e:
+        _fail(str(e))
+    if sc.calibration is None:
+        _fail(f"{scenario}: calibration.targets: required for `povsim calibrate --scenario`; "
+              "got nothing; allowed a CSV of local le0/hle0 by sex and quintile")
+    mp = load_params(sc.parameters)
+    comp = read_composition(sc.population.composition, mp.life)
+    targets = read_local_targets(sc.calibration.targets)
+    size = sc.population.size if size is None else size
+    local, report = calibrate_local(mp, comp, targets, size=size, years=years, seed=seed,
+                                    rounds=rounds, log=lambda s: click.echo(s, err=True))
+    status = fitted_status(targets)
+    click.echo(report.drop(columns=["source"]).to_string(index=False))
+    click.echo("residuals:")
+    for r in status.itertuples():
+        click.echo(f"  {r.residual:11s} {r.sex:6s} Q{r.quintile}: {r.status}")
+    if not dry_run:
+        path = write_local_fitted(sc.calibration.fitted_path(), local, report, status,
+                                  sc.calibration.targets, sc.population.composition,
+                                  mp.fitted.get("fitted_on"), size, years, seed)
         click.echo(f"wrote {path}")
 
 

@@ -8,7 +8,9 @@ intervention draws from its own counter-based stream, so a person's draws are th
 every arm and an intervention with zero effect leaves results identical to the baseline.
 
 Participants in a year: income, recipients; housing, persons whose home is retrofitted that
-year; behaviour and community, persons starting a programme that year; access, persons newly
+year; behaviour, community and employment, persons starting a programme that year (an
+employment participant enters work with probability ``effect``; a placed person then leaves
+work at the kernel's background rates plus ``decay``); access, persons newly
 reached plus those still in treatment. Costs: fixed per active year + per participant.
 After the end year no one new joins, but what is still delivered is still paid: treatment
 continuing under an access intervention (per participant-year) and a fading income transfer
@@ -29,6 +31,9 @@ from .population import Population, cell_index
 from .rng import D_INTERVENTION_BASE, seed_key, uniforms
 from .scenario import Intervention
 
+# Below 16 the employment flag means "lives with someone in work" (parameters.py), so the
+# employment lever is for ages 16..working_age_max.
+EMPLOYMENT_AGE_MIN = 16
 BEHAVIOUR_STATE = {"smoking": "smoke", "activity": "inactive", "weight": "obese",
                    "alcohol": "alcohol"}
 
@@ -147,6 +152,9 @@ def _eligible(a: Active, pop: Population, mp: ModelParams, tables: CellTables,
         ok &= pop.ltc >= 1
     if s.type == "housing":
         ok &= pop.cold == 1
+    elif s.type == "employment":
+        ok &= ((pop.age >= EMPLOYMENT_AGE_MIN) & (pop.age <= mp.value("working_age_max"))
+               & (pop.employed == 0))
     elif s.type == "behaviour":
         state = getattr(pop, BEHAVIOUR_STATE[s.behaviour])
         ok &= state == 1
@@ -238,6 +246,10 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
         held &= getattr(pop, BEHAVIOUR_STATE[s.behaviour]) != 1
     elif s.type == "community":
         held &= pop.isolated == 0
+    elif s.type == "employment":
+        # Out of work again at the kernel's background exit rates (raised by poor health);
+        # they may be matched again.
+        held &= pop.employed == 1
     # Benefits already held wear off at the decay rate (relapse, drop-out, deterioration).
     if s.type != "income" and held.any() and s.decay > 0:
         h_idx = np.flatnonzero(held)
@@ -247,6 +259,8 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
             getattr(pop, BEHAVIOUR_STATE[s.behaviour])[lost] = 1
         elif s.type == "community":
             pop.isolated[lost] = 1
+        elif s.type == "employment":
+            pop.employed[lost] = 0
     participants = np.zeros(0, dtype=np.int64)
     unit_cost = s.cost.per_participant  # £ per participant this year
     extra = 0.0  # £ of diminishing returns above the unit cost
@@ -282,6 +296,8 @@ def _apply_one(a: Active, t: int, year: int, pop: Population, sk: np.uint64,
                 state[success] = 2 if s.behaviour == "smoking" else 0
             elif s.type == "community":
                 pop.isolated[success] = 0
+            elif s.type == "employment":
+                pop.employed[success] = 1  # acts through income -> poverty -> health
     elif s.type == "access" and held.any():
         participants = np.flatnonzero(held)  # treatment continues (and is paid) after the end
     # Benefits that persist act every year they are held.

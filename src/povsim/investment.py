@@ -16,8 +16,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from .scenario import (_CONFIG, _NAME_PATTERN, Arm, Feedbacks, Intervention, Number,
-                       PopulationSpec, Scenario, _own, check_parameter_overrides, load_file)
+from .scenario import (_CONFIG, _NAME_PATTERN, Arm, Feedbacks, Intervention, LocalCalibration,
+                       Number, PopulationSpec, Scenario, _own, check_parameter_overrides,
+                       load_file)
 
 N_Q = 5
 # Intervention fields an investment question sets itself, not each lever.
@@ -186,6 +187,7 @@ class Investment(BaseModel):
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
+    calibration: LocalCalibration | None = None  # local targets (population.area: local)
     budget: Budget
     levers: dict[str, Lever]
     lever_shares: dict[str, Number] | None = None
@@ -253,7 +255,7 @@ class Investment(BaseModel):
         """The scenario that runs the given arms on this question's population and model."""
         return Scenario(name=self.name, description=self.description, seed=self.seed,
                         population=self.population, parameters=self.parameters,
-                        feedbacks=self.feedbacks,
+                        feedbacks=self.feedbacks, calibration=self.calibration,
                         arms={k: Arm(interventions=v) for k, v in arms.items()},
                         source_path=self.source_path)
 

@@ -107,17 +107,52 @@ def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
         q = d["qalys_gained_discounted"]
         d["cost_per_qaly"] = (_stat(row("cost_per_qaly"), 0)
                               if q is not None and q["value"] > 0 else None)
+        years = last - first + 1
+        d["cost_per_year"] = ({"value": round(d["cost"]["value"] / years)}
+                              if d["cost"] is not None else None)
+        d["per_100k"] = per_100k(d, real_population(results))
         out[arm] = d
     return out
+
+
+def real_population(results: Results) -> float | None:
+    """The area's real starting population (persons) from the manifest."""
+    v = results.manifest.get("real_population")
+    return float(v) if v else None
+
+
+def per_100k(d: dict[str, Any], real: float | None) -> dict[str, float | None] | None:
+    """Totals of one arm's headlines per 100,000 of the area's starting population."""
+    if not real:
+        return None
+    out: dict[str, float | None] = {}
+    for name in ("healthy_years_gained", "life_years_gained", "deaths_averted",
+                 "participants", "cost", "cost_per_year"):
+        stat = d.get(name)
+        out[name] = None if stat is None else round(stat["value"] * 1e5 / real, 1) + 0.0
+    return out
+
+
+def area(results: Results) -> dict[str, Any]:
+    """Which population the real-scale numbers are for."""
+    m = results.manifest
+    pop = results.scenario.get("population", {}) or {}
+    return {"kind": m.get("area", pop.get("area", "england")),
+            "name": m.get("area_name", "England"),
+            "real_population": m.get("real_population"),
+            "simulated_persons": m.get("size"),
+            "composition": pop.get("composition")}
 
 
 ARM_UNITS = (
     "arm minus baseline of the same run (common random numbers); *_change: years of life "
     "expectancy in the final year (gap = Q5 minus Q1, so negative = narrower; SII likewise); "
-    "healthy_years_gained / life_years_gained / deaths_averted: real persons in England, "
-    "summed over the whole horizon; participants: persons taking part, summed over years "
-    "(a person counts once for each year they take part); cost: GBP, undiscounted, start-year "
-    "prices, summed over the horizon; cost_per_healthy_year: cost / healthy_years_gained "
+    "healthy_years_gained / life_years_gained / deaths_averted: real persons in the area "
+    "(see `area`: England or a local population), summed over the whole horizon; "
+    "participants: persons taking part, summed over years (a person counts once for each "
+    "year they take part); cost: GBP, undiscounted, start-year prices, summed over the "
+    "horizon (cost_per_year: its mean per year); per_100k: the same totals per 100,000 of "
+    "the area's starting population; cost_per_healthy_year: cost / healthy_years_gained "
     "(null when no healthy life-years are gained); qalys_gained_discounted, cost_discounted: "
     "discounted from the first year at 1.5% (health) and 3.5% (costs) unless overridden; "
     "cost_per_qaly: their ratio; nmb_T: T x QALYs - cost (GBP); se/lo/hi: between-replicate standard "
@@ -131,6 +166,7 @@ def summary(results: Results) -> dict[str, Any]:
         "scenario": results.scenario.get("name"),
         "description": results.scenario.get("description", ""),
         "seed": results.manifest.get("seed"),
+        "area": area(results),
         "replicates": results.manifest.get("replicates", 1),
         "units": "years of life expectancy; gap = quintile 5 minus quintile 1; SII = slope "
                  "index of inequality across quintiles (least minus most deprived end)",

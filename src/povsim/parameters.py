@@ -79,6 +79,9 @@ class ModelParams:
     gradient: pd.DataFrame
     good_health: pd.DataFrame
     overrides: dict[str, Any] = field(default_factory=dict)
+    # Real persons (2, 5, 101) by sex, IMD quintile and age of a local area (see
+    # composition.py); None = England's mid-2019 population in equal quintile fifths.
+    composition: np.ndarray | None = None
 
     def value(self, name: str) -> Any:
         return self.scalars[name]["value"]
@@ -269,6 +272,23 @@ def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
                                   mp.value("mortality_gradient_old"))
         mx[si] = quintile_mx(mx_nat[si], np.asarray(f["beta_mortality"][s], float), g)
         good[si] = quintile_good_health(pi_nat[si], np.asarray(f["gamma_health"][s], float), k)
+    return apply_local(mx, good, f.get("local"), mp)
+
+
+def apply_local(mx: np.ndarray, good: np.ndarray, local: dict[str, Any] | None,
+                mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """Target mortality and good health (2, 5, 101) with an area's shifts applied."""
+    if not local:
+        return mx, good
+    g = mortality_age_profile(mp.value("mortality_gradient_child"),
+                              mp.value("mortality_gradient_old"))
+    k = health_age_profile(mp.value("health_gradient_child"))
+    mx, good = mx.copy(), good.copy()
+    for si, s in enumerate(SEXES):
+        d = np.asarray(local["mortality_shift"][s], float)
+        h = np.asarray(local["health_shift"][s], float)
+        mx[si] *= np.exp(d[:, None] * g[None, :])
+        good[si] = expit(logit(good[si]) + h[:, None] * k[None, :])
     return mx, good
 
 

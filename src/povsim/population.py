@@ -86,22 +86,19 @@ def _largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
     return base
 
 
-def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: int, seed: int,
-                     births: bool = True, composition: np.ndarray | None = None) -> Population:
-    """Starting population of ``size`` persons plus birth slots for ``horizon`` years.
+def _largest_remainder_flat(expected: np.ndarray, total: int) -> np.ndarray:
+    """Integers of ``expected``'s shape summing to ``total``: floors, then one more for the
+    largest remainders over the whole array (ties broken by position, so deterministic)."""
+    base = np.floor(expected).astype(np.int64)
+    short = total - int(base.sum())
+    if short > 0:
+        order = np.argsort(-(expected - base).ravel(), kind="stable")
+        base.flat[order[:short]] += 1
+    return base
 
-    Ages and sexes follow ``composition`` (real persons, (2, 101)) or England's mid-2019
-    population, allocated exactly (largest remainder) rather than sampled; each age-sex group
-    is split into equal fifths by IMD quintile. Births each year equal the simulated number
-    at age 0 (about 1.1% a year), in equal fifths, sex drawn with the sex ratio at birth.
-    """
-    counts = single_year_counts(mp) if composition is None else composition
-    real_total = float(counts.sum())
-    alloc = _largest_remainder(counts / real_total * size, size)
-    n0 = int(alloc.sum())
-    n_births = int(round(alloc[:, 0].sum())) if births else 0
-    n = n0 + n_births * horizon
-    pop = Population(
+
+def _empty_population(n: int, n0: int, n_births: int, real_total: float) -> Population:
+    return Population(
         alive=np.zeros(n, np.uint8), age=np.zeros(n, np.int16), sex=np.zeros(n, np.uint8),
         quint=np.zeros(n, np.uint8), smoke=np.zeros(n, np.uint8), obese=np.zeros(n, np.uint8),
         inactive=np.zeros(n, np.uint8), alcohol=np.zeros(n, np.uint8),
@@ -112,6 +109,31 @@ def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: in
         mort_mult=np.ones(n), ltc_mult=np.ones(n),
         weight=np.full(n, real_total / n0), birth_year=np.full(n, -1, np.int16),
         n_initial=n0, births_per_year=n_births)
+
+
+def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: int, seed: int,
+                     births: bool = True, composition: np.ndarray | None = None) -> Population:
+    """Starting population of ``size`` persons plus birth slots for ``horizon`` years.
+
+    ``composition`` (or else ``mp.composition``) gives real persons by sex, quintile and age
+    (2, 5, 101), or by sex and age (2, 101) split into equal quintile fifths; without either,
+    England's mid-2019 population in equal fifths. Simulated persons are allocated exactly
+    (largest remainder) rather than sampled, and each stands for real total / ``size`` real
+    persons, so the simulated size is a speed/precision choice only. Births each year equal
+    the simulated number at age 0 (about 1.1% a year), by quintile in proportion to the
+    simulated age-0 persons, sex drawn with the sex ratio at birth.
+    """
+    if composition is None:
+        composition = mp.composition
+    if composition is not None and composition.ndim == 3:
+        return _build_by_quintile(mp, tables, size, horizon, seed, births, composition)
+    counts = single_year_counts(mp) if composition is None else composition
+    real_total = float(counts.sum())
+    alloc = _largest_remainder(counts / real_total * size, size)
+    n0 = int(alloc.sum())
+    n_births = int(round(alloc[:, 0].sum())) if births else 0
+    n = n0 + n_births * horizon
+    pop = _empty_population(n, n0, n_births, real_total)
     sexes = np.repeat(np.repeat([0, 1], K.N_AGE), alloc.ravel())
     ages = np.repeat(np.tile(np.arange(K.N_AGE), 2), alloc.ravel())
     pop.sex[:n0] = sexes
@@ -123,15 +145,51 @@ def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: in
     sk = seed_key(seed)
     if n_births:
         ids = np.arange(n0, n)
-        ratio = mp.value("sex_ratio_at_birth")
-        u = uniforms(sk, ids.astype(np.int64), 0, D_INIT_SEX)
-        pop.sex[n0:] = np.where(u < ratio / (1.0 + ratio), 0, 1)
+        _birth_sexes(pop, mp, sk, ids)
         pop.quint[n0:] = (ids - n0) % 5
         pop.birth_year[n0:] = (ids - n0) // n_births
+    _init_states(pop, tables, sk, n)
+    return pop
+
+
+def _birth_sexes(pop: Population, mp: ModelParams, sk: np.uint64, ids: np.ndarray) -> None:
+    ratio = mp.value("sex_ratio_at_birth")
+    u = uniforms(sk, ids.astype(np.int64), 0, D_INIT_SEX)
+    pop.sex[ids] = np.where(u < ratio / (1.0 + ratio), 0, 1)
+
+
+def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> None:
     K.init_persons(0, n, sk, pop.age, pop.sex, pop.quint, pop.smoke, pop.obese, pop.inactive,
                    pop.alcohol, pop.cold, pop.isolated, pop.unmet, pop.employed, pop.ltc,
                    pop.zinc, pop.frail, tables.p_smoke_cur, tables.p_smoke_ex, tables.p_bin,
                    tables.p_emp, tables.p_ltc1p, tables.p_ltc2p)
+
+
+def _build_by_quintile(mp: ModelParams, tables: CellTables, size: int, horizon: int,
+                       seed: int, births: bool, composition: np.ndarray) -> Population:
+    """As :func:`build_population` for a (2, 5, 101) composition: persons allocated by largest
+    remainder over sex x quintile x age and laid out by sex, age, quintile; the births of
+    each year split by quintile as the simulated persons at age 0."""
+    real_total = float(composition.sum())
+    alloc = _largest_remainder_flat(composition / real_total * size, size)  # (2, 5, 101)
+    n0 = int(alloc.sum())
+    by_age = alloc.transpose(0, 2, 1)  # (sex, age, quintile): persons ordered by sex, age
+    births_q = alloc[:, :, 0].sum(axis=0) if births else np.zeros(5, np.int64)
+    n_births = int(births_q.sum())
+    n = n0 + n_births * horizon
+    pop = _empty_population(n, n0, n_births, real_total)
+    cells = by_age.ravel()
+    pop.sex[:n0] = np.repeat(np.repeat([0, 1], K.N_AGE * 5), cells)
+    pop.age[:n0] = np.repeat(np.tile(np.repeat(np.arange(K.N_AGE), 5), 2), cells)
+    pop.quint[:n0] = np.repeat(np.tile(np.arange(5), 2 * K.N_AGE), cells)
+    pop.alive[:n0] = 1
+    sk = seed_key(seed)
+    if n_births:
+        ids = np.arange(n0, n)
+        _birth_sexes(pop, mp, sk, ids)
+        pop.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
+        pop.birth_year[n0:] = (ids - n0) // n_births
+    _init_states(pop, tables, sk, n)
     return pop
 
 

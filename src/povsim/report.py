@@ -158,7 +158,7 @@ def _what_was_run(results: Results) -> str:
         ("Description", _e(sc.get("description", "") or "—")),
         ("Arms", arm_text),
         ("Simulated persons", f"{int(pop.get('size', m.get('size', 0))):,} at the start, "
-                              "scaled to England's mid-2019 population"),
+                              + _scaled_to(results)),
         ("Period", f"{start} to {start + horizon - 1} ({horizon} years; {start} represents "
                    "ONS 2017-19)"),
         ("Seed", _e(seeds)),
@@ -176,7 +176,21 @@ def _what_was_run(results: Results) -> str:
     return f'<h2 id="run">What was run</h2><table class="kv">{body}</table>'
 
 
-def _findings(heads: dict[str, dict[str, Any]]) -> str:
+def _area_name(results: Results) -> str:
+    return str(results.manifest.get("area_name") or "England")
+
+
+def _scaled_to(results: Results) -> str:
+    """What the simulated persons stand for (England, or a local area's composition)."""
+    m, pop = results.manifest, results.scenario.get("population", {}) or {}
+    real = m.get("real_population")
+    if pop.get("area", "england") != "local":
+        return "scaled to England's mid-2019 population" + (f" ({int(real):,})" if real else "")
+    return (f"scaled to the real population of {_e(_area_name(results))}: "
+            f"{int(real or 0):,} persons (composition <code>{_e(pop.get('composition'))}</code>)")
+
+
+def _findings(heads: dict[str, dict[str, Any]], area_name: str = "England") -> str:
     items = []
     for arm, h in heads.items():
         q1, eng = h["hle0_change"].get("1"), h["hle0_change"].get("all")
@@ -188,7 +202,7 @@ def _findings(heads: dict[str, dict[str, Any]]) -> str:
                          f"{abs(q1['value']):.2f} years"
                          + (" (interval includes no change)" if _includes_zero(q1) else ""))
         if eng is not None:
-            parts.append(f"in England as a whole HLE changes by {eng['value']:+.2f} years")
+            parts.append(f"in {area_name} as a whole HLE changes by {eng['value']:+.2f} years")
         if gap is not None:
             word = "narrows" if gap["value"] < 0 else "widens" if gap["value"] > 0 else \
                 "does not change"
@@ -204,13 +218,17 @@ def _findings(heads: dict[str, dict[str, Any]]) -> str:
                 tail += f" for {_big_money(cost['value'])}"
             if cph is not None:
                 tail += f" ({_money(cph['value'])} per healthy life-year)"
-            tail += "."
+            p100 = h.get("per_100k") or {}
+            if p100.get("healthy_years_gained") is not None:
+                tail += (f"; per 100,000 residents {_count(p100['healthy_years_gained'])} "
+                         "healthy life-years")
+            tail += f" in {area_name}."
         items.append(f'<li class="finding"><strong>{_e(arm)}</strong>: by {h["year"]}, '
                      f'{_e("; ".join(parts))}.{_e(tail)}</li>')
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _headline_table(heads: dict[str, dict[str, Any]]) -> str:
+def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England") -> str:
     arms = list(heads)
     any_h = next(iter(heads.values()))
     last, (first, _) = any_h["year"], any_h["period"]
@@ -228,7 +246,8 @@ def _headline_table(heads: dict[str, dict[str, Any]]) -> str:
     for m, name in (("hle0", "Healthy life expectancy at birth"),
                     ("le0", "Life expectancy at birth")):
         for q in ("1", "5", "all"):
-            row(f"{name}, {_e(QUINTILE_NAMES[q])}",
+            label = area_name if q == "all" else QUINTILE_NAMES[q]
+            row(f"{name}, {_e(label)}",
                 lambda h, m=m, q=q: h[f"{m}_change"].get(q), _years)
     group(f"Change in inequality in {last}, years (negative = narrower)")
     for m, name in (("hle0", "HLE"), ("le0", "LE")):
@@ -236,7 +255,7 @@ def _headline_table(heads: dict[str, dict[str, Any]]) -> str:
             lambda h, m=m: h["inequality_change"]["all"].get(f"{m}_gap"), _years)
         row(f"{name} slope index of inequality (SII)",
             lambda h, m=m: h["inequality_change"]["all"].get(f"{m}_sii"), _years)
-    group(f"Totals over {first}-{last}, England")
+    group(f"Totals over {first}-{last}, {area_name} (real population)")
     row("Healthy life-years gained", lambda h: h.get("healthy_years_gained"), _count)
     row("Life-years gained", lambda h: h.get("life_years_gained"), _count)
     row("Deaths averted (postponed beyond the period)", lambda h: h.get("deaths_averted"),
@@ -244,6 +263,17 @@ def _headline_table(heads: dict[str, dict[str, Any]]) -> str:
     row("Participants (summed over years)", lambda h: h.get("participants"), _count)
     row("Total cost (undiscounted, start-year prices)", lambda h: h.get("cost"), _big_money)
     row("Cost per healthy life-year gained", lambda h: h.get("cost_per_healthy_year"), _money)
+    row("Cost per year (mean over the period)", lambda h: h.get("cost_per_year"), _big_money)
+    group(f"The same totals per 100,000 residents of {area_name}")
+
+    def p100(name: str):
+        return lambda h: ({"value": h["per_100k"][name]} if h.get("per_100k")
+                          and h["per_100k"].get(name) is not None else None)
+
+    row("Healthy life-years gained", p100("healthy_years_gained"), _count)
+    row("Deaths averted", p100("deaths_averted"), _count)
+    row("Participants (summed over years)", p100("participants"), _count)
+    row("Total cost", p100("cost"), _big_money)
     group("Cost-utility (discounted: costs 3.5%, health 1.5% a year, from the first year)")
     row("QALYs gained", lambda h: h.get("qalys_gained_discounted"), _count)
     row("Cost", lambda h: h.get("cost_discounted"), _big_money)
@@ -371,6 +401,9 @@ def _effect(iv: dict[str, Any]) -> str:
             text += f"; onset of long-term conditions x {iv['ltc_multiplier']:g}"
         if iv.get("capacity_added"):
             text += f"; adds {iv['capacity_added']:,.0f} appointments a year to capacity"
+    elif t == "employment":
+        text = (f"{_pct(eff)} chance a participant out of work enters a job (then acts through "
+                "income, poverty and health)")
     else:
         text = f"{_pct(eff)} chance a participant's loneliness resolves"
     if iv.get("decay"):
@@ -511,9 +544,7 @@ def _caveats(results: Results) -> str:
         "£20,000-£30,000 range with that caveat.",
         "Changes are the arm minus the baseline of the same run, using the same simulated "
         "people and random numbers (common random numbers), so they isolate the arm's effect.",
-        "People, life-years, deaths and costs are for England as a whole: the simulated "
-        "population is scaled to England's mid-2019 population. For a local system, scale "
-        "with care: local effects depend on local population, deprivation mix and delivery.",
+        _scale_caveat(results),
         "Life expectancy and HLE are period measures for each simulated year, not the "
         "experience of a birth cohort; IMD quintiles are fixed for life.",
         "Full model description, equations and limitations: <code>docs/model.md</code> "
@@ -522,6 +553,25 @@ def _caveats(results: Results) -> str:
     ]
     return '<h2 id="caveats">Caveats</h2><ul>' + "".join(f"<li>{i}</li>" for i in items) + \
         "</ul>"
+
+
+def _scale_caveat(results: Results) -> str:
+    pop = results.scenario.get("population", {}) or {}
+    if pop.get("area", "england") != "local":
+        return ("People, life-years, deaths and costs are for England as a whole: the "
+                "simulated population is scaled to England's mid-2019 population. A local "
+                "system can model its own people with <code>population: {area: local, "
+                "composition: FILE}</code> (README, 'Your own area').")
+    cal = results.scenario.get("calibration")
+    return ("People, life-years, deaths and costs are for the real population of "
+            f"{_e(_area_name(results))} given by its composition file, and per 100,000 "
+            "residents. "
+            + ("Mortality and good health by quintile were fitted to the local targets in "
+               f"<code>{_e(cal.get('targets'))}</code>; residuals without a local target stay "
+               "national (see the fitted file's report)." if cal else
+               "Mortality and good health by quintile are England's (no local calibration "
+               "targets were given): the area differs from England only by its mix of age, "
+               "sex and deprivation."))
 
 
 def render_report(results: Results, figures_dir: Path | None = None) -> str:
@@ -556,8 +606,8 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
     if heads:
         reps = int(m.get("replicates", 1))
         parts.append(
-            '<h2 id="headlines">Headline results</h2>' + _findings(heads)
-            + _headline_table(heads)
+            '<h2 id="headlines">Headline results</h2>' + _findings(heads, _area_name(results))
+            + _headline_table(heads, _area_name(results))
             + "<p class='muted'>Arm minus baseline. Q1 = most deprived fifth of areas (IMD "
             "2019), Q5 = least deprived. Gap = Q5 minus Q1; SII = slope index of inequality "
             "(difference between the least and most deprived ends of the deprivation scale); "

@@ -82,6 +82,12 @@ def tidy(tallies: np.ndarray, start_year: int, arm: str, person_weight: float,
         values[name] = M.sullivan_hle(mx, good, age)
         ses[name] = M.hle_se(mx, good, n, age)
     expo = g[..., K.S_EXPO]
+    # A group with nobody (e.g. quintile 5 of an area that has none) has no expectancy,
+    # rather than the borrowed rates of its neighbours.
+    nobody = ~(expo.sum(axis=-1) > 0)
+    for name in EXPECTANCIES:
+        values[name] = np.where(nobody, np.nan, values[name])
+        ses[name] = np.where(nobody, np.nan, ses[name])
     values["population"] = expo.sum(axis=-1)
     ses["population"] = np.zeros_like(values["population"])
     values["deaths"] = g[..., K.S_DEATHS].sum(axis=-1)
@@ -108,7 +114,10 @@ def tidy(tallies: np.ndarray, start_year: int, arm: str, person_weight: float,
         v, s = values[name][:, :, :5], ses[name][:, :, :5]
         gap = v[..., 4] - v[..., 0]
         gap_se = np.sqrt(s[..., 4] ** 2 + s[..., 0] ** 2)
-        w = M.sii_weights(shares)
+        # Empty quintiles weigh nothing in the SII (their NaN must not spread).
+        v, s = np.where(shares > 0, v, 0.0), np.where(shares > 0, s, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # one quintile: no slope
+            w = M.sii_weights(shares)
         sii_v = np.sum(w * v, axis=-1)
         sii_se = np.sqrt(np.sum((w * s) ** 2, axis=-1))
         for suffix, val, se in (("gap", gap, gap_se), ("sii", sii_v, sii_se)):

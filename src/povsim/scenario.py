@@ -35,13 +35,51 @@ _CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
 class PopulationSpec(BaseModel):
-    """Size and time span of the simulated population."""
+    """Size and time span of the simulated population, and the area it represents."""
 
     model_config = _CONFIG
     size: int = Field(200_000, ge=100, le=20_000_000)  # simulated persons at start
     start_year: int = Field(2019, ge=1990, le=2100)
     horizon: int = Field(30, ge=1, le=100)  # years simulated
     births: bool = True  # open population so period life tables have every age
+    # england: mid-2019 England in equal quintile fifths (calibration/
+    # composition_england_mid2019.csv); local: the persons of `composition`.
+    area: Literal["england", "local"] = "england"
+    # CSV of real persons by sex, age band and IMD quintile (see composition.py); a path
+    # relative to the scenario file that names it. Required for local, refused for england.
+    composition: str | None = Field(None, min_length=1)
+    area_name: str | None = Field(None, min_length=1, max_length=80)  # for reports
+
+    @model_validator(mode="after")
+    def _check_area(self) -> "PopulationSpec":
+        if self.area == "local" and self.composition is None:
+            _own("composition", "required when area is `local`", None,
+                 "a CSV path (sex, age_min, age_max, quintile, count), relative to the scenario")
+        if self.area == "england" and self.composition is not None:
+            _own("composition", "only used with area: local (England's composition is built "
+                 "in)", self.composition, "remove it, or set area: local")
+        return self
+
+    def label(self) -> str:
+        """Name of the area for reports."""
+        return self.area_name or ("England" if self.area == "england" else "the area")
+
+
+class LocalCalibration(BaseModel):
+    """Local LE/HLE targets by quintile and sex (see calibrate_local.py)."""
+
+    model_config = _CONFIG
+    # CSV: measure (le0/hle0), sex, quintile (1..5 or all), value, period, source.
+    targets: str = Field(min_length=1)
+    # Written by `povsim calibrate --scenario FILE`, read by `povsim run`; default: the
+    # targets path with `.fitted.yaml` in place of `.csv`.
+    fitted: str | None = Field(None, min_length=1)
+
+    def fitted_path(self) -> str:
+        if self.fitted:
+            return self.fitted
+        base = self.targets[:-4] if self.targets.lower().endswith(".csv") else self.targets
+        return base + ".fitted.yaml"
 
 
 Number = float | int
@@ -122,10 +160,11 @@ class Intervention(BaseModel):
     housing: probability that a retrofit ends the cold/damp exposure;
     behaviour: probability that a participant changes (quits, becomes active, ...) for a year;
     access: mortality multiplier for participants (e.g. 0.87); see ``ltc_multiplier``;
-    community: probability that a participant's loneliness resolves."""
+    community: probability that a participant's loneliness resolves;
+    employment: probability that a participant out of work (working age) enters work."""
 
     model_config = _CONFIG
-    type: Literal["income", "housing", "behaviour", "access", "community"]
+    type: Literal["income", "housing", "behaviour", "access", "community", "employment"]
     name: str | None = Field(None, pattern=_NAME_PATTERN,
                              description="1-64 characters from A-Z a-z 0-9 _ -")
     behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
@@ -156,7 +195,7 @@ class Intervention(BaseModel):
             _own("behaviour", "required for type behaviour", None, ", ".join(BEHAVIOURS))
         if self.type != "behaviour" and self.behaviour is not None:
             _own("behaviour", "only for type behaviour", self.behaviour)
-        if self.type in ("housing", "behaviour", "community") and self.effect > 1:
+        if self.type in ("housing", "behaviour", "community", "employment") and self.effect > 1:
             _own("effect", "is a probability for this type", self.effect, "0..1")
         if self.type == "access" and self.effect > 1:
             _own("effect", "is a mortality multiplier for access", self.effect, "0..1")
@@ -213,7 +252,15 @@ class Scenario(BaseModel):
     parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
     arms: dict[str, Arm] = Field(default_factory=dict)
+    calibration: LocalCalibration | None = None  # local targets (area: local only)
     source_path: str | None = None  # set by the loader, rejected in YAML
+
+    @model_validator(mode="after")
+    def _check_calibration(self) -> "Scenario":
+        if self.calibration is not None and self.population.area != "local":
+            _own("calibration", "local calibration targets need population.area: local",
+                 self.calibration.targets, "remove calibration, or set population.area: local")
+        return self
 
     @field_validator("arms")
     @classmethod
@@ -405,9 +452,26 @@ def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Keys holding paths to other files: each is relative to the scenario file that sets it.
+_PATH_KEYS = (("population", "composition"), ("calibration", "targets"),
+              ("calibration", "fitted"))
+
+
+def _anchor_paths(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Make the file paths set in ``data`` relative to the working folder rather than to
+    ``source``'s folder, before ``extends`` merges files from different folders."""
+    folder = os.path.dirname(source)
+    for outer, inner in _PATH_KEYS:
+        node = data.get(outer)
+        if isinstance(node, dict) and isinstance(node.get(inner), str) and node[inner].strip() \
+                and not os.path.isabs(node[inner]):
+            data[outer] = {**node, inner: os.path.normpath(os.path.join(folder, node[inner]))}
+    return data
+
+
 def _resolve(data: dict[str, Any], source: str, chain: tuple[str, ...]) -> dict[str, Any]:
     """Follow ``extends`` (relative to ``source``) recursively and merge."""
-    data = dict(data)
+    data = _anchor_paths(dict(data), source)
     if "extends" not in data:
         return data
     target = data.pop("extends")
@@ -456,9 +520,12 @@ def _build(data: dict[str, Any], source: str, chain: tuple[str, ...],
     _apply_overrides(merged, overrides or {})
     merged["source_path"] = source_path
     try:
-        return root.model_validate(merged)
+        sc = root.model_validate(merged)
     except ValidationError as exc:
         raise _translate(exc.errors()[0], source, root) from None
+    if isinstance(sc, Scenario):
+        _check_area_files(sc, source)
+    return sc
 
 
 def load_file(path: str | Path, root: type[BaseModel], overrides: dict | None = None) -> Any:
@@ -466,6 +533,26 @@ def load_file(path: str | Path, root: type[BaseModel], overrides: dict | None = 
     are loaded: ``extends``, overrides, then validation with one-line errors."""
     source = str(path)
     return _build(_read_yaml(source), source, (source,), overrides, source, root)
+
+
+def _check_area_files(sc: Scenario, source: str) -> None:
+    """Read the files a local area names, so `povsim validate` catches a bad one."""
+    if sc.population.composition is not None:
+        from povsim.composition import CompositionError, read_composition
+        from povsim.parameters import calibration_dir, read_table
+
+        try:
+            read_composition(sc.population.composition,
+                             read_table("life_tables_england_2017_2019.csv", calibration_dir()))
+        except CompositionError as exc:
+            raise _error(source, "population.composition", str(exc)) from None
+    if sc.calibration is not None:
+        from povsim.calibrate_local import TargetsError, read_local_targets
+
+        try:
+            read_local_targets(sc.calibration.targets)
+        except TargetsError as exc:
+            raise _error(source, "calibration.targets", str(exc)) from None
 
 
 def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
