@@ -281,10 +281,13 @@ def test_bad_investment_files_give_one_line_errors(tmp_path, edit, message):
     assert r.exit_code == 2 and "Traceback" not in r.output and not out.exists()
 
 
-def test_shipped_investment_example_is_valid():
+def test_shipped_investment_examples_are_valid():
     inv = load_investment(ROOT / "scenarios" / "invest_10m.yaml")
     assert math.isclose(inv.budget.per_year, 420e6)
     assert set(inv.strategies) >= {"universal", "proportionate", "targeted"}
+    local = load_investment(ROOT / "scenarios" / "invest_local_urban.yaml")
+    assert local.population.area == "local" and math.isclose(local.budget.per_year, 10e6)
+    assert local.calibration is not None and set(local.levers) == set(inv.levers)
 
 
 def test_a_budget_reaches_the_same_real_people_at_any_simulated_size(tmp_path):

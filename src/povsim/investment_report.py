@@ -207,8 +207,9 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         "analysis).",
         "The optimiser's surrogate assumes a lever's effect in one quintile does not depend on "
         "money elsewhere; the full simulation of its candidates includes every interaction.",
-        "Population, costs and counts are for the simulated area's real population (England "
-        "here, scaled from the simulated persons).",
+        f"Population, costs and counts are for the real population of {m.get('area', 'England')} "
+        f"({m.get('real_population', 0):,} at the start), scaled from the simulated persons; "
+        "comparison.csv also gives them per 100,000.",
     ]
     today = _dt.date.today().isoformat()
     return "\n".join([
