@@ -113,8 +113,8 @@ def _ranked_table(res: InvestmentResults) -> str:
         rows.append(f"<tr><td>{int(r['rank'])}</td><td><strong>{_e(r.strategy)}</strong>"
                     f"<br><span class='muted'>{_e(r.description)}</span></td>"
                     + "".join(cells) + "</tr>")
-    return ("<table><thead><tr><th>Rank</th><th>Strategy</th>" + head + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return ("<div style='overflow-x:auto'><table><thead><tr><th>Rank</th><th>Strategy</th>"
+            + head + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
 
 
 def _allocation_table(res: InvestmentResults) -> str:
@@ -190,7 +190,8 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
                     f"{on.loc[on.qalys.idxmax(), 'gap_reduction']:.4f} years per person to "
                     f"{on.loc[on.gap_reduction.idxmax(), 'qalys']:,.0f} QALYs with it narrowed "
                     f"by {on.gap_reduction.max():.4f}.</p>")
-    summary = "".join(f"<p class='finding'>{_e(x)}</p>" for x in plain_summary(res))
+    # The question has its own section; the summary starts from the budget.
+    summary = "".join(f"<p class='finding'>{_e(x)}</p>" for x in plain_summary(res)[1:])
     caveats = [
         f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; they "
         "show simulation noise only, not uncertainty in effects, costs or relative risks (use "
