@@ -16,6 +16,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
 from pydantic_core import PydanticCustomError
 
 from povsim.parameters import parameter_space
+from povsim.uncertainty import Uncertain
 
 _NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _PARAM_HELP = "see `povsim parameters`"
@@ -207,7 +208,16 @@ class Scenario(BaseModel):
     parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
     arms: dict[str, Arm] = Field(default_factory=dict)
+    # Uncertain inputs for `povsim sensitivity`, by path (see uncertainty.py); ignored by run.
+    uncertainty: dict[str, Uncertain] = Field(default_factory=dict)
     source_path: str | None = None  # set by the loader, rejected in YAML
+
+    @model_validator(mode="after")
+    def _check_uncertainty(self) -> "Scenario":
+        from povsim.uncertainty import check
+
+        check(self)  # paths resolve; both ends of each distribution pass the field's checks
+        return self
 
     @field_validator("arms")
     @classmethod
