@@ -298,6 +298,10 @@ def check(sc: Any) -> None:
     for path, spec in sc.uncertainty.items():
         where = f"uncertainty.{path}"
         tgts = targets(sc, path)
+        listed = _list_length(path)
+        if tgts is None and listed:
+            _own(where, "a list parameter: give one element by index", path,
+                 f"{path}[0] .. {path}[{listed - 1}]")
         if tgts is None:
             near = difflib.get_close_matches(path, valid_paths(sc), n=1)
             _own(where, "unknown or unsupported path", allowed=ALLOWED_PATHS,
@@ -313,6 +317,17 @@ def check(sc: Any) -> None:
                 inner = str(_translate(exc.errors()[0], "x"))[3:]
                 _own(where, f"the distribution reaches {v:.6g}, which is not allowed "
                      f"({inner})", f"{lo:.6g}..{hi:.6g}")
+
+
+def _list_length(path: str) -> int:
+    """Length of the list parameter ``path`` names without an index (else 0)."""
+    from .parameters import parameter_space
+
+    if not path.startswith("parameters."):
+        return 0
+    spec = parameter_space().get(path[len("parameters."):])
+    d = spec["default"] if spec else None
+    return len(d) if isinstance(d, (list, tuple)) else 0
 
 
 def names(sc: Any) -> list[str]:
