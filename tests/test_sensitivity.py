@@ -238,6 +238,23 @@ def test_only_population_params_change_the_starting_population():
     assert "working_age_max" in changed  # the check can see a change
 
 
+def test_poor_health_and_ltc_onset_risks_enter_cell_tables_only_as_effect_vectors():
+    """The worker reuses cell tables across samples that differ only in these paths."""
+    import dataclasses
+
+    from povsim.evaluate import EFFECT_ONLY
+    from povsim.parameters import build_cell_tables, load_params, parameter_space
+
+    paths = [p for p in parameter_space() if f"parameters.{p}".startswith(EFFECT_ONLY)]
+    assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.poverty" in paths
+    ref = build_cell_tables(load_params())
+    new = build_cell_tables(load_params({p: 3.0 for p in paths}))
+    assert not np.array_equal(ref.or_health, new.or_health)
+    for f in dataclasses.fields(ref):
+        if f.name not in ("or_health", "rr_ltc"):
+            assert np.array_equal(getattr(ref, f.name), getattr(new, f.name)), f.name
+
+
 # --- sweeps: designs, resume, executors -------------------------------------------------------
 
 def ishigami(x: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ QALYs: when the economics module gains a QALY function (issue 4), add ``qalys_ga
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ OUTPUTS = ("hle0_gap_change", "hle0_sii_change", "le0_gap_change", "healthy_year
 # (build_population reads the sex ratio, and the employment table, which depends on the
 # other two). tests/test_sensitivity.py checks that no other parameter does.
 POPULATION_PARAMS = ("sex_ratio_at_birth", "child_household_worker", "working_age_max")
+# Parameter paths that reach the cell tables only through effect vectors (build_cell_tables
+# reads mortality relative risks and job loss itself; these only via effect_vector).
+EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
 
 
 @dataclass
@@ -140,11 +144,18 @@ class ScenarioModel:
 
             sc = self.scenario
             paths = list(sc.uncertainty)
+            params = [j for j, p in enumerate(paths) if p.startswith("parameters.")]
             self._cache.update(
                 data=U.scenario_data(sc), resolved=[U.targets(sc, p) for p in paths],
+                # baseline arm: every input but intervention fields (parameters, loops)
                 model_cols=[j for j, p in enumerate(paths) if U.is_model_path(p)],
-                pops=OrderedDict(), fitted=OrderedDict(), baselines=OrderedDict(),
-                lock=threading.Lock())
+                # normalisers: model parameters only
+                param_cols=params,
+                # cell tables: parameters other than the odds ratios of poor health and the
+                # relative risks of LTC onset, which enter the tables only as effect vectors
+                table_cols=[j for j in params if not paths[j].startswith(EFFECT_ONLY)],
+                raw_tables=OrderedDict(), pops=OrderedDict(), fitted=OrderedDict(),
+                baselines=OrderedDict(), lock=threading.Lock())
         return self._cache
 
     def evaluate(self, rows: np.ndarray) -> np.ndarray:
@@ -158,7 +169,7 @@ class ScenarioModel:
         from .api import ArmHook, fallback_mx
         from .dynamics import Loops
         from .interventions import Programme
-        from .parameters import build_cell_tables, load_params
+        from .parameters import build_cell_tables, effect_vector, load_params
         from .population import build_population, fit_to_population
         from .simulate import simulate
 
@@ -168,10 +179,19 @@ class ScenarioModel:
         h, seed = spec.horizon, sc.seed
         # Key of everything but intervention fields: model parameters and loop settings.
         model_key = tuple(float(row[j]) for j in c["model_cols"])
+        fit_key = tuple(float(row[j]) for j in c["param_cols"])
+        table_key = tuple(float(row[j]) for j in c["table_cols"])
         mp = load_params(sc.parameters)
-        fitted = c["fitted"].get(model_key)
+        fitted = c["fitted"].get(fit_key)
         if fitted is None:
-            tables = build_cell_tables(mp)
+            raw_tables = c["raw_tables"].get(table_key)
+            if raw_tables is None:
+                raw_tables = build_cell_tables(mp)
+                _lru_put(c["raw_tables"], table_key, raw_tables, 4)
+            # A shallow copy with this sample's effect vectors: the fit below assigns new
+            # normaliser arrays and never writes into the shared ones.
+            tables = dataclasses.replace(raw_tables, rr_ltc=effect_vector(mp, "ltc_onset"),
+                                         or_health=effect_vector(mp, "poor_health"))
             pop_key = (spec.size, h, seed, spec.births,
                        *(repr(mp.value(p)) for p in POPULATION_PARAMS))
             raw = c["pops"].get(pop_key)
@@ -181,7 +201,7 @@ class ScenarioModel:
             pop0 = raw.copy()
             fit_to_population(tables, pop0, mp)
             fitted = (tables, pop0)
-            _lru_put(c["fitted"], model_key, fitted, 4)
+            _lru_put(c["fitted"], fit_key, fitted, 4)
         tables, pop0 = fitted
         weight = float(pop0.weight[0])
         fallback = fallback_mx(mp)
