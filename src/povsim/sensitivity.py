@@ -104,6 +104,7 @@ class Sweep:
     seconds: float
     ran_batches: int
     loaded_batches: int
+    ran_rows: int = 0
 
 
 def run_design(model: Any, names: list[str], to_values: Callable[[np.ndarray], np.ndarray],
@@ -118,7 +119,7 @@ def run_design(model: Any, names: list[str], to_values: Callable[[np.ndarray], n
                                "rows": len(values), "parameters": names},
                     workers=workers, client=client, progress=progress, on_batch=on_batch)
     return Sweep(design, list(names), values, res.outputs, list(model.output_names),
-                 res.seconds, res.ran_batches, res.loaded_batches)
+                 res.seconds, res.ran_batches, res.loaded_batches, res.ran_rows)
 
 
 # --- analysis ----------------------------------------------------------------------------
@@ -326,7 +327,8 @@ def run_sensitivity(sc: Any, method: str, n: int, out_dir: Path, *, workers: int
         "batch_rows": design.batch_rows, "batches_run": sw.ran_batches,
         "batches_loaded_from_checkpoints": sw.loaded_batches,
         "sweep_seconds": round(sw.seconds, 2),
-        "runs_per_second": round(sw.ran_batches and rows / sw.seconds, 3),
+        "runs_this_call": sw.ran_rows,
+        "runs_per_second": round(sw.ran_rows / sw.seconds, 3) if sw.seconds > 0 else None,
         "analysis_seconds": round(time.perf_counter() - t0, 2),
         "notes": design.notes, "skipped_outputs": skipped,
         "common_random_numbers": "every sample runs with the scenario seed; each person has "

@@ -63,6 +63,7 @@ class FunctionModel:
 @dataclass
 class SweepResult:
     outputs: np.ndarray  # (n_rows, n_outputs)
+    ran_rows: int        # rows evaluated by this call (not loaded from checkpoints)
     ran_batches: int
     loaded_batches: int
     seconds: float
@@ -164,7 +165,7 @@ def run_sweep(model: Any, rows: np.ndarray, batch_rows: int, checkpoint_dir: Pat
                 loaded += 1
                 continue
         todo.append(s)
-    done_rows = n - sum(min(s + batch_rows, n) - s for s in todo)
+    done_rows = loaded_rows = n - sum(min(s + batch_rows, n) - s for s in todo)
     if progress:
         progress(done_rows, n)
     finished = 0
@@ -190,8 +191,8 @@ def run_sweep(model: Any, rows: np.ndarray, batch_rows: int, checkpoint_dir: Pat
             save(s, model.evaluate(rows[s:s + batch_rows]))
     else:
         _run_pool(workers, model, rows, todo, batch_rows, save)
-    return SweepResult(out, ran_batches=finished, loaded_batches=loaded,
-                       seconds=time.perf_counter() - t0)
+    return SweepResult(out, ran_rows=done_rows - loaded_rows, ran_batches=finished,
+                       loaded_batches=loaded, seconds=time.perf_counter() - t0)
 
 
 def _save_npy(path: Path, y: np.ndarray) -> None:
