@@ -149,6 +149,12 @@ BAD_UNCERTAINTY = [
     ({"arms.*.interventions.no_such.effect": {"dist": "uniform", "min": 0.1, "max": 0.2,
                                               "source": "t"}},
      "uncertainty.arms.*.interventions.no_such.effect: unknown or unsupported path", ""),
+    ({"arms.*.interventions.warm_homes.effect": {"dist": "uniform", "min": 0.6, "max": 0.9,
+                                                 "source": "t"},
+      "arms.univ.interventions.0.effect": {"dist": "uniform", "min": 0.6, "max": 0.9,
+                                           "source": "t"}},
+     "uncertainty.arms.univ.interventions.0.effect: sets the same field as "
+     "`arms.*.interventions.warm_homes.effect`", "allowed one input per field"),
     ({"arms.core20.interventions.0.start_year": {"dist": "uniform", "min": 2020,
                                                  "max": 2022, "source": "t"}},
      "unknown or unsupported path", "field: effect, coverage"),

@@ -295,6 +295,7 @@ def check(sc: Any) -> None:
     if not sc.uncertainty:
         return
     data = scenario_data(sc)
+    seen: dict[tuple, str] = {}
     for path, spec in sc.uncertainty.items():
         where = f"uncertainty.{path}"
         tgts = targets(sc, path)
@@ -306,6 +307,10 @@ def check(sc: Any) -> None:
             near = difflib.get_close_matches(path, valid_paths(sc), n=1)
             _own(where, "unknown or unsupported path", allowed=ALLOWED_PATHS,
                  hint=near[0] if near else None)
+        for t in tgts:  # two inputs on one field would silently overwrite each other
+            if t in seen:
+                _own(where, f"sets the same field as `{seen[t]}`", allowed="one input per field")
+            seen[t] = path
         lo, hi = spec.support()
         for v in (lo, hi):
             d = copy.deepcopy(data)
