@@ -346,5 +346,102 @@ def parameters() -> None:
         click.echo(f"{path:40s} {str(spec['default']):>10s}  {rng:18s} {spec['unit']}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--method", type=click.Choice(["sobol", "morris", "psa"]), default="sobol",
+              show_default=True, help="Sobol indices, Morris screening or PSA with CEACs.")
+@click.option("-n", "n", type=click.IntRange(min=2), default=512, show_default=True,
+              help="Sobol: base samples N (runs N(2D+2)); Morris: trajectories (runs "
+                   "N(D+1)); PSA: draws.")
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: outputs/<scenario>-sensitivity-<method>].")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
+@click.option("--size", type=click.IntRange(min=1), help="Simulated persons at the start.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes (results do not depend on it).")
+@click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
+@click.option("--second-order/--no-second-order", default=True, show_default=True,
+              help="Sobol: also S2 (N(2D+2) runs instead of N(D+2)).")
+@click.option("--levels", type=click.IntRange(min=2), default=4, show_default=True,
+              help="Morris: grid levels.")
+@click.option("--resamples", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Bootstrap resamples for confidence intervals.")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+def sensitivity(scenario: Path, method: str, n: int, output: Path | None, seed: int | None,
+                size: int | None, workers: int, scheduler: str | None, second_order: bool,
+                levels: int, resamples: int, no_figures: bool, quiet: bool) -> None:
+    """Sensitivity analysis of SCENARIO's `uncertainty:` inputs (checkpointed; re-run the
+    same command to resume)."""
+    from .scenario import ScenarioError, load_scenario
+
+    overrides: dict[str, int] = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if size is not None:
+        overrides["population.size"] = size
+    try:
+        sc = load_scenario(scenario, overrides)
+    except ScenarioError as e:
+        _fail(str(e))
+    if not sc.uncertainty:
+        _fail(f"{scenario}: uncertainty: required for povsim sensitivity; allowed a mapping of "
+              f"input path to distribution (see README, Sensitivity analysis)")
+    if not sc.arms:
+        _fail(f"{scenario}: arms: povsim sensitivity needs at least one arm to compare with "
+              f"the baseline")
+    from .sensitivity import make_design, run_sensitivity, write_sensitivity
+    from .sweep import SweepError, dask_client
+
+    notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
+    out = output or Path("outputs") / f"{sc.name}-sensitivity-{method}"
+    progress = _LazyProgress(f"{method} sweep of {sc.name}", enabled=not quiet, delay=0.5)
+    client = None
+    try:
+        if scheduler:
+            client = dask_client(scheduler)
+        res = run_sensitivity(sc, method, n, out, workers=workers, client=client,
+                              second_order=second_order, levels=levels, resamples=resamples,
+                              progress=progress)
+    except SweepError as e:
+        progress.close()
+        _fail(str(e))
+    finally:
+        progress.close()
+        if client is not None:
+            client.close()
+    try:
+        write_sensitivity(res, out, figures=not no_figures)
+    except OSError as e:
+        _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
+    m = res.manifest
+    if not quiet:
+        _print_sensitivity(res)
+    resumed = (f", {m['batches_loaded_from_checkpoints']} batches from checkpoints"
+               if m["batches_loaded_from_checkpoints"] else "")
+    click.echo(f"wrote {out}/ ({m['rows']:,} runs, {m['batches_run']} batches in "
+               f"{m['sweep_seconds']:.1f} s{resumed})")
+
+
+def _print_sensitivity(res) -> None:
+    """The three most influential inputs for a few headline outputs."""
+    f = res.indices
+    if f is not None and not f.empty:
+        kind = "ST" if (f["index"] == "ST").any() else "mu_star"
+        for out in dict.fromkeys(f.output):
+            if not out.endswith(("hle0_gap_change", "healthy_years_gained", ".cost")):
+                continue
+            d = f[(f.output == out) & (f["index"] == kind)].sort_values("value",
+                                                                        ascending=False)
+            top = ", ".join(f"{p} {v:.2f}" for p, v in zip(d.parameter[:3], d.value[:3]))
+            click.echo(f"{out}: top {kind}: {top}")
+    if res.psa is not None:
+        p = res.psa[res.psa.statistic == "p_gap_narrows"]
+        for r in p.itertuples():
+            click.echo(f"{r.arm}: probability the HLE gap narrows {r.value:.2f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

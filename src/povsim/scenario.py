@@ -16,6 +16,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
 from pydantic_core import PydanticCustomError
 
 from povsim.parameters import parameter_space
+from povsim.uncertainty import Uncertain
 
 _NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _PARAM_HELP = "see `povsim parameters`"
@@ -253,6 +254,8 @@ class Scenario(BaseModel):
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
     arms: dict[str, Arm] = Field(default_factory=dict)
     calibration: LocalCalibration | None = None  # local targets (area: local only)
+    # Uncertain inputs for `povsim sensitivity`, by path (see uncertainty.py); ignored by run.
+    uncertainty: dict[str, Uncertain] = Field(default_factory=dict)
     source_path: str | None = None  # set by the loader, rejected in YAML
 
     @model_validator(mode="after")
@@ -260,6 +263,13 @@ class Scenario(BaseModel):
         if self.calibration is not None and self.population.area != "local":
             _own("calibration", "local calibration targets need population.area: local",
                  self.calibration.targets, "remove calibration, or set population.area: local")
+        return self
+
+    @model_validator(mode="after")
+    def _check_uncertainty(self) -> "Scenario":
+        from povsim.uncertainty import check
+
+        check(self)  # paths resolve; both ends of each distribution pass the field's checks
         return self
 
     @field_validator("arms")

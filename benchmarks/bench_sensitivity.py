@@ -1,0 +1,143 @@
+"""Speed of `povsim sensitivity`: time per run at 50,000 persons x 30 years, per-run overhead,
+and runs per second of a 10-input Sobol sweep with 1 and 2 local workers.
+
+    python benchmarks/bench_sensitivity.py                    # N=64 (1,408 runs), extrapolated
+    python benchmarks/bench_sensitivity.py --n 512 --workers 2 --json benchmarks/results/sens.json
+
+A *run* is one sample of the design: the scenario's arm against its baseline (one arm here).
+Measures, on ``benchmarks/sensitivity_10param.yaml`` (3 model inputs, 7 intervention inputs):
+
+* per-run time in one process, one Numba thread, after a warm-up: a sample that changes only
+  intervention inputs (the worker reuses population, fit and baseline), a sample that changes
+  model inputs (cell tables, normalisers and the baseline arm are redone), and the bare
+  kernel loop for one arm; overhead = run time - kernel time of the arms simulated;
+* the Sobol sweep (second order, N base samples, N(2D+2) rows) through the same code as the
+  CLI, for each ``--workers`` count; runs/s and the time projected to N=512 (11,264 runs):
+  every Saltelli block has the same structure, so time is linear in N;
+* CPU time that other processes used meanwhile (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_engine import CpuMeter, machine_info  # noqa: E402
+
+SCENARIO = HERE / "sensitivity_10param.yaml"
+
+
+def per_run(sc, repeats: int) -> dict:
+    import numba
+
+    from povsim import uncertainty as U
+    from povsim.api import ArmHook
+    from povsim.dynamics import Loops
+    from povsim.evaluate import ScenarioModel
+    from povsim.interventions import Programme
+    from povsim.parameters import load_params
+    from povsim.simulate import prepare, simulate
+
+    numba.set_num_threads(1)
+    names = U.names(sc)
+    model_cols = [j for j, p in enumerate(names) if U.is_model_path(p)]
+    arm_cols = [j for j in range(len(names)) if j not in model_cols]
+    rng = np.random.default_rng(5)
+    model = ScenarioModel(sc, token="bench")
+    x0 = U.to_values(sc, rng.random((1, len(names))))
+    t = time.perf_counter()
+    model.evaluate(x0)
+    first = time.perf_counter() - t
+    xs = np.repeat(x0, repeats, axis=0)
+    xs[:, arm_cols] = U.to_values(sc, rng.random((repeats, len(names))))[:, arm_cols]
+    t = time.perf_counter()
+    model.evaluate(xs)
+    arm_only = (time.perf_counter() - t) / repeats
+    xs = U.to_values(sc, rng.random((repeats, len(names))))
+    t = time.perf_counter()
+    model.evaluate(xs)
+    all_change = (time.perf_counter() - t) / repeats
+    # The kernel loop alone for one arm (no interventions, no loops, no outputs).
+    spec = sc.population
+    mp = load_params(sc.parameters)
+    tables, pop0 = prepare(mp, spec.size, spec.horizon, sc.seed, spec.births)
+    times = []
+    for _ in range(repeats):
+        p = pop0.copy()
+        t = time.perf_counter()
+        simulate(mp, tables, p, spec.horizon, sc.seed)
+        times.append(time.perf_counter() - t)
+    kernel = float(np.median(times))
+    t = time.perf_counter()
+    for _ in range(repeats):
+        prog = Programme.build(sc.arms["core20"].interventions, mp, sc.seed, spec.start_year,
+                               spec.horizon)
+        simulate(mp, tables, pop0.copy(), spec.horizon, sc.seed,
+                 hooks=[ArmHook(prog, Loops(sc.feedbacks, mp, spec.horizon))])
+    arm_sim = (time.perf_counter() - t) / repeats
+    return {"first_run_s": round(first, 3),
+            "run_intervention_inputs_only_s": round(arm_only, 4),
+            "run_model_inputs_changed_s": round(all_change, 4),
+            "kernel_loop_one_arm_s": round(kernel, 4),
+            "arm_with_interventions_and_loops_s": round(arm_sim, 4),
+            "overhead_intervention_only_run_s": round(arm_only - kernel, 4),
+            "overhead_model_change_run_s": round(all_change - 2 * kernel, 4)}
+
+
+def sweep(sc, n: int, workers: int) -> dict:
+    from povsim.sensitivity import run_sensitivity
+
+    with tempfile.TemporaryDirectory() as tmp, CpuMeter() as cpu:
+        res = run_sensitivity(sc, "sobol", n, Path(tmp) / "out", workers=workers,
+                              resamples=100)
+    rows = res.manifest["rows"]
+    secs = res.manifest["sweep_seconds"]
+    full_rows = 512 * (2 * len(sc.uncertainty) + 2)
+    return {"workers": workers, "n": n, "runs": rows, "sweep_seconds": secs,
+            "runs_per_second": round(rows / secs, 2),
+            "projected_seconds_n512": round(secs * full_rows / rows, 0),
+            "projected_minutes_n512": round(secs * full_rows / rows / 60, 1),
+            "wall_s": round(cpu.wall, 1), "other_processes_cpu_s": round(cpu.other, 1)}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=64, help="Sobol base samples (512 = full).")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=6)
+    ap.add_argument("--skip-per-run", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    from povsim.scenario import load_scenario
+
+    sc = load_scenario(SCENARIO)
+    out = {"machine": machine_info(), "scenario": str(SCENARIO.relative_to(HERE.parent)),
+           "size": sc.population.size, "horizon": sc.population.horizon,
+           "inputs": len(sc.uncertainty)}
+    if not args.skip_per_run:
+        with CpuMeter() as cpu:
+            out["per_run"] = per_run(sc, args.repeats)
+        out["per_run"]["other_processes_cpu_s"] = round(cpu.other, 1)
+        print(json.dumps(out["per_run"], indent=2), flush=True)
+    out["sweeps"] = []
+    for w in args.workers:
+        r = sweep(sc, args.n, w)
+        out["sweeps"].append(r)
+        print(json.dumps(r), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()
