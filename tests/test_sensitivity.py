@@ -204,11 +204,14 @@ def test_fast_outputs_equal_povsim_run():
                                  ("hle0_sii_change", "hle0_sii_change"),
                                  ("le0_gap_change", "le0_gap_change"),
                                  ("healthy_years_gained", "healthy_years_gained_cumulative"),
-                                 ("cost", "cost_cumulative")):
+                                 ("cost", "cost_cumulative"),
+                                 ("qalys_gained_disc", "qalys_gained_discounted_cumulative"),
+                                 ("cost_disc", "cost_discounted_cumulative")):
                 assert got[mine] == pytest.approx(want[theirs], rel=1e-12, abs=1e-12), mine
             assert got["cost_per_healthy_year"] == pytest.approx(
                 got["cost"] / got["healthy_years_gained"])
             assert got["cost"] > 0 and 0 < got["cost_disc"] < got["cost"]
+            assert got["cost_per_qaly"] == pytest.approx(want["cost_per_qaly"], rel=1e-9)
     # the cached model gives the same numbers as a fresh one, row by row
     fresh = np.vstack([ScenarioModel(sc, token=f"f{i}").evaluate(x[i:i + 1]) for i in range(3)])
     assert np.array_equal(fresh, y)
@@ -401,7 +404,7 @@ def test_ceac_known_answer():
     design = Design("psa", np.zeros((2, 1)), 2, 1)
     y = np.array([[10.0, 100_000.0], [30.0, 100_000.0]])
     sw = Sweep(design, names, np.zeros((2, 1)), y,
-               ["a.healthy_years_gained_disc", "a.cost_disc"], 0.0, 0, 0)
+               ["a.qalys_gained_disc", "a.cost_disc"], 0.0, 0, 0)
     ce = ceac(sw, ["a"], thresholds=np.array([0.0, 4_000.0, 5_000.0, 20_000.0]))
     best = ce[ce.option == "a"].set_index("threshold").p_best
     assert list(best) == [0.0, 0.5, 0.5, 1.0]  # break-even at £10,000 and £3,333

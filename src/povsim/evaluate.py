@@ -24,8 +24,9 @@ Outputs per arm (arm minus baseline of the same sample), in :data:`OUTPUTS`:
 * ``healthy_years_gained_disc``, ``cost_disc``: the same discounted to the start year at the
   model's ``discount_rate_health`` / ``discount_rate_costs`` (Green Book 1.5% / 3.5%).
 
-QALYs: when the economics module gains a QALY function (issue 4), add ``qalys_gained`` and
-``cost_per_qaly`` in :func:`arm_outputs` (the hook is marked there) and to :data:`OUTPUTS`.
+* ``qalys_gained_disc``: QALYs gained over the horizon, discounted at ``discount_rate_health``
+  (utilities by age, sex and health state, :mod:`povsim.economics`);
+* ``cost_per_qaly``: ``cost_disc`` / ``qalys_gained_disc`` (£ per QALY; NaN when none gained).
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ import numpy as np
 
 from . import kernel as K
 from . import metrics as M
-from .economics import present_value
+from .economics import cell_utilities, present_value, qalys_by_cell
 from .results import grouped, rates
 
 OUTPUTS = ("hle0_gap_change", "hle0_sii_change", "le0_gap_change", "healthy_years_gained",
-           "cost", "cost_per_healthy_year", "healthy_years_gained_disc", "cost_disc")
+           "cost", "cost_per_healthy_year", "healthy_years_gained_disc", "cost_disc",
+           "qalys_gained_disc", "cost_per_qaly")
 # Scalar parameters that change the starting population before its normalisers are fitted
 # (build_population reads the sex ratio, and the employment table, which depends on the
 # other two). tests/test_sensitivity.py checks that no other parameter does.
@@ -64,10 +66,11 @@ class Levels:
     le_gap: float
     good_by_year: np.ndarray
     cost_by_year: np.ndarray
+    qalys_by_year: np.ndarray
 
 
 def levels(tallies: np.ndarray, weight: float, fallback: np.ndarray,
-           cost_by_year: np.ndarray) -> Levels:
+           cost_by_year: np.ndarray, utilities: tuple[np.ndarray, np.ndarray]) -> Levels:
     """Reduce one arm's tallies (horizon, N_CELL, N_STAT) with the same arithmetic as
     :func:`povsim.results.tidy` and :func:`povsim.compare.compare_arms`."""
     g = grouped(tallies[-1:])  # final year only: (1, 3, 6, 101, S)
@@ -79,7 +82,8 @@ def levels(tallies: np.ndarray, weight: float, fallback: np.ndarray,
     good_y = grouped(tallies).sum(axis=3)[:, 2, 5, K.S_GOOD]
     return Levels(hle_gap=float(hle[4] - hle[0]), hle_sii=float(np.sum(w * hle[:5])),
                   le_gap=float(le[4] - le[0]), good_by_year=good_y,
-                  cost_by_year=np.asarray(cost_by_year, float))
+                  cost_by_year=np.asarray(cost_by_year, float),
+                  qalys_by_year=qalys_by_cell(tallies, utilities).sum(axis=1))
 
 
 def arm_outputs(arm: Levels, base: Levels, rate_costs: float, rate_health: float
@@ -99,8 +103,10 @@ def arm_outputs(arm: Levels, base: Levels, rate_costs: float, rate_health: float
         "cost_per_healthy_year": cph if np.isfinite(cph) else float("nan"),
         "healthy_years_gained_disc": present_value(d_good, rate_health),
         "cost_disc": present_value(arm.cost_by_year, rate_costs),
+        "qalys_gained_disc": present_value(arm.qalys_by_year - base.qalys_by_year, rate_health),
     }
-    # Issue 4 hook: qalys_gained / cost_per_qaly from economics once it has a QALY function.
+    q = out["qalys_gained_disc"]
+    out["cost_per_qaly"] = out["cost_disc"] / q if q != 0 else float("nan")
     return out
 
 
@@ -141,6 +147,7 @@ class ScenarioModel:
     def _setup(self) -> dict[str, Any]:
         if not self._cache:
             from . import uncertainty as U
+            from .area import area_params
 
             sc = self.scenario
             paths = list(sc.uncertainty)
@@ -155,7 +162,8 @@ class ScenarioModel:
                 # relative risks of LTC onset, which enter the tables only as effect vectors
                 table_cols=[j for j in params if not paths[j].startswith(EFFECT_ONLY)],
                 raw_tables=OrderedDict(), pops=OrderedDict(), fitted=OrderedDict(),
-                baselines=OrderedDict(), lock=threading.Lock())
+                baselines=OrderedDict(), lock=threading.Lock(),
+                area=area_params(sc))
         return self._cache
 
     def evaluate(self, rows: np.ndarray) -> np.ndarray:
@@ -182,6 +190,12 @@ class ScenarioModel:
         fit_key = tuple(float(row[j]) for j in c["param_cols"])
         table_key = tuple(float(row[j]) for j in c["table_cols"])
         mp = load_params(sc.parameters)
+        if c["area"].composition is not None:  # a local area: its people and local fit
+            mp = dataclasses.replace(mp, composition=c["area"].composition,
+                                     fitted={**mp.fitted, **{k: v for k, v in
+                                                             c["area"].fitted.items()
+                                                             if k == "local"}})
+        utilities = cell_utilities(mp)
         fitted = c["fitted"].get(fit_key)
         if fitted is None:
             raw_tables = c["raw_tables"].get(table_key)
@@ -211,7 +225,7 @@ class ScenarioModel:
             loops = Loops(sc.feedbacks, mp, h)
             tal = simulate(mp, tables, pop0.copy(), h, seed, hooks=[ArmHook(prog, loops)])
             cost = sum((a.record.cost for a in prog.items), np.zeros(h))
-            return levels(tal, weight, fallback, cost)
+            return levels(tal, weight, fallback, cost, utilities)
 
         base = c["baselines"].get(model_key)
         if base is None:

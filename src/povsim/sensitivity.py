@@ -30,8 +30,8 @@ from .sweep import fingerprint, run_sweep
 
 METHODS = ("sobol", "morris", "psa")
 MAX_BATCHES = 256  # batches per sweep (checkpoint granularity), whatever the worker count
-# CEAC thresholds: £0 to £100,000 per (discounted) healthy life-year in £1,000 steps; NICE's
-# range is £20,000-30,000 per QALY (NICE health technology evaluations manual, 2022).
+# CEAC thresholds: £0 to £100,000 per (discounted) QALY in £1,000 steps; NICE's range is
+# £20,000-30,000 per QALY (NICE health technology evaluations manual, 2022).
 THRESHOLDS = np.arange(0, 100_001, 1_000, dtype=float)
 
 
@@ -233,12 +233,12 @@ def psa_summary(sw: Sweep, arms: list[str]) -> pd.DataFrame:
 
 
 def ceac(sw: Sweep, arms: list[str], thresholds: np.ndarray = THRESHOLDS) -> pd.DataFrame:
-    """Cost-effectiveness acceptability: at each threshold (£ per discounted healthy
-    life-year), the probability that each option (baseline or an arm) has the highest net
-    monetary benefit NMB = threshold x healthy_years_gained_disc - cost_disc (baseline NMB
-    0), and that each arm's NMB against the baseline is positive."""
+    """Cost-effectiveness acceptability: at each threshold (£ per discounted QALY), the
+    probability that each option (baseline or an arm) has the highest net monetary benefit
+    NMB = threshold x qalys_gained_disc - cost_disc (baseline NMB 0), and that each arm's NMB
+    against the baseline is positive."""
     col = {n: k for k, n in enumerate(sw.output_names)}
-    hy = np.stack([sw.outputs[:, col[f"{a}.healthy_years_gained_disc"]] for a in arms], 1)
+    hy = np.stack([sw.outputs[:, col[f"{a}.qalys_gained_disc"]] for a in arms], 1)
     cost = np.stack([sw.outputs[:, col[f"{a}.cost_disc"]] for a in arms], 1)
     recs = []
     options = ["baseline", *arms]

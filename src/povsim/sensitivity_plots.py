@@ -93,7 +93,7 @@ def ceac_figure(ce: pd.DataFrame, path: Path) -> None:
         ax.plot(d.threshold / 1000, d.p_best, color=colour, lw=1.8, label=opt)
     ax.axvspan(20, 30, color="#cccccc", alpha=0.4, lw=0, label="NICE £20-30k")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("threshold (£ thousand per discounted healthy life-year)")
+    ax.set_xlabel("threshold (£ thousand per discounted QALY)")
     ax.set_ylabel("probability the option is best")
     ax.set_title("Cost-effectiveness acceptability curves")
     ax.legend()
