@@ -77,15 +77,6 @@ def single_year_counts(mp: ModelParams) -> np.ndarray:
     return out
 
 
-def _largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
-    base = np.floor(expected).astype(np.int64)
-    short = total - base.sum()
-    if short > 0:
-        order = np.argsort(-(expected - base), kind="stable")
-        base.flat[order.ravel()[:short]] += 1
-    return base
-
-
 def _largest_remainder_flat(expected: np.ndarray, total: int) -> np.ndarray:
     """Integers of ``expected``'s shape summing to ``total``: floors, then one more for the
     largest remainders over the whole array (ties broken by position, so deterministic)."""
@@ -129,7 +120,7 @@ def build_population(mp: ModelParams, tables: CellTables, size: int, horizon: in
         return _build_by_quintile(mp, tables, size, horizon, seed, births, composition)
     counts = single_year_counts(mp) if composition is None else composition
     real_total = float(counts.sum())
-    alloc = _largest_remainder(counts / real_total * size, size)
+    alloc = _largest_remainder_flat(counts / real_total * size, size)
     n0 = int(alloc.sum())
     n_births = int(round(alloc[:, 0].sum())) if births else 0
     n = n0 + n_births * horizon
