@@ -305,3 +305,17 @@ def test_a_budget_reaches_the_same_real_people_at_any_simulated_size(tmp_path):
     # simulated persons a year (at most one weight a year below the budget).
     assert reached[10_000] == pytest.approx(reached[20_000], abs=3 * w)
     assert 3e5 - 3 * w <= reached[20_000] <= 3e5
+
+
+def test_compare_on_a_local_area_without_its_fit_is_one_line_and_exit_2(tmp_path):
+    import shutil
+    shutil.copy(ROOT / "scenarios" / "data" / "urban_deprived_le_illustrative.csv",
+                tmp_path / "targets.csv")  # the same targets, but no fitted file beside them
+    path = _write(tmp_path, {"extends": str(ROOT / "scenarios" / "invest_local_urban.yaml"),
+                             "calibration": {"targets": "targets.csv"},
+                             "population": {"size": 2000}})
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["compare", str(path), "-o", str(out), "-q"])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "calibration" in r.output
+    assert r.output.strip().count("\n") == 0 and not out.exists()

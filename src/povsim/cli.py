@@ -28,6 +28,17 @@ def _set_threads(threads: int | None) -> None:
     numba.set_num_threads(threads)
 
 
+def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | None):
+    """Load a YAML file with the common CLI overrides; a bad file is one line and exit 2."""
+    from .scenario import ScenarioError
+
+    overrides = {"seed": seed, "population.size": size, **more}
+    try:
+        return loader(path, {k: v for k, v in overrides.items() if v is not None})
+    except ScenarioError as e:
+        _fail(str(e))
+
+
 class _LazyProgress:
     """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
 
@@ -82,15 +93,7 @@ def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
     from .scenario import ScenarioError, load_scenario
 
     _set_threads(threads)
-    overrides: dict[str, int] = {}
-    if seed is not None:
-        overrides["seed"] = seed
-    if size is not None:
-        overrides["population.size"] = size
-    try:
-        sc = load_scenario(scenario, overrides)
-    except ScenarioError as e:
-        _fail(str(e))
+    sc = _load(load_scenario, scenario, seed, size)
     from .api import run as api_run
     from .outputs import write_outputs
 
@@ -213,23 +216,16 @@ def compare(investment: Path, output: Path | None, seed: int | None, size: int |
     from .scenario import ScenarioError
 
     _set_threads(threads)
-    overrides: dict[str, int] = {}
-    if seed is not None:
-        overrides["seed"] = seed
-    if size is not None:
-        overrides["population.size"] = size
-    if replicates is not None:
-        overrides["replicates"] = replicates
-    try:
-        inv = load_investment(investment, overrides)
-    except ScenarioError as e:
-        _fail(str(e))
+    inv = _load(load_investment, investment, seed, size, replicates=replicates)
     from .allocate import compare_strategies
     from .investment_report import plain_summary, write_investment_outputs
 
     progress = _LazyProgress(f"comparing {inv.name}", enabled=not quiet)
     try:
         res = compare_strategies(inv, progress=progress)
+    except ScenarioError as e:  # a local calibration missing or fitted to other files
+        progress.close()
+        _fail(str(e))
     finally:
         progress.close()
     out = output or Path("outputs") / inv.name
@@ -373,15 +369,14 @@ def sensitivity(scenario: Path, method: str, n: int, output: Path | None, seed: 
                 levels: int, resamples: int, no_figures: bool, quiet: bool) -> None:
     """Sensitivity analysis of SCENARIO's `uncertainty:` inputs (checkpointed; re-run the
     same command to resume)."""
-    from .scenario import ScenarioError, load_scenario
+    from .scenario import load_scenario
 
-    overrides: dict[str, int] = {}
-    if seed is not None:
-        overrides["seed"] = seed
-    if size is not None:
-        overrides["population.size"] = size
+    sc = _load(load_scenario, scenario, seed, size)
+    from .area import area_params
+    from .scenario import ScenarioError
+
     try:
-        sc = load_scenario(scenario, overrides)
+        area_params(sc)  # a local area's fit must exist and match before workers start
     except ScenarioError as e:
         _fail(str(e))
     if not sc.uncertainty:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 import warnings
@@ -341,13 +340,10 @@ def run_sensitivity(sc: Any, method: str, n: int, out_dir: Path, *, workers: int
 def write_sensitivity(res: SensitivityResult, out_dir: Path, figures: bool = True) -> Path:
     """Write samples, tables, figures and manifest.json into ``out_dir`` atomically, then
     remove the sweep's checkpoints."""
+    from .outputs import atomic_dir
+
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with atomic_dir(out_dir) as tmp:
         samples = res.samples()
         samples.to_csv(tmp / "samples.csv", index=False)
         samples.to_parquet(tmp / "samples.parquet", index=False)
@@ -359,15 +355,5 @@ def write_sensitivity(res: SensitivityResult, out_dir: Path, figures: bool = Tru
             from .sensitivity_plots import write_figures
             write_figures(res, tmp / "figures")
         (tmp / "manifest.json").write_text(json.dumps(res.manifest, indent=2, default=str))
-        old = None
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     shutil.rmtree(checkpoint_dir_for(out_dir), ignore_errors=True)
     return out_dir
