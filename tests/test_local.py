@@ -19,7 +19,7 @@ from povsim.calibrate_local import (calibrate_local, fit_local_analytic, fitted_
                                     read_local_fitted, read_local_targets, write_local_fitted)
 from povsim.cli import main
 from povsim.composition import CompositionError, read_composition, read_composition_table
-from povsim.parameters import load_params, target_mx_and_good
+from povsim.parameters import target_mx_and_good
 from povsim.population import single_year_counts
 from povsim.scenario import ScenarioError, load_scenario, scenario_from_dict
 
@@ -355,7 +355,7 @@ def test_cli_run_reports_real_population_and_per_100k(tmp_path):
 
 
 def test_cli_calibrate_scenario_reports_what_stays_national(tmp_path):
-    t = _targets(tmp_path / "t.csv", [("le0", "female", "all", 81.0)])
+    _targets(tmp_path / "t.csv", [("le0", "female", "all", 81.0)])
     sc = tmp_path / "area.yaml"
     sc.write_text(f"extends: {BASE}\nname: area\npopulation:\n  area: local\n"
                   f"  composition: {URBAN_CSV}\ncalibration:\n  targets: t.csv\n")

@@ -17,7 +17,7 @@ from .compare import compare_arms, pool_replicates
 from .dynamics import Loops, Stocks
 from .economics import EconomicSettings
 from .interventions import Programme, quintile_population
-from .parameters import CellTables, ModelParams, load_params, national_mx
+from .parameters import CellTables, ModelParams, national_mx
 from .population import Population
 from .results import Results, tidy
 from .simulate import RunContext, YearHook, prepare, simulate

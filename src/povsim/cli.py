@@ -39,6 +39,27 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
         _fail(str(e))
 
 
+def _compute_and_write(label: str, quiet: bool, compute, write, out: Path,
+                       figures: bool):
+    """Run ``compute(progress)`` behind a progress bar, then ``write(result, out, figures)``:
+    a bad local fit is one line and exit 2, an unwritable folder exit 1."""
+    from .scenario import ScenarioError
+
+    progress = _LazyProgress(label, enabled=not quiet)
+    try:
+        result = compute(progress)
+    except ScenarioError as e:  # a local calibration missing or fitted to other files
+        progress.close()
+        _fail(str(e))
+    finally:
+        progress.close()
+    try:
+        write(result, out, figures=figures)
+    except OSError as e:
+        _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
+    return result
+
+
 class _LazyProgress:
     """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
 
@@ -90,26 +111,18 @@ def main() -> None:
 def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
         replicates: int, threads: int | None, no_figures: bool, quiet: bool) -> None:
     """Run SCENARIO (YAML) and write tables, figures, a summary and report.html."""
-    from .scenario import ScenarioError, load_scenario
+    from .scenario import load_scenario
 
     _set_threads(threads)
     sc = _load(load_scenario, scenario, seed, size)
     from .api import run as api_run
     from .outputs import write_outputs
 
-    progress = _LazyProgress(f"simulating {sc.name}", enabled=not quiet)
-    try:
-        results = api_run(sc, replicates=replicates, progress=progress)
-    except ScenarioError as e:  # a local calibration missing or fitted to other files
-        progress.close()
-        _fail(str(e))
-    finally:
-        progress.close()
     out = output or Path("outputs") / sc.name
-    try:
-        write_outputs(results, out, figures=not no_figures)
-    except OSError as e:
-        _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
+    results = _compute_and_write(
+        f"simulating {sc.name}", quiet,
+        lambda p: api_run(sc, replicates=replicates, progress=p), write_outputs, out,
+        not no_figures)
     if not quiet:
         _print_table(results)
         _print_arm_headlines(results)
@@ -213,26 +226,16 @@ def compare(investment: Path, output: Path | None, seed: int | None, size: int |
     """Compare ways of spending a budget (INVESTMENT YAML): universal, proportionate,
     targeted, explicit splits and an optimised split, on efficiency and equity."""
     from .investment import load_investment
-    from .scenario import ScenarioError
 
     _set_threads(threads)
     inv = _load(load_investment, investment, seed, size, replicates=replicates)
     from .allocate import compare_strategies
     from .investment_report import plain_summary, write_investment_outputs
 
-    progress = _LazyProgress(f"comparing {inv.name}", enabled=not quiet)
-    try:
-        res = compare_strategies(inv, progress=progress)
-    except ScenarioError as e:  # a local calibration missing or fitted to other files
-        progress.close()
-        _fail(str(e))
-    finally:
-        progress.close()
     out = output or Path("outputs") / inv.name
-    try:
-        write_investment_outputs(res, out, figures=not no_figures)
-    except OSError as e:
-        _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
+    res = _compute_and_write(f"comparing {inv.name}", quiet,
+                             lambda p: compare_strategies(inv, progress=p),
+                             write_investment_outputs, out, not no_figures)
     if not quiet:
         t = res.table
         click.echo(f"{'rank':>4}  {'strategy':16s} {'objective':>10s} {'QALYs':>10s} "
