@@ -181,9 +181,6 @@ def compare_strategies(inv: Investment, *, seed: int | None = None, size: int | 
             "response_arms": len(resp_allocs), "surrogate_evaluations":
             found.evaluations + fe, "surrogate_values": found.values,
             "step": opt.step, "levels": list(opt.levels)})
-    else:
-        # Without the optimiser the first run was a baseline only: count it once.
-        pass
 
     # 2. Every strategy and candidate for every replicate seed.
     arms_alloc = {**allocs, **candidates}
