@@ -319,3 +319,12 @@ def test_compare_on_a_local_area_without_its_fit_is_one_line_and_exit_2(tmp_path
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and "calibration" in r.output
     assert r.output.strip().count("\n") == 0 and not out.exists()
+
+
+def test_validate_accepts_an_investment_file_and_reports_its_errors(tmp_path):
+    r = CliRunner().invoke(main, ["validate", str(ROOT / "scenarios" / "invest_10m.yaml")])
+    assert r.exit_code == 0 and "investment question 'invest_10m'" in r.output
+    bad = copy.deepcopy(SMALL)
+    bad["strategies"]["universal"]["rule"] = "everyone"
+    r = CliRunner().invoke(main, ["validate", str(_write(tmp_path, bad))])
+    assert r.exit_code == 2 and "strategies.universal.rule" in r.output

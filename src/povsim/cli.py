@@ -254,13 +254,21 @@ def compare(investment: Path, output: Path | None, seed: int | None, size: int |
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def validate(scenario: Path) -> None:
-    """Check SCENARIO without running it."""
+    """Check SCENARIO (or a `povsim compare` file) without running it."""
     from .scenario import ScenarioError, load_scenario
 
     try:
         sc = load_scenario(scenario)
     except ScenarioError as e:
-        _fail(str(e))
+        if "investment question" not in str(e):
+            _fail(str(e))
+        from .investment import load_investment
+
+        inv = _load(load_investment, scenario, None, None)
+        click.echo(f"{scenario}: ok (investment question '{inv.name}', "
+                   f"{len(inv.levers)} levers, {len(inv.strategies)} strategies, "
+                   f"£{inv.budget.per_year:,.0f} a year for {inv.budget.years} years)")
+        return
     where = "" if sc.population.area == "england" else \
         f", area {sc.population.label()} from {sc.population.composition}"
     click.echo(f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
