@@ -142,28 +142,21 @@ def sobol_indices(sw: Sweep, resamples: int = 1000, conf_level: float = 0.95,
     d = sw.design
     problem = salib_problem(sw.names)
     n_rows = len(sw.outputs) if rows is None else rows
-    recs, skipped = [], {}
-    for k, name in enumerate(sw.output_names):
-        y = sw.outputs[:n_rows, k]
-        why = _usable(y)
-        if why:
-            skipped[name] = why
-            continue
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            si = sobol_analyze.analyze(problem, y, calc_second_order=d.second_order,
-                                       num_resamples=resamples, conf_level=conf_level,
-                                       print_to_console=False, seed=seed)
-        for j, p in enumerate(sw.names):
-            for idx in ("S1", "ST"):
-                recs.append((name, p, "", idx, si[idx][j], si[f"{idx}_conf"][j]))
+
+    def rows_of(name: str, y: np.ndarray) -> list[tuple]:
+        si = sobol_analyze.analyze(problem, y, calc_second_order=d.second_order,
+                                   num_resamples=resamples, conf_level=conf_level,
+                                   print_to_console=False, seed=seed)
+        out = [(name, p, "", idx, si[idx][j], si[f"{idx}_conf"][j])
+               for j, p in enumerate(sw.names) for idx in ("S1", "ST")]
         if d.second_order:
             for a in range(len(sw.names)):
                 for b in range(a + 1, len(sw.names)):
-                    recs.append((name, sw.names[a], sw.names[b], "S2", si["S2"][a, b],
-                                 si["S2_conf"][a, b]))
-    cols = ["output", "parameter", "parameter2", "index", "value", "conf"]
-    return pd.DataFrame(recs, columns=cols), skipped
+                    out.append((name, sw.names[a], sw.names[b], "S2", si["S2"][a, b],
+                                si["S2_conf"][a, b]))
+        return out
+
+    return _per_output(sw, n_rows, rows_of)
 
 
 def sobol_convergence(sw: Sweep, resamples: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -187,22 +180,34 @@ def morris_indices(sw: Sweep, resamples: int = 1000, conf_level: float = 0.95,
     from SALib.analyze import morris as morris_analyze
 
     problem = salib_problem(sw.names)
+
+    def rows_of(name: str, y: np.ndarray) -> list[tuple]:
+        si = morris_analyze.analyze(problem, sw.design.u, y, num_resamples=resamples,
+                                    conf_level=conf_level, print_to_console=False,
+                                    num_levels=sw.design.levels, seed=seed)
+        out = []
+        for j, p in enumerate(sw.names):
+            out.append((name, p, "", "mu", si["mu"][j], np.nan))
+            out.append((name, p, "", "mu_star", si["mu_star"][j], si["mu_star_conf"][j]))
+            out.append((name, p, "", "sigma", si["sigma"][j], np.nan))
+        return out
+
+    return _per_output(sw, len(sw.outputs), rows_of)
+
+
+def _per_output(sw: Sweep, n_rows: int, rows_of) -> tuple[pd.DataFrame, dict]:
+    """Apply an index method ``rows_of(name, y)`` to every usable output (first ``n_rows``
+    rows), SALib's warnings silenced; the tidy table and the outputs skipped, with why."""
     recs, skipped = [], {}
     for k, name in enumerate(sw.output_names):
-        y = sw.outputs[:, k]
+        y = sw.outputs[:n_rows, k]
         why = _usable(y)
         if why:
             skipped[name] = why
             continue
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            si = morris_analyze.analyze(problem, sw.design.u, y, num_resamples=resamples,
-                                        conf_level=conf_level, print_to_console=False,
-                                        num_levels=sw.design.levels, seed=seed)
-        for j, p in enumerate(sw.names):
-            recs.append((name, p, "", "mu", si["mu"][j], np.nan))
-            recs.append((name, p, "", "mu_star", si["mu_star"][j], si["mu_star_conf"][j]))
-            recs.append((name, p, "", "sigma", si["sigma"][j], np.nan))
+            recs.extend(rows_of(name, y))
     cols = ["output", "parameter", "parameter2", "index", "value", "conf"]
     return pd.DataFrame(recs, columns=cols), skipped
 
