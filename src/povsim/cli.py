@@ -144,7 +144,7 @@ def run(
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
-        lambda p: api_run(sc, replicates=replicates, progress=p),
+        lambda p: api_run(sc, replicates=replicates, progress=p, decomposition=True),
         write_outputs,
         out,
         not no_figures,

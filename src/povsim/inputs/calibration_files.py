@@ -94,7 +94,7 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
     _numbers(df, path, lines, "age_min", 0, 100, "an age 0-100")
     _numbers(df, path, lines, "age_max", 0, 100, "an age 0-100")
     for _, idx in df.groupby(["exposure", "outcome", "sex"]).groups.items():
-        rows = df.loc[idx].assign(_line=[lines[k] for k in idx]).sort_values("age_min")
+        rows = df.loc[idx].assign(line_no=[lines[k] for k in idx]).sort_values("age_min")
         expect = ADULT_AGE
         for r in rows.itertuples():
             lo, hi = int(r.age_min), int(r.age_max)
@@ -102,19 +102,19 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
                 problem = "gap in ages" if lo > expect else "overlapping age bands"
                 raise _fail(
                     path,
-                    r._line,
+                    r.line_no,
                     "age_min",
                     f"{problem} for {r.exposure}/{r.outcome}/{r.sex}",
                     lo,
                     f"{expect} (bands must cover {ADULT_AGE}-100 once)",
                 )
             if hi < lo:
-                raise _fail(path, r._line, "age_max", "below age_min", hi, f">= {lo}")
+                raise _fail(path, r.line_no, "age_max", "below age_min", hi, f">= {lo}")
             expect = hi + 1
         if expect != 101:
             raise _fail(
                 path,
-                int(rows._line.iloc[-1]),
+                int(rows.line_no.iloc[-1]),
                 "age_max",
                 "bands stop before 100",
                 int(rows.age_max.iloc[-1]),

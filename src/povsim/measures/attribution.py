@@ -36,7 +36,7 @@ PATHWAYS: dict[str, tuple[str, ...]] = {
     "long_term_conditions": ("ltc1", "ltc2plus"),
 }
 BEHAVIOURS = {"smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk"}
-MAX_PERSONS = 120_000  # the decomposition uses at most this many persons (every k-th)
+MAX_PERSONS = 400_000  # the decomposition uses at most this many persons (every k-th)
 
 
 # --- smoking-attributable deaths -----------------------------------------------------------
@@ -130,6 +130,7 @@ class GapModel:
         self.n = np.bincount(self.c, minlength=L.N_CELL).astype(float)
         self.mx = tables.mx
         self.good = tables.good_target
+        self.factor = _cell_factors(tables, mp)  # (n_pathways, N_CELL) mean RR per pathway
         self.base_m = self._cell_mean(np.exp(self.lm.sum(axis=1)))
         self.base_bad = self._cell_mean(expit(self.h0 + self.lh.sum(axis=1)))
         q = np.bincount(pop.quint[pop.alive == 1], minlength=5).astype(float)
@@ -142,9 +143,12 @@ class GapModel:
     def values(self, removed: tuple[int, ...]) -> dict[str, np.ndarray]:
         keep = np.ones(len(PATHWAYS))
         keep[list(removed)] = 0.0
-        m = self._cell_mean(np.exp(self.lm @ keep))
+        # Mortality: each cell's mean relative risk is the product of the pathways' means
+        # (exposures are drawn independently given the cell), so taking pathways away divides
+        # the cell's rate by their means: exact under independence and free of the Monte
+        # Carlo noise of sparse old-age cells. Good health: persons (frailty is continuous).
+        ratio = 1.0 / np.prod(self.factor[list(removed)], axis=0) if removed else 1.0
         bad = self._cell_mean(expit(self.h0 + self.lh @ keep))
-        ratio = np.where(np.isfinite(m), m / self.base_m, 1.0)
         mx = (self.mx * ratio).reshape(2, 5, L.N_AGE)
         good = np.clip(
             self.good - np.where(np.isfinite(bad), bad - self.base_bad, 0.0), 0.0, 1.0
@@ -154,6 +158,44 @@ class GapModel:
         le65 = M.life_expectancy(mx, 65)
         hle65 = M.sullivan_hle(mx, good, 65)
         return {"le0": le, "hle0": hle, "le65": le65, "hle65": hle65}
+
+
+def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
+    """(n_pathways, N_CELL): each pathway's mean mortality relative risk in every cell, from
+    the cell's target prevalences (1 + sum over exposed states of p (RR - 1))."""
+    shape = (2, 5, L.N_AGE)
+    adult = (AGES >= mp.value("adult_age")).astype(float)
+    rr = dict(zip(EXPOSURES, tables.rr_mort))
+    smk = smoking_rr_by_age(mp)
+    cur_rr = (
+        smk[:, None, :] if smk is not None else 1 + (rr["smoking_current"] - 1) * adult
+    ) * np.ones(shape)
+    p_bin = tables.p_bin.reshape((-1,) + shape)
+    p1 = tables.p_ltc1p.reshape(shape)
+    p2 = tables.p_ltc2p.reshape(shape)
+    names = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
+    prev = {n: p_bin[j] for j, n in enumerate(names)}
+    prev["poverty"] = tables.p_pov.reshape(shape)
+
+    def one(name: str) -> np.ndarray:
+        r = rr[name]
+        scale = adult if name in BEHAVIOURS else 1.0
+        return 1.0 + prev[name] * (r - 1.0) * scale
+
+    out = {
+        "smoking": 1.0
+        + tables.p_smoke_cur.reshape(shape) * (cur_rr - 1.0)
+        + tables.p_smoke_ex.reshape(shape) * (rr["smoking_ex"] - 1.0) * adult,
+        "obesity": one("obese"),
+        "inactivity": one("inactive"),
+        "alcohol": one("alcohol_risk"),
+        "income": one("poverty"),
+        "housing": one("cold_home"),
+        "isolation": one("isolated"),
+        "access": one("unmet_need"),
+        "long_term_conditions": 1.0 + (p1 - p2) * (rr["ltc1"] - 1.0) + p2 * (rr["ltc2plus"] - 1.0),
+    }
+    return np.stack([out[k].reshape(-1) for k in PATHWAYS])
 
 
 MEASURES = ("le0", "hle0", "le0_sii", "hle0_sii")
@@ -230,7 +272,7 @@ def gradient_split(tables: CellTables, pop: Population, mp: ModelParams) -> pd.D
     quintile against the mean of the five, the part the exposures explain (their mean
     relative risk in the quintile against the mean) and the fitted residual (the rest)."""
     gm = GapModel(tables, pop, mp)
-    base = gm.base_m.reshape(2, 5, L.N_AGE)
+    base = np.prod(gm.factor, axis=0).reshape(2, 5, L.N_AGE)
     mx = tables.mx.reshape(2, 5, L.N_AGE)
     bands = [(0, 14), (15, 44), (45, 64), (65, 74), (75, 84), (85, 100)]
     rows = []

@@ -214,12 +214,14 @@ def run(
     size: int | None = None,
     replicates: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    decomposition: bool = False,
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
     ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
     with seeds seed, seed+1, ... and values are means with between-replicate standard errors
-    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs. The
+    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs.
+    ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does). The
     same scenario and seed give identical numbers whatever the thread count.
     """
     from povsim.inputs.loader import load_scenario
@@ -252,7 +254,9 @@ def run(
     tallies: dict[str, np.ndarray] = {}
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
-        frame, comp, tal, weight, dec = run_once(sc, mp, sc.seed + r, cb, decomposition=r == 0)
+        frame, comp, tal, weight, dec = run_once(
+            sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0
+        )
         levels.append(frame)
         comps.append(comp)
         person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight

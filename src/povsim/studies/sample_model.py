@@ -59,7 +59,12 @@ OUTPUTS = (
 # Scalar parameters that change the starting population before its normalisers are fitted
 # (build_population reads the sex ratio, and the employment table, which depends on the
 # other two). tests/test_sensitivity.py checks that no other parameter does.
-POPULATION_PARAMS = ("sex_ratio_at_birth", "child_household_worker", "working_age_max")
+POPULATION_PARAMS = (
+    "sex_ratio_at_birth",
+    "child_household_worker",
+    "working_age_max",
+    "ltc_age_shift_years",
+)
 # Parameter paths that reach the cell tables only through effect vectors (build_cell_tables
 # reads mortality relative risks and job loss itself; these only via effect_vector).
 EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
