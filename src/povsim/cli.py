@@ -348,6 +348,8 @@ def validate(scenario: Path) -> None:
         ""
         if sc.population.area == "england"
         else f", area {sc.population.label()} from {sc.population.composition}"
+        if sc.population.area == "local"
+        else f", place {sc.population.label()} ({sc.population.area})"
     )
     click.echo(
         f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
@@ -414,11 +416,11 @@ def calibrate(
 def _calibrate_local(
     scenario: Path, size: int | None, years: int, seed: int, rounds: int, dry_run: bool
 ) -> None:
-    from povsim.inputs.composition import read_composition
     from povsim.inputs.errors import ScenarioError
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.parameters import load_params
     from povsim.inputs.targets import read_local_targets
+    from povsim.model.area import area_composition, composition_ref
     from povsim.studies.calibrate_local import calibrate_local, fitted_status, write_local_fitted
 
     try:
@@ -431,7 +433,7 @@ def _calibrate_local(
             "got nothing; allowed a CSV of local le0/hle0 by sex and quintile"
         )
     mp = load_params(sc.parameters)
-    comp = read_composition(sc.population.composition, mp.life)
+    comp = area_composition(sc.population, mp.life)
     targets = read_local_targets(sc.calibration.targets)
     size = sc.population.size if size is None else size
     local, report = calibrate_local(
@@ -456,13 +458,42 @@ def _calibrate_local(
             report,
             status,
             sc.calibration.targets,
-            sc.population.composition,
+            composition_ref(sc.population),
             mp.fitted.get("fitted_on"),
             size,
             years,
             seed,
         )
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("search", required=False)
+@click.option(
+    "--level",
+    type=click.Choice(["icb", "sub_icb", "single_tier_la", "upper_tier_la", "lower_tier_la"]),
+    help="Only places of this level.",
+)
+def places(search: str | None, level: str | None) -> None:
+    """List the real places a scenario may name (population.area), with their mid-2019
+    population and the share of it in each national IMD2019 quintile; SEARCH filters by
+    code prefix or part of the name."""
+    from povsim.inputs.places import quintile_mix, search_places
+
+    found = search_places(search, level)
+    if not found:
+        _fail(f"places: no place matches '{search}'; try a shorter part of the name")
+    click.echo(
+        f"{'code':9s}  {'level':14s}  {'population':>10s}  "
+        f"{'Q1%':>4s} {'Q2%':>4s} {'Q3%':>4s} {'Q4%':>4s} {'Q5%':>4s}  name"
+    )
+    for p in found:
+        mix = " ".join(f"{100 * x:4.0f}" for x in quintile_mix(p))
+        click.echo(f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {p.label}")
+    click.echo(
+        f"{len(found)} place(s); mid-2019 persons, Q1 = most deprived national IMD2019 "
+        "quintile (Core20); sources: calibration/places/sources.yaml"
+    )
 
 
 @main.command()
