@@ -274,6 +274,14 @@ def real_scale_line(h: dict, area_name: str) -> str:
 @click.option("--threads", type=int, help="Numba threads (results do not depend on it).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="places: questions: local worker processes (one place per task).",
+)
+@click.option("--scheduler", "scheduler", help="places: questions: a Dask scheduler address.")
 def compare(
     investment: Path,
     output: Path | None,
@@ -283,13 +291,19 @@ def compare(
     threads: int | None,
     no_figures: bool,
     quiet: bool,
+    workers: int,
+    scheduler: str | None,
 ) -> None:
     """Compare ways of spending a budget (INVESTMENT YAML): universal, proportionate,
-    targeted, explicit splits and an optimised split, on efficiency and equity."""
+    targeted, explicit splits and an optimised split, on efficiency and equity; with
+    places:, one national budget across real places."""
     from povsim.inputs.investment import load_investment
 
     _set_threads(threads)
     inv = _load(load_investment, investment, seed, size, replicates=replicates)
+    if inv.places is not None:
+        _compare_places(inv, output, workers, scheduler, no_figures, quiet)
+        return
     from povsim.reporting.compare_report import plain_summary, write_investment_outputs
     from povsim.studies.compare import compare_strategies
 
@@ -320,6 +334,44 @@ def compare(
     click.echo(
         f"wrote {out}/ ({res.manifest['simulated_arms']} simulated arms in "
         f"{res.manifest['seconds']:.1f} s)"
+    )
+
+
+def _compare_places(inv, output, workers: int, scheduler: str | None, no_figures, quiet):
+    """A places: question: places run on the local pool (or Dask), checkpointed beside the
+    output folder so an interrupted run resumes; checkpoints are removed once written."""
+    import shutil
+
+    from povsim.reporting.places_report import summary_lines, write_places_outputs
+    from povsim.studies.places_compare import compare_places
+    from povsim.studies.sweep import SweepError, dask_client
+
+    out = output or Path("outputs") / inv.name
+    ckpt = out.parent / f".{out.name}.checkpoints"
+    try:
+        client = dask_client(scheduler) if scheduler else None
+    except SweepError as e:
+        _fail(str(e))
+    try:
+        res = _compute_and_write(
+            f"comparing {inv.name} across {len(inv.places)} places",
+            quiet,
+            lambda p: compare_places(
+                inv, workers=workers, client=client, checkpoint_dir=ckpt, progress=p
+            ),
+            write_places_outputs,
+            out,
+            not no_figures,
+        )
+    except SweepError as e:
+        _fail(str(e))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    if not quiet:
+        for line in summary_lines(res):
+            click.echo(line)
+    click.echo(
+        f"wrote {out}/ ({res.manifest['simulated_arms']} simulated arms in "
+        f"{res.manifest['seconds']:.1f} s, {res.manifest['executor']})"
     )
 
 
