@@ -343,3 +343,94 @@ def test_a_place_runs_at_its_real_population(tmp_path):
     assert round(res.manifest["real_population"]) == find_place("Blackpool").population
     table = place_composition_table("E06000009")
     assert table["count"].sum() == find_place("Blackpool").population
+
+
+# --- one budget across places -----------------------------------------------------------------
+
+INVEST = str(REPO / "scenarios" / "invest_10m.yaml")
+
+
+def _places_file(tmp_path: Path, extra: str, name: str = "pl") -> Path:
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(
+        f"extends: {INVEST}\nname: {name}\n"
+        "population: {size: 1000, horizon: 3}\nreplicates: 1\n"
+        "optimiser: {enabled: true, step: 0.1, candidates: 1, levels: [1.0]}\n" + extra
+    )
+    return f
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("places: [Knowsley, Blackpol]\n", "places.1: unknown place; got 'Blackpol'"),
+        ("places: [Knowsley, E08000011]\n", "places.1: place listed twice"),
+        (
+            "places: [Knowsley, Blackpool]\nplace_strategies:\n"
+            "  mine: {rule: split, split: {Knowsley: 0.5, Blackpool: 0.4}}\n",
+            "place_strategies.mine.split: the budget split across places does not add up to 1",
+        ),
+        (
+            "places: [Knowsley, Blackpool]\nplace_strategies:\n"
+            "  mine: {rule: split, split: {Knowsley: 0.5, Wokingham: 0.5}}\n",
+            "place_strategies.mine.split.Wokingham: not one of places:",
+        ),
+    ],
+)
+def test_bad_places_question_is_one_line_exit_2_nothing_written(tmp_path, extra, expected):
+    f = _places_file(tmp_path, extra)
+    res = CliRunner().invoke(main, ["compare", str(f), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert not (tmp_path / "out").exists()
+
+
+def test_place_strategies_split_the_national_budget():
+    from povsim.inputs.investment import PlaceStrategy
+    from povsim.studies.places_compare import place_split
+
+    places = [find_place(n) for n in ("Knowsley", "Wokingham", "Blackpool")]
+    pop_q = np.array([p.quintiles for p in places], float)
+    shortfall = np.array([20.0, 15, 12, 10, 8])
+    per_head = place_split(PlaceStrategy(rule="per_head"), places, pop_q, shortfall)
+    assert np.allclose(per_head, pop_q.sum(axis=1) / pop_q.sum())
+    core20 = place_split(PlaceStrategy(rule="core20"), places, pop_q, shortfall)
+    assert core20[1] == 0 and abs(core20.sum() - 1) < 1e-12
+    unequal = place_split(PlaceStrategy(rule="most_unequal", share=0.34), places, pop_q, shortfall)
+    assert unequal.argmax() == 0 and unequal[1] == 0  # Knowsley has the largest Core20 share
+    need = place_split(PlaceStrategy(rule="hle_shortfall"), places, pop_q, shortfall)
+    assert need[0] / per_head[0] > need[1] / per_head[1]  # more per head where more deprived
+
+
+def test_places_comparison_runs_the_same_in_process_and_on_the_pool(tmp_path):
+    from povsim.inputs.investment import load_investment
+    from povsim.reporting.places_report import write_places_outputs
+    from povsim.studies.places_compare import compare_places
+
+    f = _places_file(tmp_path, "places: [Knowsley, Wokingham]\n")
+    inv = load_investment(f)
+    ticks = []
+    one = compare_places(inv, workers=1, progress=lambda d, n: ticks.append((d, n)))
+    ckpt = tmp_path / "ckpt"
+    two = compare_places(inv, workers=2, checkpoint_dir=ckpt)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    assert ticks and ticks[-1][0] == ticks[-1][1]
+    # a second run loads the finished places from the checkpoints: same numbers
+    again = compare_places(inv, workers=1, checkpoint_dir=ckpt)
+    pd.testing.assert_frame_equal(one.table, again.table)
+    t = one.table
+    assert list(t["rank"]) == list(range(1, len(t) + 1))
+    assert set(t.strategy) == {"per_head", "core20_need", "hle_need", "most_unequal", "optimised"}
+    opt = t[t.strategy == "optimised"].objective.iloc[0]
+    assert opt >= t.objective.max() - 1e-12
+    # every strategy spends the national budget (a year) across the places
+    money = one.by_place.groupby("strategy").gbp_per_year.sum()
+    assert np.allclose(money, inv.budget.per_year)
+    # core20_need gives Wokingham (no Core20 residents) nothing
+    bp = one.by_place.set_index(["strategy", "name"])
+    assert bp.loc[("core20_need", "Wokingham"), "gbp_per_year"] == 0
+    out = write_places_outputs(one, tmp_path / "out")
+    html = (out / "report.html").read_text()
+    assert "Knowsley" in html and "Wokingham" in html
+    assert (out / "figures" / "places.png").exists()
