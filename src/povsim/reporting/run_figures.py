@@ -185,11 +185,17 @@ def inequality_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
 
 def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
     """Outcomes-framework prevalences by quintile in the first and last year."""
-    measures = list(OUTCOME_LABELS)
     f = frame[(frame.arm == arm) & (frame.sex == "all")]
+    # The grid follows the data: every labelled outcome the frame has gets a panel (a new
+    # outcome only needs its label), and panels left over in the last row are hidden.
+    measures = [m for m in OUTCOME_LABELS if m in set(f.measure)]
     years = sorted(f.year.unique())
     first, last = years[0], years[-1]
-    fig, axes = plt.subplots(3, 3, figsize=(11, 8.5))
+    ncols = 3
+    nrows = max(1, -(-len(measures) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.85 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(measures) :]:
+        ax.set_visible(False)
     for ax, m in zip(axes.ravel(), measures):
         for k, (yr, alpha) in enumerate(((first, 0.45), (last, 1.0))):
             d = f[(f.year == yr) & (f.measure == m) & (f.quintile != "all")].sort_values("quintile")
@@ -206,7 +212,7 @@ def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
         ax.set_ylabel("%")
         ax.grid(axis="x", visible=False)
     axes[0, 0].legend(title="year (pale = first)")
-    for ax in axes[-1]:
+    for ax in axes.ravel()[max(0, len(measures) - ncols) : len(measures)]:
         ax.set_xlabel("IMD quintile (1 = most deprived)")
     fig.suptitle(f"Outcomes by IMD quintile, {first} and {last} ({arm})")
     fig.tight_layout()
@@ -401,10 +407,6 @@ def feedback_loops_figure(frame: pd.DataFrame, path: Path) -> None:
     fig.suptitle("Feedback loops")
     fig.tight_layout()
     _save(fig, path)
-
-
-# Arm figures in the order a report shows them.
-ARM_FIGURES = ("hle_change_by_quintile", "gap_over_time", "cost_vs_healthy_years")
 
 
 def write_figures(

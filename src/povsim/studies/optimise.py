@@ -28,7 +28,7 @@ QALYs and gap reduction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,7 +74,6 @@ class SearchResult:
     best: list[np.ndarray]  # distinct allocations, best first
     values: list[float]  # their surrogate objective values
     evaluations: int  # surrogate evaluations made
-    frontier: list[dict] = field(default_factory=list)
 
 
 class _State:
