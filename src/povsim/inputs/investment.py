@@ -428,10 +428,6 @@ class Investment(BaseModel):
     def last_year(self) -> int:
         return self.population.start_year + self.population.horizon - 1
 
-    @property
-    def lever_names(self) -> list[str]:
-        return list(self.levers)
-
     def scenario(self, arms: dict[str, list[Intervention]]) -> Scenario:
         """The scenario that runs the given arms on this question's population and model."""
         return Scenario(

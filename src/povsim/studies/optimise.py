@@ -28,7 +28,8 @@ QALYs and gap reduction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -70,8 +71,8 @@ class Response:
     def predict(self, alloc: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """(QALYs by quintile, healthy life-years by quintile, discounted cost £) of
         ``alloc`` (levers, 5) £ a year, as the sum of its cells' responses."""
-        lv, qk = np.indices(alloc.shape)
-        q, hy, c = self.cells(lv, qk, alloc)
+        idx: np.ndarray = np.indices(alloc.shape)
+        q, hy, c = self.cells(idx[0], idx[1], alloc)
         return q.sum(axis=0), hy.sum(axis=0), float(c.sum())
 
 
@@ -80,7 +81,6 @@ class SearchResult:
     best: list[np.ndarray]  # distinct allocations, best first
     values: list[float]  # their surrogate objective values
     evaluations: int  # surrogate evaluations made
-    frontier: list[dict] = field(default_factory=list)
 
 
 class _State:
@@ -199,7 +199,8 @@ def search(
         evals += e
         found.append((v, a))
     found.sort(key=lambda x: -x[0])
-    best, values = [], []
+    best: list[np.ndarray] = []
+    values: list[float] = []
     for v, a in found:
         if any(np.allclose(a, b, atol=budget * 1e-6) for b in best):
             continue
@@ -220,7 +221,8 @@ def frontier(
 ) -> tuple[list[dict], int]:
     """Best allocation for each named objective, with its predicted QALYs, gap reduction and
     whether it is on the efficiency-equity frontier (not beaten on both)."""
-    points, evals = [], 0
+    points: list[dict[str, Any]] = []
+    evals = 0
     for label, obj in objectives.items():
         res = search(resp, obj, budget, step, starts, 1)
         evals += res.evaluations
