@@ -379,3 +379,9 @@ def compare_strategies(
         manifest=manifest,
         replicate_rows=rep_rows,
     )
+
+
+# Public names for the places comparison (studies/places_compare.py), which judges one
+# national budget with the same objective and the same replicate pooling.
+objective_for = _objective
+pool_replicates = _pool

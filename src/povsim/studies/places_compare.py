@@ -37,7 +37,12 @@ from povsim.inputs.places import Place, find_place
 from povsim.measures.equity import Gains, expectancies, measures, objective_value, quintile_gains
 from povsim.model.area import area_params
 from povsim.policy.budget import allocation, interventions_for
-from povsim.studies.compare import _objective, _pool, economic_settings, response_arms
+from povsim.studies.compare import (
+    economic_settings,
+    objective_for,
+    pool_replicates,
+    response_arms,
+)
 from povsim.studies.optimise import Response, search
 from povsim.studies.run import fallback_mx, simulate_arms
 from povsim.studies.sweep import fingerprint, run_sweep
@@ -297,7 +302,7 @@ def compare_places(
             cost=cost,
             scale=np.repeat(np.array(slices), n_l),
         )
-        objective = _objective(inv, hle_first, national_q)
+        objective = objective_for(inv, hle_first, national_q)
         starts = [arms[n].reshape(n_p * n_l, N_Q) for n in strat_names[:1]]
         found = search(resp, objective, budget, opt.step, starts, opt.candidates)
         for i, a in enumerate(found.best):
@@ -374,7 +379,7 @@ def compare_places(
                         "participants": float(gp.participants.sum()),
                     }
                 )
-    pooled = {k: _pool(v) for k, v in per_rep.items()}
+    pooled = {k: pool_replicates(v) for k, v in per_rep.items()}
     shown = list(strat_names)
     if opt.enabled:
         best = max(arm_names, key=lambda k: pooled[k]["objective"][0])
