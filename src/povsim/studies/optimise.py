@@ -47,13 +47,19 @@ class Response:
     qalys: np.ndarray
     healthy_years: np.ndarray
     cost: np.ndarray
+    # Per-lever multiplier of ``money`` (levers,): lever i was simulated at money x scale[i]
+    # (places of different sizes share one search); None = 1 for every lever.
+    scale: np.ndarray | None = None
 
     def cells(
         self, lever: np.ndarray, quintile: np.ndarray, money: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(QALYs, healthy life-years, cost) of cells (lever, quintile) given ``money`` £ a
         year each, interpolated linearly (arrays broadcast together)."""
-        m = np.minimum(np.asarray(money, float), self.money[-1])
+        m = np.asarray(money, float)
+        if self.scale is not None:
+            m = m / self.scale[lever]
+        m = np.minimum(m, self.money[-1])
         j = np.clip(np.searchsorted(self.money, m, side="right") - 1, 0, len(self.money) - 2)
         t = (m - self.money[j]) / (self.money[j + 1] - self.money[j])
 
