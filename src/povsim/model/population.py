@@ -288,7 +288,8 @@ def _build_by_quintile(
 
 
 def cell_index(pop: Population) -> np.ndarray:
-    return ((pop.sex.astype(np.int64) * L.N_Q + pop.quint) * L.N_AGE + pop.age).astype(np.int64)
+    """Cell (sex, quintile, age) of every person slot."""
+    return L.cell_of(pop.sex, pop.quint, pop.age)
 
 
 def _band_index(cells: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ run recorded them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -40,7 +41,7 @@ ARM_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
 ARM_STYLES = ("-", "--", "-.", ":")
 DPI = 110
 
-STYLE = {
+STYLE: Any = {  # rc parameters; Any: matplotlib types rc keys as one long Literal
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
     "font.size": 10,
@@ -185,11 +186,17 @@ def inequality_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
 
 def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
     """Outcomes-framework prevalences by quintile in the first and last year."""
-    measures = list(OUTCOME_LABELS)
     f = frame[(frame.arm == arm) & (frame.sex == "all")]
+    # The grid follows the data: every labelled outcome the frame has gets a panel (a new
+    # outcome only needs its label), and panels left over in the last row are hidden.
+    measures = [m for m in OUTCOME_LABELS if m in set(f.measure)]
     years = sorted(f.year.unique())
     first, last = years[0], years[-1]
-    fig, axes = plt.subplots(3, 3, figsize=(11, 8.5))
+    ncols = 3
+    nrows = max(1, -(-len(measures) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.85 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(measures) :]:
+        ax.set_visible(False)
     for ax, m in zip(axes.ravel(), measures):
         for k, (yr, alpha) in enumerate(((first, 0.45), (last, 1.0))):
             d = f[(f.year == yr) & (f.measure == m) & (f.quintile != "all")].sort_values("quintile")
@@ -206,7 +213,7 @@ def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
         ax.set_ylabel("%")
         ax.grid(axis="x", visible=False)
     axes[0, 0].legend(title="year (pale = first)")
-    for ax in axes[-1]:
+    for ax in axes.ravel()[max(0, len(measures) - ncols) : len(measures)]:
         ax.set_xlabel("IMD quintile (1 = most deprived)")
     fig.suptitle(f"Outcomes by IMD quintile, {first} and {last} ({arm})")
     fig.tight_layout()
@@ -403,10 +410,6 @@ def feedback_loops_figure(frame: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
-# Arm figures in the order a report shows them.
-ARM_FIGURES = ("hle_change_by_quintile", "gap_over_time", "cost_vs_healthy_years")
-
-
 def write_figures(
     frame: pd.DataFrame, directory: Path, comparison: pd.DataFrame | None = None
 ) -> list[Path]:
@@ -429,12 +432,12 @@ def write_figures(
             written.append(p)
         for arm in _ordered_arms(frame.arm):
             suffix = "" if arm == "baseline" else f"_{arm}"
-            for name, fn in (
+            for name, arm_fn in (
                 ("expectancies", expectancies_figure),
                 ("inequality", inequality_figure),
                 ("outcomes", outcomes_figure),
             ):
                 p = directory / f"{name}{suffix}.png"
-                fn(frame, arm, p)
+                arm_fn(frame, arm, p)
                 written.append(p)
     return written

@@ -26,7 +26,6 @@ import pandas as pd
 from povsim import __version__
 from povsim.studies.sweep import fingerprint, run_sweep
 
-METHODS = ("sobol", "morris", "psa")
 MAX_BATCHES = 256  # batches per sweep (checkpoint granularity), whatever the worker count
 # CEAC thresholds: £0 to £100,000 per (discounted) QALY in £1,000 steps; NICE's range is
 # £20,000-30,000 per QALY (NICE health technology evaluations manual, 2022).
