@@ -1,1 +1,2 @@
-"""engine"""
+"""The engine: the Numba year step and the yearly loop over it. Arrays in, arrays out; no
+pandas, no pydantic."""

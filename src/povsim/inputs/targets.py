@@ -118,6 +118,16 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def composition_sha256(ref: str | Path) -> str:
+    """SHA-256 of a composition: a CSV file's bytes, or a shipped place's rows (by code)."""
+    from povsim.inputs.places import RESERVED, find_place, place_sha256
+
+    text = str(ref)
+    if not Path(text).is_file() and text not in RESERVED:
+        return place_sha256(find_place(text).code)
+    return file_sha256(text)
+
+
 def read_local_fitted(path: str | Path, targets_path: str, composition_path: str) -> dict[str, Any]:
     """The local shifts of a fitted file; ValueError (one line) when it is missing or was
     fitted to other targets or another composition than the scenario's."""
@@ -129,7 +139,8 @@ def read_local_fitted(path: str | Path, targets_path: str, composition_path: str
         )
     doc = yaml.safe_load(path.read_text())
     for key, file in (("targets_sha256", targets_path), ("composition_sha256", composition_path)):
-        if doc.get(key) != file_sha256(file):
+        digest = file_sha256(file) if key == "targets_sha256" else composition_sha256(file)
+        if doc.get(key) != digest:
             raise ValueError(
                 f"{path}: fitted to a different {key.split('_')[0]} file than "
                 f"{file}; re-run `povsim calibrate --scenario <this scenario>`"

@@ -1,1 +1,2 @@
-"""measures"""
+"""Measures: life tables and Sullivan HLE, tidy results, the arm contrast, economics (QALYs,
+discounting, costs) and equity (gaps, SII, EDE)."""

@@ -1,1 +1,2 @@
-"""reporting"""
+"""Reporting: tables, summary numbers, figures and self-contained HTML for each command,
+written atomically."""
