@@ -324,3 +324,57 @@ def test_fields_the_block_would_ignore_are_rejected(bad, field):
     with pytest.raises(ScenarioError) as e:
         scenario({"a": arm(block(**bad))})
     assert f"arms.a.interventions.0.{field}" in str(e.value)
+
+
+def test_every_type_has_a_schema_a_behaviour_and_its_own_description():
+    from povsim.inputs.interventions import INTERVENTION_TYPES, parse_intervention
+    from povsim.policy.types import TYPES, describe
+
+    assert list(TYPES) == list(INTERVENTION_TYPES)  # one registry entry per schema, in order
+    texts = set()
+    for t in INTERVENTION_TYPES:
+        b = {"type": t, "start_year": 2020, "end_year": 2021, "effect": 0.5, "effect_source": "x"}
+        if t == "behaviour":
+            b["behaviour"] = "smoking"
+        texts.add(describe(parse_intervention(b)))
+    assert len(texts) == len(INTERVENTION_TYPES)  # no type falls back to another's words
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (
+            {"type": "magic"},
+            "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
+            "'access', 'community' or 'employment'; got 'magic'",
+        ),
+        (
+            {"type": None},
+            "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
+            "'access', 'community' or 'employment'; got null",
+        ),
+        (
+            {"type": "income", "behaviour": "smoking"},
+            "arms.a.interventions.0.behaviour: only for type behaviour; got 'smoking'",
+        ),
+        (
+            {"type": "housing", "behaviour": None, "effect": 1.5},
+            "arms.a.interventions.0.effect: is a probability for this type; got 1.5",
+        ),
+    ],
+)
+def test_a_bad_type_is_one_line_naming_the_allowed_types(bad, message):
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(block(**bad))})
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_block_without_a_type_lists_the_types():
+    b = block()
+    del b["type"]
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(b)})
+    assert str(e.value).endswith(
+        "arms.a.interventions.0.type: required key is missing; allowed income, housing, "
+        "behaviour, access, community, employment"
+    )
