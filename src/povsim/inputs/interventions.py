@@ -193,10 +193,14 @@ class InterventionBase(BaseModel):
 
 class IncomeIntervention(InterventionBase):
     """A cash transfer: ``effect`` is £ per year added to each participating household's
-    equivalised income."""
+    equivalised income, paid in the programme years only (nothing is held, so no decay)."""
 
     type: Literal["income"]
     EFFECT_MAX: ClassVar[float | None] = None
+
+    def _check_type(self) -> None:
+        if self.decay != 0:
+            own("decay", "not used by type income (payments stop after end_year)", self.decay, "0")
 
 
 class HousingIntervention(InterventionBase):

@@ -75,7 +75,6 @@ class Active:
     index: int  # its random stream (see stream_key)
     record: InterventionRecord
     held: np.ndarray | None = None  # persons currently holding the benefit
-    last_recipients: np.ndarray | None = None
 
     def scale(self, year: int) -> float:
         """Share of full coverage in ``year``: 0 outside the programme, ramped at the start."""

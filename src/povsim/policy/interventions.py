@@ -10,9 +10,10 @@ intervention draws from its own counter-based stream, so a person's draws are th
 every arm and an intervention with zero effect leaves results identical to the baseline.
 
 Costs: fixed per programme year + per participant (+ diminishing returns). After the end year
-no one new joins, but what is still delivered is still paid: treatment continuing under an
-access intervention (per participant-year) and a fading income transfer (at the faded amount's
-share of the unit cost); a retrofit is paid once.
+nothing is delivered and nothing is charged, whatever the type: no one new is reached, income
+payments and access treatment stop; what a programme already changed in a person (a quit, a
+retrofitted home, a job, loneliness resolved) lasts until background transitions or decay undo
+it, at no further cost.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from povsim.model.rng import seed_key
 from povsim.model.tables import CellTables
 from povsim.policy.delivery import (
     Active,
+    Delivered,
     InterventionRecord,
     YearContext,
     current_income,
@@ -115,11 +117,14 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
     scale = a.scale(ctx.year)
     held = a.held
     held &= pop.alive == 1
+    if ctx.year > a.spec.end_year and not kind.outlasts_programme:
+        held[:] = False  # a service (treatment) stops with the programme
     kind.keep_held(a.spec, pop, held)
     # Benefits already held wear off at the decay rate (relapse, drop-out, deterioration).
     if kind.decays:
         kind.lose(a.spec, pop, decay_held(a, ctx))
-    done = kind.deliver(a, ctx, scale)
+    # Nothing is delivered, so nothing is charged, outside the programme years (§6.3).
+    done = kind.deliver(a, ctx, scale) if scale > 0 else Delivered.nobody(a.spec)
     kind.hold(a.spec, pop, held)  # benefits that persist act every year they are held
     record(a, ctx, done, scale > 0)
 

@@ -5,7 +5,8 @@ Reach: the block's eligibility (scenarios use ``with_ltc``, ``age_min: 40``). Ev
 is held (in treatment); reaching clears unmet need once. Effect: every year held, the person's
 mortality multiplier x ``effect`` and LTC multiplier x ``ltc_multiplier``. ``capacity_added``
 feeds the capacity loop. Participants: newly reached plus those still in treatment, each paid
-per year; persons in treatment count against ``budget_per_year`` before anyone new.
+per year; persons in treatment count against ``budget_per_year`` before anyone new. Treatment
+is the programme's service, so it stops after ``end_year`` (and is no longer paid).
 """
 
 from __future__ import annotations
@@ -29,22 +30,19 @@ def _access(spec: InterventionBase) -> AccessIntervention:
 class Access(InterventionType):
     name: ClassVar[str] = "access"
     adds_capacity: ClassVar[bool] = True
+    outlasts_programme: ClassVar[bool] = False
 
     def capacity_added(self, spec: InterventionBase) -> float:
         return _access(spec).capacity_added
 
     def deliver(self, a: Active, ctx: YearContext, scale: float) -> Delivered:
         s, pop, held = a.spec, ctx.pop, a.held
-        if scale > 0:
-            idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
-            committed = float(pop.weight[held].sum())
-            reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust, committed)
-            held[reached] = True
-            pop.unmet[reached] = 0
-            return Delivered(np.flatnonzero(held), s.cost.per_participant, extra)
-        if held.any():  # treatment continues (and is paid) after the end
-            return Delivered(np.flatnonzero(held), s.cost.per_participant)
-        return Delivered.nobody(s)
+        idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
+        committed = float(pop.weight[held].sum())
+        reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust, committed)
+        held[reached] = True
+        pop.unmet[reached] = 0
+        return Delivered(np.flatnonzero(held), s.cost.per_participant, extra)
 
     def hold(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> None:
         pop.mort_mult[held] *= spec.effect

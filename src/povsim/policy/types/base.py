@@ -41,6 +41,10 @@ class InterventionType:
     adds_capacity: ClassVar[bool] = False
     #: Needs this year's incomes before transfers (computed once per year, see Programme).
     needs_income: ClassVar[bool] = False
+    #: What the programme changed in a person (a quit, a retrofit, a job) lasts after
+    #: ``end_year`` until background transitions or ``decay`` undo it. False for a type whose
+    #: benefit is the service itself (payments, treatment): it stops with the programme.
+    outlasts_programme: ClassVar[bool] = True
 
     def condition(self, spec: InterventionBase, ctx: YearContext) -> np.ndarray | None:
         """Who the type can reach besides the block's ``eligibility`` (bool per slot), or
@@ -71,11 +75,10 @@ class InterventionType:
         return 0.0
 
     def deliver(self, a: Active, ctx: YearContext, scale: float) -> Delivered:
-        """This year's participants and what they cost. Default, a programme: reach eligible
+        """This year's participants and what they cost; called only in programme years
+        (``scale`` > 0, the share of full coverage). Default, a programme: reach eligible
         persons not holding the benefit; each succeeds with probability ``effect``."""
         s, pop, held = a.spec, ctx.pop, a.held
-        if scale <= 0:
-            return Delivered.nobody(s)
         idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
         reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
         success = reached[draw(a, reached, ctx, 1) < s.effect]

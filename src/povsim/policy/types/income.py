@@ -3,7 +3,8 @@
 Reach: the block's eligibility (``in_poverty`` uses income before transfers). Take-up persists:
 the reach draw is the same every year (year key 0), so the same eligible households claim every
 programme year. Effect: ``effect`` £ a year on the person's transfer for that year, acting
-through poverty (mortality, LTC onset, self-rated health). Participants: recipients.
+through poverty (mortality, LTC onset, self-rated health). Participants: recipients. Payments
+stop after ``end_year`` (nothing is held, so ``decay`` has no use and must be 0).
 """
 
 from __future__ import annotations
@@ -20,23 +21,15 @@ from povsim.policy.types.base import InterventionType
 class Income(InterventionType):
     name: ClassVar[str] = "income"
     decays: ClassVar[bool] = False  # a transfer is paid or not; nothing is held
+    outlasts_programme: ClassVar[bool] = False
     needs_income: ClassVar[bool] = True
 
     def deliver(self, a: Active, ctx: YearContext, scale: float) -> Delivered:
-        s, pop = a.spec, ctx.pop
-        if scale > 0:
-            idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)))
-            participants, extra = reach(a, idx, ctx, 0, scale, self.uses_trust)
-            pop.transfer[participants] += s.effect
-            a.last_recipients = participants
-            return Delivered(participants, s.cost.per_participant, extra)
-        if ctx.year > s.end_year and a.last_recipients is not None and s.decay < 1:
-            fade = (1.0 - s.decay) ** (ctx.year - s.end_year)
-            alive = a.last_recipients[pop.alive[a.last_recipients] == 1]
-            pop.transfer[alive] += s.effect * fade
-            # A fading transfer is still paid: recipients count, at the faded unit cost.
-            return Delivered(alive, s.cost.per_participant * fade)
-        return Delivered.nobody(s)
+        s = a.spec
+        idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)))
+        participants, extra = reach(a, idx, ctx, 0, scale, self.uses_trust)
+        ctx.pop.transfer[participants] += s.effect
+        return Delivered(participants, s.cost.per_participant, extra)
 
     def describe(self, spec: InterventionBase) -> str:
         return (
