@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -74,7 +74,8 @@ class Active:
     spec: InterventionBase
     index: int  # its random stream (see stream_key)
     record: InterventionRecord
-    held: np.ndarray | None = None  # persons currently holding the benefit
+    # Persons currently holding the benefit (bool per slot; sized on the first year applied).
+    held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def scale(self, year: int) -> float:
         """Share of full coverage in ``year``: 0 outside the programme, ramped at the start."""
@@ -193,6 +194,8 @@ def affordable(s: InterventionBase, eligible: float, committed: float = 0.0) -> 
     reach cost more), so k persons cost c k (1 + d k / 2E); solved for k.
     """
     c, d = s.cost.per_participant, s.cost.diminishing_returns
+    if s.budget_per_year is None:  # no budget: no limit
+        return math.inf
     avail = s.budget_per_year - s.cost.fixed_per_year - committed * c
     if avail <= 0:
         return 0.0

@@ -61,7 +61,8 @@ class Programme:
         start_year: int,
         horizon: int,
     ) -> Programme:
-        items, seen = [], {}
+        items: list[Active] = []
+        seen: dict[str, int] = {}  # blocks so far with each stream identity
         for s in specs:
             ident = stream_identity(s)
             seen[ident] = seen.get(ident, 0) + 1
@@ -112,7 +113,7 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
     """One intervention's year: who still holds the benefit, decay, delivery, held effects,
     participants and cost."""
     pop = ctx.pop
-    if a.held is None:
+    if a.held.size != pop.size:  # first year (slots for births are allocated up front)
         a.held = np.zeros(pop.size, dtype=bool)
     scale = a.scale(ctx.year)
     held = a.held
