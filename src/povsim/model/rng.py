@@ -84,6 +84,24 @@ def uniform(key: np.uint64, draw: np.int64) -> float:
 
 
 @njit(inline="always", cache=True)
+def draw_hashes(key: np.uint64, out: np.ndarray) -> None:
+    """Fill ``out`` with the 64-bit hashes behind draws 0 .. 2 * len(out) - 1 of a person-year
+    key: hash j holds draws 2j (low half) and 2j + 1 (high half), as :func:`uniform` makes
+    them. The year step computes them once per person-year instead of once per draw."""
+    for j in range(out.shape[0]):
+        out[j] = mix64(key + np.uint64(j) * GOLDEN + GOLDEN)
+
+
+@njit(inline="always", cache=True)
+def uniform_of(hashes: np.ndarray, draw: np.int64) -> float:
+    """:func:`uniform` of draw number ``draw``, from hashes made by :func:`draw_hashes`."""
+    h = hashes[draw >> 1]
+    if draw & 1:
+        h = h >> _S32
+    return float(h & _MASK32) * _INV32
+
+
+@njit(inline="always", cache=True)
 def normal(key: np.uint64, draw1: np.int64, draw2: np.int64) -> float:
     """Standard normal by Box-Muller from two uniforms of the same key."""
     u1 = uniform(key, draw1)
@@ -98,14 +116,20 @@ _NORM_TABLE = np.clip(ndtri(np.linspace(0.0, 1.0, 4097)), -4.0, 4.0)
 
 
 @njit(inline="always", cache=True)
-def approx_normal(key: np.uint64, draw: np.int64) -> float:
-    """Approximately standard normal from one uniform, by linear interpolation in a 4,097-point
-    inverse-CDF table (exact to about 1e-4 within 3.5 SD). Used for yearly income shocks,
-    where it is far cheaper than Box-Muller and the extreme tails do not matter."""
-    x = uniform(key, draw) * 4096.0
+def approx_normal_u(u: float) -> float:
+    """Approximately standard normal from a uniform ``u``, by linear interpolation in a
+    4,097-point inverse-CDF table (exact to about 1e-4 within 3.5 SD). Used for yearly income
+    shocks, where it is far cheaper than Box-Muller and the extreme tails do not matter."""
+    x = u * 4096.0
     k = np.int64(x)
     f = x - k
     return _NORM_TABLE[k] * (1.0 - f) + _NORM_TABLE[k + 1] * f
+
+
+@njit(inline="always", cache=True)
+def approx_normal(key: np.uint64, draw: np.int64) -> float:
+    """:func:`approx_normal_u` of draw number ``draw`` of a person-year key."""
+    return approx_normal_u(uniform(key, draw))
 
 
 def seed_key(seed: int) -> np.uint64:
