@@ -51,7 +51,7 @@ class Gains:
 def quintile_gains(
     ta: np.ndarray, tb: np.ndarray, prog: Programme, econ: EconomicSettings
 ) -> Gains:
-    """Gains of tallies ``ta`` over baseline ``tb`` (both (H, N_CELL, N_STAT), real persons)
+    """Gains of tallies ``ta`` over baseline ``tb`` (both (H, N_CELL, n_stats), real persons)
     and the programme's costs, by quintile (both sexes)."""
     h = ta.shape[0]
     dh, dc = discount_factors(h, econ.rate_health), discount_factors(h, econ.rate_costs)

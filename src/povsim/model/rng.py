@@ -2,8 +2,8 @@
 
 A draw is a pure function of its key, so results do not depend on thread count, chunking
 or the order persons are visited, and two arms run with the same seed give each person the
-same draws (common random numbers). Each purpose has its own draw number (see the ``D_*``
-constants); never reuse a number for two purposes.
+same draws (common random numbers). Each purpose has its own draw number, stated in
+:mod:`povsim.model.registry` (which refuses a number used twice).
 
 The mixer is the splitmix64 finaliser (Steele, Lea & Flood 2014), a bijection on 64-bit
 integers with full avalanche. One 64-bit hash yields two 32-bit uniforms, so draw ``d`` uses
@@ -26,38 +26,6 @@ _S31 = np.uint64(31)
 _S32 = np.uint64(32)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _INV32 = 1.0 / 4294967296.0
-
-# Draw numbers. Year key 0 is the person's creation (initial population or birth);
-# simulated year t uses year key t + 1.
-D_INIT_SMOKE = 0
-D_INIT_OBESE = 1
-D_INIT_INACTIVE = 2
-D_INIT_ALCOHOL = 3
-D_INIT_COLD = 4
-D_INIT_ISOLATED = 5
-D_INIT_UNMET = 6
-D_INIT_EMPLOYED = 7
-D_INIT_LTC = 8
-D_INIT_SEX = 9
-D_INIT_Z1 = 10  # income potential, Box-Muller pair
-D_INIT_Z2 = 11
-D_INIT_F1 = 12  # frailty, Box-Muller pair
-D_INIT_F2 = 13
-
-D_DEATH = 0
-D_HEALTH = 1
-D_SMOKE = 2
-D_OBESE = 3
-D_INACTIVE = 4
-D_ALCOHOL = 5
-D_COLD = 6
-D_ISOLATED = 7
-D_UNMET = 8
-D_EMPLOYED = 9
-D_LTC = 10
-D_INCOME = 11
-# Interventions take draws from D_INTERVENTION_BASE + 4 * k (k = intervention index).
-D_INTERVENTION_BASE = 32
 
 
 @njit(inline="always", cache=True)

@@ -85,7 +85,7 @@ def levels(
     cost_by_year: np.ndarray,
     utilities: tuple[np.ndarray, np.ndarray],
 ) -> Levels:
-    """Reduce one arm's tallies (horizon, N_CELL, N_STAT) with the same arithmetic as
+    """Reduce one arm's tallies (horizon, N_CELL, n_stats) with the same arithmetic as
     :func:`povsim.measures.results.tidy` and :func:`povsim.measures.contrast.compare_arms`."""
     g = grouped(tallies[-1:])  # final year only: (1, 3, 6, 101, S)
     mx, _, good, _ = rates(g, weight, fallback)
