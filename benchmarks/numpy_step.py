@@ -211,7 +211,7 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     tally(lay.s_poverty, w * pov)
     tally(lay.s_ltc1p, w * (lt >= 1))
     tally(lay.s_ltc2p, w * (lt >= 2))
-    for b, col in enumerate(lay.factor_stats.tolist()):
+    for b, col in enumerate(lay.factor_stats):
         tally(col, w * bins[:, b])
 
     # Death: u < 1 - exp(-h) (the kernel's shortcut bounds give the same answer).
@@ -235,7 +235,7 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     p.smoke[i2] = new
 
     bins2 = bins[sv]
-    for b, draw in enumerate(lay.factor_draws.tolist()):
+    for b, draw in enumerate(lay.factor_draws):
         u = dr.u(draw)
         x = bins2[:, b]
         p.bins[i2, b] = (x & (u >= pc2[:, brem + b])) | ((1 - x) & (u < pc2[:, binc + b]))

@@ -6,11 +6,14 @@ block, and blocks are summed in chunk order, so results are bit-identical for an
 threads (chunking never depends on the thread count).
 
 The year step takes grouped arguments: the persons (:class:`PersonArrays`), the year's inputs
-(:class:`YearInputs`: packed cell rates, effect vectors, scalars and the registry's
-:class:`~povsim.model.registry.KernelLayout`) and the tally blocks. Every index it uses
-(binary factors, exposures, tally columns, draw numbers) comes from the registry through that
-layout, never from a constant compiled in, so one compiled kernel serves any registry (the
-number of binary factors k is the width of ``bins``).
+(:class:`YearInputs`: packed cell rates, effect vectors and their products by exposure code,
+scalars and the registry's :class:`~povsim.model.registry.KernelLayout`) and the tally
+blocks. Every index it uses (binary factors, exposures, tally columns, draw numbers) comes from
+the registry through that layout: the step is compiled once per layout with the layout's
+values as closure constants, so LLVM folds them and unrolls the loops over the k binary
+factors exactly as it did literal constants (the generic loops with run-time indices were
+~20% slower), and Numba's cache, which keys a closure's code on its values, never runs stale
+indices.
 
 Cell index ``c = (sex * 5 + quintile) * 101 + age`` (sex 0 male, 1 female; quintile 0 = IMD
 quintile 1, most deprived; age 0-100, 100 meaning 100 and over).
@@ -51,12 +54,12 @@ class YearInputs(NamedTuple):
     cells: np.ndarray  # (N_CELL, n_cols) packed per-cell rates, columns of cell_columns
     effects: np.ndarray  # (3, n_exposures): poor-health odds ratios, mortality and
     # LTC-onset relative risks, in registry exposure order
+    code_effects: np.ndarray  # (3, n_codes): their products for each exposure code
     scalars: Scalars
     layout: KernelLayout
 
 
-@njit(cache=True)
-def cell_columns(k):
+def cell_columns(k: int) -> tuple[int, int, int, int, int, int]:
     """Columns of the packed per-cell table for k binary factors: mortality rate, its
     normaliser, odds of not-good health, income location, smoking initiation / cessation /
     relapse (0-6), then k incidences (times the capacity multiplier where it applies), k
@@ -75,14 +78,27 @@ P_MX, P_MNORM, P_HODDS, P_INCMU, P_SMK0 = 0, 1, 2, 3, 4  # P_SMK0 + smoking stat
 
 
 def year_inputs(
-    tables: CellTables, layout: KernelLayout, scalars: Scalars, inc_mult_q: np.ndarray
+    tables: CellTables,
+    layout: KernelLayout,
+    scalars: Scalars,
+    inc_mult_q: np.ndarray,
+    reuse: YearInputs | None = None,
 ) -> YearInputs:
     """The kernel's inputs for one year from the cell tables: per-cell rates packed one row per
-    cell, so a person's rates share cache lines. ``inc_mult_q`` (5,) multiplies the incidence of the
-    capacity-limited factors by quintile. Built with NumPy: the same IEEE operations as the
-    kernel would do, hence the same doubles."""
+    cell (so a person's rates share cache lines) and the effect products by exposure code.
+    ``inc_mult_q`` (5,) multiplies the incidence of the capacity-limited factors by quintile.
+    Built with NumPy: the same IEEE operations as the kernel once did, hence the same doubles.
+
+    With ``reuse`` (last year's inputs, from the same tables) only the capacity-limited
+    incidences are rewritten, in place: the cell tables are fixed during a run (hooks change
+    persons, never tables), and rebuilding them yearly cost 0.5 ms a year."""
     k = tables.bin_inc.shape[0]
     binc, brem, emp, ltci, ltcn, n_cols = cell_columns(k)
+    q_of_cell = (np.arange(N_CELL) // N_AGE) % N_Q
+    if reuse is not None:
+        for b in np.flatnonzero(layout.capacity_limited):
+            reuse.cells[:, binc + b] = tables.bin_inc[b] * inc_mult_q[q_of_cell]
+        return reuse
     p = np.zeros((N_CELL, n_cols))
     p[:, P_MX] = tables.mx
     p[:, P_MNORM] = tables.mort_norm
@@ -92,7 +108,6 @@ def year_inputs(
     p[:, P_SMK0 + 1] = tables.smk_cess
     p[:, P_SMK0 + 2] = tables.smk_relapse
     p[:, binc : binc + k] = tables.bin_inc.T
-    q_of_cell = (np.arange(N_CELL) // N_AGE) % N_Q
     for b in np.flatnonzero(layout.capacity_limited):
         p[:, binc + b] = tables.bin_inc[b] * inc_mult_q[q_of_cell]
     p[:, brem : brem + k] = tables.bin_rem.T
@@ -105,7 +120,14 @@ def year_inputs(
     p[:, ltcn] = tables.ltc_norm01
     p[:, ltcn + 1] = tables.ltc_norm12
     effects = np.stack([tables.or_health, tables.rr_mort, tables.rr_ltc])
-    return YearInputs(p, effects, scalars, layout)
+    code_effects = _effect_tables(
+        effects,
+        np.array(layout.expo_kind, np.int64),
+        np.array(layout.expo_arg, np.int64),
+        np.array(layout.expo_adult, np.bool_),
+        k,
+    )
+    return YearInputs(p, effects, code_effects, scalars, layout)
 
 
 @njit(inline="always", cache=True)
@@ -148,7 +170,7 @@ def _dies(u, h):
 
 # Exposure code of one person with k binary factors: bit j (j < k) factor j, bit k poverty,
 # bit k + 1 adult; + 2^(k+2) * smoking state (0-2) + 3 * 2^(k+2) * LTC count (0-2). Every
-# product of effects is a function of this code alone, so it is tabulated once per year (with
+# product of effects is a function of this code alone, so it is tabulated once per run (with
 # the very same arithmetic, hence bit-identical) instead of recomputed per person.
 
 
@@ -206,9 +228,9 @@ _SPREAD = np.uint64(1 + (1 << 15) + (1 << 30) + (1 << 45))
 _FIELDS = np.uint64(0x0001000100010001)
 
 
-def _count_columns(lay: KernelLayout) -> np.ndarray:
+def _count_columns(lay: KernelLayout) -> tuple[int, ...]:
     """Tally column of each 16-bit counter field (-1: unused)."""
-    k = lay.factor_stats.shape[0]
+    k = len(lay.factor_stats)
     cols = [
         lay.s_expo,
         lay.s_good,
@@ -221,207 +243,224 @@ def _count_columns(lay: KernelLayout) -> np.ndarray:
         *lay.factor_stats,
     ]
     n_words = _N_CORE_WORDS + (k + 3) // 4
-    return np.array(cols + [-1] * (4 * n_words - len(cols)), dtype=np.int64)
+    return tuple(cols + [-1] * (4 * n_words - len(cols)))
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _step_year(t, seed_k, pkey, persons, year, cnt_cols, tallies):
-    """Advance every living person one year (age a -> a + 1); tally the year by cell.
-
-    Order within the year: income and poverty, self-rated health, mortality hazard (tallied
-    as the expected hazard), death, then transitions of risk factors, employment, income
-    potential and long-term conditions, then ageing. Hazards are per person-year.
-
-    Results are bit-identical to the direct formulation: effect products are tabulated by
-    exposure code with the same arithmetic, per-cell quotients are the same quotients, and
-    when all living persons share one weight the 0/1 tallies are kept as integer counts and
-    turned into the same left-to-right floating-point sums at the end of each chunk.
-    """
-    # Unpack the groups before the parallel loop, one name per statement: Numba silently
-    # drops writes made inside prange through a namedtuple's array fields, or through names
-    # bound by tuple unpacking of them (numba#7135, #10338; tests/test_numpy_reference.py
-    # compares every state array with the NumPy twin after every year).
-    alive = persons.alive
-    age = persons.age
-    sex = persons.sex
-    quint = persons.quint
-    smoke = persons.smoke
-    bins = persons.bins
-    employed = persons.employed
-    ltc = persons.ltc
-    good = persons.good
-    zinc = persons.zinc
-    frail_or = persons.frail_or
-    transfer = persons.transfer
-    mort_mult = persons.mort_mult
-    ltc_mult = persons.ltc_mult
-    weight = persons.weight
-    P = year.cells
-    sc = year.scalars
-    lay = year.layout
-    inc_sigma = sc.inc_sigma
-    inc_rho = sc.inc_rho
-    working_age_max = sc.working_age_max
-    adult_age = sc.adult_age
-    poverty_line = sc.poverty_line
-    d_death = lay.d_death
-    d_health = lay.d_health
-    d_smoke = lay.d_smoke
-    d_employed = lay.d_employed
-    d_ltc = lay.d_ltc
-    d_income = lay.d_income
-    fdraw = lay.factor_draws
-    fstat = lay.factor_stats
+def _make_step_year(lay: KernelLayout):
+    """The year step compiled for one registry layout: every index below that comes from
+    ``lay`` is a closure constant (see the module docstring)."""
+    k = len(lay.factor_draws)
     n_hash = lay.n_hash
-    s_expo = lay.s_expo
-    s_haz = lay.s_haz
-    s_haz2 = lay.s_haz2
-    s_deaths = lay.s_deaths
-    s_good = lay.s_good
-    s_smoke = lay.s_smoke
-    s_employed = lay.s_employed
-    s_poverty = lay.s_poverty
-    s_ltc1p = lay.s_ltc1p
-    s_ltc2p = lay.s_ltc2p
-
-    n = alive.shape[0]
-    k = bins.shape[1]
-    n_chunks = tallies.shape[0]
-    chunk = (n + n_chunks - 1) // n_chunks
-    shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
-    log_repl = np.log(sc.replacement)
-    log_line = np.log(poverty_line)
-    binc, brem, p_emp, p_ltci, p_ltcn, _ = cell_columns(k)
-    eff = _effect_tables(year.effects, lay.expo_kind, lay.expo_arg, lay.expo_adult, k)
-    eff_h = eff[0]
-    eff_m = eff[1]
-    eff_l = eff[2]
-    span = np.int64(1) << (k + 2)
-    w_all = _uniform_weight(weight, alive)
-    counting = w_all >= 0.0 and chunk <= 65535
-    n_words = cnt_cols.shape[0] // 4
+    d_death, d_health, d_smoke = lay.d_death, lay.d_health, lay.d_smoke
+    d_employed, d_ltc, d_income = lay.d_employed, lay.d_ltc, lay.d_income
+    fdraw, fstat = lay.factor_draws, lay.factor_stats
+    s_expo, s_haz, s_haz2, s_deaths = lay.s_expo, lay.s_haz, lay.s_haz2, lay.s_deaths
+    s_good, s_smoke, s_employed = lay.s_good, lay.s_smoke, lay.s_employed
+    s_poverty, s_ltc1p, s_ltc2p = lay.s_poverty, lay.s_ltc1p, lay.s_ltc2p
+    cnt_cols = _count_columns(lay)
+    n_words = len(cnt_cols) // 4
     n_fwords = n_words - _N_CORE_WORDS
-    # seqsum[k]: k copies of the weight added left to right from 0.0 (what the direct tally
-    # computes for a 0/1 column with k ones, since adding w * 0 = 0.0 changes nothing).
-    m_sum = chunk + 1 if counting else 1
-    seqsum = np.zeros(m_sum)
-    for j in range(1, m_sum):
-        seqsum[j] = seqsum[j - 1] + w_all
-    for ch in prange(n_chunks):
-        tal = tallies[ch]
-        tal[:, :] = 0.0
-        cnt = np.zeros((N_CELL, n_words), dtype=np.uint64)
-        hs = np.empty(n_hash, dtype=np.uint64)
-        lo = ch * chunk
-        hi = min(n, lo + chunk)
-        for i in range(lo, hi):
-            if alive[i] == 0:
-                continue
-            a = np.int64(age[i])
-            s = np.int64(sex[i])
-            q = np.int64(quint[i])
-            c = np.uint64((s * N_Q + q) * N_AGE + a)
-            pc = P[c]
-            # Every draw of this person-year, two per 64-bit hash, computed once.
-            draw_hashes(year_key(pkey[i], t + 1), hs)
-            emp = employed[i]
-            ly = log_income_of(pc[P_INCMU], inc_sigma, zinc[i], a, emp, working_age_max, log_repl)
-            tr = transfer[i]
-            if tr == 0.0:
-                pov = ly < log_line
-            else:
-                pov = np.exp(ly) + tr < poverty_line
-            adult = a >= adult_age
-            sm = np.int64(smoke[i])
-            lt = np.int64(ltc[i])
-            fb = np.int64(0)  # binary factors, bit j = factor j
-            for b in range(k):
-                fb |= np.int64(bins[i, b]) << b
-            code = (fb | (np.int64(pov) << k) | (np.int64(adult) << (k + 1))) + span * sm
-            code = np.uint64(code)
-            full = code + np.uint64(3 * span * lt)
+    binc, brem, p_emp, p_ltci, p_ltcn, _ = cell_columns(k)
+    span = 1 << (k + 2)  # exposure codes per smoking state
 
-            odds = pc[P_HODDS] * frail_or[i] * eff_h[full]
-            u = uniform_of(hs, d_health)
-            g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
-            good[i] = np.uint8(g)
+    @njit(parallel=True, cache=True, error_model="numpy")
+    def step(t, seed_k, pkey, persons, year, tallies):
+        """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
-            h = pc[P_MX] * mort_mult[i] * eff_m[full] / pc[P_MNORM]
-            dead = _dies(uniform_of(hs, d_death), h)
-            if counting:
-                w = w_all
-                tal[c, s_haz] += w * h
-                tal[c, s_haz2] += w * h * h
-                cnt[c, 0] += np.uint64(
-                    1 | (g << 16) | (np.int64(sm == 1) << 32) | (np.int64(emp) << 48)
+        Order within the year: income and poverty, self-rated health, mortality hazard
+        (tallied as the expected hazard), death, then transitions of risk factors,
+        employment, income potential and long-term conditions, then ageing. Hazards are per
+        person-year.
+
+        Results are bit-identical to the direct formulation: effect products are tabulated
+        by exposure code with the same arithmetic, per-cell quotients are the same
+        quotients, and when all living persons share one weight the 0/1 tallies are kept as
+        integer counts and turned into the same left-to-right floating-point sums at the end
+        of each chunk.
+        """
+        # Unpack the groups before the parallel loop, one name per statement: Numba silently
+        # drops writes made inside prange through a namedtuple's array fields, or through
+        # names bound by tuple unpacking of them (numba#7135, #10338; the NumPy-twin tests
+        # compare every state array after every year).
+        alive = persons.alive
+        age = persons.age
+        sex = persons.sex
+        quint = persons.quint
+        smoke = persons.smoke
+        bins = persons.bins
+        employed = persons.employed
+        ltc = persons.ltc
+        good = persons.good
+        zinc = persons.zinc
+        frail_or = persons.frail_or
+        transfer = persons.transfer
+        mort_mult = persons.mort_mult
+        ltc_mult = persons.ltc_mult
+        weight = persons.weight
+        # A private copy (260 kB, once a year): LLVM then knows no store in the loop below can
+        # write to it and keeps a person's rates in registers (~4% faster than reading the
+        # argument, measured).
+        P = year.cells.copy()
+        eff = year.code_effects
+        sc = year.scalars
+        inc_sigma = sc.inc_sigma
+        inc_rho = sc.inc_rho
+        working_age_max = sc.working_age_max
+        adult_age = sc.adult_age
+        poverty_line = sc.poverty_line
+
+        n = alive.shape[0]
+        n_chunks = tallies.shape[0]
+        chunk = (n + n_chunks - 1) // n_chunks
+        shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
+        log_repl = np.log(sc.replacement)
+        log_line = np.log(poverty_line)
+        eff_h = eff[0]
+        eff_m = eff[1]
+        eff_l = eff[2]
+        w_all = _uniform_weight(weight, alive)
+        counting = w_all >= 0.0 and chunk <= 65535
+        # seqsum[j]: j copies of the weight added left to right from 0.0 (what the direct
+        # tally computes for a 0/1 column with j ones, since adding w * 0 = 0.0 changes
+        # nothing).
+        m_sum = chunk + 1 if counting else 1
+        seqsum = np.zeros(m_sum)
+        for j in range(1, m_sum):
+            seqsum[j] = seqsum[j - 1] + w_all
+        for ch in prange(n_chunks):
+            tal = tallies[ch]
+            tal[:, :] = 0.0
+            cnt = np.zeros((N_CELL, n_words), dtype=np.uint64)
+            hs = np.empty(n_hash, dtype=np.uint64)
+            lo = ch * chunk
+            hi = min(n, lo + chunk)
+            for i in range(lo, hi):
+                if alive[i] == 0:
+                    continue
+                a = np.int64(age[i])
+                s = np.int64(sex[i])
+                q = np.int64(quint[i])
+                c = np.uint64((s * N_Q + q) * N_AGE + a)
+                pc = P[c]
+                # Every draw of this person-year, two per 64-bit hash, computed once.
+                draw_hashes(year_key(pkey[i], t + 1), hs)
+                emp = employed[i]
+                ly = log_income_of(
+                    pc[P_INCMU], inc_sigma, zinc[i], a, emp, working_age_max, log_repl
                 )
-                cnt[c, 1] += np.uint64(
-                    np.int64(pov)
-                    | (np.int64(lt >= 1) << 16)
-                    | (np.int64(lt >= 2) << 32)
-                    | (np.int64(dead) << 48)
-                )
-                for j in range(n_fwords):
-                    cnt[c, _N_CORE_WORDS + j] += (
-                        (np.uint64(fb >> (4 * j)) & np.uint64(15)) * _SPREAD
-                    ) & _FIELDS
-            else:
-                w = weight[i]
-                tal[c, s_expo] += w
-                tal[c, s_haz] += w * h
-                tal[c, s_haz2] += w * h * h
-                tal[c, s_good] += w * g
-                tal[c, s_smoke] += w * (sm == 1)
-                tal[c, s_employed] += w * emp
-                tal[c, s_poverty] += w * pov
-                tal[c, s_ltc1p] += w * (lt >= 1)
-                tal[c, s_ltc2p] += w * (lt >= 2)
+                tr = transfer[i]
+                if tr == 0.0:
+                    pov = ly < log_line
+                else:
+                    pov = np.exp(ly) + tr < poverty_line
+                adult = a >= adult_age
+                sm = np.int64(smoke[i])
+                lt = np.int64(ltc[i])
+                fb = np.int64(0)  # the binary factors, bit b = factor b
                 for b in range(k):
-                    tal[c, fstat[b]] += w * bins[i, b]
+                    fb |= np.int64(bins[i, b]) << b
+                code = (fb | (np.int64(pov) << k) | (np.int64(adult) << (k + 1))) + span * sm
+                code = np.uint64(code)
+                full = code + np.uint64(3 * span * lt)
+
+                odds = pc[P_HODDS] * frail_or[i] * eff_h[full]
+                u = uniform_of(hs, d_health)
+                g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
+                good[i] = np.uint8(g)
+
+                h = pc[P_MX] * mort_mult[i] * eff_m[full] / pc[P_MNORM]
+                dead = _dies(uniform_of(hs, d_death), h)
+                if counting:
+                    w = w_all
+                    tal[c, s_haz] += w * h
+                    tal[c, s_haz2] += w * h * h
+                    cnt[c, 0] += np.uint64(
+                        1 | (g << 16) | (np.int64(sm == 1) << 32) | (np.int64(emp) << 48)
+                    )
+                    cnt[c, 1] += np.uint64(
+                        np.int64(pov)
+                        | (np.int64(lt >= 1) << 16)
+                        | (np.int64(lt >= 2) << 32)
+                        | (np.int64(dead) << 48)
+                    )
+                    for j in range(n_fwords):
+                        cnt[c, _N_CORE_WORDS + j] += (
+                            (np.uint64(fb >> (4 * j)) & np.uint64(15)) * _SPREAD
+                        ) & _FIELDS
+                else:
+                    w = weight[i]
+                    tal[c, s_expo] += w
+                    tal[c, s_haz] += w * h
+                    tal[c, s_haz2] += w * h * h
+                    tal[c, s_good] += w * g
+                    tal[c, s_smoke] += w * (sm == 1)
+                    tal[c, s_employed] += w * emp
+                    tal[c, s_poverty] += w * pov
+                    tal[c, s_ltc1p] += w * (lt >= 1)
+                    tal[c, s_ltc2p] += w * (lt >= 2)
+                    for b in range(k):
+                        tal[c, fstat[b]] += w * ((fb >> b) & 1)
+                    if dead:
+                        tal[c, s_deaths] += w
                 if dead:
-                    tal[c, s_deaths] += w
-            if dead:
-                alive[i] = 0
-                continue
+                    alive[i] = 0
+                    continue
 
-            # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
-            # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
-            u = uniform_of(hs, d_smoke)
-            if u < pc[np.uint64(P_SMK0 + sm)]:
-                smoke[i] = np.uint8(2 if sm == 1 else 1)
-            for b in range(k):
-                bins[i, b] = _binary_step(
-                    bins[i, b], uniform_of(hs, fdraw[b]), pc[binc + b], pc[brem + b]
-                )
+                # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
+                # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
+                u = uniform_of(hs, d_smoke)
+                if u < pc[np.uint64(P_SMK0 + sm)]:
+                    smoke[i] = np.uint8(2 if sm == 1 else 1)
+                for b in range(k):
+                    bins[i, b] = _binary_step(
+                        np.uint8((fb >> b) & 1),
+                        uniform_of(hs, fdraw[b]),
+                        pc[binc + b],
+                        pc[brem + b],
+                    )
 
-            # Work: poor health raises exit (health -> work -> income -> health loop).
-            u = uniform_of(hs, d_employed)
-            ei = np.int64(emp)
-            if u < pc[np.uint64(p_emp + ei * (2 - g))]:
-                employed[i] = np.uint8(1 - ei)
+                # Work: poor health raises exit (health -> work -> income -> health loop).
+                u = uniform_of(hs, d_employed)
+                ei = np.int64(emp)
+                if u < pc[np.uint64(p_emp + ei * (2 - g))]:
+                    employed[i] = np.uint8(1 - ei)
 
-            # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
-            if lt < 2:
-                m = ltc_mult[i] * eff_l[code]
-                u = uniform_of(hs, d_ltc)
-                if u < pc[np.uint64(p_ltci + lt)] * m / pc[np.uint64(p_ltcn + lt)]:
-                    ltc[i] = np.uint8(lt + 1)
+                # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
+                if lt < 2:
+                    m = ltc_mult[i] * eff_l[code]
+                    u = uniform_of(hs, d_ltc)
+                    if u < pc[np.uint64(p_ltci + lt)] * m / pc[np.uint64(p_ltcn + lt)]:
+                        ltc[i] = np.uint8(lt + 1)
 
-            zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(uniform_of(hs, d_income))
-            if a < N_AGE - 1:
-                age[i] = a + 1
-        if counting:
-            for c in range(N_CELL):
-                for j in range(n_words):
-                    v = cnt[c, j]
-                    if v == 0:
-                        continue
-                    for f in range(4):
-                        st = cnt_cols[4 * j + f]
-                        if st >= 0:
-                            tal[c, st] = seqsum[
-                                np.int64((v >> np.uint64(16 * f)) & np.uint64(0xFFFF))
-                            ]
+                zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(uniform_of(hs, d_income))
+                if a < N_AGE - 1:
+                    age[i] = a + 1
+            if counting:
+                for c in range(N_CELL):
+                    for j in range(n_words):
+                        v = cnt[c, j]
+                        if v == 0:
+                            continue
+                        for f in range(4):
+                            st = cnt_cols[4 * j + f]
+                            if st >= 0:
+                                tal[c, st] = seqsum[
+                                    np.int64((v >> np.uint64(16 * f)) & np.uint64(0xFFFF))
+                                ]
+
+    return step
+
+
+_STEP_FOR_LAYOUT: dict[KernelLayout, object] = {}
+
+
+def _step_year_for(lay: KernelLayout):
+    """The year step compiled for ``lay`` (once per layout and process; loaded from Numba's
+    cache when this layout was compiled before)."""
+    step = _STEP_FOR_LAYOUT.get(lay)
+    if step is None:
+        step = _STEP_FOR_LAYOUT[lay] = _make_step_year(lay)
+    return step
 
 
 @njit(parallel=True, cache=True)
@@ -440,13 +479,13 @@ def step_year(
     t: int, seed_k: np.uint64, persons: PersonArrays, year: YearInputs, tallies: np.ndarray
 ) -> None:
     """Advance every living person one year (in place) and fill ``tallies``
-    ((n_chunks, N_CELL, n_stats), one block per chunk of persons; see :func:`_step_year`).
+    ((n_chunks, N_CELL, n_stats), one block per chunk of persons; see :func:`_make_step_year`).
 
     The per-person half of the draw key depends only on (seed, person), so it is computed
     once per (seed, population size) and cached rather than rehashed every person-year.
     """
     n = persons.alive.shape[0]
-    if persons.bins.shape != (n, year.layout.factor_draws.shape[0]):
+    if persons.bins.shape != (n, len(year.layout.factor_draws)):
         raise ValueError(f"bins {persons.bins.shape} do not match the registry's factors")
     key = (int(seed_k), n)
     pkey = _PKEY_CACHE.get(key)
@@ -454,4 +493,4 @@ def step_year(
         _PKEY_CACHE.clear()
         pkey = person_bases(np.uint64(seed_k), n)
         _PKEY_CACHE[key] = pkey
-    _step_year(t, seed_k, pkey, persons, year, _count_columns(year.layout), tallies)
+    _step_year_for(year.layout)(t, seed_k, pkey, persons, year, tallies)

@@ -97,13 +97,14 @@ def simulate(
     ctx = RunContext(mp=mp, seed=seed, unmet_mult_q=np.ones(L.N_Q), tallies=out)
     scalars = kernel_scalars(mp, tables)
     layout = reg.kernel_layout()
+    year = None
     for t in range(horizon):
         born = pop.birth_year == t
         pop.alive[born] = 1
         for hook in hooks or ():
             hook(t, pop, tables, ctx)
-        # Built every year: hooks may change the capacity multiplier of unmet need's incidence.
-        year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q)
+        # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
+        year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])

@@ -237,9 +237,12 @@ MEASURE_ORDER = (
 
 
 class KernelLayout(NamedTuple):
-    """The registry's indices as the Numba year step takes them (ints and int64 arrays): passed
-    as an argument rather than compiled in, so one compiled kernel serves any registry and
-    Numba's on-disk cache can never hold stale indices."""
+    """The registry's indices as the Numba year step takes them (ints and tuples of ints).
+
+    Hashable on purpose: the year step is compiled once per layout with these values as
+    compile-time constants (so LLVM folds them and unrolls the loops over the factors, as it
+    did with literal constants), and Numba's on-disk cache keys the compiled code on them, so
+    a changed registry can never run stale indices."""
 
     d_death: int
     d_health: int
@@ -247,7 +250,7 @@ class KernelLayout(NamedTuple):
     d_employed: int
     d_ltc: int
     d_income: int
-    factor_draws: np.ndarray  # (k,) yearly draw of each factor
+    factor_draws: tuple[int, ...]  # (k,) yearly draw of each factor
     n_hash: int  # 64-bit hashes per person-year (two draws each)
     s_expo: int
     s_haz: int
@@ -259,12 +262,12 @@ class KernelLayout(NamedTuple):
     s_poverty: int
     s_ltc1p: int
     s_ltc2p: int
-    factor_stats: np.ndarray  # (k,) tally column of each factor
+    factor_stats: tuple[int, ...]  # (k,) tally column of each factor
     n_stats: int
-    expo_kind: np.ndarray  # (n_exposures,) Exposure.kind
-    expo_arg: np.ndarray  # (n_exposures,) Exposure.arg
-    expo_adult: np.ndarray  # (n_exposures,) 1 if adult_only
-    capacity_limited: np.ndarray  # (k,) 1 if incidence x the capacity loop's multiplier
+    expo_kind: tuple[int, ...]  # (n_exposures,) Exposure.kind
+    expo_arg: tuple[int, ...]  # (n_exposures,) Exposure.arg
+    expo_adult: tuple[bool, ...]  # (n_exposures,) Exposure.adult_only
+    capacity_limited: tuple[bool, ...]  # (k,) incidence x the capacity loop's multiplier
 
 
 class InitLayout(NamedTuple):
@@ -293,6 +296,8 @@ class Registry:
 
     def __post_init__(self) -> None:
         f = self.factors
+        if not f:
+            raise ValueError("a registry needs at least one binary risk factor")
         _unique("factor name", [x.name for x in f] + [e.name for e in CORE_EXPOSURES])
         _unique("factor attribute", [x.attr for x in f])
         _draws_ok("yearly", {**YEAR_DRAWS, **{x.name: x.draw for x in f}})
@@ -378,7 +383,7 @@ class Registry:
             d_employed=YEAR_DRAWS["employed"],
             d_ltc=YEAR_DRAWS["ltc"],
             d_income=YEAR_DRAWS["income"],
-            factor_draws=np.array([x.draw for x in self.factors], np.int64),
+            factor_draws=tuple(x.draw for x in self.factors),
             n_hash=max(year_draws) // 2 + 1,
             s_expo=S_EXPO,
             s_haz=S_HAZ,
@@ -390,12 +395,12 @@ class Registry:
             s_poverty=S_POVERTY,
             s_ltc1p=S_LTC1P,
             s_ltc2p=S_LTC2P,
-            factor_stats=np.arange(len(CORE_STATS), len(CORE_STATS) + k, dtype=np.int64),
+            factor_stats=tuple(range(len(CORE_STATS), len(CORE_STATS) + k)),
             n_stats=self.n_stats,
-            expo_kind=np.array([e.kind for e in self.exposures], np.int64),
-            expo_arg=np.array([e.arg for e in self.exposures], np.int64),
-            expo_adult=np.array([e.adult_only for e in self.exposures], np.int64),
-            capacity_limited=np.array([x.capacity_limited for x in self.factors], np.int64),
+            expo_kind=tuple(e.kind for e in self.exposures),
+            expo_arg=tuple(e.arg for e in self.exposures),
+            expo_adult=tuple(e.adult_only for e in self.exposures),
+            capacity_limited=tuple(x.capacity_limited for x in self.factors),
         )
 
     def init_layout(self) -> InitLayout:
