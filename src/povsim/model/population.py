@@ -87,23 +87,7 @@ class Population:
 
     def kernel_arrays(self) -> PersonArrays:
         """The arrays the year step reads and writes (the arrays themselves, not copies)."""
-        return PersonArrays(
-            alive=self.alive,
-            age=self.age,
-            sex=self.sex,
-            quint=self.quint,
-            smoke=self.smoke,
-            bins=self.bins,
-            employed=self.employed,
-            ltc=self.ltc,
-            good=self.good,
-            zinc=self.zinc,
-            frail_or=self.frail_or,
-            transfer=self.transfer,
-            mort_mult=self.mort_mult,
-            ltc_mult=self.ltc_mult,
-            weight=self.weight,
-        )
+        return PersonArrays(**{name: getattr(self, name) for name in PersonArrays._fields})
 
 
 class PersonArrays(NamedTuple):
