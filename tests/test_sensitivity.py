@@ -471,9 +471,8 @@ def test_only_population_params_change_the_starting_population():
     def build(overrides):
         m = load_params(overrides)
         p = build_population(m, build_cell_tables(m), 1000, 2, 5, True)
-        return np.concatenate(
-            [p.state_arrays()[i].astype(float) for i in range(14)] + [p.zinc, p.frail]
-        )
+        states = (p.alive, p.age, p.sex, p.quint, p.smoke, p.bins.ravel(), p.employed, p.ltc)
+        return np.concatenate([x.astype(float) for x in states] + [p.good, p.zinc, p.frail])
 
     ref = build({})
     changed = set()
