@@ -6,7 +6,7 @@
 
 Measures, on one population built once (build time reported separately):
 
-* Numba engine: :func:`povsim.simulate.simulate` (the yearly loop: births, kernel, tally
+* Numba engine: :func:`povsim.engine.simulate.simulate` (the yearly loop: births, kernel, tally
   sums, re-fitted normalisers) for ``--years`` years, median of ``--repeat`` runs, each on a
   fresh copy of the population, for each ``--threads`` count. Compilation is done (or the
   Numba cache loaded) in a warm-up run outside the timing.
@@ -44,15 +44,16 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import numpy_step as NS  # noqa: E402
-
-from povsim import kernel as K  # noqa: E402
-from povsim.parameters import load_params  # noqa: E402
-from povsim.simulate import prepare, simulate  # noqa: E402
+from povsim.engine import kernel as K
+from povsim.engine.simulate import prepare, simulate
+from povsim.inputs import layout as L
+from povsim.inputs.parameters import load_params
+from povsim.model import registry as R
 
 
 def person_years(tallies: np.ndarray, weight: float) -> float:
     """Simulated (not real) person-years in a run's tallies."""
-    return float(tallies[..., K.S_EXPO].sum()) / weight
+    return float(tallies[..., R.S_EXPO].sum()) / weight
 
 
 def machine_info() -> dict:
@@ -69,11 +70,16 @@ def machine_info() -> dict:
     except AttributeError:
         usable = os.cpu_count()
     import llvmlite.binding as llvm
+
     return {
-        "cpu": cpu, "cpu_count": os.cpu_count(), "usable_cpus": usable,
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
         "fma": "fma" in {k for k, v in llvm.get_host_cpu_features().items() if v},
-        "python": platform.python_version(), "numpy": np.__version__,
-        "numba": numba.__version__, "numba_max_threads": numba.config.NUMBA_NUM_THREADS,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "numba_max_threads": numba.config.NUMBA_NUM_THREADS,
         "platform": platform.platform(),
         "load_average_at_start": list(os.getloadavg()),
     }
@@ -112,8 +118,12 @@ def run_numba(mp, tables, pop0, years: int, seed: int, threads: int) -> dict:
     tb, pop = copy.deepcopy(tables), pop0.copy()
     with CpuMeter() as m:
         tal = simulate(mp, tb, pop, years, seed)
-    return {"seconds": m.wall, "person_years": person_years(tal, float(pop.weight[0])),
-            "own_cpu_seconds": m.own, "other_cpu_seconds": m.other}
+    return {
+        "seconds": m.wall,
+        "person_years": person_years(tal, float(pop.weight[0])),
+        "own_cpu_seconds": m.own,
+        "other_cpu_seconds": m.other,
+    }
 
 
 def bench_kernel(args, mp, tables, pop0) -> dict:
@@ -124,15 +134,22 @@ def bench_kernel(args, mp, tables, pop0) -> dict:
         other = [r["other_cpu_seconds"] for r in runs]
         py = runs[0]["person_years"]
         med = statistics.median(secs)
-        out[str(th)] = {"threads": th, "seconds": secs, "median_seconds": med,
-                        "min_seconds": min(secs), "person_years": py,
-                        "person_years_per_s": py / med,
-                        "own_cpu_seconds": [r["own_cpu_seconds"] for r in runs],
-                        "other_cpu_seconds": other}
-        print(f"  numba  {th} thread(s): {args.years} years, {py:,.0f} person-years, "
-              f"median {med:.2f} s of {[round(s, 2) for s in secs]} -> {py / med / 1e6:.1f} M/s"
-              f" (CPU s used by other processes meanwhile: {[round(o, 1) for o in other]})",
-              flush=True)
+        out[str(th)] = {
+            "threads": th,
+            "seconds": secs,
+            "median_seconds": med,
+            "min_seconds": min(secs),
+            "person_years": py,
+            "person_years_per_s": py / med,
+            "own_cpu_seconds": [r["own_cpu_seconds"] for r in runs],
+            "other_cpu_seconds": other,
+        }
+        print(
+            f"  numba  {th} thread(s): {args.years} years, {py:,.0f} person-years, "
+            f"median {med:.2f} s of {[round(s, 2) for s in secs]} -> {py / med / 1e6:.1f} M/s"
+            f" (CPU s used by other processes meanwhile: {[round(o, 1) for o in other]})",
+            flush=True,
+        )
     return out
 
 
@@ -154,19 +171,27 @@ def bench_numpy(args, mp, tables, pop0) -> dict:
     diffs = NS.compare_states(pop_a, pop_b)
     scale = np.maximum(np.abs(tal_a), 1e-300)
     max_rel = float(np.max(np.abs(tal_a - tal_b) / scale))
-    res = {"years": years, "numpy_seconds": dt_b, "numpy_person_years": py_b,
-           "numpy_person_years_per_s": py_b / dt_b,
-           "numba_seconds_same_years": dt_a, "numba_threads": th,
-           "numba_person_years_per_s_same_years": py_a / dt_a,
-           "speedup_same_years": (py_a / dt_a) / (py_b / dt_b),
-           "numpy_other_cpu_seconds": meter.other,
-           "states_identical": not any(diffs.values()),
-           "state_differences": {k: v for k, v in diffs.items() if v},
-           "tallies_max_rel_diff": max_rel}
-    print(f"  numpy  {years} years: {py_b:,.0f} person-years in {dt_b:.2f} s -> "
-          f"{py_b / dt_b / 1e6:.2f} M/s; numba ({th} threads) same years {dt_a:.2f} s -> "
-          f"speed-up x{res['speedup_same_years']:.0f}; states identical: "
-          f"{res['states_identical']}, tallies max rel. diff {max_rel:.1e}", flush=True)
+    res = {
+        "years": years,
+        "numpy_seconds": dt_b,
+        "numpy_person_years": py_b,
+        "numpy_person_years_per_s": py_b / dt_b,
+        "numba_seconds_same_years": dt_a,
+        "numba_threads": th,
+        "numba_person_years_per_s_same_years": py_a / dt_a,
+        "speedup_same_years": (py_a / dt_a) / (py_b / dt_b),
+        "numpy_other_cpu_seconds": meter.other,
+        "states_identical": not any(diffs.values()),
+        "state_differences": {k: v for k, v in diffs.items() if v},
+        "tallies_max_rel_diff": max_rel,
+    }
+    print(
+        f"  numpy  {years} years: {py_b:,.0f} person-years in {dt_b:.2f} s -> "
+        f"{py_b / dt_b / 1e6:.2f} M/s; numba ({th} threads) same years {dt_a:.2f} s -> "
+        f"speed-up x{res['speedup_same_years']:.0f}; states identical: "
+        f"{res['states_identical']}, tallies max rel. diff {max_rel:.1e}",
+        flush=True,
+    )
     return res
 
 
@@ -174,7 +199,8 @@ def per_person_check(mp, tables, pop0, seed: int, n: int = 1000) -> dict:
     """One year for ``n`` persons, one kernel chunk per person, with random intervention
     multipliers, transfers and weights: every per-person tally (hazard, p(not good), LTC
     multiplier ...) and every state must agree bit for bit with the NumPy twin."""
-    from povsim.rng import seed_key
+    from povsim.model.rng import seed_key
+
     rng = np.random.default_rng(seed)
     ids = np.sort(rng.choice(np.flatnonzero(pop0.alive), n, replace=False))
     state = dict(zip(NS.STATE_NAMES, (a[ids].copy() for a in pop0.state_arrays())))
@@ -184,30 +210,58 @@ def per_person_check(mp, tables, pop0, seed: int, n: int = 1000) -> dict:
     tr = rng.random(n) < 0.3
     state["transfer"][tr] = rng.uniform(100.0, 3000.0, int(tr.sum()))
     s = mp.value
-    rest = (tables.mx, tables.mort_norm, tables.health_odds, tables.bin_inc, tables.bin_rem,
-            tables.smk_init, tables.smk_cess, tables.smk_relapse, tables.ltc_i01,
-            tables.ltc_i12, tables.ltc_norm01, tables.ltc_norm12, tables.emp_exit,
-            tables.emp_entry, tables.emp_norm, tables.inc_mu, tables.rr_mort, tables.rr_ltc,
-            tables.or_health, float(mp.rr_jobloss_poor_health), float(s("income_sigma")),
-            float(s("income_persistence")), float(s("replacement_ratio")),
-            float(tables.poverty_line), int(s("working_age_max")), int(s("adult_age")),
-            rng.uniform(0.5, 2.0, K.N_Q))
+    rest = (
+        tables.mx,
+        tables.mort_norm,
+        tables.health_odds,
+        tables.bin_inc,
+        tables.bin_rem,
+        tables.smk_init,
+        tables.smk_cess,
+        tables.smk_relapse,
+        tables.ltc_i01,
+        tables.ltc_i12,
+        tables.ltc_norm01,
+        tables.ltc_norm12,
+        tables.emp_exit,
+        tables.emp_entry,
+        tables.emp_norm,
+        tables.inc_mu,
+        tables.rr_mort,
+        tables.rr_ltc,
+        tables.or_health,
+        float(mp.rr_jobloss_poor_health),
+        float(s("income_sigma")),
+        float(s("income_persistence")),
+        float(s("replacement_ratio")),
+        float(tables.poverty_line),
+        int(s("working_age_max")),
+        int(s("adult_age")),
+        rng.uniform(0.5, 2.0, L.N_Q),
+    )
     a = [v.copy() for v in state.values()]
     b = [v.copy() for v in state.values()]
-    ta = np.zeros((n, K.N_CELL, K.N_STAT))
+    ta = np.zeros((n, L.N_CELL, R.N_STAT))
     tb = np.zeros_like(ta)
     sk = seed_key(seed)
     K.step_year(0, sk, *a, *rest, ta)
     NS.step_year_numpy(0, sk, *b, *rest, tb)
     states = {k: int(np.count_nonzero(x != y)) for k, x, y in zip(state, a, b)}
-    tallies = {K.STAT_NAMES[j]: int(np.count_nonzero(ta[..., j] != tb[..., j]))
-               for j in range(K.N_STAT)}
-    res = {"persons": n, "state_differences": {k: v for k, v in states.items() if v},
-           "tally_differences": {k: v for k, v in tallies.items() if v}}
+    tallies = {
+        R.STAT_NAMES[j]: int(np.count_nonzero(ta[..., j] != tb[..., j])) for j in range(R.N_STAT)
+    }
+    res = {
+        "persons": n,
+        "state_differences": {k: v for k, v in states.items() if v},
+        "tally_differences": {k: v for k, v in tallies.items() if v},
+    }
     res["bit_identical"] = not res["state_differences"] and not res["tally_differences"]
-    print(f"  per-person check ({n} persons, one chunk each): bit-identical "
-          f"{res['bit_identical']} {res['state_differences'] or ''} "
-          f"{res['tally_differences'] or ''}", flush=True)
+    print(
+        f"  per-person check ({n} persons, one chunk each): bit-identical "
+        f"{res['bit_identical']} {res['state_differences'] or ''} "
+        f"{res['tally_differences'] or ''}",
+        flush=True,
+    )
     return res
 
 
@@ -219,11 +273,14 @@ def bench_cli(args) -> dict:
         baseline = REPO / "scenarios" / "baseline.yaml"
         scen = tmp / "bench.yaml"
         if baseline.is_file():
-            scen.write_text(f"extends: {baseline}\nname: bench\n"
-                            f"population: {{horizon: {args.years}}}\n")
+            scen.write_text(
+                f"extends: {baseline}\nname: bench\npopulation: {{horizon: {args.years}}}\n"
+            )
         else:
-            scen.write_text(f"name: bench\nseed: 1\npopulation: {{size: {args.size}, "
-                            f"start_year: 2019, horizon: {args.years}}}\n")
+            scen.write_text(
+                f"name: bench\nseed: 1\npopulation: {{size: {args.size}, "
+                f"start_year: 2019, horizon: {args.years}}}\n"
+            )
         walls, others, manifests = [], [], []
         for k in range(2):
             out = tmp / f"out{k}"
@@ -238,14 +295,21 @@ def bench_cli(args) -> dict:
             manifests.append(json.loads((out / "manifest.json").read_text()))
     m = manifests[-1]
     py = float(m["simulated_person_years"])
-    res = {"command": f"povsim run <baseline, horizon {args.years}> --size {args.size} -q -o DIR",
-           "wall_seconds": walls, "other_cpu_seconds": others, "person_years": py,
-           "person_years_per_s": py / walls[-1],
-           "manifest_seconds": m.get("seconds"),
-           "manifest_person_years_per_second": m.get("person_years_per_second")}
-    print(f"  CLI end to end (2nd of 2 runs): {py:,.0f} person-years in {walls[-1]:.1f} s wall "
-          f"-> {py / walls[-1] / 1e6:.1f} M/s (first run {walls[0]:.1f} s; api.run alone "
-          f"{m.get('seconds')} s)", flush=True)
+    res = {
+        "command": f"povsim run <baseline, horizon {args.years}> --size {args.size} -q -o DIR",
+        "wall_seconds": walls,
+        "other_cpu_seconds": others,
+        "person_years": py,
+        "person_years_per_s": py / walls[-1],
+        "manifest_seconds": m.get("seconds"),
+        "manifest_person_years_per_second": m.get("person_years_per_second"),
+    }
+    print(
+        f"  CLI end to end (2nd of 2 runs): {py:,.0f} person-years in {walls[-1]:.1f} s wall "
+        f"-> {py / walls[-1] / 1e6:.1f} M/s (first run {walls[0]:.1f} s; api.run alone "
+        f"{m.get('seconds')} s)",
+        flush=True,
+    )
     return res
 
 
@@ -253,14 +317,21 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=1_000_000, help="simulated persons at start")
     ap.add_argument("--years", type=int, default=50, help="simulated years (Numba and CLI)")
-    ap.add_argument("--threads", type=int, nargs="+",
-                    default=[numba.config.NUMBA_NUM_THREADS],
-                    help="Numba thread counts to time (default: all)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[numba.config.NUMBA_NUM_THREADS],
+        help="Numba thread counts to time (default: all)",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="timed Numba runs per thread count")
     ap.add_argument("--numpy-years", type=int, default=5, help="years for the NumPy reference")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--check", action="store_true",
-                    help="also the per-person bit-for-bit check of the NumPy twin")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="also the per-person bit-for-bit check of the NumPy twin",
+    )
     ap.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
     ap.add_argument("--json", type=Path, help="write results here")
     args = ap.parse_args(argv)
@@ -269,9 +340,12 @@ def main(argv=None) -> dict:
             ap.error(f"--threads: 1..{numba.config.NUMBA_NUM_THREADS}")
 
     info = machine_info()
-    print(f"povsim engine benchmark: {args.size:,} persons x {args.years} years; "
-          f"{info['cpu']} ({info['usable_cpus']} usable CPUs), numba {info['numba']}, "
-          f"numpy {info['numpy']}", flush=True)
+    print(
+        f"povsim engine benchmark: {args.size:,} persons x {args.years} years; "
+        f"{info['cpu']} ({info['usable_cpus']} usable CPUs), numba {info['numba']}, "
+        f"numpy {info['numpy']}",
+        flush=True,
+    )
     mp = load_params()
 
     # Warm-up: compile or load every kernel (population set-up and yearly step) untimed.
@@ -283,12 +357,21 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     tables, pop0 = prepare(mp, args.size, args.years, args.seed)
     build = time.perf_counter() - t0
-    print(f"  warm-up (compile or cache load) {warm:.1f} s; build population "
-          f"({pop0.size:,} slots incl. births) {build:.1f} s", flush=True)
+    print(
+        f"  warm-up (compile or cache load) {warm:.1f} s; build population "
+        f"({pop0.size:,} slots incl. births) {build:.1f} s",
+        flush=True,
+    )
 
-    results = {"machine": info, "size": args.size, "years": args.years,
-               "seed": args.seed, "warmup_seconds": warm, "build_seconds": build,
-               "population_slots": pop0.size}
+    results = {
+        "machine": info,
+        "size": args.size,
+        "years": args.years,
+        "seed": args.seed,
+        "warmup_seconds": warm,
+        "build_seconds": build,
+        "population_slots": pop0.size,
+    }
     results["numba"] = bench_kernel(args, mp, tables, pop0)
     results["threading_layer"] = numba.threading_layer()
     if args.numpy_years > 0:
@@ -300,23 +383,34 @@ def main(argv=None) -> dict:
 
     print("\n| measure | person-years/s |\n| --- | ---: |")
     for th, r in results["numba"].items():
-        print(f"| Numba engine, {th} thread(s), {args.years} years | "
-              f"{r['person_years_per_s'] / 1e6:.1f} M |")
+        print(
+            f"| Numba engine, {th} thread(s), {args.years} years | "
+            f"{r['person_years_per_s'] / 1e6:.1f} M |"
+        )
     if "numpy" in results:
         r = results["numpy"]
-        print(f"| NumPy reference, {r['years']} years | "
-              f"{r['numpy_person_years_per_s'] / 1e6:.2f} M |")
-        print(f"| Numba, same {r['years']} years, {r['numba_threads']} thread(s) | "
-              f"{r['numba_person_years_per_s_same_years'] / 1e6:.1f} M "
-              f"(x{r['speedup_same_years']:.0f} NumPy) |")
+        print(
+            f"| NumPy reference, {r['years']} years | {r['numpy_person_years_per_s'] / 1e6:.2f} M |"
+        )
+        print(
+            f"| Numba, same {r['years']} years, {r['numba_threads']} thread(s) | "
+            f"{r['numba_person_years_per_s_same_years'] / 1e6:.1f} M "
+            f"(x{r['speedup_same_years']:.0f} NumPy) |"
+        )
     if "cli" in results and "person_years_per_s" in results["cli"]:
         print(f"| CLI end to end | {results['cli']['person_years_per_s'] / 1e6:.1f} M |")
     results["load_average_at_end"] = list(os.getloadavg())
-    contended = [f"numba {th} thread(s)" for th, r in results["numba"].items()
-                 if max(o / s for o, s in zip(r["other_cpu_seconds"], r["seconds"])) > 0.1]
+    contended = [
+        f"numba {th} thread(s)"
+        for th, r in results["numba"].items()
+        if max(o / s for o, s in zip(r["other_cpu_seconds"], r["seconds"])) > 0.1
+    ]
     if contended:
-        print("note: other processes used more than 0.1 CPU-second per second during: "
-              + ", ".join(contended) + "; those timings are slowed by them")
+        print(
+            "note: other processes used more than 0.1 CPU-second per second during: "
+            + ", ".join(contended)
+            + "; those timings are slowed by them"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

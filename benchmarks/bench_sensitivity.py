@@ -39,13 +39,13 @@ SCENARIO = HERE / "sensitivity_10param.yaml"
 def per_run(sc, repeats: int) -> dict:
     import numba
 
-    from povsim import uncertainty as U
-    from povsim.api import ArmHook
-    from povsim.dynamics import Loops
-    from povsim.evaluate import ScenarioModel
-    from povsim.interventions import Programme
-    from povsim.parameters import load_params
-    from povsim.simulate import prepare, simulate
+    from povsim.engine.simulate import prepare, simulate
+    from povsim.inputs import uncertainty as U
+    from povsim.inputs.parameters import load_params
+    from povsim.policy.dynamics import Loops
+    from povsim.policy.interventions import Programme
+    from povsim.studies.run import ArmHook
+    from povsim.studies.sample_model import ScenarioModel
 
     numba.set_num_threads(1)
     names = U.names(sc)
@@ -79,34 +79,48 @@ def per_run(sc, repeats: int) -> dict:
     kernel = float(np.median(times))
     t = time.perf_counter()
     for _ in range(repeats):
-        prog = Programme.build(sc.arms["core20"].interventions, mp, sc.seed, spec.start_year,
-                               spec.horizon)
-        simulate(mp, tables, pop0.copy(), spec.horizon, sc.seed,
-                 hooks=[ArmHook(prog, Loops(sc.feedbacks, mp, spec.horizon))])
+        prog = Programme.build(
+            sc.arms["core20"].interventions, mp, sc.seed, spec.start_year, spec.horizon
+        )
+        simulate(
+            mp,
+            tables,
+            pop0.copy(),
+            spec.horizon,
+            sc.seed,
+            hooks=[ArmHook(prog, Loops(sc.feedbacks, mp, spec.horizon))],
+        )
     arm_sim = (time.perf_counter() - t) / repeats
-    return {"first_run_s": round(first, 3),
-            "run_intervention_inputs_only_s": round(arm_only, 4),
-            "run_model_inputs_changed_s": round(all_change, 4),
-            "kernel_loop_one_arm_s": round(kernel, 4),
-            "arm_with_interventions_and_loops_s": round(arm_sim, 4),
-            "overhead_intervention_only_run_s": round(arm_only - kernel, 4),
-            "overhead_model_change_run_s": round(all_change - 2 * kernel, 4)}
+    return {
+        "first_run_s": round(first, 3),
+        "run_intervention_inputs_only_s": round(arm_only, 4),
+        "run_model_inputs_changed_s": round(all_change, 4),
+        "kernel_loop_one_arm_s": round(kernel, 4),
+        "arm_with_interventions_and_loops_s": round(arm_sim, 4),
+        "overhead_intervention_only_run_s": round(arm_only - kernel, 4),
+        "overhead_model_change_run_s": round(all_change - 2 * kernel, 4),
+    }
 
 
 def sweep(sc, n: int, workers: int) -> dict:
-    from povsim.sensitivity import run_sensitivity
+    from povsim.studies.sensitivity import run_sensitivity
 
     with tempfile.TemporaryDirectory() as tmp, CpuMeter() as cpu:
-        res = run_sensitivity(sc, "sobol", n, Path(tmp) / "out", workers=workers,
-                              resamples=100)
+        res = run_sensitivity(sc, "sobol", n, Path(tmp) / "out", workers=workers, resamples=100)
     rows = res.manifest["rows"]
     secs = res.manifest["sweep_seconds"]
     full_rows = 512 * (2 * len(sc.uncertainty) + 2)
-    return {"workers": workers, "n": n, "runs": rows, "sweep_seconds": secs,
-            "runs_per_second": round(rows / secs, 2),
-            "projected_seconds_n512": round(secs * full_rows / rows, 0),
-            "projected_minutes_n512": round(secs * full_rows / rows / 60, 1),
-            "wall_s": round(cpu.wall, 1), "other_processes_cpu_s": round(cpu.other, 1)}
+    return {
+        "workers": workers,
+        "n": n,
+        "runs": rows,
+        "sweep_seconds": secs,
+        "runs_per_second": round(rows / secs, 2),
+        "projected_seconds_n512": round(secs * full_rows / rows, 0),
+        "projected_minutes_n512": round(secs * full_rows / rows / 60, 1),
+        "wall_s": round(cpu.wall, 1),
+        "other_processes_cpu_s": round(cpu.other, 1),
+    }
 
 
 def main(argv=None) -> dict:
@@ -117,12 +131,16 @@ def main(argv=None) -> dict:
     ap.add_argument("--skip-per-run", action="store_true")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    from povsim.scenario import load_scenario
+    from povsim.inputs.loader import load_scenario
 
     sc = load_scenario(SCENARIO)
-    out = {"machine": machine_info(), "scenario": str(SCENARIO.relative_to(HERE.parent)),
-           "size": sc.population.size, "horizon": sc.population.horizon,
-           "inputs": len(sc.uncertainty)}
+    out = {
+        "machine": machine_info(),
+        "scenario": str(SCENARIO.relative_to(HERE.parent)),
+        "size": sc.population.size,
+        "horizon": sc.population.horizon,
+        "inputs": len(sc.uncertainty),
+    }
     if not args.skip_per_run:
         with CpuMeter() as cpu:
             out["per_run"] = per_run(sc, args.repeats)

@@ -45,8 +45,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--size", type=int, default=1_000_000, help="agents at start")
     ap.add_argument("--years", type=int, default=50, help="one-year steps")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--max-seconds", type=float, default=300.0,
-                    help="stop early (and extrapolate the rate) past this run time")
+    ap.add_argument(
+        "--max-seconds",
+        type=float,
+        default=300.0,
+        help="stop early (and extrapolate the rate) past this run time",
+    )
     ap.add_argument("--json", type=Path, help="write results here")
     args = ap.parse_args(argv)
     load0 = list(os.getloadavg())
@@ -68,10 +72,16 @@ def main(argv=None) -> dict:
 
     def make(n, years):
         return ss.Sim(
-            n_agents=n, start=start, stop=start + years - 1, dt=1, rand_seed=args.seed,
+            n_agents=n,
+            start=start,
+            stop=start + years - 1,
+            dt=1,
+            rand_seed=args.seed,
             verbose=0,
-            demographics=[ss.Births(birth_rate=ss.peryear(11)),
-                          ss.Deaths(death_rate=ss.peryear(11))],
+            demographics=[
+                ss.Births(birth_rate=ss.peryear(11)),
+                ss.Deaths(death_rate=ss.peryear(11)),
+            ],
             diseases=ss.SIS(beta=ss.peryear(0.5), init_prev=0.05),
             networks=ss.MixingPool(beta=1.0, n_contacts=ss.constant(1)),
         )
@@ -104,14 +114,22 @@ def main(argv=None) -> dict:
     alive = np.asarray(sim.results.n_alive)[:done]
     agent_years = float(alive.sum()) * 1.0  # dt = 1 year
     res = {
-        "starsim": ss.__version__, "python": platform.python_version(),
-        "numpy": np.__version__, "cpu_count": os.cpu_count(), "crn": bool(ss.options.crn),
+        "starsim": ss.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpu_count": os.cpu_count(),
+        "crn": bool(ss.options.crn),
         "model": "Births + Deaths (11/1000/yr) + SIS via MixingPool, dt = 1 year",
-        "size": args.size, "years_requested": args.years, "steps_run": done,
+        "size": args.size,
+        "years_requested": args.years,
+        "steps_run": done,
         "extrapolated": extrapolated,
-        "import_seconds": t_import, "warmup_seconds": t_warm, "init_seconds": t_init,
+        "import_seconds": t_import,
+        "warmup_seconds": t_warm,
+        "init_seconds": t_init,
         "run_seconds": t_run,
-        "agent_years": agent_years, "other_cpu_seconds_during_run": other_cpu,
+        "agent_years": agent_years,
+        "other_cpu_seconds_during_run": other_cpu,
         "load_average_at_start": load0,
         "agents_alive_first_last": [float(alive[0]), float(alive[-1])],
         "agent_years_per_s_run": agent_years / t_run,
@@ -120,13 +138,17 @@ def main(argv=None) -> dict:
         / (t_init + t_run * n_steps / done),
     }
     if extrapolated:
-        res["note"] = (f"stopped after {done} of {n_steps} steps ({t_run:.0f} s); rates are "
-                       "those of the steps run")
-    print(f"Starsim {ss.__version__}: {args.size:,} agents, {done} of {n_steps} one-year steps; "
-          f"init {t_init:.1f} s, run {t_run:.1f} s; {agent_years:,.0f} agent-years -> "
-          f"{res['agent_years_per_s_run'] / 1e6:.2f} M/s (run), "
-          f"{res['agent_years_per_s_init_and_run'] / 1e6:.2f} M/s (init + run)"
-          + (" [extrapolated]" if extrapolated else ""))
+        res["note"] = (
+            f"stopped after {done} of {n_steps} steps ({t_run:.0f} s); rates are "
+            "those of the steps run"
+        )
+    print(
+        f"Starsim {ss.__version__}: {args.size:,} agents, {done} of {n_steps} one-year steps; "
+        f"init {t_init:.1f} s, run {t_run:.1f} s; {agent_years:,.0f} agent-years -> "
+        f"{res['agent_years_per_s_run'] / 1e6:.2f} M/s (run), "
+        f"{res['agent_years_per_s_init_and_run'] / 1e6:.2f} M/s (init + run)"
+        + (" [extrapolated]" if extrapolated else "")
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=2) + "\n")

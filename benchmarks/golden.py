@@ -77,12 +77,30 @@ def collect() -> dict[str, str]:
         for scen, size in RUNS:
             jobs.append((f"run/{scen}", ["run", str(SCEN / scen), "--size", str(size)]))
         for scen, size in COMPARES:
-            jobs.append((f"compare/{scen}", ["compare", str(SCEN / scen), "--size", str(size),
-                                             "--replicates", "1"]))
+            jobs.append(
+                (
+                    f"compare/{scen}",
+                    ["compare", str(SCEN / scen), "--size", str(size), "--replicates", "1"],
+                )
+            )
         for scen, method, n, size in SWEEPS:
-            jobs.append((f"sensitivity-{method}/{scen}",
-                         ["sensitivity", str(SCEN / scen), "--method", method, "-n", str(n),
-                          "--size", str(size), "--resamples", "50"]))
+            jobs.append(
+                (
+                    f"sensitivity-{method}/{scen}",
+                    [
+                        "sensitivity",
+                        str(SCEN / scen),
+                        "--method",
+                        method,
+                        "-n",
+                        str(n),
+                        "--size",
+                        str(size),
+                        "--resamples",
+                        "50",
+                    ],
+                )
+            )
         for i, (name, args) in enumerate(jobs):
             dest = Path(tmp) / f"job{i}"
             print(f"[{i + 1}/{len(jobs)}] {name}", flush=True)

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 import povsim
-from povsim.calibrate import analytic_values, fit_analytic, quintile_targets
-from povsim.parameters import SEXES, calibration_dir, load_params, read_table
+from povsim.inputs.layout import SEXES
+from povsim.inputs.parameters import calibration_dir, load_params, read_table
+from povsim.studies.calibrate import analytic_values, fit_analytic, quintile_targets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def baseline_3y():
     """The shipped baseline at its default size, first three years (= ONS 2017-19)."""
-    from povsim.scenario import load_scenario
+    from povsim.inputs.loader import load_scenario
 
     sc = load_scenario(REPO / "scenarios" / "baseline.yaml", {"population.horizon": 3})
     return povsim.run(sc).to_frame()
@@ -54,25 +55,30 @@ def test_quintile_targets_average_decile_pairs():
     d10 = float(t[(t.measure == "le0") & (t.sex == "male") & (t.group == "d10")].value.iloc[0])
     d2 = d1 + (d10 - d1) * shape.iloc[1]
     assert q1 == pytest.approx((d1 + d2) / 2, abs=1e-3)
-    qs = [float(t[(t.measure == "hle0") & (t.sex == "female") & (t.group == f"q{q}")].value.iloc[0])
-          for q in range(1, 6)]
+    qs = [
+        float(t[(t.measure == "hle0") & (t.sex == "female") & (t.group == f"q{q}")].value.iloc[0])
+        for q in range(1, 6)
+    ]
     assert qs == sorted(qs)  # gradient: less deprived, longer healthy life
 
 
 def test_fitter_recovers_known_parameters():
     mp = load_params()
-    truth = {"beta_mortality": {s: [0.5, 0.2, 0.0, -0.15, -0.3] for s in SEXES},
-             "gamma_health": {s: [-0.6, -0.25, 0.0, 0.2, 0.35] for s in SEXES},
-             "good_health_profile": {s: [3.1, -3.9] for s in SEXES}}
+    truth = {
+        "beta_mortality": {s: [0.5, 0.2, 0.0, -0.15, -0.3] for s in SEXES},
+        "gamma_health": {s: [-0.6, -0.25, 0.0, 0.2, 0.35] for s in SEXES},
+        "good_health_profile": {s: [3.1, -3.9] for s in SEXES},
+    }
     targets = {s: analytic_values(mp, truth, s) for s in SEXES}
     fitted = fit_analytic(mp, targets)
     for s in SEXES:
-        np.testing.assert_allclose(fitted["beta_mortality"][s], truth["beta_mortality"][s],
-                                   atol=2e-3)
-        np.testing.assert_allclose(fitted["gamma_health"][s], truth["gamma_health"][s],
-                                   atol=2e-3)
-        np.testing.assert_allclose(fitted["good_health_profile"][s],
-                                   truth["good_health_profile"][s], atol=2e-3)
+        np.testing.assert_allclose(
+            fitted["beta_mortality"][s], truth["beta_mortality"][s], atol=2e-3
+        )
+        np.testing.assert_allclose(fitted["gamma_health"][s], truth["gamma_health"][s], atol=2e-3)
+        np.testing.assert_allclose(
+            fitted["good_health_profile"][s], truth["good_health_profile"][s], atol=2e-3
+        )
 
 
 def test_shipped_fit_report_is_within_tolerance():

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import povsim
-from povsim import outputs
 from povsim.cli import main
+from povsim.reporting import outputs
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.yaml"
@@ -20,8 +20,9 @@ BASELINE = REPO / "scenarios" / "baseline.yaml"
 def small_scenario(tmp_path: Path, **extra: str) -> Path:
     body = "\n".join(f"{k}: {v}" for k, v in extra.items())
     p = tmp_path / "small.yaml"
-    p.write_text(f"extends: {BASELINE}\nname: small\npopulation:\n  size: 3000\n  horizon: 3\n"
-                 + body + "\n")
+    p.write_text(
+        f"extends: {BASELINE}\nname: small\npopulation:\n  size: 3000\n  horizon: 3\n" + body + "\n"
+    )
     return p
 
 
@@ -37,17 +38,40 @@ def cli_run(tmp_path_factory):
 def test_run_writes_every_output(cli_run):
     res, out, _ = cli_run
     assert res.exit_code == 0, res.output
-    for name in ("results.csv", "results.parquet", "summary.json", "manifest.json",
-                 "figures/expectancies.png", "figures/inequality.png", "figures/outcomes.png"):
+    for name in (
+        "results.csv",
+        "results.parquet",
+        "summary.json",
+        "manifest.json",
+        "figures/expectancies.png",
+        "figures/inequality.png",
+        "figures/outcomes.png",
+    ):
         assert (out / name).is_file(), name
     df = pd.read_parquet(out / "results.parquet")
     assert list(df.columns) == ["arm", "year", "sex", "quintile", "measure", "value", "se"]
     assert set(df.sex) == {"male", "female", "all"}
     assert set(df.quintile) == {"1", "2", "3", "4", "5", "all"}
     assert sorted(df.year.unique()) == [2019, 2020, 2021]
-    for m in ("le0", "hle0", "le65", "hle65", "le0_gap", "le0_sii", "hle0_gap", "hle0_sii",
-              "poverty", "child_poverty", "cold_home", "smoking", "obesity", "inactivity",
-              "mltc", "deaths", "population"):
+    for m in (
+        "le0",
+        "hle0",
+        "le65",
+        "hle65",
+        "le0_gap",
+        "le0_sii",
+        "hle0_gap",
+        "hle0_sii",
+        "poverty",
+        "child_poverty",
+        "cold_home",
+        "smoking",
+        "obesity",
+        "inactivity",
+        "mltc",
+        "deaths",
+        "population",
+    ):
         assert m in set(df.measure), m
     csv = pd.read_csv(out / "results.csv", dtype={"quintile": str})
     assert len(csv) == len(df)
@@ -70,8 +94,10 @@ def test_api_gives_the_cli_numbers(cli_run):
 def test_seed_and_size_options_override(tmp_path):
     sc = small_scenario(tmp_path)
     out = tmp_path / "o"
-    res = CliRunner().invoke(main, ["run", str(sc), "-o", str(out), "-q", "--seed", "7",
-                                    "--size", "2000", "--no-figures"])
+    res = CliRunner().invoke(
+        main,
+        ["run", str(sc), "-o", str(out), "-q", "--seed", "7", "--size", "2000", "--no-figures"],
+    )
     assert res.exit_code == 0, res.output
     m = json.loads((out / "manifest.json").read_text())
     assert (m["seed"], m["size"]) == (7, 2000)

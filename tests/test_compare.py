@@ -12,15 +12,23 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from povsim import kernel as K
-from povsim.allocate import OPTIMISED, compare_strategies
-from povsim.appraisal import ede_batch, objective_batch
 from povsim.cli import main
-from povsim.economics import atkinson_ede, population_utility, qalys_by_cell, state_utilities
-from povsim.interventions import affordable
-from povsim.investment import allocation, load_investment
-from povsim.parameters import national_good_health
-from povsim.scenario import Intervention, ScenarioError
+from povsim.inputs import layout as L
+from povsim.inputs.errors import ScenarioError
+from povsim.inputs.investment import load_investment
+from povsim.inputs.schema import Intervention
+from povsim.measures.economics import (
+    atkinson_ede,
+    population_utility,
+    qalys_by_cell,
+    state_utilities,
+)
+from povsim.measures.equity import ede_batch, objective_batch
+from povsim.model import registry as R
+from povsim.model.tables import national_good_health
+from povsim.policy.budget import allocation
+from povsim.policy.interventions import affordable
+from povsim.studies.compare import OPTIMISED, compare_strategies
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,11 +40,21 @@ SMALL = {
     "replicates": 2,
     "budget": {"per_year": 400_000_000, "years": 3, "start_year": 2020},
     "levers": {
-        "smoking": {"type": "behaviour", "behaviour": "smoking", "uptake": 0.3,
-                    "effect": 0.2, "effect_source": "test",
-                    "cost": {"per_participant": 300}},
-        "homes": {"type": "housing", "uptake": 0.3, "effect": 0.8, "effect_source": "test",
-                  "cost": {"per_participant": 4000}},
+        "smoking": {
+            "type": "behaviour",
+            "behaviour": "smoking",
+            "uptake": 0.3,
+            "effect": 0.2,
+            "effect_source": "test",
+            "cost": {"per_participant": 300},
+        },
+        "homes": {
+            "type": "housing",
+            "uptake": 0.3,
+            "effect": 0.8,
+            "effect_source": "test",
+            "cost": {"per_participant": 4000},
+        },
     },
     "strategies": {
         "universal": {"rule": "universal"},
@@ -62,6 +80,7 @@ def _load(tmp_path: Path, data: dict, name: str = "inv.yaml"):
 
 # --- utilities and QALYs -------------------------------------------------------------------
 
+
 def test_state_utilities_reproduce_the_population_mean(mp):
     good, bad = state_utilities(mp)
     pi = national_good_health(mp)
@@ -72,11 +91,11 @@ def test_state_utilities_reproduce_the_population_mean(mp):
 
 
 def test_qalys_by_cell_by_hand():
-    tallies = np.zeros((1, K.N_CELL, K.N_STAT))
-    tallies[0, 7, K.S_EXPO] = 10.0
-    tallies[0, 7, K.S_GOOD] = 6.0
-    good = np.full(K.N_CELL, 0.9)
-    bad = np.full(K.N_CELL, 0.5)
+    tallies = np.zeros((1, L.N_CELL, R.N_STAT))
+    tallies[0, 7, R.S_EXPO] = 10.0
+    tallies[0, 7, R.S_GOOD] = 6.0
+    good = np.full(L.N_CELL, 0.9)
+    bad = np.full(L.N_CELL, 0.5)
     q = qalys_by_cell(tallies, (good, bad))
     assert q[0, 7] == pytest.approx(6 * 0.9 + 4 * 0.5)
     assert q.sum() == pytest.approx(7.4)
@@ -93,16 +112,32 @@ def test_ede_batch_matches_the_scalar_ede():
 
 def test_gap_objective_enforces_its_efficiency_floor():
     hy = np.array([[100.0, 0, 0, 0, 0], [100.0, 0, 0, 0, 0]])
-    v = objective_batch("gap", 0, 20_000, np.array([10.0, 1.0]), np.array([100_000.0] * 2),
-                        np.full(5, 60.0), np.full(5, 10.0), hy)
+    v = objective_batch(
+        "gap",
+        0,
+        20_000,
+        np.array([10.0, 1.0]),
+        np.array([100_000.0] * 2),
+        np.full(5, 60.0),
+        np.full(5, 10.0),
+        hy,
+    )
     assert v[0] == pytest.approx(10.0) and v[1] == -np.inf
 
 
 # --- budgets ---------------------------------------------------------------------------------
 
+
 def _iv(**kw) -> Intervention:
-    base = {"type": "behaviour", "behaviour": "smoking", "start_year": 2020, "end_year": 2022,
-            "effect": 0.1, "effect_source": "test", "cost": {"per_participant": 100}}
+    base = {
+        "type": "behaviour",
+        "behaviour": "smoking",
+        "start_year": 2020,
+        "end_year": 2022,
+        "effect": 0.1,
+        "effect_source": "test",
+        "cost": {"per_participant": 100},
+    }
     base.update(kw)
     return Intervention.model_validate(base)
 
@@ -112,8 +147,7 @@ def test_affordable_known_answers():
     fixed = _iv(budget_per_year=10_000.0, cost={"per_participant": 100, "fixed_per_year": 5000})
     assert affordable(fixed, eligible=1e6) == pytest.approx(50)
     assert affordable(fixed, eligible=1e6, committed=60) == 0.0
-    dim = _iv(budget_per_year=10_000.0,
-              cost={"per_participant": 100, "diminishing_returns": 1.0})
+    dim = _iv(budget_per_year=10_000.0, cost={"per_participant": 100, "diminishing_returns": 1.0})
     k = affordable(dim, eligible=200)
     # k persons cost c k (1 + d k / 2E) = budget
     assert 100 * k * (1 + k / 400) == pytest.approx(10_000)
@@ -150,8 +184,9 @@ def test_doubling_the_budget_doubles_participants_without_a_capacity(tmp_path):
 
 def test_a_lever_with_no_money_is_the_same_as_no_lever(tmp_path):
     with_b = copy.deepcopy(SMALL)
-    with_b["strategies"] = {"s": {"rule": "split", "split": {"smoking": [0.5, 0.5, 0, 0, 0],
-                                                               "homes": [0, 0, 0, 0, 0]}}}
+    with_b["strategies"] = {
+        "s": {"rule": "split", "split": {"smoking": [0.5, 0.5, 0, 0, 0], "homes": [0, 0, 0, 0, 0]}}
+    }
     with_b["optimiser"] = {"enabled": False}
     without = copy.deepcopy(with_b)
     del without["levers"]["homes"]
@@ -159,6 +194,7 @@ def test_a_lever_with_no_money_is_the_same_as_no_lever(tmp_path):
     a = compare_strategies(_load(tmp_path, with_b, "a.yaml"), replicates=1).table
     b = compare_strategies(_load(tmp_path, without, "b.yaml"), replicates=1).table
     import pandas as pd
+
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -167,7 +203,7 @@ def test_allocation_rules_split_the_whole_budget(tmp_path):
     pop = np.array([1.0, 1, 1, 1, 2])
     le = np.array([76.0, 78, 80, 82, 84])
     hle = np.array([52.0, 58, 62, 66, 70])
-    for name, strat in inv.strategies.items():
+    for strat in inv.strategies.values():
         a = allocation(inv, strat, pop, le, hle)
         assert a.shape == (2, 5) and a.sum() == pytest.approx(400e6)
     uni = allocation(inv, inv.strategies["universal"], pop, le, hle)
@@ -180,6 +216,7 @@ def test_allocation_rules_split_the_whole_budget(tmp_path):
 
 
 # --- the whole comparison ------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small_results(tmp_path_factory):
@@ -197,10 +234,24 @@ def test_optimiser_is_never_worse_than_a_named_strategy(small_results):
 
 def test_table_has_every_measure_with_intervals(small_results):
     t = small_results.table
-    for m in ("qalys_gained", "cost", "cost_per_qaly", "cost_per_healthy_year",
-              "nmb_20000", "nmb_30000", "hle0_gap_change", "hle0_sii_change",
-              "hle0_rii_change", "le0_gap_change", "le0_sii_change", "le0_rii_change",
-              "core20_share", "ede_change_0", "ede_change_10", "participants"):
+    for m in (
+        "qalys_gained",
+        "cost",
+        "cost_per_qaly",
+        "cost_per_healthy_year",
+        "nmb_20000",
+        "nmb_30000",
+        "hle0_gap_change",
+        "hle0_sii_change",
+        "hle0_rii_change",
+        "le0_gap_change",
+        "le0_sii_change",
+        "le0_rii_change",
+        "core20_share",
+        "ede_change_0",
+        "ede_change_10",
+        "participants",
+    ):
         assert m in t.columns and f"{m}_lo" in t.columns and f"{m}_hi" in t.columns
     tg = t.set_index("strategy").loc["targeted"]
     assert tg.core20_share == pytest.approx(1.0, abs=0.05)
@@ -214,6 +265,7 @@ def test_table_has_every_measure_with_intervals(small_results):
 def test_same_seed_same_table(tmp_path, small_results):
     again = compare_strategies(_load(tmp_path, SMALL))
     import pandas as pd
+
     pd.testing.assert_frame_equal(again.table, small_results.table)
 
 
@@ -233,32 +285,49 @@ def test_cli_compare_writes_ranked_table_figures_and_report(tmp_path):
     r = CliRunner().invoke(main, ["compare", str(path), "-o", str(out), "-q"])
     assert r.exit_code == 0, r.output
     import pandas as pd
+
     t = pd.read_csv(out / "comparison.csv")
     assert set(t.strategy) == {*SMALL["strategies"], OPTIMISED}
     assert t["rank"].tolist() == sorted(t["rank"])
-    for f in ("impact_plane", "frontier", "benefit_by_quintile", "ede_by_aversion",
-              "allocations"):
+    for f in ("impact_plane", "frontier", "benefit_by_quintile", "ede_by_aversion", "allocations"):
         assert (out / "figures" / f"{f}.png").stat().st_size > 5000
     parser = _Imgs()
     parser.feed((out / "report.html").read_text())
-    assert len(parser.srcs) == 5 and all(s.startswith("data:image/png;base64,")
-                                         for s in parser.srcs)
-    for f in ("allocations.csv", "by_quintile.csv", "ede.csv", "frontier.csv",
-              "summary.json", "manifest.json"):
+    assert len(parser.srcs) == 5 and all(
+        s.startswith("data:image/png;base64,") for s in parser.srcs
+    )
+    for f in (
+        "allocations.csv",
+        "by_quintile.csv",
+        "ede.csv",
+        "frontier.csv",
+        "summary.json",
+        "manifest.json",
+    ):
         assert (out / f).is_file()
 
 
 BAD = [
-    (lambda d: d["strategies"]["smoking_q1"]["split"].update({"gym": [0, 0, 0, 0, 0]}),
-     "strategies.smoking_q1.split.gym: unknown lever"),
-    (lambda d: d["strategies"]["smoking_q1"].update({"split": {"smoking": [0.5, 0, 0, 0, 0]}}),
-     "strategies.smoking_q1.split: shares must add up to 1"),
-    (lambda d: d["levers"]["smoking"].update({"start_year": 2021}),
-     "levers.smoking.start_year: is set by the budget and the strategy"),
-    (lambda d: d["strategies"]["universal"].update({"rule": "everyone"}),
-     "strategies.universal.rule:"),
-    (lambda d: d["budget"].update({"start_year": 2050}),
-     "budget.start_year: must fall within the simulated years"),
+    (
+        lambda d: d["strategies"]["smoking_q1"]["split"].update({"gym": [0, 0, 0, 0, 0]}),
+        "strategies.smoking_q1.split.gym: unknown lever",
+    ),
+    (
+        lambda d: d["strategies"]["smoking_q1"].update({"split": {"smoking": [0.5, 0, 0, 0, 0]}}),
+        "strategies.smoking_q1.split: shares must add up to 1",
+    ),
+    (
+        lambda d: d["levers"]["smoking"].update({"start_year": 2021}),
+        "levers.smoking.start_year: is set by the budget and the strategy",
+    ),
+    (
+        lambda d: d["strategies"]["universal"].update({"rule": "everyone"}),
+        "strategies.universal.rule:",
+    ),
+    (
+        lambda d: d["budget"].update({"start_year": 2050}),
+        "budget.start_year: must fall within the simulated years",
+    ),
     (lambda d: d["budget"].update({"per_year": -5}), "budget.per_year: must be"),
     (lambda d: d.update({"optimiser": {"levels": [0.5, 0.25]}}), "optimiser.levels:"),
     (lambda d: d.update({"objective": {"measure": "wealth"}}), "objective.measure:"),
@@ -309,11 +378,18 @@ def test_a_budget_reaches_the_same_real_people_at_any_simulated_size(tmp_path):
 
 def test_compare_on_a_local_area_without_its_fit_is_one_line_and_exit_2(tmp_path):
     import shutil
-    shutil.copy(ROOT / "scenarios" / "data" / "urban_deprived_le_illustrative.csv",
-                tmp_path / "targets.csv")  # the same targets, but no fitted file beside them
-    path = _write(tmp_path, {"extends": str(ROOT / "scenarios" / "invest_local_urban.yaml"),
-                             "calibration": {"targets": "targets.csv"},
-                             "population": {"size": 2000}})
+
+    shutil.copy(
+        ROOT / "scenarios" / "data" / "urban_deprived_le_illustrative.csv", tmp_path / "targets.csv"
+    )  # the same targets, but no fitted file beside them
+    path = _write(
+        tmp_path,
+        {
+            "extends": str(ROOT / "scenarios" / "invest_local_urban.yaml"),
+            "calibration": {"targets": "targets.csv"},
+            "population": {"size": 2000},
+        },
+    )
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["compare", str(path), "-o", str(out), "-q"])
     assert r.exit_code == 2, r.output

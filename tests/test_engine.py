@@ -9,10 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from povsim import kernel as K
-from povsim import metrics as M
-from povsim.parameters import build_cell_tables
-from povsim.simulate import prepare, simulate
+from povsim.engine import kernel as K
+from povsim.engine.simulate import prepare, simulate
+from povsim.inputs import layout as L
+from povsim.measures import life_table as M
+from povsim.model import registry as R
+from povsim.model.tables import build_cell_tables
 
 
 def run(mp, size, horizon, seed):
@@ -31,6 +33,7 @@ def persons(x: np.ndarray, weight: float) -> np.ndarray:
 
 # --- determinism -----------------------------------------------------------------------------
 
+
 def test_same_seed_identical_different_seed_differs(mp):
     a, _, _ = run(mp, 5_000, 3, 11)
     b, _, _ = run(mp, 5_000, 3, 11)
@@ -38,13 +41,13 @@ def test_same_seed_identical_different_seed_differs(mp):
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
     # Seeds change the random path (deaths), not the deterministic set-up.
-    assert not np.array_equal(a[..., K.S_DEATHS], c[..., K.S_DEATHS])
+    assert not np.array_equal(a[..., R.S_DEATHS], c[..., R.S_DEATHS])
 
 
 _HASH_SNIPPET = """
 import hashlib, numba
-from povsim.parameters import load_params
-from povsim.simulate import prepare, simulate
+from povsim.inputs.parameters import load_params
+from povsim.engine.simulate import prepare, simulate
 mp = load_params()
 tables, pop = prepare(mp, 40000, 2, 7)
 tal = simulate(mp, tables, pop, 2, 7)
@@ -60,8 +63,13 @@ def test_thread_count_independence():
     out = {}
     for threads in (1, 2):
         env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-        res = subprocess.run([sys.executable, "-c", _HASH_SNIPPET], env=env,
-                             capture_output=True, text=True, timeout=300)
+        res = subprocess.run(
+            [sys.executable, "-c", _HASH_SNIPPET],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert res.returncode == 0, res.stderr
         n, tally_hash, state_hash = res.stdout.split()
         assert int(n) == threads
@@ -70,6 +78,7 @@ def test_thread_count_independence():
 
 
 # --- conservation of persons -----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def five_years(mp):
@@ -86,19 +95,35 @@ def test_persons_conserved(five_years):
     births = pop.births_per_year * horizon
     assert births > 0
     assert int((pop.birth_year >= 0).sum()) == births
-    deaths_by_year = persons(tallies[..., K.S_DEATHS].sum(axis=1), w)
+    deaths_by_year = persons(tallies[..., R.S_DEATHS].sum(axis=1), w)
     assert deaths_by_year.sum() > 0
     assert int(pop.alive.sum()) == n0_alive + births - deaths_by_year.sum()
     # Persons alive at the start of each year = initial + births so far - deaths before.
-    alive_start = persons(tallies[..., K.S_EXPO].sum(axis=1), w)
-    expected = (n0_alive + pop.births_per_year * np.arange(1, horizon + 1)
-                - np.concatenate([[0], np.cumsum(deaths_by_year)[:-1]]))
+    alive_start = persons(tallies[..., R.S_EXPO].sum(axis=1), w)
+    expected = (
+        n0_alive
+        + pop.births_per_year * np.arange(1, horizon + 1)
+        - np.concatenate([[0], np.cumsum(deaths_by_year)[:-1]])
+    )
     np.testing.assert_array_equal(alive_start, expected)
     assert (alive_start > 0).all()
 
 
-COUNT_COLUMNS = (K.S_DEATHS, K.S_GOOD, K.S_SMOKE, K.S_OBESE, K.S_INACTIVE, K.S_ALCOHOL, K.S_COLD,
-                 K.S_ISOLATED, K.S_EMPLOYED, K.S_POVERTY, K.S_LTC1P, K.S_LTC2P, K.S_UNMET)
+COUNT_COLUMNS = (
+    R.S_DEATHS,
+    R.S_GOOD,
+    R.S_SMOKE,
+    R.S_OBESE,
+    R.S_INACTIVE,
+    R.S_ALCOHOL,
+    R.S_COLD,
+    R.S_ISOLATED,
+    R.S_EMPLOYED,
+    R.S_POVERTY,
+    R.S_LTC1P,
+    R.S_LTC2P,
+    R.S_UNMET,
+)
 
 
 def test_ages_and_tallies_are_valid(five_years):
@@ -108,13 +133,13 @@ def test_ages_and_tallies_are_valid(five_years):
     assert pop.age[pop.alive == 1].max() == 100  # the open interval is populated
     assert np.isfinite(tallies).all()
     assert (tallies >= 0).all()
-    expo = tallies[..., K.S_EXPO]
+    expo = tallies[..., R.S_EXPO]
     # Columns that count persons (weighted) can never exceed the persons in the cell.
     for col in COUNT_COLUMNS:
-        assert (tallies[..., col] <= expo * (1 + 1e-12)).all(), K.STAT_NAMES[col]
-    assert (tallies[..., K.S_LTC2P] <= tallies[..., K.S_LTC1P] * (1 + 1e-12)).all()
+        assert (tallies[..., col] <= expo * (1 + 1e-12)).all(), R.STAT_NAMES[col]
+    assert (tallies[..., R.S_LTC2P] <= tallies[..., R.S_LTC1P] * (1 + 1e-12)).all()
     # Nobody alive at the start of a year means no hazard either.
-    assert (tallies[..., K.S_HAZ][expo == 0] == 0).all()
+    assert (tallies[..., R.S_HAZ][expo == 0] == 0).all()
 
 
 def test_survivors_age_by_one_year(five_years):
@@ -122,31 +147,47 @@ def test_survivors_age_by_one_year(five_years):
     each sex and quintile, which never change); age 0 next year = that year's births."""
     tallies, pop, _, horizon = five_years
     w = float(pop.weight[0])
-    expo = persons(tallies[..., K.S_EXPO], w).reshape(horizon, 2, K.N_Q, K.N_AGE)
-    dead = persons(tallies[..., K.S_DEATHS], w).reshape(horizon, 2, K.N_Q, K.N_AGE)
+    expo = persons(tallies[..., R.S_EXPO], w).reshape(horizon, 2, L.N_Q, L.N_AGE)
+    dead = persons(tallies[..., R.S_DEATHS], w).reshape(horizon, 2, L.N_Q, L.N_AGE)
     surv = expo - dead
     assert (surv >= 0).all()
     for t in range(horizon - 1):
         np.testing.assert_array_equal(expo[t + 1, ..., 1:100], surv[t, ..., 0:99])
         np.testing.assert_array_equal(expo[t + 1, ..., 100], surv[t, ..., 99] + surv[t, ..., 100])
         born = pop.birth_year == t + 1
-        births = np.zeros((2, K.N_Q), np.int64)
+        births = np.zeros((2, L.N_Q), np.int64)
         np.add.at(births, (pop.sex[born], pop.quint[born]), 1)
         np.testing.assert_array_equal(expo[t + 1, ..., 0], births)
 
 
 # --- cell tables -------------------------------------------------------------------------------
 
-PROBABILITY_TABLES = ("bin_inc", "bin_rem", "smk_init", "smk_cess", "smk_relapse", "ltc_i01",
-                      "ltc_i12", "emp_exit", "emp_entry", "p_smoke_cur", "p_smoke_ex", "p_bin",
-                      "p_emp", "p_ltc1p", "p_ltc2p", "p_pov", "good_target")
+PROBABILITY_TABLES = (
+    "bin_inc",
+    "bin_rem",
+    "smk_init",
+    "smk_cess",
+    "smk_relapse",
+    "ltc_i01",
+    "ltc_i12",
+    "emp_exit",
+    "emp_entry",
+    "p_smoke_cur",
+    "p_smoke_ex",
+    "p_bin",
+    "p_emp",
+    "p_ltc1p",
+    "p_ltc2p",
+    "p_pov",
+    "good_target",
+)
 
 
 def test_cell_table_probabilities_valid(mp):
     t = build_cell_tables(mp)
     for name in PROBABILITY_TABLES:
         a = getattr(t, name)
-        assert a.shape[-1] == K.N_CELL, name
+        assert a.shape[-1] == L.N_CELL, name
         assert np.isfinite(a).all(), name
         assert (a >= 0).all() and (a <= 1).all(), name
     assert np.isfinite(t.mx).all() and (t.mx > 0).all()
@@ -155,7 +196,7 @@ def test_cell_table_probabilities_valid(mp):
     # The job-exit probability the kernel applies to persons in poor health.
     assert (t.emp_exit / t.emp_norm * mp.rr_jobloss_poor_health <= 1).all()
     # Mortality rises with age over adult life in every sex-quintile group.
-    mx = t.mx.reshape(2, K.N_Q, K.N_AGE)
+    mx = t.mx.reshape(2, L.N_Q, L.N_AGE)
     assert (mx[..., 90] > mx[..., 40]).all()
 
 
@@ -168,9 +209,9 @@ def test_fitted_normalisers_valid(mp):
 
 # --- calibration to the national table and the gradient ---------------------------------------
 
+
 def _le(frame, measure, sex, quintile):
-    row = frame[(frame.measure == measure) & (frame.sex == sex)
-                & (frame.quintile == quintile)]
+    row = frame[(frame.measure == measure) & (frame.sex == sex) & (frame.quintile == quintile)]
     assert len(row) == 1
     return float(row["value"].iloc[0])
 
@@ -193,6 +234,7 @@ def test_deprivation_gradient(baseline_frame, sex):
 
 # --- a constant hazard through the real kernel -------------------------------------------------
 
+
 @pytest.mark.parametrize("h", [0.02, 0.1])
 def test_constant_hazard_cohort(mp, h):
     size, horizon, seed = 50_000, 3, 11
@@ -204,20 +246,19 @@ def test_constant_hazard_cohort(mp, h):
     w = float(pop.weight[0])
 
     # Expected-hazard tallies: every cell's mean hazard is h, so e0 = 1/h exactly.
-    by_age = tallies.reshape(horizon, 2 * K.N_Q, K.N_AGE, K.N_STAT).sum(axis=1)
-    assert (by_age[..., K.S_EXPO] > 0).all()
-    mx = by_age[..., K.S_HAZ] / by_age[..., K.S_EXPO]
+    by_age = tallies.reshape(horizon, 2 * L.N_Q, L.N_AGE, R.N_STAT).sum(axis=1)
+    assert (by_age[..., R.S_EXPO] > 0).all()
+    mx = by_age[..., R.S_HAZ] / by_age[..., R.S_EXPO]
     np.testing.assert_allclose(mx, h, rtol=1e-12)
     np.testing.assert_allclose(M.life_expectancy(mx), 1.0 / h, atol=1e-6)
-    np.testing.assert_allclose(M.life_expectancy(mx.sum(axis=0) / horizon), 1.0 / h,
-                               atol=1e-6)
+    np.testing.assert_allclose(M.life_expectancy(mx.sum(axis=0) / horizon), 1.0 / h, atol=1e-6)
     assert M.life_expectancy(mx[0], 65) == pytest.approx(1.0 / h, abs=1e-6)
 
     # Counted deaths. The exposure tally counts persons alive at the start of the year, and
     # each dies with probability 1 - exp(-h); so the hazard estimate is -log(1 - D/N)
     # (D/N itself estimates 1 - exp(-h), which for h = 0.1 is ~6 SE below h).
-    deaths = tallies[..., K.S_DEATHS].sum() / w
-    n = tallies[..., K.S_EXPO].sum() / w
+    deaths = tallies[..., R.S_DEATHS].sum() / w
+    n = tallies[..., R.S_EXPO].sum() / w
     p = deaths / n
     h_hat = -np.log1p(-p)
     se = np.sqrt(p / ((1.0 - p) * n))

@@ -8,25 +8,41 @@ import numpy as np
 import pytest
 
 import povsim
-from povsim import kernel as K
-from povsim.scenario import ScenarioError, scenario_from_dict
+from povsim.inputs import layout as L
+from povsim.inputs.errors import ScenarioError
+from povsim.inputs.loader import scenario_from_dict
+from povsim.model import registry as R
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = str(REPO / "scenarios" / "baseline.yaml")
 
 
-def scenario(arms: dict, feedbacks: dict | None = None, size: int = 20_000, horizon: int = 8,
-             seed: int = 3):
-    data = {"extends": BASE, "name": "t", "seed": seed,
-            "population": {"size": size, "horizon": horizon}, "arms": arms}
+def scenario(
+    arms: dict, feedbacks: dict | None = None, size: int = 20_000, horizon: int = 8, seed: int = 3
+):
+    data = {
+        "extends": BASE,
+        "name": "t",
+        "seed": seed,
+        "population": {"size": size, "horizon": horizon},
+        "arms": arms,
+    }
     if feedbacks is not None:
         data["feedbacks"] = feedbacks
     return scenario_from_dict(data, source=str(REPO / "scenarios" / "t.yaml"))
 
 
 def block(**kw) -> dict:
-    b = {"type": "behaviour", "behaviour": "smoking", "start_year": 2020, "end_year": 2025,
-         "coverage": 0.5, "uptake": 1.0, "effect": 0.3, "effect_source": "test"}
+    b = {
+        "type": "behaviour",
+        "behaviour": "smoking",
+        "start_year": 2020,
+        "end_year": 2025,
+        "coverage": 0.5,
+        "uptake": 1.0,
+        "effect": 0.3,
+        "effect_source": "test",
+    }
     b.update(kw)
     return b
 
@@ -45,21 +61,27 @@ def cum(res, measure, arm_name, q="all", sex="all"):
 
 
 def test_zero_effect_is_identical_to_baseline():
-    res = povsim.run(scenario({"zero": arm(block(effect=0.0)),
-                               "zero_income": arm(block(type="income", behaviour=None,
-                                                        effect=0.0))}))
+    res = povsim.run(
+        scenario(
+            {
+                "zero": arm(block(effect=0.0)),
+                "zero_income": arm(block(type="income", behaviour=None, effect=0.0)),
+            }
+        )
+    )
     for name in ("zero", "zero_income"):
         assert np.array_equal(res.tallies["baseline"], res.tallies[name])
 
 
 def test_core20_changes_q1_not_q5_without_feedbacks():
-    res = povsim.run(scenario({"q1": arm(block(targeting={"rule": "core20"}))},
-                              feedbacks=LOOPS_OFF))
-    tb = res.tallies["baseline"].reshape(-1, 2, 5, K.N_AGE, K.N_STAT)
-    ta = res.tallies["q1"].reshape(-1, 2, 5, K.N_AGE, K.N_STAT)
-    assert np.array_equal(tb[:, :, 4], ta[:, :, 4])       # quintile 5 untouched
-    assert not np.array_equal(tb[:, :, 0], ta[:, :, 0])   # quintile 1 changed
-    assert ta[-1, :, 0, :, K.S_SMOKE].sum() < tb[-1, :, 0, :, K.S_SMOKE].sum()
+    res = povsim.run(
+        scenario({"q1": arm(block(targeting={"rule": "core20"}))}, feedbacks=LOOPS_OFF)
+    )
+    tb = res.tallies["baseline"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)
+    ta = res.tallies["q1"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)
+    assert np.array_equal(tb[:, :, 4], ta[:, :, 4])  # quintile 5 untouched
+    assert not np.array_equal(tb[:, :, 0], ta[:, :, 0])  # quintile 1 changed
+    assert ta[-1, :, 0, :, R.S_SMOKE].sum() < tb[-1, :, 0, :, R.S_SMOKE].sum()
     assert cum(res, "healthy_years_gained_cumulative", "q1", q="1") > 0
 
 
@@ -73,13 +95,18 @@ def test_core20_targeting_reaches_only_quintile_1():
 
 @pytest.mark.parametrize("field,low,high", [("effect", 0.1, 0.4), ("coverage", 0.2, 0.8)])
 def test_more_effect_or_coverage_never_gives_less(field, low, high):
-    res = povsim.run(scenario({"low": arm(block(**{field: low})),
-                               "high": arm(block(**{field: high}))}, feedbacks=LOOPS_OFF,
-                              horizon=10))
-    smoke = {a: res.tallies[a][..., K.S_SMOKE].sum() for a in ("low", "high", "baseline")}
+    res = povsim.run(
+        scenario(
+            {"low": arm(block(**{field: low})), "high": arm(block(**{field: high}))},
+            feedbacks=LOOPS_OFF,
+            horizon=10,
+        )
+    )
+    smoke = {a: res.tallies[a][..., R.S_SMOKE].sum() for a in ("low", "high", "baseline")}
     assert smoke["high"] < smoke["low"] < smoke["baseline"]
-    assert (cum(res, "life_years_gained_cumulative", "high")
-            >= cum(res, "life_years_gained_cumulative", "low"))
+    assert cum(res, "life_years_gained_cumulative", "high") >= cum(
+        res, "life_years_gained_cumulative", "low"
+    )
 
 
 def test_costs_add_up_by_year():
@@ -99,14 +126,12 @@ def test_costs_add_up_by_year():
 
 def test_capacity_unconstrained_has_no_effect():
     off = povsim.run(scenario({}, feedbacks={"capacity": {"enabled": False}}, horizon=12))
-    unc = povsim.run(scenario({}, feedbacks={"capacity": {"unconstrained": True}},
-                              horizon=12))
+    unc = povsim.run(scenario({}, feedbacks={"capacity": {"unconstrained": True}}, horizon=12))
     assert np.array_equal(off.tallies["baseline"], unc.tallies["baseline"])
 
 
 def test_capacity_loop_raises_unmet_need_first_in_the_most_deprived():
-    on = povsim.run(scenario({}, feedbacks={"trust": {"enabled": False}}, horizon=15,
-                             size=40_000))
+    on = povsim.run(scenario({}, feedbacks={"trust": {"enabled": False}}, horizon=15, size=40_000))
     off = povsim.run(scenario({}, feedbacks=LOOPS_OFF, horizon=15, size=40_000))
     f_on = on.frame
     ratio = f_on[(f_on.measure == "access_ratio")].sort_values("year").value.to_numpy()
@@ -114,61 +139,104 @@ def test_capacity_loop_raises_unmet_need_first_in_the_most_deprived():
     mult = f_on[(f_on.measure == "unmet_mult") & (f_on.year == f_on.year.max())]
     by_q = mult.sort_values("quintile").value.to_numpy()
     assert by_q[0] > by_q[4] > 1.0  # inverse care law
-    t_on = on.tallies["baseline"][-1][:, K.S_UNMET].sum()
-    t_off = off.tallies["baseline"][-1][:, K.S_UNMET].sum()
+    t_on = on.tallies["baseline"][-1][:, R.S_UNMET].sum()
+    t_off = off.tallies["baseline"][-1][:, R.S_UNMET].sum()
     assert t_on > t_off
 
 
 def test_trust_loop_raises_uptake_of_other_interventions():
-    community = {"type": "community", "start_year": 2020, "end_year": 2026,
-                 "targeting": {"rule": "core20"}, "coverage": 0.3, "effect": 0.2,
-                 "effect_source": "test", "eligibility": {"age_min": 18}}
+    community = {
+        "type": "community",
+        "start_year": 2020,
+        "end_year": 2026,
+        "targeting": {"rule": "core20"},
+        "coverage": 0.3,
+        "effect": 0.2,
+        "effect_source": "test",
+        "eligibility": {"age_min": 18},
+    }
     quit_ = block(targeting={"rule": "core20"}, uptake=0.4)
-    res_on = povsim.run(scenario({"both": arm(community, quit_)},
-                                 feedbacks={"capacity": {"enabled": False}}))
+    res_on = povsim.run(
+        scenario({"both": arm(community, quit_)}, feedbacks={"capacity": {"enabled": False}})
+    )
     res_off = povsim.run(scenario({"both": arm(community, quit_)}, feedbacks=LOOPS_OFF))
     p_on = cum(res_on, "participants", "both", q="1")
-    assert res_on.frame[(res_on.frame.arm == "both") & (res_on.frame.measure == "trust")
-                        & (res_on.frame.quintile == "1")].value.max() > 0.45
+    assert (
+        res_on.frame[
+            (res_on.frame.arm == "both")
+            & (res_on.frame.measure == "trust")
+            & (res_on.frame.quintile == "1")
+        ].value.max()
+        > 0.45
+    )
     c_on, c_off = res_on.comparison, res_off.comparison
-    tot = {k: c[(c.arm == "both") & (c.measure == "participants") & (c.quintile == "1")
-                ].value.sum() for k, c in (("on", c_on), ("off", c_off))}
+    tot = {
+        k: c[(c.arm == "both") & (c.measure == "participants") & (c.quintile == "1")].value.sum()
+        for k, c in (("on", c_on), ("off", c_off))
+    }
     assert tot["on"] > tot["off"] and p_on >= 0
 
 
 def test_housing_removes_cold_homes_and_raises_hle_in_q1():
-    warm = {"type": "housing", "start_year": 2020, "end_year": 2026,
-            "targeting": {"rule": "core20"}, "coverage": 0.4, "effect": 0.9,
-            "effect_source": "test", "cost": {"per_participant": 4000.0}}
+    warm = {
+        "type": "housing",
+        "start_year": 2020,
+        "end_year": 2026,
+        "targeting": {"rule": "core20"},
+        "coverage": 0.4,
+        "effect": 0.9,
+        "effect_source": "test",
+        "cost": {"per_participant": 4000.0},
+    }
     res = povsim.run(scenario({"warm": arm(warm)}, feedbacks=LOOPS_OFF, size=40_000))
     c = res.comparison
-    cold = c[(c.arm == "warm") & (c.measure == "cold_home_change") & (c.sex == "all")
-             & (c.quintile == "1") & (c.year == 2026)].value.iloc[0]
+    cold = c[
+        (c.arm == "warm")
+        & (c.measure == "cold_home_change")
+        & (c.sex == "all")
+        & (c.quintile == "1")
+        & (c.year == 2026)
+    ].value.iloc[0]
     assert cold < -0.05
     assert cum(res, "healthy_years_gained_cumulative", "warm", q="1") > 0
     assert cum(res, "healthy_years_gained_cumulative", "warm", q="5") == 0
 
 
 def test_income_transfer_lowers_poverty():
-    inc = {"type": "income", "start_year": 2020, "end_year": 2026, "effect": 3000.0,
-           "eligibility": {"in_poverty": True}, "uptake": 0.8, "effect_source": "test"}
+    inc = {
+        "type": "income",
+        "start_year": 2020,
+        "end_year": 2026,
+        "effect": 3000.0,
+        "eligibility": {"in_poverty": True},
+        "uptake": 0.8,
+        "effect_source": "test",
+    }
     res = povsim.run(scenario({"cash": arm(inc)}, feedbacks=LOOPS_OFF))
     c = res.comparison
-    pov = c[(c.arm == "cash") & (c.measure == "poverty_change") & (c.sex == "all")
-            & (c.quintile == "all") & (c.year == 2024)].value.iloc[0]
+    pov = c[
+        (c.arm == "cash")
+        & (c.measure == "poverty_change")
+        & (c.sex == "all")
+        & (c.quintile == "all")
+        & (c.year == 2024)
+    ].value.iloc[0]
     assert pov < -0.02
 
 
-@pytest.mark.parametrize("bad,field", [
-    ({"type": "magic"}, "type"),
-    ({"coverage": 1.5}, "coverage"),
-    ({"end_year": 2019}, "end_year"),
-    ({"cost": {"per_participant": -5}}, "cost.per_participant"),
-    ({"targeting": {"rule": "quintiles", "quintiles": [0]}}, "targeting.quintiles"),
-    ({"targeting": {"rule": "proportionate", "weights": [1, 2]}}, "targeting.weights"),
-    ({"effect": 1.5}, "effect"),
-    ({"covrage": 0.5}, "covrage"),
-])
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        ({"type": "magic"}, "type"),
+        ({"coverage": 1.5}, "coverage"),
+        ({"end_year": 2019}, "end_year"),
+        ({"cost": {"per_participant": -5}}, "cost.per_participant"),
+        ({"targeting": {"rule": "quintiles", "quintiles": [0]}}, "targeting.quintiles"),
+        ({"targeting": {"rule": "proportionate", "weights": [1, 2]}}, "targeting.weights"),
+        ({"effect": 1.5}, "effect"),
+        ({"covrage": 0.5}, "covrage"),
+    ],
+)
 def test_bad_intervention_blocks_are_rejected(bad, field):
     with pytest.raises(ScenarioError) as e:
         scenario({"a": arm(block(**bad))})
@@ -178,20 +246,27 @@ def test_bad_intervention_blocks_are_rejected(bad, field):
 
 def test_same_intervention_in_two_arms_draws_the_same_numbers():
     b = block(targeting={"rule": "core20"})
-    other = {"type": "housing", "start_year": 2020, "end_year": 2025, "effect": 0.5,
-             "effect_source": "test"}
-    res = povsim.run(scenario({"a": arm(b), "b": arm(b), "c": arm(other, b)},
-                              feedbacks=LOOPS_OFF))
+    other = {
+        "type": "housing",
+        "start_year": 2020,
+        "end_year": 2025,
+        "effect": 0.5,
+        "effect_source": "test",
+    }
+    res = povsim.run(scenario({"a": arm(b), "b": arm(b), "c": arm(other, b)}, feedbacks=LOOPS_OFF))
     assert np.array_equal(res.tallies["a"], res.tallies["b"])
     # In arm c the smoking block keeps its stream despite a block before it.
-    ta = res.tallies["a"].reshape(-1, 2, 5, K.N_AGE, K.N_STAT)[..., K.S_SMOKE]
-    tc = res.tallies["c"].reshape(-1, 2, 5, K.N_AGE, K.N_STAT)[..., K.S_SMOKE]
+    ta = res.tallies["a"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)[..., R.S_SMOKE]
+    tc = res.tallies["c"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)[..., R.S_SMOKE]
     assert np.array_equal(ta[1], tc[1])  # first programme year: same quitters
 
 
 def test_binding_capacity_keeps_targeting_proportions():
-    b = block(targeting={"rule": "proportionate", "weights": [5, 4, 3, 2, 1]},
-              coverage=0.8, capacity=400_000.0)
+    b = block(
+        targeting={"rule": "proportionate", "weights": [5, 4, 3, 2, 1]},
+        coverage=0.8,
+        capacity=400_000.0,
+    )
     res = povsim.run(scenario({"cap": arm(b)}, feedbacks=LOOPS_OFF, size=40_000))
     c = res.comparison
     p = c[(c.arm == "cap") & (c.measure == "participants") & (c.year == 2020)]
@@ -201,29 +276,50 @@ def test_binding_capacity_keeps_targeting_proportions():
 
 
 def test_what_is_delivered_after_the_end_is_still_paid():
-    access = {"type": "access", "start_year": 2020, "end_year": 2022, "effect": 0.9,
-              "eligibility": {"with_ltc": True, "age_min": 40}, "coverage": 0.3,
-              "decay": 0.2, "effect_source": "test", "cost": {"per_participant": 100.0}}
-    income = {"type": "income", "start_year": 2020, "end_year": 2022, "effect": 1000.0,
-              "eligibility": {"in_poverty": True}, "decay": 0.5, "effect_source": "test",
-              "cost": {"per_participant": 1000.0}}
+    access = {
+        "type": "access",
+        "start_year": 2020,
+        "end_year": 2022,
+        "effect": 0.9,
+        "eligibility": {"with_ltc": True, "age_min": 40},
+        "coverage": 0.3,
+        "decay": 0.2,
+        "effect_source": "test",
+        "cost": {"per_participant": 100.0},
+    }
+    income = {
+        "type": "income",
+        "start_year": 2020,
+        "end_year": 2022,
+        "effect": 1000.0,
+        "eligibility": {"in_poverty": True},
+        "decay": 0.5,
+        "effect_source": "test",
+        "cost": {"per_participant": 1000.0},
+    }
     res = povsim.run(scenario({"acc": arm(access), "inc": arm(income)}, feedbacks=LOOPS_OFF))
     c = res.comparison
     for name in ("acc", "inc"):
         cost = c[(c.arm == name) & (c.measure == "cost")].set_index("year").value
         assert cost[2023] > 0 and cost[2025] < cost[2023]  # still paid, shrinking
     cost = c[(c.arm == "inc") & (c.measure == "cost")].set_index("year").value
-    part = c[(c.arm == "inc") & (c.measure == "participants")
-             & (c.quintile == "all")].set_index("year").value
+    part = (
+        c[(c.arm == "inc") & (c.measure == "participants") & (c.quintile == "all")]
+        .set_index("year")
+        .value
+    )
     assert cost[2024] == pytest.approx(1000.0 * 0.25 * part[2024])  # faded twice by half
 
 
-@pytest.mark.parametrize("bad,field", [
-    ({"targeting": {"rule": "universal", "weights": [5, 4, 3, 2, 1]}}, "targeting.weights"),
-    ({"targeting": {"rule": "core20", "quintiles": [1, 2]}}, "targeting.quintiles"),
-    ({"capacity_added": 1000.0}, "capacity_added"),
-    ({"ltc_multiplier": 0.8}, "ltc_multiplier"),
-])
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        ({"targeting": {"rule": "universal", "weights": [5, 4, 3, 2, 1]}}, "targeting.weights"),
+        ({"targeting": {"rule": "core20", "quintiles": [1, 2]}}, "targeting.quintiles"),
+        ({"capacity_added": 1000.0}, "capacity_added"),
+        ({"ltc_multiplier": 0.8}, "ltc_multiplier"),
+    ],
+)
 def test_fields_the_block_would_ignore_are_rejected(bad, field):
     with pytest.raises(ScenarioError) as e:
         scenario({"a": arm(block(**bad))})

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from povsim import kernel as K
-from povsim.rng import seed_key, uniforms
-from povsim.simulate import prepare, simulate
+from povsim.engine import kernel as K
+from povsim.engine.simulate import prepare, simulate
+from povsim.model import registry as R
+from povsim.model.rng import seed_key, uniforms
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "numpy_step.py"
 
@@ -63,9 +64,10 @@ def test_numpy_step_same_states_and_tallies(NS, mp):
         diffs = {k: v for k, v in NS.compare_states(snaps_nb[t], snaps_np[t]).items() if v}
         assert not diffs, f"year {t}: persons differing per state: {diffs}"
         assert snaps_nb[t].alive.sum() > 0.9 * size
-        np.testing.assert_allclose(tal_np[t], tal_nb[t], rtol=1e-9, atol=0,
-                                   err_msg=f"tallies, year {t}")
+        np.testing.assert_allclose(
+            tal_np[t], tal_nb[t], rtol=1e-9, atol=0, err_msg=f"tallies, year {t}"
+        )
     # Something happened: deaths, and transitions in slow-moving states.
-    assert tal_nb[..., K.S_DEATHS].sum() > 0
+    assert tal_nb[..., R.S_DEATHS].sum() > 0
     assert not np.array_equal(snaps_nb[-1].zinc, pop0.zinc)
     assert not np.array_equal(snaps_nb[-1].ltc, pop0.ltc)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import povsim
 from povsim.cli import main
-from povsim.outputs import write_outputs
+from povsim.reporting.outputs import write_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.yaml"
@@ -50,15 +50,26 @@ def test_comparison_files_have_the_arm(written):
         assert (written / name).is_file(), name
     comp = pd.read_parquet(written / "comparison.parquet")
     assert set(comp.arm) == {"warm"}
-    assert {"hle0_change", "healthy_years_gained_cumulative", "cost_cumulative",
-            "cost_per_healthy_year", "participants"} <= set(comp.measure)
+    assert {
+        "hle0_change",
+        "healthy_years_gained_cumulative",
+        "cost_cumulative",
+        "cost_per_healthy_year",
+        "participants",
+    } <= set(comp.measure)
     csv = pd.read_csv(written / "comparison.csv", dtype={"quintile": str})
     assert len(csv) == len(comp)
 
 
 def test_arm_figures_are_written(written):
-    for name in ("hle_change_by_quintile", "gap_over_time", "cost_vs_healthy_years",
-                 "feedback_loops", "expectancies", "expectancies_warm"):
+    for name in (
+        "hle_change_by_quintile",
+        "gap_over_time",
+        "cost_vs_healthy_years",
+        "feedback_loops",
+        "expectancies",
+        "expectancies_warm",
+    ):
         assert (written / "figures" / f"{name}.png").is_file(), name
 
 
@@ -88,8 +99,20 @@ def test_summary_has_the_arm_headline(written):
 
 def test_cli_replicates_give_intervals(scenario_file, tmp_path):
     out = tmp_path / "rep"
-    res = CliRunner().invoke(main, ["run", str(scenario_file), "-o", str(out), "--size", "3000",
-                                    "--replicates", "2", "--no-figures"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(scenario_file),
+            "-o",
+            str(out),
+            "--size",
+            "3000",
+            "--replicates",
+            "2",
+            "--no-figures",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "warm: HLE SII change" in res.output
     comp = pd.read_parquet(out / "comparison.parquet")
@@ -103,8 +126,9 @@ def test_cli_replicates_give_intervals(scenario_file, tmp_path):
 
 
 def test_cli_rejects_bad_replicates(scenario_file, tmp_path):
-    res = CliRunner().invoke(main, ["run", str(scenario_file), "-o", str(tmp_path / "x"),
-                                    "--replicates", "0"])
+    res = CliRunner().invoke(
+        main, ["run", str(scenario_file), "-o", str(tmp_path / "x"), "--replicates", "0"]
+    )
     assert res.exit_code == 2
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from povsim.rng import normal, person_key, seed_key, uniform, uniforms
+from povsim.model.rng import normal, person_key, seed_key, uniform, uniforms
 
 N = 1_000_000
 PIDS = np.arange(N, dtype=np.int64)
@@ -94,8 +94,7 @@ def test_different_seeds_different_streams():
 
 def test_person_keys_distinct():
     sk = seed_key(3)
-    keys = np.array([person_key(sk, i, y) for i in range(300) for y in range(30)],
-                    dtype=np.uint64)
+    keys = np.array([person_key(sk, i, y) for i in range(300) for y in range(30)], dtype=np.uint64)
     assert np.unique(keys).size == keys.size
 
 

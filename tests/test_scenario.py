@@ -1,13 +1,15 @@
 """Scenario schema: defaults, extends, one-line errors, overrides (no simulation)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-import povsim.scenario as scenario_mod
-from povsim.scenario import (PopulationSpec, Scenario, ScenarioError, load_scenario,
-                             scenario_from_dict)
+import povsim.inputs.schema as scenario_mod
+from povsim.inputs.errors import ScenarioError
+from povsim.inputs.loader import load_scenario, scenario_from_dict
+from povsim.inputs.schema import PopulationSpec, Scenario
 
 BAD = Path(__file__).parent / "bad_scenarios"
 
@@ -16,7 +18,7 @@ BAD_CASES = {
     "unknown_top_key.yaml": "colour: unknown key",
     "nested_key_typo.yaml": "population.sise: unknown key",
     "size_wrong_type.yaml": "population.size: must be an integer between 100 and 20000000",
-    "size_fractional.yaml": "population.size: must be an integer between 100 and 20000000; got 12.5",
+    "size_fractional.yaml": "population.size: must be an integer between 100 and 20000000; got 12.5",  # noqa: E501
     "size_out_of_range.yaml": "population.size:",
     "negative_seed.yaml": "seed: must be an integer between 0",
     "horizon_zero.yaml": "population.horizon:",
@@ -56,25 +58,35 @@ def test_minimal_scenario_gets_defaults(tmp_path: Path) -> None:
     assert isinstance(sc, Scenario)
     assert sc.name == "minimal" and sc.description == "" and sc.seed == 1
     assert sc.population == PopulationSpec()
-    assert (sc.population.size, sc.population.start_year, sc.population.horizon) == (200_000, 2019, 30)
+    assert (sc.population.size, sc.population.start_year, sc.population.horizon) == (
+        200_000,
+        2019,
+        30,
+    )
     assert sc.population.births is True
     assert sc.parameters == {}
     assert sc.source_path == str(path)
 
 
 def test_valid_parameters_accepted() -> None:
-    sc = scenario_from_dict({"name": "p", "parameters": {"income_sigma": 0.5, "rr.mortality.obese": 2}})
+    sc = scenario_from_dict(
+        {"name": "p", "parameters": {"income_sigma": 0.5, "rr.mortality.obese": 2}}
+    )
     assert sc.parameters == {"income_sigma": 0.5, "rr.mortality.obese": 2}
     assert sc.source_path is None
 
 
 def test_extends_deep_merges(tmp_path: Path) -> None:
-    _write(tmp_path / "base" / "base.yaml",
-           "name: base\ndescription: shared\npopulation: {size: 1000, horizon: 5}\n"
-           "parameters: {income_sigma: 0.5}\n")
-    child = _write(tmp_path / "child.yaml",
-                   "extends: base/base.yaml\nname: child\npopulation: {horizon: 10}\n"
-                   "parameters: {job_exit_rate: 0.1}\n")
+    _write(
+        tmp_path / "base" / "base.yaml",
+        "name: base\ndescription: shared\npopulation: {size: 1000, horizon: 5}\n"
+        "parameters: {income_sigma: 0.5}\n",
+    )
+    child = _write(
+        tmp_path / "child.yaml",
+        "extends: base/base.yaml\nname: child\npopulation: {horizon: 10}\n"
+        "parameters: {job_exit_rate: 0.1}\n",
+    )
     sc = load_scenario(child)
     assert sc.name == "child" and sc.description == "shared"
     assert (sc.population.size, sc.population.horizon) == (1000, 10)
@@ -121,11 +133,13 @@ def test_messages_follow_the_documented_shape() -> None:
         load_scenario(BAD / "nested_key_typo.yaml")
     assert str(info.value).endswith(
         "population.sise: unknown key; allowed size, start_year, horizon, births, area, "
-        "composition, area_name (did you mean `size`?)")
+        "composition, area_name (did you mean `size`?)"
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(BAD / "param_unknown_typo.yaml")
     assert str(info.value).endswith(
-        "allowed see `povsim parameters` (did you mean `rr.mortality.smoking_current`?)")
+        "allowed see `povsim parameters` (did you mean `rr.mortality.smoking_current`?)"
+    )
     with pytest.raises(ScenarioError, match=r"invalid YAML at line 4, column \d+: "):
         load_scenario(BAD / "invalid_yaml.yaml")
 
@@ -135,12 +149,18 @@ def test_missing_file(tmp_path: Path) -> None:
         load_scenario(tmp_path / "nope.yaml")
 
 
-@pytest.mark.parametrize("data, path", [
-    ({"name": "b", "parameters": {"income_sigma": True}}, "parameters.income_sigma"),
-    ({"name": "b", "parameters": {"rr.mortality.obese": False}}, "parameters.rr.mortality.obese"),
-    ({"name": "b", "population": {"size": True}}, "population.size"),
-    ({"name": "b", "seed": True}, "seed"),
-])
+@pytest.mark.parametrize(
+    "data, path",
+    [
+        ({"name": "b", "parameters": {"income_sigma": True}}, "parameters.income_sigma"),
+        (
+            {"name": "b", "parameters": {"rr.mortality.obese": False}},
+            "parameters.rr.mortality.obese",
+        ),
+        ({"name": "b", "population": {"size": True}}, "population.size"),
+        ({"name": "b", "seed": True}, "seed"),
+    ],
+)
 def test_bool_is_not_a_number(data: dict, path: str) -> None:
     with pytest.raises(ScenarioError, match=rf"^<dict>: {path}: .*; got (true|false)"):
         scenario_from_dict(data)
@@ -149,8 +169,12 @@ def test_bool_is_not_a_number(data: dict, path: str) -> None:
 def test_list_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
     space = {"ages": {"default": [1.0, 2.0, 3.0], "min": 0.0, "max": 10.0, "unit": ""}}
     monkeypatch.setattr(scenario_mod, "parameter_space", lambda: space)
-    assert scenario_from_dict({"name": "l", "parameters": {"ages": [1, 2.5, 3]}}).parameters["ages"] == [1, 2.5, 3]
-    with pytest.raises(ScenarioError, match=r"parameters\.ages: must be a list of 3 numbers; got \[1, 2\]"):
+    assert scenario_from_dict({"name": "l", "parameters": {"ages": [1, 2.5, 3]}}).parameters[
+        "ages"
+    ] == [1, 2.5, 3]
+    with pytest.raises(
+        ScenarioError, match=r"parameters\.ages: must be a list of 3 numbers; got \[1, 2\]"
+    ):
         scenario_from_dict({"name": "l", "parameters": {"ages": [1, 2]}})
     with pytest.raises(ScenarioError, match=r"parameters\.ages\[2\]: out of range; got 11"):
         scenario_from_dict({"name": "l", "parameters": {"ages": [1, 2, 11]}})
@@ -160,15 +184,24 @@ def test_list_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_overrides_applied_and_validated(tmp_path: Path) -> None:
     path = _write(tmp_path / "s.yaml", "name: s\npopulation: {horizon: 5}\n")
-    sc = load_scenario(path, {"seed": 5, "population.size": 1000, "parameters.rr.mortality.obese": 1.5,
-                              "population.start_year": None})
+    sc = load_scenario(
+        path,
+        {
+            "seed": 5,
+            "population.size": 1000,
+            "parameters.rr.mortality.obese": 1.5,
+            "population.start_year": None,
+        },
+    )
     assert (sc.seed, sc.population.size, sc.population.horizon) == (5, 1000, 5)
     assert sc.population.start_year == 2019  # None means the option was not given
     assert sc.parameters == {"rr.mortality.obese": 1.5}
-    for overrides, fragment in [({"population.size": 5}, "population.size: must be an integer"),
-                                ({"seed": -1}, "seed: must be an integer"),
-                                ({"population.sise": 1000}, "population.sise: unknown key"),
-                                ({"parameters.income_sigma": 9}, "parameters.income_sigma: out of range")]:
+    for overrides, fragment in [
+        ({"population.size": 5}, "population.size: must be an integer"),
+        ({"seed": -1}, "seed: must be an integer"),
+        ({"population.sise": 1000}, "population.sise: unknown key"),
+        ({"parameters.income_sigma": 9}, "parameters.income_sigma: out of range"),
+    ]:
         with pytest.raises(ScenarioError, match=rf"^{path}: {fragment}"):
             load_scenario(path, overrides)
 

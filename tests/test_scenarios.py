@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 
 import povsim
-from povsim.scenario import load_scenario
+from povsim.inputs.loader import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 # invest_*.yaml are `povsim compare` questions (tests/test_compare.py), not scenarios.
-SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.yaml")
-                   if p.name != "baseline.yaml" and not p.name.startswith("invest_"))
+SCENARIOS = sorted(
+    p
+    for p in (REPO / "scenarios").glob("*.yaml")
+    if p.name != "baseline.yaml" and not p.name.startswith("invest_")
+)
 SHORT = {"population.horizon": 8, "population.size": 20_000}
 
 
@@ -41,33 +44,59 @@ def _targeted(arm) -> bool:
 
 def _final(comp, arm: str, measure: str, quintile: str = "all") -> float:
     last = comp.year.max()
-    row = comp[(comp.arm == arm) & (comp.year == last) & (comp.sex == "all")
-               & (comp.quintile == quintile) & (comp.measure == measure)]
+    row = comp[
+        (comp.arm == arm)
+        & (comp.year == last)
+        & (comp.sex == "all")
+        & (comp.quintile == quintile)
+        & (comp.measure == measure)
+    ]
     assert len(row) == 1, (arm, measure, quintile)
     return float(row.value.iloc[0])
 
 
 def test_scenarios_are_shipped():
     names = {p.stem for p in SCENARIOS}
-    assert {"stop_smoking_core20", "warm_homes_core20", "income_support_families",
-            "hypertension_case_finding", "community_social_prescribing",
-            "proportionate_package"} <= names
+    assert {
+        "stop_smoking_core20",
+        "warm_homes_core20",
+        "income_support_families",
+        "hypertension_case_finding",
+        "community_social_prescribing",
+        "proportionate_package",
+    } <= names
 
 
 def test_every_arm_has_comparison_rows(run):
     sc, res = run
     comp = res.comparison
     assert comp is not None and not comp.empty
-    assert list(comp.columns) == ["arm", "year", "sex", "quintile", "measure", "value", "se",
-                                  "lo", "hi"]
+    assert list(comp.columns) == [
+        "arm",
+        "year",
+        "sex",
+        "quintile",
+        "measure",
+        "value",
+        "se",
+        "lo",
+        "hi",
+    ]
     assert sc.arms, "a worked scenario needs at least one arm"
     years = set(range(sc.population.start_year, sc.population.start_year + 8))
     for arm in sc.arms:
         rows = comp[comp.arm == arm]
         assert set(rows.year) == years, arm
-        for m in ("hle0_change", "hle0_gap_change", "hle0_sii_change", "le0_gap_change",
-                  "healthy_years_gained_cumulative", "participants", "cost",
-                  "cost_cumulative"):
+        for m in (
+            "hle0_change",
+            "hle0_gap_change",
+            "hle0_sii_change",
+            "le0_gap_change",
+            "healthy_years_gained_cumulative",
+            "participants",
+            "cost",
+            "cost_cumulative",
+        ):
             assert m in set(rows.measure), (arm, m)
         assert np.isfinite(_final(comp, arm, "hle0_gap_change"))
         took_part = rows[(rows.measure == "participants") & (rows.quintile == "all")].value.sum()

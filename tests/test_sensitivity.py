@@ -18,24 +18,38 @@ from click.testing import CliRunner
 from scipy import stats
 
 import povsim
-from povsim import uncertainty as U
 from povsim.cli import main
-from povsim.evaluate import OUTPUTS, POPULATION_PARAMS, ScenarioModel
-from povsim.scenario import ScenarioError, scenario_from_dict
-from povsim.sensitivity import (Design, Sweep, ceac, make_design, run_design, sobol_indices)
-from povsim.sweep import FunctionModel, SweepError, run_sweep
+from povsim.inputs import uncertainty as U
+from povsim.inputs.errors import ScenarioError
+from povsim.inputs.loader import scenario_from_dict
+from povsim.studies.sample_model import OUTPUTS, POPULATION_PARAMS, ScenarioModel
+from povsim.studies.sensitivity import Design, Sweep, ceac, make_design, run_design, sobol_indices
+from povsim.studies.sweep import FunctionModel, SweepError, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 WARM = str(REPO / "scenarios" / "warm_homes_core20.yaml")
 BASE = str(REPO / "scenarios" / "baseline.yaml")
 
 TINY_UNCERTAINTY = {
-    "parameters.rr.poor_health.cold_home": {"dist": "lognormal", "low": 1.47, "high": 2.63,
-                                            "source": "test"},
-    "arms.*.interventions.warm_homes.effect": {"dist": "triangular", "min": 0.6, "mode": 0.8,
-                                               "max": 0.95, "source": "test"},
-    "arms.core20.interventions.0.uptake": {"dist": "uniform", "min": 0.2, "max": 0.4,
-                                           "source": "test"},
+    "parameters.rr.poor_health.cold_home": {
+        "dist": "lognormal",
+        "low": 1.47,
+        "high": 2.63,
+        "source": "test",
+    },
+    "arms.*.interventions.warm_homes.effect": {
+        "dist": "triangular",
+        "min": 0.6,
+        "mode": 0.8,
+        "max": 0.95,
+        "source": "test",
+    },
+    "arms.core20.interventions.0.uptake": {
+        "dist": "uniform",
+        "min": 0.2,
+        "max": 0.4,
+        "source": "test",
+    },
 }
 
 
@@ -45,14 +59,19 @@ def tiny_data(uncertainty: dict | None = None, size: int = 2000, horizon: int = 
     import yaml
 
     data = yaml.safe_load(Path(WARM).read_text())
-    data.update(extends=BASE, name="tiny", population={"size": size, "horizon": horizon},
-                uncertainty=TINY_UNCERTAINTY if uncertainty is None else uncertainty)
+    data.update(
+        extends=BASE,
+        name="tiny",
+        population={"size": size, "horizon": horizon},
+        uncertainty=TINY_UNCERTAINTY if uncertainty is None else uncertainty,
+    )
     return data
 
 
 def tiny(uncertainty: dict | None = None, size: int = 2000, horizon: int = 5):
-    return scenario_from_dict(tiny_data(uncertainty, size, horizon),
-                              source=str(REPO / "scenarios" / "tiny.yaml"))
+    return scenario_from_dict(
+        tiny_data(uncertainty, size, horizon), source=str(REPO / "scenarios" / "tiny.yaml")
+    )
 
 
 def write_tiny(tmp_path: Path, size: int = 2000, horizon: int = 5) -> Path:
@@ -65,23 +84,47 @@ def write_tiny(tmp_path: Path, size: int = 2000, horizon: int = 5) -> Path:
 
 # --- the uncertainty block ------------------------------------------------------------------
 
+
 def test_quantile_functions_known_answers():
-    sc = tiny({
-        "parameters.income_sigma": {"dist": "uniform", "min": 0.5, "max": 0.7, "source": "t"},
-        "parameters.job_exit_rate": {"dist": "normal", "mean": 0.08, "sd": 0.01, "source": "t"},
-        "parameters.rr.mortality.obese": {"dist": "lognormal", "low": 1.41, "high": 1.48,
-                                          "source": "t"},
-        "parameters.frailty_sd": {"dist": "beta", "alpha": 2, "beta": 5, "min": 0.5,
-                                  "max": 1.5, "source": "t"},
-        "parameters.smoking_relapse": {"dist": "truncnorm", "mean": 0.02, "sd": 0.02,
-                                       "min": 0.0, "max": 0.05, "source": "t"},
-        "parameters.income_persistence": {"dist": "triangular", "min": 0.8, "mode": 0.85,
-                                          "max": 0.95, "source": "t"}})
+    sc = tiny(
+        {
+            "parameters.income_sigma": {"dist": "uniform", "min": 0.5, "max": 0.7, "source": "t"},
+            "parameters.job_exit_rate": {"dist": "normal", "mean": 0.08, "sd": 0.01, "source": "t"},
+            "parameters.rr.mortality.obese": {
+                "dist": "lognormal",
+                "low": 1.41,
+                "high": 1.48,
+                "source": "t",
+            },
+            "parameters.frailty_sd": {
+                "dist": "beta",
+                "alpha": 2,
+                "beta": 5,
+                "min": 0.5,
+                "max": 1.5,
+                "source": "t",
+            },
+            "parameters.smoking_relapse": {
+                "dist": "truncnorm",
+                "mean": 0.02,
+                "sd": 0.02,
+                "min": 0.0,
+                "max": 0.05,
+                "source": "t",
+            },
+            "parameters.income_persistence": {
+                "dist": "triangular",
+                "min": 0.8,
+                "mode": 0.85,
+                "max": 0.95,
+                "source": "t",
+            },
+        }
+    )
     u = np.array([[0.5, 0.5, 0.025, 0.5, 0.5, 1 / 3], [0.25, 0.975, 0.975, 0.0, 1.0, 0.0]])
     x = U.to_values(sc, u)
     assert x[0, 0] == pytest.approx(0.6) and x[1, 0] == pytest.approx(0.55)
-    assert x[0, 1] == pytest.approx(0.08) and x[1, 1] == pytest.approx(0.08 + 1.96 * 0.01,
-                                                                      abs=1e-5)
+    assert x[0, 1] == pytest.approx(0.08) and x[1, 1] == pytest.approx(0.08 + 1.96 * 0.01, abs=1e-5)
     # lognormal: low/high are the 2.5% / 97.5% quantiles
     assert x[0, 2] == pytest.approx(1.41) and x[1, 2] == pytest.approx(1.48)
     assert x[0, 3] == pytest.approx(0.5 + stats.beta.median(2, 5))
@@ -92,10 +135,22 @@ def test_quantile_functions_known_answers():
 
 
 def test_arm_wildcard_and_list_index_set_every_target():
-    sc = tiny({"arms.*.interventions.warm_homes.effect": {"dist": "uniform", "min": 0.5,
-                                                          "max": 0.7, "source": "t"},
-               "parameters.inverse_care_weights[4]": {"dist": "uniform", "min": 0.2,
-                                                      "max": 0.6, "source": "t"}})
+    sc = tiny(
+        {
+            "arms.*.interventions.warm_homes.effect": {
+                "dist": "uniform",
+                "min": 0.5,
+                "max": 0.7,
+                "source": "t",
+            },
+            "parameters.inverse_care_weights[4]": {
+                "dist": "uniform",
+                "min": 0.2,
+                "max": 0.6,
+                "source": "t",
+            },
+        }
+    )
     resolved = [U.targets(sc, p) for p in sc.uncertainty]
     pt = U.point(U.scenario_data(sc), resolved, np.array([0.55, 0.3]))
     assert [a.interventions[0].effect for a in pt.arms.values()] == [0.55, 0.55]
@@ -103,60 +158,171 @@ def test_arm_wildcard_and_list_index_set_every_target():
 
 
 BAD_UNCERTAINTY = [
-    ({"parameters.rr.poor_health.cold_hom": {"dist": "uniform", "min": 1, "max": 2,
-                                             "source": "t"}},
-     "uncertainty.parameters.rr.poor_health.cold_hom: unknown or unsupported path",
-     "did you mean `parameters.rr.poor_health.cold_home`?"),
-    ({"parameters.income_sigma": {"dist": "normal", "mean": 0.6, "sd": 0, "source": "t"}},
-     "uncertainty.parameters.income_sigma.sd: must be positive; got 0", "allowed > 0"),
-    ({"parameters.income_sigma": {"dist": "uniform", "min": 0.7, "max": 0.6, "source": "t"}},
-     "uncertainty.parameters.income_sigma.max: must be greater than min; got 0.6", "> 0.7"),
-    ({"parameters.income_sigma": {"dist": "triangular", "min": 0.5, "mode": 0.9, "max": 0.7,
-                                  "source": "t"}},
-     "uncertainty.parameters.income_sigma.mode: must lie between min and max", "0.5..0.7"),
-    ({"parameters.income_sigma": {"dist": "uniform", "min": 0.5, "max": 0.7}},
-     "uncertainty.parameters.income_sigma.source: required key is missing", ""),
-    ({"parameters.income_sigma": {"dist": "uniform", "min": 0.5, "max": 0.7, "sd": 1,
-                                  "source": "t"}},
-     "uncertainty.parameters.income_sigma.sd: not used by dist uniform", "min, max"),
-    ({"parameters.income_sigma": {"dist": "gamma", "min": 0.5, "max": 0.7, "source": "t"}},
-     "uncertainty.parameters.income_sigma.dist:", "uniform"),
-    ({"parameters.frailty_sd": {"dist": "beta", "alpha": 0, "beta": 2, "source": "t"}},
-     "uncertainty.parameters.frailty_sd.alpha: must be positive", ""),
-    ({"parameters.rr.mortality.obese": {"dist": "lognormal", "low": 0, "high": 2,
-                                        "source": "t"}},
-     "uncertainty.parameters.rr.mortality.obese.low: must be positive", ""),
+    (
+        {
+            "parameters.rr.poor_health.cold_hom": {
+                "dist": "uniform",
+                "min": 1,
+                "max": 2,
+                "source": "t",
+            }
+        },
+        "uncertainty.parameters.rr.poor_health.cold_hom: unknown or unsupported path",
+        "did you mean `parameters.rr.poor_health.cold_home`?",
+    ),
+    (
+        {"parameters.income_sigma": {"dist": "normal", "mean": 0.6, "sd": 0, "source": "t"}},
+        "uncertainty.parameters.income_sigma.sd: must be positive; got 0",
+        "allowed > 0",
+    ),
+    (
+        {"parameters.income_sigma": {"dist": "uniform", "min": 0.7, "max": 0.6, "source": "t"}},
+        "uncertainty.parameters.income_sigma.max: must be greater than min; got 0.6",
+        "> 0.7",
+    ),
+    (
+        {
+            "parameters.income_sigma": {
+                "dist": "triangular",
+                "min": 0.5,
+                "mode": 0.9,
+                "max": 0.7,
+                "source": "t",
+            }
+        },
+        "uncertainty.parameters.income_sigma.mode: must lie between min and max",
+        "0.5..0.7",
+    ),
+    (
+        {"parameters.income_sigma": {"dist": "uniform", "min": 0.5, "max": 0.7}},
+        "uncertainty.parameters.income_sigma.source: required key is missing",
+        "",
+    ),
+    (
+        {
+            "parameters.income_sigma": {
+                "dist": "uniform",
+                "min": 0.5,
+                "max": 0.7,
+                "sd": 1,
+                "source": "t",
+            }
+        },
+        "uncertainty.parameters.income_sigma.sd: not used by dist uniform",
+        "min, max",
+    ),
+    (
+        {"parameters.income_sigma": {"dist": "gamma", "min": 0.5, "max": 0.7, "source": "t"}},
+        "uncertainty.parameters.income_sigma.dist:",
+        "uniform",
+    ),
+    (
+        {"parameters.frailty_sd": {"dist": "beta", "alpha": 0, "beta": 2, "source": "t"}},
+        "uncertainty.parameters.frailty_sd.alpha: must be positive",
+        "",
+    ),
+    (
+        {
+            "parameters.rr.mortality.obese": {
+                "dist": "lognormal",
+                "low": 0,
+                "high": 2,
+                "source": "t",
+            }
+        },
+        "uncertainty.parameters.rr.mortality.obese.low: must be positive",
+        "",
+    ),
     # Impossible ranges: checked against the field's own validation.
-    ({"arms.core20.interventions.warm_homes.effect": {"dist": "uniform", "min": 0.6,
-                                                      "max": 1.2, "source": "t"}},
-     "uncertainty.arms.core20.interventions.warm_homes.effect: the distribution reaches 1.2",
-     "is a probability for this type"),
-    ({"arms.core20.interventions.warm_homes.uptake": {"dist": "normal", "mean": 0.9,
-                                                      "sd": 0.1, "source": "t"}},
-     "uncertainty.arms.core20.interventions.warm_homes.uptake: the distribution reaches",
-     "use"[:0]),
-    ({"parameters.income_sigma": {"dist": "uniform", "min": 0.05, "max": 0.7,
-                                  "source": "t"}},
-     "uncertainty.parameters.income_sigma: the distribution reaches 0.05", "out of range"),
-    ({"parameters.inverse_care_weights": {"dist": "uniform", "min": 1, "max": 2,
-                                          "source": "t"}},
-     "uncertainty.parameters.inverse_care_weights: a list parameter: give one element by "
-     "index", "allowed parameters.inverse_care_weights[0] .. parameters.inverse_care_weights[4]"),
-    ({"parameters.inverse_care_weights[5]": {"dist": "uniform", "min": 1, "max": 2,
-                                             "source": "t"}},
-     "unknown or unsupported path", ""),
-    ({"arms.*.interventions.no_such.effect": {"dist": "uniform", "min": 0.1, "max": 0.2,
-                                              "source": "t"}},
-     "uncertainty.arms.*.interventions.no_such.effect: unknown or unsupported path", ""),
-    ({"arms.*.interventions.warm_homes.effect": {"dist": "uniform", "min": 0.6, "max": 0.9,
-                                                 "source": "t"},
-      "arms.univ.interventions.0.effect": {"dist": "uniform", "min": 0.6, "max": 0.9,
-                                           "source": "t"}},
-     "uncertainty.arms.univ.interventions.0.effect: sets the same field as "
-     "`arms.*.interventions.warm_homes.effect`", "allowed one input per field"),
-    ({"arms.core20.interventions.0.start_year": {"dist": "uniform", "min": 2020,
-                                                 "max": 2022, "source": "t"}},
-     "unknown or unsupported path", "field: effect, coverage"),
+    (
+        {
+            "arms.core20.interventions.warm_homes.effect": {
+                "dist": "uniform",
+                "min": 0.6,
+                "max": 1.2,
+                "source": "t",
+            }
+        },
+        "uncertainty.arms.core20.interventions.warm_homes.effect: the distribution reaches 1.2",
+        "is a probability for this type",
+    ),
+    (
+        {
+            "arms.core20.interventions.warm_homes.uptake": {
+                "dist": "normal",
+                "mean": 0.9,
+                "sd": 0.1,
+                "source": "t",
+            }
+        },
+        "uncertainty.arms.core20.interventions.warm_homes.uptake: the distribution reaches",
+        "use"[:0],
+    ),
+    (
+        {"parameters.income_sigma": {"dist": "uniform", "min": 0.05, "max": 0.7, "source": "t"}},
+        "uncertainty.parameters.income_sigma: the distribution reaches 0.05",
+        "out of range",
+    ),
+    (
+        {"parameters.inverse_care_weights": {"dist": "uniform", "min": 1, "max": 2, "source": "t"}},
+        "uncertainty.parameters.inverse_care_weights: a list parameter: give one element by index",
+        "allowed parameters.inverse_care_weights[0] .. parameters.inverse_care_weights[4]",
+    ),
+    (
+        {
+            "parameters.inverse_care_weights[5]": {
+                "dist": "uniform",
+                "min": 1,
+                "max": 2,
+                "source": "t",
+            }
+        },
+        "unknown or unsupported path",
+        "",
+    ),
+    (
+        {
+            "arms.*.interventions.no_such.effect": {
+                "dist": "uniform",
+                "min": 0.1,
+                "max": 0.2,
+                "source": "t",
+            }
+        },
+        "uncertainty.arms.*.interventions.no_such.effect: unknown or unsupported path",
+        "",
+    ),
+    (
+        {
+            "arms.*.interventions.warm_homes.effect": {
+                "dist": "uniform",
+                "min": 0.6,
+                "max": 0.9,
+                "source": "t",
+            },
+            "arms.univ.interventions.0.effect": {
+                "dist": "uniform",
+                "min": 0.6,
+                "max": 0.9,
+                "source": "t",
+            },
+        },
+        "uncertainty.arms.univ.interventions.0.effect: sets the same field as "
+        "`arms.*.interventions.warm_homes.effect`",
+        "allowed one input per field",
+    ),
+    (
+        {
+            "arms.core20.interventions.0.start_year": {
+                "dist": "uniform",
+                "min": 2020,
+                "max": 2022,
+                "source": "t",
+            }
+        },
+        "unknown or unsupported path",
+        "field: effect, coverage",
+    ),
 ]
 
 
@@ -172,18 +338,24 @@ def test_bad_uncertainty_is_one_line_with_path(block, fragment, fragment2):
 
 def test_cli_rejects_bad_or_missing_uncertainty(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(f"extends: {WARM}\nname: bad\nuncertainty:\n  parameters.income_sigma:\n"
-                   f"    dist: uniform\n    min: 0.9\n    max: 0.1\n    source: t\n")
+    bad.write_text(
+        f"extends: {WARM}\nname: bad\nuncertainty:\n  parameters.income_sigma:\n"
+        f"    dist: uniform\n    min: 0.9\n    max: 0.1\n    source: t\n"
+    )
     res = CliRunner().invoke(main, ["sensitivity", str(bad), "-o", str(tmp_path / "o")])
     assert res.exit_code == 2
-    assert res.output.count("\n") == 1 and "uncertainty.parameters.income_sigma.max" in \
-        res.output and "Traceback" not in res.output
+    assert (
+        res.output.count("\n") == 1
+        and "uncertainty.parameters.income_sigma.max" in res.output
+        and "Traceback" not in res.output
+    )
     res = CliRunner().invoke(main, ["sensitivity", BASE, "-o", str(tmp_path / "o")])
     assert res.exit_code == 2 and "uncertainty: required" in res.output
     assert not (tmp_path / "o").exists()
 
 
 # --- fast outputs ---------------------------------------------------------------------------
+
 
 def test_fast_outputs_equal_povsim_run():
     sc = tiny(size=3000, horizon=6)
@@ -197,36 +369,41 @@ def test_fast_outputs_equal_povsim_run():
         c = res.comparison
         last = c[(c.year == c.year.max()) & (c.sex == "all") & (c.quintile == "all")]
         for j, arm in enumerate(sc.arms):
-            got = dict(zip(OUTPUTS, y[i, j * len(OUTPUTS):(j + 1) * len(OUTPUTS)]))
+            got = dict(zip(OUTPUTS, y[i, j * len(OUTPUTS) : (j + 1) * len(OUTPUTS)]))
             want = last[last.arm == arm].set_index("measure").value
-            for mine, theirs in (("hle0_gap_change", "hle0_gap_change"),
-                                 ("hle0_sii_change", "hle0_sii_change"),
-                                 ("le0_gap_change", "le0_gap_change"),
-                                 ("healthy_years_gained", "healthy_years_gained_cumulative"),
-                                 ("cost", "cost_cumulative"),
-                                 ("qalys_gained_disc", "qalys_gained_discounted_cumulative"),
-                                 ("cost_disc", "cost_discounted_cumulative")):
+            for mine, theirs in (
+                ("hle0_gap_change", "hle0_gap_change"),
+                ("hle0_sii_change", "hle0_sii_change"),
+                ("le0_gap_change", "le0_gap_change"),
+                ("healthy_years_gained", "healthy_years_gained_cumulative"),
+                ("cost", "cost_cumulative"),
+                ("qalys_gained_disc", "qalys_gained_discounted_cumulative"),
+                ("cost_disc", "cost_discounted_cumulative"),
+            ):
                 assert got[mine] == pytest.approx(want[theirs], rel=1e-12, abs=1e-12), mine
             assert got["cost_per_healthy_year"] == pytest.approx(
-                got["cost"] / got["healthy_years_gained"])
+                got["cost"] / got["healthy_years_gained"]
+            )
             assert got["cost"] > 0 and 0 < got["cost_disc"] < got["cost"]
             assert got["cost_per_qaly"] == pytest.approx(want["cost_per_qaly"], rel=1e-9)
     # the cached model gives the same numbers as a fresh one, row by row
-    fresh = np.vstack([ScenarioModel(sc, token=f"f{i}").evaluate(x[i:i + 1]) for i in range(3)])
+    fresh = np.vstack([ScenarioModel(sc, token=f"f{i}").evaluate(x[i : i + 1]) for i in range(3)])
     assert np.array_equal(fresh, y)
 
 
 def test_only_population_params_change_the_starting_population():
     """The worker caches the pre-fit population by POPULATION_PARAMS: no other parameter may
     change it (else cached samples would be wrong)."""
-    from povsim.parameters import build_cell_tables, load_params, parameter_space
-    from povsim.population import build_population
+    from povsim.inputs.parameters import load_params, parameter_space
+    from povsim.model.population import build_population
+    from povsim.model.tables import build_cell_tables
 
     def build(overrides):
         m = load_params(overrides)
         p = build_population(m, build_cell_tables(m), 1000, 2, 5, True)
-        return np.concatenate([p.state_arrays()[i].astype(float) for i in range(14)]
-                              + [p.zinc, p.frail])
+        return np.concatenate(
+            [p.state_arrays()[i].astype(float) for i in range(14)] + [p.zinc, p.frail]
+        )
 
     ref = build({})
     changed = set()
@@ -250,8 +427,9 @@ def test_poor_health_and_ltc_onset_risks_enter_cell_tables_only_as_effect_vector
     """The worker reuses cell tables across samples that differ only in these paths."""
     import dataclasses
 
-    from povsim.evaluate import EFFECT_ONLY
-    from povsim.parameters import build_cell_tables, load_params, parameter_space
+    from povsim.inputs.parameters import load_params, parameter_space
+    from povsim.model.tables import build_cell_tables
+    from povsim.studies.sample_model import EFFECT_ONLY
 
     paths = [p for p in parameter_space() if f"parameters.{p}".startswith(EFFECT_ONLY)]
     assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.poverty" in paths
@@ -264,6 +442,7 @@ def test_poor_health_and_ltc_onset_risks_enter_cell_tables_only_as_effect_vector
 
 
 # --- sweeps: designs, resume, executors -------------------------------------------------------
+
 
 def ishigami(x: np.ndarray) -> np.ndarray:
     from SALib.test_functions import Ishigami
@@ -280,8 +459,9 @@ def test_ishigami_known_indices_through_the_pool():
     2-process pool) recovers its analytic indices within the 95% intervals."""
     names = ["x1", "x2", "x3"]
     design = make_design("sobol", names, 2048, seed=7)
-    sw = run_design(FunctionModel(ishigami, ["y"], token="ishigami"), names, to_ishigami,
-                    design, workers=2)
+    sw = run_design(
+        FunctionModel(ishigami, ["y"], token="ishigami"), names, to_ishigami, design, workers=2
+    )
     f, _ = sobol_indices(sw, seed=7)
     known = {"S1": [0.3139, 0.4424, 0.0], "ST": [0.5576, 0.4424, 0.2437]}
     for idx, values in known.items():
@@ -299,7 +479,7 @@ def test_sobol_design_prefix_is_the_smaller_design():
     """Convergence re-analyses the first N' base samples: they must form the N' design."""
     big = make_design("sobol", ["a", "b", "c", "d"], 64, seed=3)
     small = make_design("sobol", ["a", "b", "c", "d"], 16, seed=3)
-    assert np.array_equal(big.u[:len(small.u)], small.u)
+    assert np.array_equal(big.u[: len(small.u)], small.u)
     assert make_design("sobol", ["a"], 48, seed=3).notes  # not a power of 2: a warning
     assert not big.notes
 
@@ -320,6 +500,7 @@ def test_killed_sweep_resumes_without_rerunning_finished_batches(tmp_path):
         def hook(done):
             if done == k:
                 raise Stop
+
         return hook
 
     with pytest.raises(Stop):
@@ -348,8 +529,21 @@ def test_cli_sweep_killed_and_rerun_matches_uninterrupted(tmp_path):
     sc = write_tiny(tmp_path)
     out = tmp_path / "killed"
     ck = tmp_path / ".killed.sweep"
-    cmd = [sys.executable, "-m", "povsim.cli", "sensitivity", str(sc), "--method", "psa",
-           "-n", "40", "-o", str(out), "-q", "--no-figures"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "povsim.cli",
+        "sensitivity",
+        str(sc),
+        "--method",
+        "psa",
+        "-n",
+        "40",
+        "-o",
+        str(out),
+        "-q",
+        "--no-figures",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline and len(list(ck.glob("batch-*.npy"))) < 2:
@@ -360,18 +554,34 @@ def test_cli_sweep_killed_and_rerun_matches_uninterrupted(tmp_path):
     assert done_before >= 2 and not out.exists()
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert f"{done_before} batches from checkpoints" in res.stdout or \
-        "batches from checkpoints" in res.stdout
+    assert (
+        f"{done_before} batches from checkpoints" in res.stdout
+        or "batches from checkpoints" in res.stdout
+    )
     assert not ck.exists()  # checkpoints removed once the outputs are written
     man = json.loads((out / "manifest.json").read_text())
     assert man["batches_loaded_from_checkpoints"] >= done_before
     assert man["batches_run"] + man["batches_loaded_from_checkpoints"] == 40
     ref = tmp_path / "whole"
-    r = CliRunner().invoke(main, ["sensitivity", str(sc), "--method", "psa", "-n", "40",
-                                  "-o", str(ref), "-q", "--no-figures"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "sensitivity",
+            str(sc),
+            "--method",
+            "psa",
+            "-n",
+            "40",
+            "-o",
+            str(ref),
+            "-q",
+            "--no-figures",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "samples.parquet"),
-                                  pd.read_parquet(ref / "samples.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "samples.parquet"), pd.read_parquet(ref / "samples.parquet")
+    )
     pd.testing.assert_frame_equal(pd.read_csv(out / "psa.csv"), pd.read_csv(ref / "psa.csv"))
 
 
@@ -387,9 +597,12 @@ def test_one_worker_two_workers_and_dask_give_identical_outputs():
 
     one = run(workers=1)
     two = run(workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         dask = run(client=client)
     assert np.all(np.isfinite(one[:, :4]))
     # NaN (a ratio to zero) counts as equal to NaN: identity is what matters here.
@@ -399,13 +612,15 @@ def test_one_worker_two_workers_and_dask_give_identical_outputs():
 
 # --- methods and outputs --------------------------------------------------------------------
 
+
 def test_ceac_known_answer():
     """Two draws: the arm gains 10 healthy years for £100,000 or 30 for £100,000."""
     names = ["p"]
     design = Design("psa", np.zeros((2, 1)), 2, 1)
     y = np.array([[10.0, 100_000.0], [30.0, 100_000.0]])
-    sw = Sweep(design, names, np.zeros((2, 1)), y,
-               ["a.qalys_gained_disc", "a.cost_disc"], 0.0, 0, 0)
+    sw = Sweep(
+        design, names, np.zeros((2, 1)), y, ["a.qalys_gained_disc", "a.cost_disc"], 0.0, 0, 0
+    )
     ce = ceac(sw, ["a"], thresholds=np.array([0.0, 4_000.0, 5_000.0, 20_000.0]))
     best = ce[ce.option == "a"].set_index("threshold").p_best
     assert list(best) == [0.0, 0.5, 0.5, 1.0]  # break-even at £10,000 and £3,333
@@ -415,11 +630,20 @@ def test_ceac_known_answer():
 def test_cli_sobol_writes_tidy_outputs_atomically(tmp_path):
     sc = write_tiny(tmp_path)
     out = tmp_path / "sobol"
-    res = CliRunner().invoke(main, ["sensitivity", str(sc), "-n", "4", "-o", str(out),
-                                    "--workers", "1", "--resamples", "50"])
+    res = CliRunner().invoke(
+        main,
+        ["sensitivity", str(sc), "-n", "4", "-o", str(out), "--workers", "1", "--resamples", "50"],
+    )
     assert res.exit_code == 0, res.output
-    for name in ("samples.csv", "samples.parquet", "indices.csv", "convergence.csv",
-                 "manifest.json", "figures/indices.png", "figures/convergence.png"):
+    for name in (
+        "samples.csv",
+        "samples.parquet",
+        "indices.csv",
+        "convergence.csv",
+        "manifest.json",
+        "figures/indices.png",
+        "figures/convergence.png",
+    ):
         assert (out / name).is_file(), name
     d = len(TINY_UNCERTAINTY)
     samples = pd.read_parquet(out / "samples.parquet")
@@ -429,23 +653,41 @@ def test_cli_sobol_writes_tidy_outputs_atomically(tmp_path):
     assert list(idx.columns) == ["output", "parameter", "parameter2", "index", "value", "conf"]
     assert {"S1", "ST", "S2"} <= set(idx["index"])
     man = json.loads((out / "manifest.json").read_text())
-    assert man["rows"] == len(samples) and man["parameters"][
-        "parameters.rr.poor_health.cold_home"]["source"] == "test"
+    assert (
+        man["rows"] == len(samples)
+        and man["parameters"]["parameters.rr.poor_health.cold_home"]["source"] == "test"
+    )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_cli_morris_and_psa(tmp_path):
     sc = write_tiny(tmp_path, size=1000, horizon=4)
     out = tmp_path / "morris"
-    res = CliRunner().invoke(main, ["sensitivity", str(sc), "--method", "morris", "-n", "3",
-                                    "-o", str(out), "-q", "--resamples", "50", "--no-figures"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "sensitivity",
+            str(sc),
+            "--method",
+            "morris",
+            "-n",
+            "3",
+            "-o",
+            str(out),
+            "-q",
+            "--resamples",
+            "50",
+            "--no-figures",
+        ],
+    )
     assert res.exit_code == 0, res.output
     idx = pd.read_csv(out / "indices.csv")
     assert {"mu", "mu_star", "sigma"} == set(idx["index"])
     assert len(pd.read_csv(out / "samples.csv")) == 3 * (len(TINY_UNCERTAINTY) + 1)
     out = tmp_path / "psa"
-    res = CliRunner().invoke(main, ["sensitivity", str(sc), "--method", "psa", "-n", "12",
-                                    "-o", str(out)])
+    res = CliRunner().invoke(
+        main, ["sensitivity", str(sc), "--method", "psa", "-n", "12", "-o", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "probability the HLE gap narrows" in res.output
     psa = pd.read_csv(out / "psa.csv")
@@ -457,7 +699,7 @@ def test_cli_morris_and_psa(tmp_path):
 
 
 def test_shipped_scenario_has_sourced_uncertainty():
-    from povsim.scenario import load_scenario
+    from povsim.inputs.loader import load_scenario
 
     sc = load_scenario(WARM)
     assert len(sc.uncertainty) >= 5

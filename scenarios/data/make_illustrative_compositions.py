@@ -18,9 +18,11 @@ AREAS = {
         "total": 300_000,
         "shares": [0.45, 0.25, 0.15, 0.10, 0.05],
         # younger: more children and young adults, fewer older people (assumption)
-        "age_weight": lambda a: 1.15 if a < 15 else 1.25 if 20 <= a < 40 else 0.7 if a >= 65 else 1.0,
+        "age_weight": lambda a: (
+            1.15 if a < 15 else 1.25 if 20 <= a < 40 else 0.7 if a >= 65 else 1.0
+        ),
         "about": "ILLUSTRATIVE deprived urban area (not a real place): 300,000 residents, 45% in "
-                 "the most deprived national IMD quintile, younger than England",
+        "the most deprived national IMD quintile, younger than England",
     },
     "rural_affluent": {
         "total": 250_000,
@@ -28,30 +30,34 @@ AREAS = {
         # older: fewer young adults, more people over 65 (assumption)
         "age_weight": lambda a: 0.75 if 20 <= a < 40 else 1.35 if a >= 65 else 1.0,
         "about": "ILLUSTRATIVE less deprived rural area (not a real place): 250,000 residents, 3% "
-                 "in the most deprived national IMD quintile, older than England",
+        "in the most deprived national IMD quintile, older than England",
     },
 }
 
 
 def main() -> None:
-    pop = pd.read_csv("calibration/population_england_mid2019.csv", comment="#",
-                      skipinitialspace=True)
+    pop = pd.read_csv(
+        "calibration/population_england_mid2019.csv", comment="#", skipinitialspace=True
+    )
     for name, spec in AREAS.items():
         w = pop["count"] * pop["age_min"].map(spec["age_weight"])
         counts = w / w.sum() * spec["total"]
         lines = [
             f"# {spec['about']}.",
-            "# tag assumption: age-sex profile = ONS mid-2019 England (population_england_mid2019.csv) "
+            "# tag assumption: age-sex profile = ONS mid-2019 England (population_england_mid2019.csv) "  # noqa: E501
             "reweighted by illustrative age weights; quintile shares "
-            + ":".join(f"{s:.0%}" for s in spec["shares"]) + " (Q1..Q5) in every band, illustrative.",
-            "# Written by scenarios/data/make_illustrative_compositions.py. Replace with your area's "
+            + ":".join(f"{s:.0%}" for s in spec["shares"])
+            + " (Q1..Q5) in every band, illustrative.",
+            "# Written by scenarios/data/make_illustrative_compositions.py. Replace with your area's "  # noqa: E501
             "ONS LSOA population estimates joined to IMD2019 quintiles.",
             "sex,age_min,age_max,quintile,count,tag,source",
         ]
         for r, c in zip(pop.itertuples(), counts):
             for q, share in enumerate(spec["shares"], start=1):
-                lines.append(f"{r.sex},{r.age_min},{r.age_max},{q},{c * share:.0f},assumption,"
-                             "illustrative (see header)")
+                lines.append(
+                    f"{r.sex},{r.age_min},{r.age_max},{q},{c * share:.0f},assumption,"
+                    "illustrative (see header)"
+                )
         path = f"scenarios/data/{name}_composition_illustrative.csv"
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")

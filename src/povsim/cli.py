@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from povsim import __version__
 
 EXIT_BAD_INPUT = 2
 
@@ -30,7 +30,7 @@ def _set_threads(threads: int | None) -> None:
 
 def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | None):
     """Load a YAML file with the common CLI overrides; a bad file is one line and exit 2."""
-    from .scenario import ScenarioError
+    from povsim.inputs.errors import ScenarioError
 
     overrides = {"seed": seed, "population.size": size, **more}
     try:
@@ -39,11 +39,10 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
         _fail(str(e))
 
 
-def _compute_and_write(label: str, quiet: bool, compute, write, out: Path,
-                       figures: bool):
+def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figures: bool):
     """Run ``compute(progress)`` behind a progress bar, then ``write(result, out, figures)``:
     a bad local fit is one line and exit 2, an unwritable folder exit 1."""
-    from .scenario import ScenarioError
+    from povsim.inputs.errors import ScenarioError
 
     progress = _LazyProgress(label, enabled=not quiet)
     try:
@@ -75,10 +74,15 @@ class _LazyProgress:
         if self.bar is None:
             if time.perf_counter() - self.start < self.delay or done >= total:
                 return
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
-                                       TimeRemainingColumn)
-            self.bar = Progress("[progress.description]{task.description}", BarColumn(),
-                                MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task(self.description, total=total)
         self.bar.update(self.task, completed=done)
@@ -99,36 +103,59 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory [default: outputs/<scenario name>].")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory [default: outputs/<scenario name>].",
+)
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
 @click.option("--size", type=click.IntRange(min=1), help="Simulated persons at the start.")
-@click.option("--replicates", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.")
+@click.option(
+    "--replicates",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.",
+)
 @click.option("--threads", type=int, help="Numba threads (results do not depend on it).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
-def run(scenario: Path, output: Path | None, seed: int | None, size: int | None,
-        replicates: int, threads: int | None, no_figures: bool, quiet: bool) -> None:
+def run(
+    scenario: Path,
+    output: Path | None,
+    seed: int | None,
+    size: int | None,
+    replicates: int,
+    threads: int | None,
+    no_figures: bool,
+    quiet: bool,
+) -> None:
     """Run SCENARIO (YAML) and write tables, figures, a summary and report.html."""
-    from .scenario import load_scenario
+    from povsim.inputs.loader import load_scenario
 
     _set_threads(threads)
     sc = _load(load_scenario, scenario, seed, size)
-    from .api import run as api_run
-    from .outputs import write_outputs
+    from povsim.reporting.outputs import write_outputs
+    from povsim.studies.run import run as api_run
 
     out = output or Path("outputs") / sc.name
     results = _compute_and_write(
-        f"simulating {sc.name}", quiet,
-        lambda p: api_run(sc, replicates=replicates, progress=p), write_outputs, out,
-        not no_figures)
+        f"simulating {sc.name}",
+        quiet,
+        lambda p: api_run(sc, replicates=replicates, progress=p),
+        write_outputs,
+        out,
+        not no_figures,
+    )
     if not quiet:
         _print_table(results)
         _print_arm_headlines(results)
     m = results.manifest
-    click.echo(f"wrote {out}/ ({m['simulated_person_years']:,} person-years in "
-               f"{m['seconds']:.1f} s)")
+    click.echo(
+        f"wrote {out}/ ({m['simulated_person_years']:,} person-years in {m['seconds']:.1f} s)"
+    )
 
 
 def _print_table(results) -> None:
@@ -140,36 +167,49 @@ def _print_table(results) -> None:
     console = Console()
     area = "England" if results.manifest.get("area", "england") == "england" else "whole area"
     for sex in ("male", "female"):
-        t = Table(title=f"{results.scenario['name']}: {sex}s, years at birth",
-                  title_justify="left")
+        t = Table(title=f"{results.scenario['name']}: {sex}s, years at birth", title_justify="left")
         t.add_column("IMD quintile")
         for m in ("LE", "HLE"):
             for yr in sorted({first, last}):
                 t.add_column(f"{m} {yr}", justify="right")
-        rows = [("1", "Q1 most deprived"), ("2", "Q2"), ("3", "Q3"), ("4", "Q4"),
-                ("5", "Q5 least deprived"), ("all", area)]
+        rows = [
+            ("1", "Q1 most deprived"),
+            ("2", "Q2"),
+            ("3", "Q3"),
+            ("4", "Q4"),
+            ("5", "Q5 least deprived"),
+            ("all", area),
+        ]
         for q, label in rows:
-            vals = [results.value(m, yr, sex, q, arm=f.arm.iloc[0])
-                    for m in ("le0", "hle0") for yr in sorted({first, last})]
+            vals = [
+                results.value(m, yr, sex, q, arm=f.arm.iloc[0])
+                for m in ("le0", "hle0")
+                for yr in sorted({first, last})
+            ]
             t.add_row(label, *[f"{v:.1f}" for v in vals])
         for suffix, label in (("gap", "gap Q5-Q1"), ("sii", "SII")):
-            vals = [results.value(f"{m}_{suffix}", yr, sex, "all", arm=f.arm.iloc[0])
-                    for m in ("le0", "hle0") for yr in sorted({first, last})]
+            vals = [
+                results.value(f"{m}_{suffix}", yr, sex, "all", arm=f.arm.iloc[0])
+                for m in ("le0", "hle0")
+                for yr in sorted({first, last})
+            ]
             t.add_row(label, *[f"{v:.1f}" for v in vals])
         console.print(t)
 
 
 def _print_arm_headlines(results) -> None:
-    from .outputs import arm_headlines
-    from .report import one_line
+    from povsim.reporting.run_report import one_line
+    from povsim.reporting.summary import arm_headlines
 
     heads = arm_headlines(results)
     m = results.manifest
     name, real = m.get("area_name", "England"), m.get("real_population")
     if heads:
         h = next(iter(heads.values()))
-        click.echo(f"arms against baseline ({h['year']}; totals {h['period'][0]}-"
-                   f"{h['period'][1]}, {name}, real population {real:,}):")
+        click.echo(
+            f"arms against baseline ({h['year']}; totals {h['period'][0]}-"
+            f"{h['period'][1]}, {name}, real population {real:,}):"
+        )
     for arm, h in heads.items():
         click.echo("  " + one_line(arm, h))
         click.echo("    " + real_scale_line(h, name))
@@ -177,12 +217,13 @@ def _print_arm_headlines(results) -> None:
 
 def real_scale_line(h: dict, area_name: str) -> str:
     """'1,240 healthy life-years gained in <area>, £3.1m a year; per 100,000: ...'."""
-    from .report import _count
+    from povsim.reporting.html import fmt_count
 
-    def money(v: float) -> str:
+    def short_money(v: float) -> str:
         a = abs(v)
-        text = (f"£{a / 1e9:,.2f}bn" if a >= 1e9 else f"£{a / 1e6:,.1f}m" if a >= 1e6
-                else f"£{a:,.0f}")
+        text = (
+            f"£{a / 1e9:,.2f}bn" if a >= 1e9 else f"£{a / 1e6:,.1f}m" if a >= 1e6 else f"£{a:,.0f}"
+        )
         return ("-" if v < 0 else "") + text
 
     def get(d: dict | None, key: str):
@@ -193,104 +234,163 @@ def real_scale_line(h: dict, area_name: str) -> str:
     hy, cost, cpy = get(h, "healthy_years_gained"), get(h, "cost"), get(h, "cost_per_year")
     deaths, part = get(h, "deaths_averted"), get(h, "participants")
     if hy is not None:
-        parts.append(f"{_count(hy)} healthy life-years gained in {area_name}")
+        parts.append(f"{fmt_count(hy)} healthy life-years gained in {area_name}")
     if cost is not None:
-        parts.append(f"{money(cost)} in all ({money(cpy)} a year)")
+        parts.append(f"{short_money(cost)} in all ({short_money(cpy)} a year)")
     if deaths is not None:
-        parts.append(f"{_count(deaths)} deaths averted")
+        parts.append(f"{fmt_count(deaths)} deaths averted")
     if part is not None:
-        parts.append(f"{_count(part)} participant-years")
+        parts.append(f"{fmt_count(part)} participant-years")
     p = h.get("per_100k") or {}
-    per = [f"{_count(p[k])} {label}" for k, label in (
-        ("healthy_years_gained", "healthy life-years"), ("participants", "participant-years"))
-        if p.get(k) is not None]
+    per = [
+        f"{fmt_count(p[k])} {label}"
+        for k, label in (
+            ("healthy_years_gained", "healthy life-years"),
+            ("participants", "participant-years"),
+        )
+        if p.get(k) is not None
+    ]
     if p.get("cost") is not None:
-        per.append(f"{money(p['cost'])}")
+        per.append(f"{short_money(p['cost'])}")
     return "; ".join(parts) + ("; per 100,000 residents: " + ", ".join(per) if per else "")
 
 
 @main.command()
 @click.argument("investment", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default outputs/<name>/).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default outputs/<name>/).",
+)
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
 @click.option("--size", type=click.IntRange(min=100), help="Simulated persons at the start.")
-@click.option("--replicates", type=click.IntRange(1, 100),
-              help="Seeds per strategy for Monte Carlo intervals (overrides the file's).")
+@click.option(
+    "--replicates",
+    type=click.IntRange(1, 100),
+    help="Seeds per strategy for Monte Carlo intervals (overrides the file's).",
+)
 @click.option("--threads", type=int, help="Numba threads (results do not depend on it).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
-def compare(investment: Path, output: Path | None, seed: int | None, size: int | None,
-            replicates: int | None, threads: int | None, no_figures: bool,
-            quiet: bool) -> None:
+def compare(
+    investment: Path,
+    output: Path | None,
+    seed: int | None,
+    size: int | None,
+    replicates: int | None,
+    threads: int | None,
+    no_figures: bool,
+    quiet: bool,
+) -> None:
     """Compare ways of spending a budget (INVESTMENT YAML): universal, proportionate,
     targeted, explicit splits and an optimised split, on efficiency and equity."""
-    from .investment import load_investment
+    from povsim.inputs.investment import load_investment
 
     _set_threads(threads)
     inv = _load(load_investment, investment, seed, size, replicates=replicates)
-    from .allocate import compare_strategies
-    from .investment_report import plain_summary, write_investment_outputs
+    from povsim.reporting.compare_report import plain_summary, write_investment_outputs
+    from povsim.studies.compare import compare_strategies
 
     out = output or Path("outputs") / inv.name
-    res = _compute_and_write(f"comparing {inv.name}", quiet,
-                             lambda p: compare_strategies(inv, progress=p),
-                             write_investment_outputs, out, not no_figures)
+    res = _compute_and_write(
+        f"comparing {inv.name}",
+        quiet,
+        lambda p: compare_strategies(inv, progress=p),
+        write_investment_outputs,
+        out,
+        not no_figures,
+    )
     if not quiet:
         t = res.table
-        click.echo(f"{'rank':>4}  {'strategy':16s} {'objective':>10s} {'QALYs':>10s} "
-                   f"{'cost (disc.)':>14s} {'£/QALY':>8s} {'HLE SII chg':>11s} {'Core20':>6s}")
+        click.echo(
+            f"{'rank':>4}  {'strategy':16s} {'objective':>10s} {'QALYs':>10s} "
+            f"{'cost (disc.)':>14s} {'£/QALY':>8s} {'HLE SII chg':>11s} {'Core20':>6s}"
+        )
         for _, r in t.iterrows():
-            click.echo(f"{int(r['rank']):>4}  {r.strategy:16s} {r.objective:>10.4g} "
-                       f"{r.qalys_gained:>10,.0f} {r.cost / 1e6:>12,.1f}m "
-                       f"{r.cost_per_qaly:>8,.0f} {r.hle0_sii_change:>+11.3f} "
-                       f"{r.core20_share:>6.0%}")
+            click.echo(
+                f"{int(r['rank']):>4}  {r.strategy:16s} {r.objective:>10.4g} "
+                f"{r.qalys_gained:>10,.0f} {r.cost / 1e6:>12,.1f}m "
+                f"{r.cost_per_qaly:>8,.0f} {r.hle0_sii_change:>+11.3f} "
+                f"{r.core20_share:>6.0%}"
+            )
         for line in plain_summary(res):
             click.echo(line)
-    click.echo(f"wrote {out}/ ({res.manifest['simulated_arms']} simulated arms in "
-               f"{res.manifest['seconds']:.1f} s)")
+    click.echo(
+        f"wrote {out}/ ({res.manifest['simulated_arms']} simulated arms in "
+        f"{res.manifest['seconds']:.1f} s)"
+    )
 
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def validate(scenario: Path) -> None:
     """Check SCENARIO (or a `povsim compare` file) without running it."""
-    from .scenario import ScenarioError, load_scenario
+    from povsim.inputs.errors import ScenarioError
+    from povsim.inputs.loader import load_scenario
 
     try:
         sc = load_scenario(scenario)
     except ScenarioError as e:
         if "investment question" not in str(e):
             _fail(str(e))
-        from .investment import load_investment
+        from povsim.inputs.investment import load_investment
 
         inv = _load(load_investment, scenario, None, None)
-        click.echo(f"{scenario}: ok (investment question '{inv.name}', "
-                   f"{len(inv.levers)} levers, {len(inv.strategies)} strategies, "
-                   f"£{inv.budget.per_year:,.0f} a year for {inv.budget.years} years)")
+        click.echo(
+            f"{scenario}: ok (investment question '{inv.name}', "
+            f"{len(inv.levers)} levers, {len(inv.strategies)} strategies, "
+            f"£{inv.budget.per_year:,.0f} a year for {inv.budget.years} years)"
+        )
         return
-    where = "" if sc.population.area == "england" else \
-        f", area {sc.population.label()} from {sc.population.composition}"
-    click.echo(f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
-               f"{sc.population.horizon} years from {sc.population.start_year}{where})")
+    where = (
+        ""
+        if sc.population.area == "england"
+        else f", area {sc.population.label()} from {sc.population.composition}"
+    )
+    click.echo(
+        f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
+        f"{sc.population.horizon} years from {sc.population.start_year}{where})"
+    )
 
 
 @main.command()
-@click.option("--size", type=click.IntRange(min=1000),
-              help="Simulated persons for the check runs [default: 500,000; with --scenario, "
-                   "the scenario's size].")
-@click.option("--years", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Simulated years averaged (ONS figures are 3-year averages).")
+@click.option(
+    "--size",
+    type=click.IntRange(min=1000),
+    help="Simulated persons for the check runs [default: 500,000; with --scenario, "
+    "the scenario's size].",
+)
+@click.option(
+    "--years",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="Simulated years averaged (ONS figures are 3-year averages).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=20190101, show_default=True)
-@click.option("--rounds", type=click.IntRange(0, 10),
-              help="Simulate-and-correct rounds after the analytic fit [default: 2; with "
-                   "--scenario, 1].")
+@click.option(
+    "--rounds",
+    type=click.IntRange(0, 10),
+    help="Simulate-and-correct rounds after the analytic fit [default: 2; with --scenario, 1].",
+)
 @click.option("--dry-run", is_flag=True, help="Report the fit without writing fitted.yaml.")
-@click.option("--scenario", "scenario", type=click.Path(dir_okay=False, path_type=Path),
-              help="Fit a local area's quintile residuals to the scenario's calibration.targets "
-                   "(writes calibration.fitted, never calibration/fitted.yaml).")
-def calibrate(size: int | None, years: int, seed: int, rounds: int | None, dry_run: bool,
-              scenario: Path | None) -> None:
+@click.option(
+    "--scenario",
+    "scenario",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Fit a local area's quintile residuals to the scenario's calibration.targets "
+    "(writes calibration.fitted, never calibration/fitted.yaml).",
+)
+def calibrate(
+    size: int | None,
+    years: int,
+    seed: int,
+    rounds: int | None,
+    dry_run: bool,
+    scenario: Path | None,
+) -> None:
     """Fit the baseline to ONS 2017-19 and write calibration/fitted.yaml with a fit report;
     with --scenario, fit a local area on top of it."""
     if scenario is not None:
@@ -298,11 +398,12 @@ def calibrate(size: int | None, years: int, seed: int, rounds: int | None, dry_r
         return
     size = 500_000 if size is None else size
     rounds = 2 if rounds is None else rounds
-    from .calibrate import calibrate as fit
-    from .calibrate import write_fitted
+    from povsim.studies.calibrate import calibrate as fit
+    from povsim.studies.calibrate import write_fitted
 
-    fitted, report = fit(size=size, years=years, seed=seed, rounds=rounds,
-                         log=lambda s: click.echo(s, err=True))
+    fitted, report = fit(
+        size=size, years=years, seed=seed, rounds=rounds, log=lambda s: click.echo(s, err=True)
+    )
     cols = ["measure", "sex", "group", "target", "model", "error", "tolerance", "within", "tag"]
     click.echo(report[cols].to_string(index=False))
     if not dry_run:
@@ -310,43 +411,64 @@ def calibrate(size: int | None, years: int, seed: int, rounds: int | None, dry_r
         click.echo(f"wrote {path}")
 
 
-def _calibrate_local(scenario: Path, size: int | None, years: int, seed: int, rounds: int,
-                     dry_run: bool) -> None:
-    from .calibrate_local import (calibrate_local, fitted_status, read_local_targets,
-                                  write_local_fitted)
-    from .composition import read_composition
-    from .parameters import load_params
-    from .scenario import ScenarioError, load_scenario
+def _calibrate_local(
+    scenario: Path, size: int | None, years: int, seed: int, rounds: int, dry_run: bool
+) -> None:
+    from povsim.inputs.composition import read_composition
+    from povsim.inputs.errors import ScenarioError
+    from povsim.inputs.loader import load_scenario
+    from povsim.inputs.parameters import load_params
+    from povsim.inputs.targets import read_local_targets
+    from povsim.studies.calibrate_local import calibrate_local, fitted_status, write_local_fitted
 
     try:
         sc = load_scenario(scenario)
     except ScenarioError as e:
         _fail(str(e))
     if sc.calibration is None:
-        _fail(f"{scenario}: calibration.targets: required for `povsim calibrate --scenario`; "
-              "got nothing; allowed a CSV of local le0/hle0 by sex and quintile")
+        _fail(
+            f"{scenario}: calibration.targets: required for `povsim calibrate --scenario`; "
+            "got nothing; allowed a CSV of local le0/hle0 by sex and quintile"
+        )
     mp = load_params(sc.parameters)
     comp = read_composition(sc.population.composition, mp.life)
     targets = read_local_targets(sc.calibration.targets)
     size = sc.population.size if size is None else size
-    local, report = calibrate_local(mp, comp, targets, size=size, years=years, seed=seed,
-                                    rounds=rounds, log=lambda s: click.echo(s, err=True))
+    local, report = calibrate_local(
+        mp,
+        comp,
+        targets,
+        size=size,
+        years=years,
+        seed=seed,
+        rounds=rounds,
+        log=lambda s: click.echo(s, err=True),
+    )
     status = fitted_status(targets)
     click.echo(report.drop(columns=["source"]).to_string(index=False))
     click.echo("residuals:")
     for r in status.itertuples():
         click.echo(f"  {r.residual:11s} {r.sex:6s} Q{r.quintile}: {r.status}")
     if not dry_run:
-        path = write_local_fitted(sc.calibration.fitted_path(), local, report, status,
-                                  sc.calibration.targets, sc.population.composition,
-                                  mp.fitted.get("fitted_on"), size, years, seed)
+        path = write_local_fitted(
+            sc.calibration.fitted_path(),
+            local,
+            report,
+            status,
+            sc.calibration.targets,
+            sc.population.composition,
+            mp.fitted.get("fitted_on"),
+            size,
+            years,
+            seed,
+        )
         click.echo(f"wrote {path}")
 
 
 @main.command()
 def parameters() -> None:
     """List the parameters a scenario may override, with defaults and ranges."""
-    from .parameters import parameter_space
+    from povsim.inputs.parameters import parameter_space
 
     for path, spec in parameter_space().items():
         rng = f"[{spec['min']}, {spec['max']}]"
@@ -355,49 +477,100 @@ def parameters() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--method", type=click.Choice(["sobol", "morris", "psa"]), default="sobol",
-              show_default=True, help="Sobol indices, Morris screening or PSA with CEACs.")
-@click.option("-n", "n", type=click.IntRange(min=2), default=512, show_default=True,
-              help="Sobol: base samples N (runs N(2D+2)); Morris: trajectories (runs "
-                   "N(D+1)); PSA: draws.")
-@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory [default: outputs/<scenario>-sensitivity-<method>].")
+@click.option(
+    "--method",
+    type=click.Choice(["sobol", "morris", "psa"]),
+    default="sobol",
+    show_default=True,
+    help="Sobol indices, Morris screening or PSA with CEACs.",
+)
+@click.option(
+    "-n",
+    "n",
+    type=click.IntRange(min=2),
+    default=512,
+    show_default=True,
+    help="Sobol: base samples N (runs N(2D+2)); Morris: trajectories (runs N(D+1)); PSA: draws.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory [default: outputs/<scenario>-sensitivity-<method>].",
+)
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
 @click.option("--size", type=click.IntRange(min=1), help="Simulated persons at the start.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Local worker processes (results do not depend on it).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local worker processes (results do not depend on it).",
+)
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
-@click.option("--second-order/--no-second-order", default=True, show_default=True,
-              help="Sobol: also S2 (N(2D+2) runs instead of N(D+2)).")
-@click.option("--levels", type=click.IntRange(min=2), default=4, show_default=True,
-              help="Morris: grid levels.")
-@click.option("--resamples", type=click.IntRange(min=10), default=1000, show_default=True,
-              help="Bootstrap resamples for confidence intervals.")
+@click.option(
+    "--second-order/--no-second-order",
+    default=True,
+    show_default=True,
+    help="Sobol: also S2 (N(2D+2) runs instead of N(D+2)).",
+)
+@click.option(
+    "--levels",
+    type=click.IntRange(min=2),
+    default=4,
+    show_default=True,
+    help="Morris: grid levels.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(min=10),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for confidence intervals.",
+)
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
-def sensitivity(scenario: Path, method: str, n: int, output: Path | None, seed: int | None,
-                size: int | None, workers: int, scheduler: str | None, second_order: bool,
-                levels: int, resamples: int, no_figures: bool, quiet: bool) -> None:
+def sensitivity(
+    scenario: Path,
+    method: str,
+    n: int,
+    output: Path | None,
+    seed: int | None,
+    size: int | None,
+    workers: int,
+    scheduler: str | None,
+    second_order: bool,
+    levels: int,
+    resamples: int,
+    no_figures: bool,
+    quiet: bool,
+) -> None:
     """Sensitivity analysis of SCENARIO's `uncertainty:` inputs (checkpointed; re-run the
     same command to resume)."""
-    from .scenario import load_scenario
+    from povsim.inputs.loader import load_scenario
 
     sc = _load(load_scenario, scenario, seed, size)
-    from .area import area_params
-    from .scenario import ScenarioError
+    from povsim.inputs.errors import ScenarioError
+    from povsim.model.area import area_params
 
     try:
         area_params(sc)  # a local area's fit must exist and match before workers start
     except ScenarioError as e:
         _fail(str(e))
     if not sc.uncertainty:
-        _fail(f"{scenario}: uncertainty: required for povsim sensitivity; allowed a mapping of "
-              f"input path to distribution (see README, Sensitivity analysis)")
+        _fail(
+            f"{scenario}: uncertainty: required for povsim sensitivity; allowed a mapping of "
+            f"input path to distribution (see README, Sensitivity analysis)"
+        )
     if not sc.arms:
-        _fail(f"{scenario}: arms: povsim sensitivity needs at least one arm to compare with "
-              f"the baseline")
-    from .sensitivity import make_design, run_sensitivity, write_sensitivity
-    from .sweep import SweepError, dask_client
+        _fail(
+            f"{scenario}: arms: povsim sensitivity needs at least one arm to compare with "
+            f"the baseline"
+        )
+    from povsim.reporting.sensitivity_outputs import write_sensitivity
+    from povsim.studies.sensitivity import make_design, run_sensitivity
+    from povsim.studies.sweep import SweepError, dask_client
 
     notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
     for note in notes:
@@ -408,9 +581,18 @@ def sensitivity(scenario: Path, method: str, n: int, output: Path | None, seed: 
     try:
         if scheduler:
             client = dask_client(scheduler)
-        res = run_sensitivity(sc, method, n, out, workers=workers, client=client,
-                              second_order=second_order, levels=levels, resamples=resamples,
-                              progress=progress)
+        res = run_sensitivity(
+            sc,
+            method,
+            n,
+            out,
+            workers=workers,
+            client=client,
+            second_order=second_order,
+            levels=levels,
+            resamples=resamples,
+            progress=progress,
+        )
     except SweepError as e:
         progress.close()
         _fail(str(e))
@@ -425,10 +607,15 @@ def sensitivity(scenario: Path, method: str, n: int, output: Path | None, seed: 
     m = res.manifest
     if not quiet:
         _print_sensitivity(res)
-    resumed = (f", {m['batches_loaded_from_checkpoints']} batches from checkpoints"
-               if m["batches_loaded_from_checkpoints"] else "")
-    click.echo(f"wrote {out}/ ({m['rows']:,} runs, {m['batches_run']} batches in "
-               f"{m['sweep_seconds']:.1f} s{resumed})")
+    resumed = (
+        f", {m['batches_loaded_from_checkpoints']} batches from checkpoints"
+        if m["batches_loaded_from_checkpoints"]
+        else ""
+    )
+    click.echo(
+        f"wrote {out}/ ({m['rows']:,} runs, {m['batches_run']} batches in "
+        f"{m['sweep_seconds']:.1f} s{resumed})"
+    )
 
 
 def _print_sensitivity(res) -> None:
@@ -439,8 +626,7 @@ def _print_sensitivity(res) -> None:
         for out in dict.fromkeys(f.output):
             if not out.endswith(("hle0_gap_change", "healthy_years_gained", ".cost")):
                 continue
-            d = f[(f.output == out) & (f["index"] == kind)].sort_values("value",
-                                                                        ascending=False)
+            d = f[(f.output == out) & (f["index"] == kind)].sort_values("value", ascending=False)
             top = ", ".join(f"{p} {v:.2f}" for p, v in zip(d.parameter[:3], d.value[:3]))
             click.echo(f"{out}: top {kind}: {top}")
     if res.psa is not None:

@@ -1,0 +1,5 @@
+"""`python -m povsim` runs the command-line interface."""
+
+from povsim.cli import main
+
+main()

@@ -1,0 +1,149 @@
+"""Distributions of uncertain inputs (the ``uncertainty:`` block): their parameters, checks
+and quantile functions. See :mod:`povsim.inputs.uncertainty` for the paths they attach to."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from povsim.inputs.errors import Number, own
+
+EPS = 1e-6  # unit-cube draws are clipped to [EPS, 1 - EPS] before the quantile functions
+DISTS = ("uniform", "triangular", "normal", "truncnorm", "lognormal", "beta")
+# Fields each distribution needs (and the only numeric fields it may have).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "uniform": ("min", "max"),
+    "triangular": ("min", "mode", "max"),
+    "normal": ("mean", "sd"),
+    "truncnorm": ("mean", "sd", "min", "max"),
+    "lognormal": ("low", "high"),
+    "beta": ("alpha", "beta"),
+}
+OPTIONAL = {"beta": ("min", "max")}  # beta on [min, max] (default 0..1)
+NUMERIC = ("min", "max", "mode", "mean", "sd", "low", "high", "alpha", "beta")
+# Intervention fields that can be uncertain (numbers only; integers such as years cannot).
+ARM_FIELDS = (
+    "effect",
+    "coverage",
+    "uptake",
+    "decay",
+    "ltc_multiplier",
+    "capacity",
+    "capacity_added",
+    "cost.per_participant",
+    "cost.fixed_per_year",
+)
+FEEDBACK_FIELDS = ("feedbacks.capacity.adjustment_years",)
+
+
+class Uncertain(BaseModel):
+    """One uncertain input: a distribution and the source of its range.
+
+    uniform(min, max); triangular(min, mode, max); normal(mean, sd);
+    truncnorm(mean, sd, min, max) (a normal cut to [min, max]); lognormal(low, high), where
+    low and high are the 2.5% and 97.5% quantiles (e.g. a relative risk's 95% CI);
+    beta(alpha, beta) on [min, max] (default [0, 1]). Units are those of the field.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    dist: Literal["uniform", "triangular", "normal", "truncnorm", "lognormal", "beta"]
+    min: Number | None = None
+    max: Number | None = None
+    mode: Number | None = None
+    mean: Number | None = None
+    sd: Number | None = None
+    low: Number | None = None
+    high: Number | None = None
+    alpha: Number | None = None
+    beta: Number | None = None
+    source: str = Field(
+        min_length=1,
+        description="publication, year and table, or 'assumption: why' (a non-empty string)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Uncertain:
+        need = NEEDS[self.dist]
+        allowed = need + OPTIONAL.get(self.dist, ())
+        for name in NUMERIC:
+            v = getattr(self, name)
+            if v is None:
+                if name in need:
+                    own(
+                        name,
+                        f"required for dist {self.dist}",
+                        None,
+                        f"dist {self.dist} takes " + ", ".join(allowed),
+                    )
+                continue
+            if name not in allowed:
+                own(
+                    name,
+                    f"not used by dist {self.dist}",
+                    v,
+                    f"dist {self.dist} takes " + ", ".join(allowed),
+                )
+            if isinstance(v, bool) or not math.isfinite(v):
+                own(name, "must be a finite number", v)
+        lo, hi = self.min, self.max
+        if self.dist == "beta":
+            lo = 0.0 if lo is None else lo
+            hi = 1.0 if hi is None else hi
+        if lo is not None and hi is not None and not lo < hi:
+            own("max", "must be greater than min", hi, f"> {lo}")
+        if self.dist == "triangular" and not lo <= self.mode <= hi:
+            own("mode", "must lie between min and max", self.mode, f"{lo}..{hi}")
+        if self.dist in ("normal", "truncnorm") and not self.sd > 0:
+            own("sd", "must be positive", self.sd, "> 0")
+        if self.dist == "truncnorm" and not lo <= self.mean <= hi:
+            own("mean", "must lie between min and max", self.mean, f"{lo}..{hi}")
+        if self.dist == "lognormal":
+            if not self.low > 0:
+                own("low", "must be positive (a lognormal quantile)", self.low, "> 0")
+            if not self.high > self.low:
+                own("high", "must be greater than low", self.high, f"> {self.low}")
+        if self.dist == "beta":
+            for name in ("alpha", "beta"):
+                if not getattr(self, name) > 0:
+                    own(name, "must be positive", getattr(self, name), "> 0")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function: unit-interval draws -> values (clipped to [EPS, 1 - EPS])."""
+        from scipy import stats
+
+        u = np.clip(np.asarray(u, dtype=float), EPS, 1.0 - EPS)
+        d = self.dist
+        if d == "uniform":
+            return self.min + u * (self.max - self.min)
+        if d == "triangular":
+            width = self.max - self.min
+            return stats.triang.ppf(u, (self.mode - self.min) / width, self.min, width)
+        if d == "normal":
+            return stats.norm.ppf(u, self.mean, self.sd)
+        if d == "truncnorm":
+            a, b = (self.min - self.mean) / self.sd, (self.max - self.mean) / self.sd
+            return stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd)
+        if d == "lognormal":
+            mu, sigma = self.log_params()
+            return np.exp(mu + sigma * stats.norm.ppf(u))
+        lo = 0.0 if self.min is None else self.min
+        hi = 1.0 if self.max is None else self.max
+        return lo + (hi - lo) * stats.beta.ppf(u, self.alpha, self.beta)
+
+    def log_params(self) -> tuple[float, float]:
+        """(mu, sigma) of log X for lognormal: low/high are its 2.5% / 97.5% quantiles."""
+        z = 1.959963984540054
+        lo, hi = math.log(self.low), math.log(self.high)
+        return (lo + hi) / 2.0, (hi - lo) / (2.0 * z)
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value a sample can take."""
+        ends = self.ppf(np.array([0.0, 1.0]))
+        return float(ends[0]), float(ends[1])
+
+
+# --- paths -------------------------------------------------------------------------------

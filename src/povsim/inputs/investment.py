@@ -1,0 +1,328 @@
+"""Investment questions for `povsim compare`: a budget, candidate levers and the ways of
+splitting the budget between them and across IMD quintiles.
+
+An allocation is a matrix of £ a year, levers x quintiles. Each non-zero cell becomes one
+intervention restricted to that quintile with that budget (``budget_per_year``), named
+``<lever>-q<k>`` so that the same cell draws the same random numbers in every strategy:
+strategies differ only by where the money goes. A cell with no money is no intervention,
+so a split that gives a lever nothing is the same as leaving the lever out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from povsim.inputs import layout as L
+from povsim.inputs.errors import Number, own
+from povsim.inputs.loader import load_file
+from povsim.inputs.schema import (
+    CONFIG,
+    NAME_PATTERN,
+    Arm,
+    Feedbacks,
+    Intervention,
+    LocalCalibration,
+    PopulationSpec,
+    Scenario,
+    check_parameter_overrides,
+)
+
+# Intervention fields an investment question sets itself, not each lever.
+SET_BY_STRATEGY = ("start_year", "end_year", "targeting", "budget_per_year", "name")
+
+
+class Budget(BaseModel):
+    """Money to spend: ``per_year`` £ (real population, prices of the start year) for
+    ``years`` years from ``start_year`` (default: the first simulated year)."""
+
+    model_config = CONFIG
+    per_year: Number = Field(gt=0)
+    years: int = Field(ge=1, le=50)
+    start_year: int | None = Field(None, ge=1990, le=2200)
+    source: str = ""
+
+
+class Lever(Intervention):
+    """A candidate intervention: an intervention block without timing, targeting or budget
+    (the budget and the strategy set them). ``capacity`` (participants a year, real persons)
+    is shared across quintiles in proportion to their money; ``cost.diminishing_returns``
+    makes each extra participant in a quintile dearer."""
+
+    start_year: int = Field(1990, ge=1990, le=2200)
+    end_year: int = Field(1990, ge=1990, le=2200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_per_lever(cls, data: Any) -> Any:
+        for key in SET_BY_STRATEGY:
+            if isinstance(data, dict) and key in data:
+                own(
+                    key,
+                    "is set by the budget and the strategy, not per lever",
+                    data[key],
+                    "remove it (see budget: and strategies:)",
+                )
+        return data
+
+
+class Strategy(BaseModel):
+    """One way to split the budget.
+
+    rule universal: equal £ per head in every quintile; proportionate: £ per head in
+    proportion to need (``need: hle_shortfall``, the years the quintile's HLE falls short of
+    the least deprived quintile's LE, or ``need: weights`` with ``weights`` per head Q1..Q5);
+    targeted: all to quintile 1 (Core20); split: ``split`` gives each lever's share of the
+    whole budget by quintile. Rules other than split divide the money between levers by
+    ``lever_shares`` (the file's, unless the strategy gives its own)."""
+
+    model_config = CONFIG
+    description: str = ""
+    rule: Literal["universal", "proportionate", "targeted", "split"]
+    need: Literal["hle_shortfall", "weights"] | None = None
+    weights: list[Number] | None = None
+    split: dict[str, list[Number]] | None = None
+    lever_shares: dict[str, Number] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Strategy:
+        if self.rule == "proportionate":
+            if self.need is None:
+                self.need = "weights" if self.weights is not None else "hle_shortfall"
+            if self.need == "weights":
+                w = self.weights
+                if (
+                    w is None
+                    or len(w) != L.N_Q
+                    or any(isinstance(x, bool) or x < 0 for x in w)
+                    or max(w) <= 0
+                ):
+                    own(
+                        "weights",
+                        "must be 5 non-negative need weights per head (Q1..Q5), not all zero",
+                        w,
+                        "e.g. [5, 4, 3, 2, 1]",
+                    )
+            elif self.weights is not None:
+                own("weights", "only used with need: weights", self.weights, "remove it")
+        else:
+            for key in ("need", "weights"):
+                if getattr(self, key) is not None:
+                    own(
+                        key,
+                        "only used with rule proportionate",
+                        getattr(self, key),
+                        f"remove it (rule is `{self.rule}`)",
+                    )
+        if self.rule == "split":
+            if not self.split:
+                own(
+                    "split",
+                    "required when rule is split",
+                    None,
+                    "lever: [Q1, Q2, Q3, Q4, Q5] shares of the whole budget",
+                )
+            total = 0.0
+            for lever, shares in self.split.items():
+                if len(shares) != L.N_Q or any(isinstance(x, bool) or x < 0 for x in shares):
+                    own(f"split.{lever}", "must be 5 non-negative shares (Q1..Q5)", shares)
+                total += float(sum(shares))
+            if abs(total - 1.0) > 1e-6:
+                own(
+                    "split",
+                    "shares must add up to 1 over all levers and quintiles",
+                    total,
+                    "shares summing to 1",
+                )
+            if self.lever_shares is not None:
+                own("lever_shares", "not used with rule split", self.lever_shares)
+        elif self.split is not None:
+            own("split", "only used with rule split", self.split, f"rule is `{self.rule}`")
+        if self.lever_shares is not None:
+            _check_shares("lever_shares", self.lever_shares)
+        return self
+
+
+def _check_shares(path: str, shares: dict[str, Any]) -> None:
+    if (
+        not shares
+        or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in shares.values()
+        )
+        or sum(shares.values()) <= 0
+    ):
+        own(path, "must map lever names to non-negative shares, not all zero", shares)
+
+
+class Economics(BaseModel):
+    """Discount rates (per year) and thresholds (£ per QALY): defaults from
+    calibration/parameters.yaml (Green Book, NICE). ``aversions``: Atkinson inequality
+    aversions for the equally distributed equivalent. ``evaluation_year``: the year whose
+    LE and HLE gaps, SII and RII are compared (default: the last simulated year)."""
+
+    model_config = CONFIG
+    discount_rate_costs: Number | None = Field(None, ge=0, le=0.2)
+    discount_rate_health: Number | None = Field(None, ge=0, le=0.2)
+    thresholds: list[Number] | None = None
+    aversions: list[Number] = Field(default_factory=lambda: [0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20])
+    evaluation_year: int | None = Field(None, ge=1990, le=2200)
+
+    @field_validator("thresholds", "aversions")
+    @classmethod
+    def _non_negative(cls, v: list[Number] | None) -> list[Number] | None:
+        if v is not None and (not v or any(isinstance(x, bool) or x < 0 for x in v)):
+            own("", "must be a non-empty list of non-negative numbers", v)
+        return v
+
+
+class Objective(BaseModel):
+    """What the strategies are ranked by and the optimiser maximises.
+
+    qalys: discounted QALYs gained; ede: gain in the equally distributed equivalent of
+    health (years per person) at ``aversion``; gap: reduction in the Q5-Q1 gap in health
+    (years per person), only among allocations costing at most ``max_cost_per_qaly``."""
+
+    model_config = CONFIG
+    measure: Literal["qalys", "ede", "gap"] = "qalys"
+    aversion: Number = Field(10.0, ge=0, le=100)
+    max_cost_per_qaly: Number | None = Field(None, gt=0)
+
+
+class Optimiser(BaseModel):
+    """Search over splits (see :mod:`povsim.studies.optimise`). ``levels``: budgets per quintile, as
+    shares of the yearly budget, at which each lever's response is simulated; ``step``: the
+    share of the budget moved at a time; ``candidates``: best allocations checked by full
+    simulation."""
+
+    model_config = CONFIG
+    enabled: bool = True
+    levels: list[Number] = Field(default_factory=lambda: [0.0625, 0.125, 0.25, 0.5, 1.0])
+    step: Number = Field(0.05, ge=0.01, le=0.5)
+    candidates: int = Field(3, ge=1, le=10)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: list[Number]) -> list[Number]:
+        if (
+            not v
+            or any(isinstance(x, bool) or not 0 < x <= 1 for x in v)
+            or sorted(set(v)) != list(v)
+        ):
+            own(
+                "",
+                "must be increasing shares of the budget in (0, 1]",
+                v,
+                "e.g. [0.125, 0.25, 0.5, 1.0]",
+            )
+        return v
+
+
+class Investment(BaseModel):
+    """A `povsim compare` file: population and model as in a scenario (it may ``extends`` one),
+    plus the budget, the levers, the strategies and how to judge them."""
+
+    model_config = CONFIG
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)",
+    )
+    description: str = ""
+    question: str = ""
+    seed: int = Field(1, ge=0, lt=2**63)
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
+    feedbacks: Feedbacks = Field(default_factory=Feedbacks)
+    calibration: LocalCalibration | None = None  # local targets (population.area: local)
+    budget: Budget
+    levers: dict[str, Lever]
+    lever_shares: dict[str, Number] | None = None
+    strategies: dict[str, Strategy]
+    economics: Economics = Field(default_factory=Economics)
+    objective: Objective = Field(default_factory=Objective)
+    optimiser: Optimiser = Field(default_factory=Optimiser)
+    replicates: int = Field(3, ge=1, le=100)
+    source_path: str | None = None
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _check_parameters(cls, value: Any) -> Any:
+        return check_parameter_overrides(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> Investment:
+        import re
+
+        if not self.levers:
+            own("levers", "at least one lever is needed", self.levers)
+        if not self.strategies:
+            own("strategies", "at least one strategy is needed", self.strategies)
+        names = ", ".join(self.levers)
+        for lever in self.levers:
+            if not re.match(r"^[A-Za-z0-9_]{1,40}$", lever):
+                own(f"levers.{lever}", "lever names are 1-40 of A-Z a-z 0-9 _", lever)
+        for key, strat in self.strategies.items():
+            if key == "baseline" or not re.match(NAME_PATTERN, key):
+                own(
+                    f"strategies.{key}",
+                    "strategy names are 1-64 of A-Z a-z 0-9 _ - and not `baseline`",
+                    key,
+                )
+            for where, mapping in (
+                (f"strategies.{key}.split", strat.split),
+                (f"strategies.{key}.lever_shares", strat.lever_shares),
+            ):
+                for lever in mapping or {}:
+                    if lever not in self.levers:
+                        own(f"{where}.{lever}", "unknown lever", lever, names)
+        if self.lever_shares is not None:
+            _check_shares("lever_shares", self.lever_shares)
+            for lever in self.lever_shares:
+                if lever not in self.levers:
+                    own(f"lever_shares.{lever}", "unknown lever", lever, names)
+        start = self.budget_start
+        first, last = self.population.start_year, self.last_year
+        if not first <= start <= last:
+            own(
+                "budget.start_year",
+                "must fall within the simulated years",
+                start,
+                f"{first}..{last}",
+            )
+        ev = self.economics.evaluation_year
+        if ev is not None and not first <= ev <= last:
+            own(
+                "economics.evaluation_year",
+                "must fall within the simulated years",
+                ev,
+                f"{first}..{last}",
+            )
+        return self
+
+    @property
+    def budget_start(self) -> int:
+        return self.budget.start_year or self.population.start_year
+
+    @property
+    def last_year(self) -> int:
+        return self.population.start_year + self.population.horizon - 1
+
+    def scenario(self, arms: dict[str, list[Intervention]]) -> Scenario:
+        """The scenario that runs the given arms on this question's population and model."""
+        return Scenario(
+            name=self.name,
+            description=self.description,
+            seed=self.seed,
+            population=self.population,
+            parameters=self.parameters,
+            feedbacks=self.feedbacks,
+            calibration=self.calibration,
+            arms={k: Arm(interventions=v) for k, v in arms.items()},
+            source_path=self.source_path,
+        )
+
+
+def load_investment(path: str | Path, overrides: dict | None = None) -> Investment:
+    """Load and validate a `povsim compare` file (one-line :class:`ScenarioError` if bad)."""
+    return load_file(path, Investment, overrides)

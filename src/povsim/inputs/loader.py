@@ -1,0 +1,202 @@
+"""Read scenario (and `povsim compare`) YAML files: ``extends`` chains, paths relative to the
+file that names them, command-line overrides, then validation with one-line errors."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
+
+from povsim.inputs import uncertainty as U
+from povsim.inputs.composition import CompositionError, read_composition
+from povsim.inputs.errors import error, field_keys, translate
+from povsim.inputs.parameters import calibration_dir, read_table
+from povsim.inputs.schema import Scenario
+from povsim.inputs.targets import TargetsError, read_local_targets
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    """Parse one file; anything but a top-level mapping is an error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(path, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(path, None, f"cannot read file ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = getattr(exc, "problem", None) or getattr(exc, "context", None) or exc
+        raise error(path, None, f"invalid YAML{where}: {why}") from None
+    _require_mapping(data, path)
+    return data
+
+
+def _require_mapping(data: Any, source: str) -> None:
+    if not isinstance(data, dict):
+        raise error(
+            source,
+            None,
+            "top level must be a mapping",
+            data,
+            "keys " + ", ".join(field_keys(Scenario)),
+        )
+
+
+def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Child over base: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# Keys holding paths to other files: each is relative to the scenario file that sets it.
+_PATH_KEYS = (("population", "composition"), ("calibration", "targets"), ("calibration", "fitted"))
+
+
+def _anchor_paths(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Make the file paths set in ``data`` relative to the working folder rather than to
+    ``source``'s folder, before ``extends`` merges files from different folders."""
+    folder = os.path.dirname(source)
+    for outer, inner in _PATH_KEYS:
+        node = data.get(outer)
+        if (
+            isinstance(node, dict)
+            and isinstance(node.get(inner), str)
+            and node[inner].strip()
+            and not os.path.isabs(node[inner])
+        ):
+            data[outer] = {**node, inner: os.path.normpath(os.path.join(folder, node[inner]))}
+    return data
+
+
+def _resolve(data: dict[str, Any], source: str, chain: tuple[str, ...]) -> dict[str, Any]:
+    """Follow ``extends`` (relative to ``source``) recursively and merge."""
+    data = _anchor_paths(dict(data), source)
+    if "extends" not in data:
+        return data
+    target = data.pop("extends")
+    if not isinstance(target, str) or not target.strip():
+        raise error(source, "extends", "must be a path to a scenario YAML file", target)
+    parent = os.path.normpath(os.path.join(os.path.dirname(source), target))
+    if os.path.realpath(parent) in (os.path.realpath(p) for p in chain):
+        names = " -> ".join([*chain, parent])
+        raise error(source, "extends", f"cycle {names}", target)
+    if not os.path.isfile(parent):
+        raise error(source, "extends", f"file not found ({parent})", target)
+    base = _resolve(_read_yaml(parent), parent, (*chain, parent))
+    return _deep_merge(base, data)
+
+
+def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Set dotted paths (``population.size``); ``None`` means "option not given"."""
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        # parameter paths contain dots themselves, so only the first dot splits
+        parts = key.split(".", 1) if key.startswith("parameters.") else key.split(".")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break  # leave the bad value for validation to report
+        else:
+            node[parts[-1]] = value
+
+
+def _build(
+    data: dict[str, Any],
+    source: str,
+    chain: tuple[str, ...],
+    overrides: dict[str, Any] | None,
+    source_path: str | None,
+    root: type[BaseModel] | None = None,
+) -> Any:
+    root = root or Scenario
+    merged = _resolve(data, source, chain)
+    if "source_path" in merged:
+        raise error(source, "source_path", "set by the loader, not allowed in a scenario file")
+    if root is Scenario and "levers" in merged and "budget" in merged:
+        raise error(
+            source,
+            None,
+            "this is an investment question (it has budget: and levers:), not a scenario",
+            allowed="run it with `povsim compare`",
+        )
+    if root is not Scenario:
+        # A file of another kind may extend a scenario: keep only the keys it knows.
+        merged = {
+            k: v
+            for k, v in merged.items()
+            if k in root.model_fields or k not in Scenario.model_fields
+        }
+    _apply_overrides(merged, overrides or {})
+    merged["source_path"] = source_path
+    try:
+        sc = root.model_validate(merged)
+    except ValidationError as exc:
+        raise translate(exc.errors()[0], source, root) from None
+    if getattr(sc, "uncertainty", None):
+        check_uncertainty(sc, source, root)
+    if isinstance(sc, Scenario):
+        _check_area_files(sc, source)
+    return sc
+
+
+def load_file(path: str | Path, root: type[BaseModel], overrides: dict | None = None) -> Any:
+    """Load a YAML file of model ``root`` (e.g. an investment question) the way scenarios
+    are loaded: ``extends``, overrides, then validation with one-line errors."""
+    source = str(path)
+    return _build(_read_yaml(source), source, (source,), overrides, source, root)
+
+
+def _check_area_files(sc: Scenario, source: str) -> None:
+    """Read the files a local area names, so `povsim validate` catches a bad one."""
+    if sc.population.composition is not None:
+        try:
+            read_composition(
+                sc.population.composition,
+                read_table("life_tables_england_2017_2019.csv", calibration_dir()),
+            )
+        except CompositionError as exc:
+            raise error(source, "population.composition", str(exc)) from None
+    if sc.calibration is not None:
+        try:
+            read_local_targets(sc.calibration.targets)
+        except TargetsError as exc:
+            raise error(source, "calibration.targets", str(exc)) from None
+
+
+def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
+    """Load, merge ``extends``, apply ``overrides`` (e.g. from CLI), then validate."""
+    source = str(path)
+    return _build(_read_yaml(source), source, (source,), overrides, source)
+
+
+def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
+    """Validate an in-memory scenario; ``extends`` is relative to ``source``'s folder."""
+    _require_mapping(data, source)
+    return _build(copy.deepcopy(data), source, (source,), None, None)
+
+
+def check_uncertainty(sc: Any, source: str, root: type[BaseModel]) -> None:
+    """Resolve the ``uncertainty:`` paths of a validated file (one-line error if one fails)."""
+    try:
+        U.check(sc)
+    except PydanticCustomError as exc:
+        raise translate(
+            {"type": exc.type, "loc": (), "ctx": exc.context, "msg": exc.message(), "input": None},
+            source,
+            root,
+        ) from None

@@ -1,0 +1,167 @@
+"""Calibration tables -> typed parameter arrays the kernel reads.
+
+Everything numeric comes from ``calibration/`` (see ``calibration/FORMATS.md``); scenario
+overrides replace scalars by name (``income_sigma``) or relative risks by path
+(``rr.mortality.smoking_current``). Cell arrays are indexed ``c = (sex*5 + q)*101 + age``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from povsim.inputs.layout import SEXES
+
+BINARY_FACTORS = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
+EXPOSURES = (
+    "smoking_current",
+    "smoking_ex",
+    "obese",
+    "inactive",
+    "alcohol_risk",
+    "cold_home",
+    "isolated",
+    "poverty",
+    "unmet_need",
+    "ltc1",
+    "ltc2plus",
+)
+OUTCOMES = ("mortality", "ltc_onset", "poor_health")
+TURNOVER = {
+    "obese": "turnover_obese",
+    "inactive": "turnover_inactive",
+    "alcohol_risk": "turnover_alcohol",
+    "cold_home": "turnover_cold_home",
+    "isolated": "turnover_isolated",
+    "unmet_need": "turnover_unmet_need",
+}
+
+
+def calibration_dir() -> Path:
+    """The calibration folder: $POVSIM_CALIBRATION, the repo's, or the installed copy."""
+    env = os.environ.get("POVSIM_CALIBRATION")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3] / "calibration"
+    if repo.is_dir():
+        return repo
+    return Path(__file__).resolve().parents[1] / "_calibration"
+
+
+def read_table(name: str, directory: Path | None = None) -> pd.DataFrame:
+    path = (directory or calibration_dir()) / name
+    return pd.read_csv(path, comment="#", skipinitialspace=True)
+
+
+@lru_cache(maxsize=4)
+def _load_raw(directory: str) -> dict[str, Any]:
+    d = Path(directory)
+    raw: dict[str, Any] = {
+        "scalars": yaml.safe_load((d / "parameters.yaml").read_text()),
+        "life": read_table("life_tables_england_2017_2019.csv", d),
+        "population": read_table("population_england_mid2019.csv", d),
+        "prevalence": read_table("prevalence_by_age_sex.csv", d),
+        "gradient": read_table("prevalence_gradient_by_quintile.csv", d),
+        "rr": read_table("relative_risks.csv", d),
+        "good_health": read_table("good_health_by_age.csv", d),
+    }
+    fitted = d / "fitted.yaml"
+    raw["fitted"] = yaml.safe_load(fitted.read_text()) if fitted.exists() else None
+    return raw
+
+
+@dataclass
+class ModelParams:
+    """All inputs of one model configuration (defaults plus a scenario's overrides)."""
+
+    scalars: dict[str, Any]
+    rr: dict[str, dict[str, float]]  # outcome -> exposure -> relative risk / odds ratio
+    rr_jobloss_poor_health: float
+    fitted: dict[str, Any]
+    life: pd.DataFrame
+    population: pd.DataFrame
+    prevalence: pd.DataFrame
+    gradient: pd.DataFrame
+    good_health: pd.DataFrame
+    overrides: dict[str, Any] = field(default_factory=dict)
+    # Real persons (2, 5, 101) by sex, IMD quintile and age of a local area (see
+    # composition.py); None = England's mid-2019 population in equal quintile fifths.
+    composition: np.ndarray | None = None
+
+    def value(self, name: str) -> Any:
+        return self.scalars[name]["value"]
+
+
+def default_fitted() -> dict[str, Any]:
+    """No gradient: used only before the first ``povsim calibrate``."""
+    return {
+        "beta_mortality": {s: [0.0] * 5 for s in SEXES},
+        "gamma_health": {s: [0.0] * 5 for s in SEXES},
+        "good_health_profile": {s: [3.0, -3.5] for s in SEXES},
+    }
+
+
+def parameter_space(directory: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every overridable parameter path with its default, bounds and unit (for validation)."""
+    raw = _load_raw(str(directory or calibration_dir()))
+    space: dict[str, dict[str, Any]] = {}
+    for name, spec in raw["scalars"].items():
+        space[name] = {
+            "default": spec["value"],
+            "min": spec.get("min"),
+            "max": spec.get("max"),
+            "unit": spec.get("unit", ""),
+        }
+    for row in raw["rr"].itertuples():
+        space[f"rr.{row.outcome}.{row.exposure}"] = {
+            "default": float(row.rr),
+            "min": 0.01,
+            "max": 100.0,
+            "unit": "relative risk",
+        }
+    return space
+
+
+def load_params(
+    overrides: dict[str, Any] | None = None, directory: Path | None = None
+) -> ModelParams:
+    """Defaults from ``calibration/`` with ``overrides`` applied (already validated)."""
+    raw = _load_raw(str(directory or calibration_dir()))
+    scalars = copy.deepcopy(raw["scalars"])
+    rr: dict[str, dict[str, float]] = {o: {e: 1.0 for e in EXPOSURES} for o in OUTCOMES}
+    rr_job = 1.0
+    for row in raw["rr"].itertuples():
+        if row.outcome == "job_loss" and row.exposure == "poor_health":
+            rr_job = float(row.rr)
+        elif row.outcome in rr and row.exposure in rr[row.outcome]:
+            rr[row.outcome][row.exposure] = float(row.rr)
+    overrides = dict(overrides or {})
+    for path, value in overrides.items():
+        if path.startswith("rr."):
+            _, outcome, exposure = path.split(".", 2)
+            if outcome == "job_loss":
+                rr_job = float(value)
+            else:
+                rr[outcome][exposure] = float(value)
+        else:
+            scalars[path]["value"] = value
+    return ModelParams(
+        scalars=scalars,
+        rr=rr,
+        rr_jobloss_poor_health=rr_job,
+        fitted=copy.deepcopy(raw["fitted"] or default_fitted()),
+        life=raw["life"],
+        population=raw["population"],
+        prevalence=raw["prevalence"],
+        gradient=raw["gradient"],
+        good_health=raw["good_health"],
+        overrides=overrides,
+    )

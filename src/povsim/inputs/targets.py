@@ -1,0 +1,137 @@
+"""Local calibration inputs: the targets CSV (LE/HLE by quintile and sex of an area) and the
+fitted file that `povsim calibrate --scenario` writes and `povsim run` reads.
+
+Targets CSV columns: measure (le0, hle0), sex (male, female), quintile (1..5 or all), value
+(years), period (e.g. 2017-19), source; ``#`` comment lines allowed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from povsim.inputs.layout import SEXES
+
+MEASURES = ("le0", "hle0")
+TARGET_COLUMNS = ("measure", "sex", "quintile", "value", "period", "source")
+GROUPS = ("1", "2", "3", "4", "5", "all")
+
+
+class TargetsError(ValueError):
+    """One-line message naming the file, row and column of a bad targets file."""
+
+
+def _terr(
+    path: str,
+    row: int | None,
+    col: str | None,
+    problem: str,
+    got: Any = ...,
+    allowed: str | None = None,
+) -> TargetsError:
+    where = ", ".join(p for p in (f"row {row}" if row else "", f"column {col}" if col else "") if p)
+    msg = f"{path}: {where}: {problem}" if where else f"{path}: {problem}"
+    msg += f"; got {got!r}" if got is not ... else ""
+    return TargetsError(msg + (f"; allowed {allowed}" if allowed else ""))
+
+
+def read_local_targets(path: str | Path) -> pd.DataFrame:
+    """Validated local targets (measure, sex, quintile, value, period, source, row)."""
+    path = str(path)
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise _terr(path, None, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _terr(path, None, None, f"cannot read file ({exc.__class__.__name__})") from None
+    header, rows, seen = None, [], {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in next(csv.reader([line], skipinitialspace=True))]
+        if header is None:
+            header = fields
+            for col in TARGET_COLUMNS:
+                if col not in header:
+                    raise _terr(
+                        path,
+                        number,
+                        col,
+                        "required column is missing",
+                        ",".join(fields),
+                        ", ".join(TARGET_COLUMNS),
+                    )
+            continue
+        if len(fields) < len(header):
+            raise _terr(path, number, header[len(fields)], "value missing (row too short)")
+        rec = dict(zip(header, fields))
+        if rec["measure"] not in MEASURES:
+            raise _terr(path, number, "measure", "unknown measure", rec["measure"], "le0, hle0")
+        if rec["sex"] not in SEXES:
+            raise _terr(path, number, "sex", "unknown sex", rec["sex"], "male, female")
+        if rec["quintile"] not in GROUPS:
+            raise _terr(
+                path, number, "quintile", "unknown quintile", rec["quintile"], "1, 2, 3, 4, 5, all"
+            )
+        try:
+            value = float(rec["value"])
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not 20 <= value <= 110:
+            raise _terr(
+                path,
+                number,
+                "value",
+                "not a plausible expectancy in years",
+                rec["value"],
+                "a number 20..110",
+            )
+        for col in ("period", "source"):
+            if not rec[col]:
+                raise _terr(path, number, col, "empty", "", f"the {col} of the figure")
+        key = (rec["measure"], rec["sex"], rec["quintile"])
+        if key in seen:
+            raise _terr(
+                path,
+                number,
+                "quintile",
+                f"duplicate of row {seen[key]}",
+                rec["quintile"],
+                "one row per measure, sex and quintile",
+            )
+        seen[key] = number
+        rows.append({**{c: rec[c] for c in TARGET_COLUMNS}, "value": value, "row": number})
+    if header is None or not rows:
+        raise _terr(
+            path, None, None, "no target rows", allowed="columns " + ", ".join(TARGET_COLUMNS)
+        )
+    return pd.DataFrame(rows)
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_local_fitted(path: str | Path, targets_path: str, composition_path: str) -> dict[str, Any]:
+    """The local shifts of a fitted file; ValueError (one line) when it is missing or was
+    fitted to other targets or another composition than the scenario's."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(
+            f"{path}: local calibration not found; run `povsim calibrate "
+            "--scenario <this scenario>` first"
+        )
+    doc = yaml.safe_load(path.read_text())
+    for key, file in (("targets_sha256", targets_path), ("composition_sha256", composition_path)):
+        if doc.get(key) != file_sha256(file):
+            raise ValueError(
+                f"{path}: fitted to a different {key.split('_')[0]} file than "
+                f"{file}; re-run `povsim calibrate --scenario <this scenario>`"
+            )
+    return doc["local"]

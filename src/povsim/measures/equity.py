@@ -1,0 +1,254 @@
+"""Efficiency and equity of each budget allocation against the baseline (distributional
+cost-effectiveness analysis on simulated outcomes).
+
+Efficiency: discounted QALYs, healthy life-years and life-years gained, discounted cost,
+cost per QALY and per healthy life-year, net monetary benefit (£) and net health benefit
+(QALYs) at each threshold. Equity: change in the Q5-Q1 gap, SII and RII of LE and HLE at birth
+(both sexes, the evaluation year), the share of QALYs gained in quintile 1 (Core20), and the
+Atkinson equally distributed equivalent (EDE) of health over quintiles.
+
+The health distribution for EDE follows distributional cost-effectiveness analysis (Asaria,
+Griffin & Cookson 2016): each quintile's baseline HLE at birth (the first simulated year)
+plus its healthy life-years gained per person (undiscounted, over the horizon, per person
+alive at the start). Its change at aversion 0 is the change in mean health; higher aversion
+gives gains to the worse-off more weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from povsim.measures import life_table as M
+from povsim.measures.contrast import grouped_cells
+from povsim.measures.economics import (
+    EconomicSettings,
+    atkinson_ede,
+    discount_factors,
+    qalys_by_cell,
+)
+from povsim.measures.results import grouped, rates
+from povsim.model import registry as R
+from povsim.policy.interventions import Programme
+
+N_Q = 5
+
+
+@dataclass
+class Gains:
+    """What one allocation adds over the baseline, by quintile (5,) where shaped so."""
+
+    qalys: np.ndarray  # discounted QALYs gained by quintile
+    healthy_years: np.ndarray  # undiscounted healthy life-years gained by quintile
+    healthy_years_disc: np.ndarray
+    life_years_disc: np.ndarray
+    cost: np.ndarray  # discounted £ by quintile
+    cost_undiscounted: float
+    participants: np.ndarray  # real persons by quintile, summed over years
+
+
+def quintile_gains(
+    ta: np.ndarray, tb: np.ndarray, prog: Programme, econ: EconomicSettings
+) -> Gains:
+    """Gains of tallies ``ta`` over baseline ``tb`` (both (H, N_CELL, N_STAT), real persons)
+    and the programme's costs, by quintile (both sexes)."""
+    h = ta.shape[0]
+    dh, dc = discount_factors(h, econ.rate_health), discount_factors(h, econ.rate_costs)
+    q = grouped_cells(qalys_by_cell(ta, econ.utilities) - qalys_by_cell(tb, econ.utilities))
+    ga, gb = grouped(ta).sum(axis=3), grouped(tb).sum(axis=3)
+    hy = ga[:, 2, :5, R.S_GOOD] - gb[:, 2, :5, R.S_GOOD]
+    ly = ga[:, 2, :5, R.S_EXPO] - gb[:, 2, :5, R.S_EXPO]
+    cost_q = np.zeros(N_Q)
+    part_q = np.zeros(N_Q)
+    cost_all = 0.0
+    for a in prog.items:
+        # Interventions of an allocation are named <lever>-q<k>; others count where they reach.
+        reach = a.record.participants.sum(axis=0)
+        share = reach / reach.sum() if reach.sum() > 0 else np.full(N_Q, 1.0 / N_Q)
+        name = a.spec.name or ""
+        if "-q" in name and name[-1].isdigit():
+            share = np.eye(N_Q)[int(name.rsplit("-q", 1)[1]) - 1]
+        cost_q += share * float(np.sum(a.record.cost * dc))
+        cost_all += float(a.record.cost.sum())
+        part_q += reach
+    return Gains(
+        qalys=(q[:, 2, :5] * dh[:, None]).sum(axis=0),
+        healthy_years=hy.sum(axis=0),
+        healthy_years_disc=(hy * dh[:, None]).sum(axis=0),
+        life_years_disc=(ly * dh[:, None]).sum(axis=0),
+        cost=cost_q,
+        cost_undiscounted=cost_all,
+        participants=part_q,
+    )
+
+
+def expectancies(
+    tallies: np.ndarray, t: int, weight: float, fallback: np.ndarray
+) -> dict[str, np.ndarray]:
+    """LE and HLE at birth (years) for both sexes by quintile (5,) in year index ``t``, and
+    the quintiles' population shares."""
+    g = grouped(tallies[t : t + 1])
+    mx, _, good, _ = rates(g, weight, fallback)
+    le = M.life_expectancy(mx, 0)[0, 2, :5]
+    hle = M.sullivan_hle(mx, good, 0)[0, 2, :5]
+    shares = g[0, 2, :5, :, R.S_EXPO].sum(axis=-1)
+    return {"le0": le, "hle0": hle, "shares": shares / shares.sum()}
+
+
+def health_distribution(
+    base_hle: np.ndarray, population_q: np.ndarray, healthy_years_q: np.ndarray
+) -> np.ndarray:
+    """Health by quintile for EDE: baseline HLE plus healthy life-years gained per person."""
+    return np.asarray(base_hle, float) + np.asarray(healthy_years_q, float) / population_q
+
+
+def ede_change(
+    base_hle: np.ndarray, population_q: np.ndarray, healthy_years_q: np.ndarray, aversion: float
+) -> float:
+    """Change in the Atkinson EDE (years per person) that ``healthy_years_q`` brings."""
+    w = np.asarray(population_q, float)
+    after = health_distribution(base_hle, population_q, healthy_years_q)
+    return atkinson_ede(after, w, aversion) - atkinson_ede(np.asarray(base_hle, float), w, aversion)
+
+
+def gap_reduction(population_q: np.ndarray, healthy_years_q: np.ndarray) -> float:
+    """Narrowing of the Q5-Q1 gap in health (years per person): Q1's gain per person less Q5's."""
+    per = np.asarray(healthy_years_q, float) / np.asarray(population_q, float)
+    return float(per[0] - per[-1])
+
+
+def ede_batch(health: np.ndarray, weights: np.ndarray, aversion: float) -> np.ndarray:
+    """Atkinson EDE of each row of ``health`` (N, groups) with group ``weights``; the same as
+    :func:`povsim.measures.economics.atkinson_ede` row by row, without its checks (for the search)."""  # noqa: E501
+    h = np.asarray(health, float)
+    w = np.asarray(weights, float) / np.sum(weights)
+    if np.isclose(aversion, 1.0):
+        return np.exp(np.sum(w * np.log(h), axis=-1))
+    top = h.max(axis=-1, keepdims=True)
+    x = np.sum(w * (h / top) ** (1.0 - aversion), axis=-1)
+    return top[..., 0] * x ** (1.0 / (1.0 - aversion))
+
+
+def objective_batch(
+    measure: str,
+    aversion: float,
+    max_cost_per_qaly: float | None,
+    qalys: np.ndarray,
+    cost: np.ndarray,
+    base_hle: np.ndarray,
+    population_q: np.ndarray,
+    healthy_years_q: np.ndarray,
+) -> np.ndarray:
+    """The values allocations are ranked by (higher is better), for N allocations at once:
+    ``qalys`` and ``cost`` (N,), ``healthy_years_q`` (N, 5). The gap objective is -inf for
+    allocations that break its efficiency floor (cost per QALY above the maximum)."""
+    qalys = np.asarray(qalys, float)
+    if measure == "qalys":
+        return qalys
+    pop = np.asarray(population_q, float)
+    hy = np.asarray(healthy_years_q, float)
+    if measure == "ede":
+        base = np.asarray(base_hle, float)
+        return (
+            ede_batch(base + hy / pop, pop, aversion) - ede_batch(base[None, :], pop, aversion)[0]
+        )
+    per = hy / pop
+    gap = per[..., 0] - per[..., -1]
+    if max_cost_per_qaly is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok = (qalys > 0) & (np.asarray(cost, float) / qalys <= max_cost_per_qaly)
+        gap = np.where(ok, gap, -np.inf)
+    return gap
+
+
+def objective_value(
+    measure: str,
+    aversion: float,
+    max_cost_per_qaly: float | None,
+    qalys: float,
+    cost: float,
+    base_hle: np.ndarray,
+    population_q: np.ndarray,
+    healthy_years_q: np.ndarray,
+) -> float:
+    """:func:`objective_batch` for one allocation."""
+    return float(
+        objective_batch(
+            measure,
+            aversion,
+            max_cost_per_qaly,
+            np.array([qalys]),
+            np.array([cost]),
+            base_hle,
+            population_q,
+            np.asarray(healthy_years_q, float)[None, :],
+        )[0]
+    )
+
+
+def measures(
+    g: Gains,
+    econ: EconomicSettings,
+    aversions: list[float],
+    base: dict[str, np.ndarray],
+    arm: dict[str, np.ndarray],
+    population_q: np.ndarray,
+) -> dict[str, float]:
+    """Every efficiency and equity measure of one allocation in one replicate.
+
+    ``base`` and ``arm``: :func:`expectancies` of the baseline in the first year (``base``,
+    with ``base_eval``) and the evaluation year, as {'first', 'eval'} dicts flattened by the
+    caller: keys le0/hle0/shares for the evaluation year, base_hle0 for the first year.
+    """
+    qalys, cost = float(g.qalys.sum()), float(g.cost.sum())
+    out: dict[str, float] = {
+        "qalys_gained": qalys,
+        "healthy_years_gained": float(g.healthy_years_disc.sum()),
+        "life_years_gained": float(g.life_years_disc.sum()),
+        "healthy_years_gained_undiscounted": float(g.healthy_years.sum()),
+        "cost": cost,
+        "cost_undiscounted": g.cost_undiscounted,
+        "participants": float(g.participants.sum()),
+        "cost_per_qaly": cost / qalys if qalys != 0 else float("nan"),
+        "cost_per_healthy_year": (
+            cost / float(g.healthy_years_disc.sum())
+            if g.healthy_years_disc.sum() != 0
+            else float("nan")
+        ),
+    }
+    for thr in econ.thresholds:
+        out[f"nmb_{int(thr)}"] = thr * qalys - cost
+        out[f"nhb_{int(thr)}"] = qalys - cost / thr if thr > 0 else float("nan")
+    for name in ("le0", "hle0"):
+        b, a = base[name], arm[name]
+        out[f"{name}_gap_change"] = float((a[4] - a[0]) - (b[4] - b[0]))
+        out[f"{name}_sii_change"] = float(M.sii(a, arm["shares"]) - M.sii(b, base["shares"]))
+        out[f"{name}_rii_change"] = float(M.rii(a, arm["shares"]) - M.rii(b, base["shares"]))
+    total_q = g.qalys.sum()
+    out["core20_share"] = float(g.qalys[0] / total_q) if total_q > 0 else float("nan")
+    out["health_gap_reduction"] = gap_reduction(population_q, g.healthy_years)
+    after = health_distribution(base["base_hle0"], population_q, g.healthy_years)
+    out["health_sii_change"] = float(
+        M.sii(after, population_q) - M.sii(base["base_hle0"], population_q)
+    )
+    for e in aversions:
+        out[f"ede_change_{e:g}"] = ede_change(base["base_hle0"], population_q, g.healthy_years, e)
+    return out
+
+
+def ranking_switches(
+    ede_by_strategy: dict[str, np.ndarray], aversions: np.ndarray
+) -> list[dict[str, object]]:
+    """Aversions at which the order of strategies by EDE gain changes (on a fine grid):
+    each switch gives the aversion and the order just after it."""
+    names = list(ede_by_strategy)
+    if len(names) < 2:
+        return []
+    values = np.vstack([ede_by_strategy[n] for n in names])
+    order = [tuple(np.argsort(-values[:, i], kind="stable")) for i in range(values.shape[1])]
+    out = []
+    for i in range(1, len(order)):
+        if order[i] != order[i - 1]:
+            out.append({"aversion": float(aversions[i]), "order": [names[j] for j in order[i]]})
+    return out

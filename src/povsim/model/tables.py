@@ -1,0 +1,404 @@
+"""Calibrated cell tables: age-band inputs to single years, quintile gradients, the fitted
+mortality and good-health residuals, and the transition tables the kernel reads.
+
+Cell arrays are indexed ``c = (sex*5 + q)*101 + age`` (see :mod:`povsim.inputs.layout`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit, ndtr
+
+from povsim.inputs import layout as L
+from povsim.inputs.layout import AGES, SEXES
+from povsim.inputs.parameters import BINARY_FACTORS, EXPOSURES, TURNOVER, ModelParams
+
+# --- age-band tables to single years -------------------------------------------------------
+
+
+def band_to_ages(
+    age_min: np.ndarray,
+    age_max: np.ndarray,
+    values: np.ndarray,
+    outside: float | None = 0.0,
+    ramp_from: int | None = None,
+) -> np.ndarray:
+    """Interpolate band values at band midpoints to single years 0-100.
+
+    Ages below the first band take ``outside`` (None: the first band's value); ages above the
+    last band take the last band's value. Interpolating avoids step changes at band edges,
+    which would show up as spikes in the incidence derived from the age profile.
+    """
+    order = np.argsort(age_min)
+    lo, hi, v = age_min[order], age_max[order], values[order]
+    mid = (lo + np.minimum(hi, 100)) / 2.0
+    out = np.interp(AGES, mid, v)
+    # Flat inside the first and last bands' own ranges (interp is flat beyond mid already).
+    if outside is not None:
+        out[AGES < lo[0]] = outside
+    if ramp_from is not None and ramp_from < lo[0]:
+        # Rise linearly from 0 at `ramp_from` to the first band, rather than jumping at its
+        # lower edge: a jump cannot be reached by yearly transitions (e.g. 2+ conditions at
+        # 16 need 1 condition at 15) and the deficit would follow the cohort for life.
+        ages = (AGES >= ramp_from) & (AGES < lo[0])
+        out[ages] = v[0] * (AGES[ages] - ramp_from + 1) / (lo[0] - ramp_from + 1)
+    return out
+
+
+def sex_age_profile(
+    df: pd.DataFrame, value_col: str, outside: float | None = 0.0, ramp_from: int | None = None
+) -> np.ndarray:
+    """(2, 101) array from rows with sex in male/female/all and age bands."""
+    out = np.zeros((2, L.N_AGE))
+    for si, s in enumerate(SEXES):
+        rows = df[df["sex"].isin([s, "all", "persons"])]
+        if rows.empty:
+            raise ValueError(f"no rows for sex {s}")
+        out[si] = band_to_ages(
+            rows["age_min"].to_numpy(float),
+            rows["age_max"].to_numpy(float),
+            rows[value_col].to_numpy(float),
+            outside,
+            ramp_from,
+        )
+    return out
+
+
+def quintile_relative(gradient: pd.DataFrame, factor: str) -> np.ndarray:
+    rows = gradient[gradient["factor"] == factor].sort_values("quintile")
+    if len(rows) != 5:
+        return np.ones(5)
+    rel = rows["relative"].to_numpy(float)
+    return rel / rel.mean()
+
+
+# Below the youngest published band, prevalence ramps up from these ages (assumption: long-term
+# conditions accrue from birth; smoking and drinking start in the early teens).
+RAMP_FROM = {
+    "ltc1plus": 0,
+    "ltc2plus": 0,
+    "smoking_current": 12,
+    "smoking_ex": 12,
+    "alcohol_risk": 12,
+}
+
+
+def factor_prevalence(mp: ModelParams, factor: str, outside: float = 0.0) -> np.ndarray:
+    """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor."""
+    rows = mp.prevalence[mp.prevalence["factor"] == factor]
+    if rows.empty:
+        return np.zeros((2, 5, L.N_AGE))
+    base = sex_age_profile(rows, "prevalence", outside, RAMP_FROM.get(factor))
+    rel = quintile_relative(mp.gradient, factor)
+    return np.clip(base[:, None, :] * rel[None, :, None], 0.0, 0.98)
+
+
+# --- target mortality and good health by quintile ------------------------------------------
+
+
+def national_mx(mp: ModelParams) -> np.ndarray:
+    out = np.zeros((2, L.N_AGE))
+    for si, s in enumerate(SEXES):
+        rows = mp.life[mp.life["sex"] == s].sort_values("age")
+        out[si] = rows["mx"].to_numpy(float)[: L.N_AGE]
+    return out
+
+
+def mortality_age_profile(child: float, old: float) -> np.ndarray:
+    """Share of the working-age log rate ratio between quintiles that applies at each age."""
+    g = np.ones(L.N_AGE)
+    g[:15] = child
+    old_ages = AGES >= 65
+    g[old_ages] = 1.0 + (old - 1.0) * np.clip((AGES[old_ages] - 65) / 30.0, 0.0, 1.0)
+    return g
+
+
+def quintile_mx(mx_nat: np.ndarray, beta: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """mx (5, 101) for one sex whose equal-weight mean over quintiles is ``mx_nat``."""
+    rel = np.exp(beta[:, None] * g[None, :])
+    return mx_nat[None, :] * rel / rel.mean(axis=0, keepdims=True)
+
+
+def good_health_profile(coef: list[float] | np.ndarray) -> np.ndarray:
+    """Good-health prevalence by age 0-100 from a logistic-linear profile,
+    logit p(a) = b0 + b1 * a / 100 (fitted to national HLE at birth and at 65)."""
+    b0, b1 = coef
+    return expit(b0 + b1 * AGES / 100.0)
+
+
+def national_good_health(mp: ModelParams) -> np.ndarray:
+    """Share in good/very good health by sex and age (2, 101): the published table where
+    ``good_health_by_age.csv`` has rows, else the fitted logistic-linear profile."""
+    if len(mp.good_health):
+        return np.clip(sex_age_profile(mp.good_health, "prevalence", outside=None), 0.01, 0.999)
+    return np.stack([good_health_profile(mp.fitted["good_health_profile"][s]) for s in SEXES])
+
+
+def quintile_good_health(pi_nat: np.ndarray, gamma: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Good-health prevalence (5, 101) for one sex: logit shifts by quintile whose mean over
+    quintiles equals ``pi_nat`` at each age (a per-age offset is solved by Newton)."""
+    base = logit(pi_nat)
+    shift = gamma[:, None] * k[None, :]
+    off = np.zeros(L.N_AGE)
+    for _ in range(30):
+        p = expit(base[None, :] + off[None, :] + shift)
+        f = p.mean(axis=0) - pi_nat
+        fp = (p * (1 - p)).mean(axis=0)
+        off -= f / fp
+    return expit(base[None, :] + off[None, :] + shift)
+
+
+def health_age_profile(child: float) -> np.ndarray:
+    k = np.ones(L.N_AGE)
+    k[:16] = child
+    return k
+
+
+def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """Target mortality rates and good-health prevalence, each (2, 5, 101)."""
+    f = mp.fitted
+    mx_nat = national_mx(mp)
+    pi_nat = national_good_health(mp)
+    mx = np.zeros((2, 5, L.N_AGE))
+    good = np.zeros((2, 5, L.N_AGE))
+    k = health_age_profile(mp.value("health_gradient_child"))
+    for si, s in enumerate(SEXES):
+        g = mortality_age_profile(
+            mp.value("mortality_gradient_child"), mp.value("mortality_gradient_old")
+        )
+        mx[si] = quintile_mx(mx_nat[si], np.asarray(f["beta_mortality"][s], float), g)
+        good[si] = quintile_good_health(pi_nat[si], np.asarray(f["gamma_health"][s], float), k)
+    return apply_local(mx, good, f.get("local"), mp)
+
+
+def apply_local(
+    mx: np.ndarray, good: np.ndarray, local: dict[str, Any] | None, mp: ModelParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target mortality and good health (2, 5, 101) with an area's shifts applied."""
+    if not local:
+        return mx, good
+    g = mortality_age_profile(
+        mp.value("mortality_gradient_child"), mp.value("mortality_gradient_old")
+    )
+    k = health_age_profile(mp.value("health_gradient_child"))
+    mx, good = mx.copy(), good.copy()
+    for si, s in enumerate(SEXES):
+        d = np.asarray(local["mortality_shift"][s], float)
+        h = np.asarray(local["health_shift"][s], float)
+        mx[si] *= np.exp(d[:, None] * g[None, :])
+        good[si] = expit(logit(good[si]) + h[:, None] * k[None, :])
+    return mx, good
+
+
+# --- transitions that keep the baseline's age profile ----------------------------------------
+
+
+def survivors(shares: list[np.ndarray], rrs: list[np.ndarray], mx: np.ndarray) -> list[np.ndarray]:
+    """Shares of each exposure state among those who survive the year.
+
+    ``shares`` are the prevalences of the exposed states (the rest is the reference state),
+    ``rrs`` their mortality relative risks, ``mx`` the cell's mean hazard. The exposed die
+    faster, so a cohort's prevalence falls by selection before any transition; deriving
+    transitions from survivors stops the simulation selecting twice (the published age
+    profile already reflects selection), which made e.g. old-age smoking drift down."""
+    ref = 1.0 - sum(shares)
+    mean_rr = ref + sum(p * r for p, r in zip(shares, rrs))
+    surv_ref = ref * np.exp(-mx / mean_rr)
+    surv = [p * np.exp(-mx * r / mean_rr) for p, r in zip(shares, rrs)]
+    total = surv_ref + sum(surv)
+    return [x / total for x in surv]
+
+
+def binary_transitions(
+    p: np.ndarray, remission: float, p_start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Incidence and remission (same shape as ``p``, last axis age) such that a cohort at
+    prevalence p(a) reaches p(a+1) a year later: p(a+1) = p0(1-r) + (1-p0) i, where p0 is
+    ``p_start`` (the survivors' prevalence) or p(a). Where the profile falls faster than
+    ``remission`` allows, remission rises instead."""
+    p0 = p if p_start is None else p_start
+    p1 = np.concatenate([p[..., 1:], p[..., -1:]], axis=-1)
+    keep = p0 * (1.0 - remission)
+    inc = np.where(p1 >= keep, (p1 - keep) / np.maximum(1.0 - p0, 1e-9), 0.0)
+    rem = np.where(p1 >= keep, remission, 1.0 - p1 / np.maximum(p0, 1e-12))
+    return np.clip(inc, 0.0, 1.0), np.clip(rem, 0.0, 1.0)
+
+
+def smoking_transitions(
+    cur: np.ndarray,
+    ex: np.ndarray,
+    relapse: float,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+):
+    """Initiation, cessation and relapse rates that carry the age profile of current and
+    ex-smoking from one age to the next (synthetic-cohort assumption); ``start`` gives the
+    survivors' (current, ex) shares the year starts from."""
+    nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
+    target_cur, target_ex = cur, ex
+    if start is not None:
+        cur, ex = start
+    ever = cur + ex
+    never = 1.0 - ever
+    init = np.clip((nxt(target_cur + target_ex) - ever) / np.maximum(never, 1e-9), 0.0, 1.0)
+    cess = 1.0 - (nxt(target_cur) - never * init - ex * relapse) / np.maximum(cur, 1e-12)
+    cess = np.where(cur > 0, np.clip(cess, 0.0, 1.0), 0.0)
+    return init, cess, np.full_like(cur, relapse)
+
+
+def ltc_transitions(
+    p1: np.ndarray, p2: np.ndarray, start: tuple[np.ndarray, np.ndarray] | None = None
+):
+    """Accrual rates 0 -> 1 and 1 -> 2+ carrying the age profile of 1+ and 2+ conditions
+    from survivors' shares ``start`` (1+, 2+) to the next age (no remission)."""
+    nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
+    s1, s2 = (p1, p2) if start is None else start
+    i01 = np.clip((nxt(p1) - s1) / np.maximum(1.0 - s1, 1e-9), 0.0, 1.0)
+    i12 = np.clip((nxt(p2) - s2) / np.maximum(s1 - s2, 1e-9), 0.0, 1.0)
+    return i01, i12
+
+
+def income_mu(
+    p_pov: np.ndarray,
+    p_emp: np.ndarray,
+    working: np.ndarray,
+    sigma: float,
+    replacement: float,
+    line: float,
+) -> np.ndarray:
+    """Location of log income per cell so that the share below ``line`` is ``p_pov`` given the
+    share in (household) work; solved by bisection for every cell at once."""
+    p = np.clip(p_pov, 1e-4, 1 - 1e-4)
+    e = np.where(working, p_emp, 1.0)
+    lo = np.full(p.shape, np.log(line) - 10.0)
+    hi = np.full(p.shape, np.log(line) + 10.0)
+    ll, lr = np.log(line), np.log(line / replacement)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        share = e * ndtr((ll - mid) / sigma) + (1 - e) * ndtr((lr - mid) / sigma)
+        too_poor = share > p
+        lo = np.where(too_poor, mid, lo)
+        hi = np.where(too_poor, hi, mid)
+    return (lo + hi) / 2
+
+
+@dataclass
+class CellTables:
+    """Per-cell arrays (flat, length N_CELL) and effect vectors for the kernel.
+
+    Normalisers (``mort_norm``, ``ltc_norm*``, ``health_odds``) are filled from the starting
+    population by :func:`povsim.model.population.fit_to_population`.
+    """
+
+    mx: np.ndarray
+    good_target: np.ndarray
+    p_smoke_cur: np.ndarray
+    p_smoke_ex: np.ndarray
+    p_bin: np.ndarray
+    p_emp: np.ndarray
+    p_ltc1p: np.ndarray
+    p_ltc2p: np.ndarray
+    p_pov: np.ndarray
+    bin_inc: np.ndarray
+    bin_rem: np.ndarray
+    smk_init: np.ndarray
+    smk_cess: np.ndarray
+    smk_relapse: np.ndarray
+    ltc_i01: np.ndarray
+    ltc_i12: np.ndarray
+    emp_exit: np.ndarray
+    emp_entry: np.ndarray
+    emp_norm: np.ndarray
+    inc_mu: np.ndarray
+    rr_mort: np.ndarray
+    rr_ltc: np.ndarray
+    or_health: np.ndarray
+    poverty_line: float
+    mort_norm: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    ltc_norm01: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    ltc_norm12: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    health_odds: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.reshape(x.shape[:-3] + (L.N_CELL,)), dtype=np.float64)
+
+
+def effect_vector(mp: ModelParams, outcome: str) -> np.ndarray:
+    return np.array([mp.rr[outcome][e] for e in EXPOSURES], dtype=np.float64)
+
+
+def build_cell_tables(mp: ModelParams) -> CellTables:
+    mx, good = target_mx_and_good(mp)
+    cur = factor_prevalence(mp, "smoking_current")
+    ex = factor_prevalence(mp, "smoking_ex")
+    ex = np.minimum(ex, 0.99 - cur)
+    p_bin = np.stack([factor_prevalence(mp, f) for f in BINARY_FACTORS])
+    adult = (AGES >= mp.value("adult_age")).astype(float)
+    behaviours = {"smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk"}
+
+    def rr(exposure: str) -> np.ndarray:
+        r = mp.rr["mortality"][exposure]
+        return 1.0 + (r - 1.0) * adult if exposure in behaviours else np.full(L.N_AGE, r)
+
+    inc_rem = []
+    for j, f in enumerate(BINARY_FACTORS):
+        (start,) = survivors([p_bin[j]], [rr(f)], mx)
+        inc_rem.append(binary_transitions(p_bin[j], mp.value(TURNOVER[f]), start))
+    smk_start = tuple(survivors([cur, ex], [rr("smoking_current"), rr("smoking_ex")], mx))
+    smk_init, smk_cess, smk_rel = smoking_transitions(
+        cur, ex, mp.value("smoking_relapse"), smk_start
+    )
+    p1 = factor_prevalence(mp, "ltc1plus")
+    p2 = np.minimum(factor_prevalence(mp, "ltc2plus"), p1)
+    s1_only, s2 = survivors([p1 - p2, p2], [rr("ltc1"), rr("ltc2plus")], mx)
+    i01, i12 = ltc_transitions(p1, p2, (s1_only + s2, s2))
+
+    wa_max = mp.value("working_age_max")
+    p_emp = factor_prevalence(mp, "employed")
+    # Below 16 the flag means "lives in a household with someone in work".
+    p_emp[..., :16] = mp.value("child_household_worker")
+    p_emp[..., AGES > wa_max] = 0.0
+    lam = mp.value("job_exit_rate")
+    emp_entry, emp_exit = binary_transitions(p_emp, lam)
+    emp_exit[..., AGES >= wa_max] = 0.0
+    emp_entry[..., AGES >= wa_max] = 0.0
+    rr_job = mp.rr_jobloss_poor_health
+    emp_norm = 1.0 + (rr_job - 1.0) * (1.0 - good)
+
+    p_pov = factor_prevalence(mp, "poverty")
+    line = mp.value("poverty_line_fraction") * mp.value("median_income_gbp")
+    working = np.broadcast_to(AGES <= wa_max, p_pov.shape)
+    mu = income_mu(
+        p_pov, p_emp, working, mp.value("income_sigma"), mp.value("replacement_ratio"), line
+    )
+
+    return CellTables(
+        mx=_flat(mx),
+        good_target=_flat(good),
+        p_smoke_cur=_flat(cur),
+        p_smoke_ex=_flat(ex),
+        p_bin=_flat(p_bin),
+        p_emp=_flat(p_emp),
+        p_ltc1p=_flat(p1),
+        p_ltc2p=_flat(p2),
+        p_pov=_flat(p_pov),
+        bin_inc=_flat(np.stack([ir[0] for ir in inc_rem])),
+        bin_rem=_flat(np.stack([ir[1] for ir in inc_rem])),
+        smk_init=_flat(smk_init),
+        smk_cess=_flat(smk_cess),
+        smk_relapse=_flat(smk_rel),
+        ltc_i01=_flat(i01),
+        ltc_i12=_flat(i12),
+        emp_exit=_flat(emp_exit),
+        emp_entry=_flat(emp_entry),
+        emp_norm=_flat(emp_norm),
+        inc_mu=_flat(mu),
+        rr_mort=effect_vector(mp, "mortality"),
+        rr_ltc=effect_vector(mp, "ltc_onset"),
+        or_health=effect_vector(mp, "poor_health"),
+        poverty_line=float(line),
+    )

@@ -1,0 +1,2 @@
+"""Reporting: tables, summary numbers, figures and self-contained HTML for each command,
+written atomically."""

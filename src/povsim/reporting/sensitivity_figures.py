@@ -1,0 +1,131 @@
+"""Figures of a sensitivity analysis (PNG): indices with intervals, convergence of ST as N
+grows, cost-effectiveness acceptability curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from povsim.reporting.run_figures import ARM_PALETTE, BASELINE_COLOUR, DPI, STYLE, plt
+
+# Outputs shown in the figures (the tables hold every output).
+FIGURE_OUTPUTS = ("hle0_gap_change", "hle0_sii_change", "healthy_years_gained", "cost")
+
+
+def _short(p: str) -> str:
+    """A readable parameter label: the last two path parts."""
+    parts = p.replace("arms.*.interventions.", "").split(".")
+    return ".".join(parts[-2:]) if len(parts) > 1 else p
+
+
+def _shown(indices: pd.DataFrame) -> list[str]:
+    outs = list(dict.fromkeys(indices.output))
+    keep = [o for o in outs if o.split(".", 1)[-1] in FIGURE_OUTPUTS]
+    return keep or outs[:4]
+
+
+def indices_figure(indices: pd.DataFrame, method: str, path: Path) -> None:
+    """Bars of S1 and ST (Sobol) or mu_star (Morris) per parameter with their intervals,
+    one panel per output."""
+    outs = _shown(indices)
+    cols = min(2, len(outs))
+    rows = int(np.ceil(len(outs) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 0.45 * 4 + 2.6 * rows), squeeze=False)
+    kinds = ("S1", "ST") if method == "sobol" else ("mu_star",)
+    for ax, out in zip(axes.ravel(), outs):
+        f = indices[(indices.output == out) & (indices["index"].isin(kinds))]
+        params = list(dict.fromkeys(f.parameter))
+        y = np.arange(len(params))
+        h = 0.8 / len(kinds)
+        for i, kind in enumerate(kinds):
+            d = f[f["index"] == kind].set_index("parameter").reindex(params)
+            err = d.conf.to_numpy(float)
+            ax.barh(
+                y + (i - (len(kinds) - 1) / 2) * h,
+                d.value,
+                height=h,
+                xerr=np.where(np.isfinite(err), err, 0),
+                color=ARM_PALETTE[i],
+                label=kind,
+                capsize=2,
+            )
+        ax.set_yticks(y, [_short(p) for p in params])
+        ax.invert_yaxis()
+        ax.set_title(out, fontsize=10)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.legend()
+    for ax in axes.ravel()[len(outs) :]:
+        ax.set_visible(False)
+    what = (
+        "Sobol indices (bars: 95% bootstrap intervals)"
+        if method == "sobol"
+        else "Morris mu* (per unit of each input's quantile range; bars: 95% intervals)"
+    )
+    fig.suptitle(what)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def convergence_figure(conv: pd.DataFrame, path: Path) -> None:
+    """ST against the number of base samples N' (first N' of the design), with intervals."""
+    outs = _shown(conv)
+    fig, axes = plt.subplots(1, len(outs), figsize=(4.6 * len(outs), 4.0), squeeze=False)
+    for ax, out in zip(axes[0], outs):
+        f = conv[conv.output == out]
+        for i, p in enumerate(dict.fromkeys(f.parameter)):
+            d = f[f.parameter == p].sort_values("n")
+            c = ARM_PALETTE[i % len(ARM_PALETTE)]
+            ax.plot(d.n, d.ST, "o-", color=c, lw=1.4, ms=3, label=_short(p))
+            ax.fill_between(d.n, d.ST - d.conf, d.ST + d.conf, color=c, alpha=0.12)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("base samples N'")
+        ax.set_ylabel("total-order index ST")
+        ax.set_title(out, fontsize=10)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Convergence of ST as N grows")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def ceac_figure(ce: pd.DataFrame, path: Path) -> None:
+    """Probability that each option has the highest net monetary benefit, by threshold."""
+    fig, ax = plt.subplots(figsize=(7, 4.4))
+    for i, opt in enumerate(dict.fromkeys(ce.option)):
+        d = ce[ce.option == opt]
+        colour = BASELINE_COLOUR if opt == "baseline" else ARM_PALETTE[i % len(ARM_PALETTE)]
+        ax.plot(d.threshold / 1000, d.p_best, color=colour, lw=1.8, label=opt)
+    ax.axvspan(20, 30, color="#cccccc", alpha=0.4, lw=0, label="NICE £20-30k")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("threshold (£ thousand per discounted QALY)")
+    ax.set_ylabel("probability the option is best")
+    ax.set_title("Cost-effectiveness acceptability curves")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def write_figures(res: Any, directory: Path) -> list[Path]:
+    """Every figure the result supports, into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    with plt.rc_context(STYLE):
+        method = res.sweep.design.method
+        if res.indices is not None and not res.indices.empty:
+            p = directory / "indices.png"
+            indices_figure(res.indices, method, p)
+            out.append(p)
+        if res.convergence is not None and not res.convergence.empty:
+            p = directory / "convergence.png"
+            convergence_figure(res.convergence, p)
+            out.append(p)
+        if res.ceac is not None and not res.ceac.empty:
+            p = directory / "ceac.png"
+            ceac_figure(res.ceac, p)
+            out.append(p)
+    return out

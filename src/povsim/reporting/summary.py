@@ -1,0 +1,189 @@
+"""The headline numbers of a run (``summary.json`` and the report's tables): LE/HLE at birth
+and 65 by sex and quintile with gaps and SIIs, and each arm's change against the baseline."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from povsim.measures.results import EXPECTANCIES, QUINTILE_LABELS, Results
+
+
+def headline(frame: pd.DataFrame, year: int) -> dict[str, Any]:
+    """LE/HLE at birth and 65 by sex and quintile, with gaps and SIIs, for one year."""
+    f = frame[(frame.year == year) & (frame.arm == frame.arm.iloc[0])]
+    v = f.set_index(["sex", "quintile", "measure"]).value.to_dict()  # one pass, then lookups
+    out: dict[str, Any] = {}
+    for sex in ("male", "female", "all"):
+        d: dict[str, Any] = {}
+        for m in ("le0", "hle0", "le65", "hle65"):
+            d[m] = {q: round(float(v[(sex, q, m)]), 2) for q in ("1", "2", "3", "4", "5", "all")}
+            for suffix in ("gap", "sii"):
+                d[f"{m}_{suffix}"] = round(float(v[(sex, "all", f"{m}_{suffix}")]), 2)
+        out[sex] = d
+    return out
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _stat(row: pd.Series | None, digits: int) -> dict[str, float | None] | None:
+    """{"value": v} plus "se", "lo", "hi" when the run had replicates (else absent)."""
+    if row is None or _finite(row["value"]) is None:
+        return None
+    out: dict[str, float | None] = {"value": round(float(row["value"]), digits) + 0.0}
+    se, lo, hi = (_finite(row.get(k)) for k in ("se", "lo", "hi"))
+    if se is not None and lo is not None and hi is not None:
+        out.update(
+            se=round(se, digits + 1) + 0.0, lo=round(lo, digits) + 0.0, hi=round(hi, digits) + 0.0
+        )
+    return out
+
+
+def arms_in(results: Results) -> list[str]:
+    """Non-baseline arms with comparison rows, in scenario order."""
+    c = results.comparison
+    if c is None or c.empty:
+        return []
+    present = set(c.arm)
+    order = [a for a in results.scenario.get("arms", {}) if a in present]
+    return order + [a for a in dict.fromkeys(c.arm) if a not in order]
+
+
+def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
+    """Per arm, against the baseline: final-year change in LE/HLE at birth by quintile (sex
+    all), change in every gap and SII by sex, and cumulative totals over the horizon
+    (healthy life-years gained, life-years gained, deaths averted, participants, cost, cost
+    per healthy life-year). Each number is {"value"} plus {"se", "lo", "hi"} (95%) when the
+    run had replicates; None where undefined."""
+    c = results.comparison
+    out: dict[str, dict[str, Any]] = {}
+    for arm in arms_in(results):
+        a = c[c.arm == arm]
+        first, last = int(a.year.min()), int(a.year.max())
+        idx = a[a.year == last].set_index(["sex", "quintile", "measure"])
+
+        def row(measure: str, sex: str = "all", quintile: str = "all") -> pd.Series | None:
+            key = (sex, quintile, measure)
+            return idx.loc[key] if key in idx.index else None
+
+        d: dict[str, Any] = {"year": last, "period": [first, last]}
+        for m in ("hle0", "le0"):
+            d[f"{m}_change"] = {q: _stat(row(f"{m}_change", "all", q), 3) for q in QUINTILE_LABELS}
+        d["inequality_change"] = {
+            sex: {
+                f"{m}_{s}": _stat(row(f"{m}_{s}_change", sex), 3)
+                for m in EXPECTANCIES
+                for s in ("gap", "sii")
+            }
+            for sex in ("male", "female", "all")
+        }
+        for name in ("healthy_years_gained", "life_years_gained", "deaths_averted"):
+            d[name] = _stat(row(f"{name}_cumulative"), 0)
+        part = a[(a.measure == "participants") & (a.sex == "all")]
+        by_q = part.groupby("quintile")["value"].sum()
+        d["participants"] = {"value": round(float(by_q.get("all", 0.0)))}
+        d["participants_by_quintile"] = {
+            q: round(float(by_q.get(q, 0.0))) for q in QUINTILE_LABELS[:5]
+        }
+        d["cost"] = _stat(row("cost_cumulative"), 0)
+        hy = d["healthy_years_gained"]
+        d["cost_per_healthy_year"] = (
+            _stat(row("cost_per_healthy_year"), 0) if hy is not None and hy["value"] > 0 else None
+        )
+        for key, measure in (
+            ("qalys_gained_discounted", "qalys_gained_discounted_cumulative"),
+            ("cost_discounted", "cost_discounted_cumulative"),
+            ("nmb_20000", "nmb_20000"),
+            ("nmb_30000", "nmb_30000"),
+        ):
+            d[key] = _stat(row(measure), 0)
+        q = d["qalys_gained_discounted"]
+        d["cost_per_qaly"] = (
+            _stat(row("cost_per_qaly"), 0) if q is not None and q["value"] > 0 else None
+        )
+        years = last - first + 1
+        d["cost_per_year"] = (
+            {"value": round(d["cost"]["value"] / years)} if d["cost"] is not None else None
+        )
+        d["per_100k"] = per_100k(d, real_population(results))
+        out[arm] = d
+    return out
+
+
+def real_population(results: Results) -> float | None:
+    """The area's real starting population (persons) from the manifest."""
+    v = results.manifest.get("real_population")
+    return float(v) if v else None
+
+
+def per_100k(d: dict[str, Any], real: float | None) -> dict[str, float | None] | None:
+    """Totals of one arm's headlines per 100,000 of the area's starting population."""
+    if not real:
+        return None
+    out: dict[str, float | None] = {}
+    for name in (
+        "healthy_years_gained",
+        "life_years_gained",
+        "deaths_averted",
+        "participants",
+        "cost",
+        "cost_per_year",
+    ):
+        stat = d.get(name)
+        out[name] = None if stat is None else round(stat["value"] * 1e5 / real, 1) + 0.0
+    return out
+
+
+def area(results: Results) -> dict[str, Any]:
+    """Which population the real-scale numbers are for."""
+    m = results.manifest
+    pop = results.scenario.get("population", {}) or {}
+    return {
+        "kind": m.get("area", pop.get("area", "england")),
+        "name": m.get("area_name", "England"),
+        "real_population": m.get("real_population"),
+        "simulated_persons": m.get("size"),
+        "composition": pop.get("composition"),
+    }
+
+
+ARM_UNITS = (
+    "arm minus baseline of the same run (common random numbers); *_change: years of life "
+    "expectancy in the final year (gap = Q5 minus Q1, so negative = narrower; SII likewise); "
+    "healthy_years_gained / life_years_gained / deaths_averted: real persons in the area "
+    "(see `area`: England or a local population), summed over the whole horizon; "
+    "participants: persons taking part, summed over years (a person counts once for each "
+    "year they take part); cost: GBP, undiscounted, start-year prices, summed over the "
+    "horizon (cost_per_year: its mean per year); per_100k: the same totals per 100,000 of "
+    "the area's starting population; cost_per_healthy_year: cost / healthy_years_gained "
+    "(null when no healthy life-years are gained); qalys_gained_discounted, cost_discounted: "
+    "discounted from the first year at 1.5% (health) and 3.5% (costs) unless overridden; "
+    "cost_per_qaly: their ratio; nmb_T: T x QALYs - cost (GBP); se/lo/hi: between-replicate standard "  # noqa: E501
+    "error and 95% interval, present only with replicates > 1"
+)
+
+
+def summary(results: Results) -> dict[str, Any]:
+    f = results.frame
+    first, last = int(f.year.min()), int(f.year.max())
+    return {
+        "scenario": results.scenario.get("name"),
+        "description": results.scenario.get("description", ""),
+        "seed": results.manifest.get("seed"),
+        "area": area(results),
+        "replicates": results.manifest.get("replicates", 1),
+        "units": "years of life expectancy; gap = quintile 5 minus quintile 1; SII = slope "
+        "index of inequality across quintiles (least minus most deprived end)",
+        "first_year": {"year": first, **headline(f, first)},
+        "last_year": {"year": last, **headline(f, last)},
+        "arm_units": ARM_UNITS,
+        "arms": arm_headlines(results),
+    }

@@ -1,0 +1,2 @@
+"""Studies: the computations behind each command (run, calibrate, compare a budget,
+sensitivity analysis with its sweep executor)."""

@@ -1,0 +1,279 @@
+"""Public API: scenario -> population -> simulate (every arm) -> Results."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from povsim import __version__
+from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
+from povsim.inputs.parameters import ModelParams
+from povsim.measures.contrast import compare_arms, pool_replicates
+from povsim.measures.economics import EconomicSettings
+from povsim.measures.results import Results, tidy
+from povsim.model.area import add_per_100k, area_params, real_population
+from povsim.model.population import Population
+from povsim.model.tables import CellTables, national_mx
+from povsim.policy.dynamics import Loops, Stocks
+from povsim.policy.interventions import Programme, quintile_population
+
+if TYPE_CHECKING:
+    from povsim.inputs.schema import Intervention, Scenario
+
+
+def fallback_mx(mp: ModelParams) -> np.ndarray:
+    """National rates (male, female, all) used where a group has nobody at some age."""
+    nm = national_mx(mp)
+    return np.vstack([nm, nm.mean(axis=0)])
+
+
+def simulate_arm(
+    mp: ModelParams,
+    size: int,
+    horizon: int,
+    seed: int,
+    start_year: int,
+    arm: str = "baseline",
+    births: bool = True,
+    hooks: list[YearHook] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray, float]:
+    """One baseline-style run: tidy frame, raw tallies (horizon, cells, stats) and the real
+    persons each simulated person stands for."""
+    tables, pop = prepare(mp, size, horizon, seed, births)
+    tallies = simulate(mp, tables, pop, horizon, seed, hooks=hooks, progress=progress)
+    weight = float(pop.weight[0])
+    frame = tidy(tallies, start_year, arm, weight, fallback_mx(mp))
+    return frame, tallies, weight
+
+
+def simulate_frame(
+    mp: ModelParams, size: int, years: int, seed: int, start_year: int = 2019
+) -> pd.DataFrame:
+    """Baseline tidy frame for ``years`` years (used by calibration)."""
+    return simulate_arm(mp, size, years, seed, start_year)[0]
+
+
+class ArmHook:
+    """Before each year: advance the feedback loops, then apply the arm's interventions."""
+
+    def __init__(self, programme: Programme, loops: Loops):
+        self.programme, self.loops = programme, loops
+
+    def __call__(self, t: int, pop: Population, tables: CellTables, ctx: RunContext) -> None:
+        last = ctx.tallies[t - 1] if t > 0 else None
+        engagement = np.zeros(5)
+        if t > 0 and self.programme.has_community:
+            engagement = self.programme.engagement(t - 1, quintile_population(pop))
+        year = self.programme.start_year + t
+        unmet, uptake = self.loops.before_year(
+            t, last, self.programme.capacity_investment(year), engagement
+        )
+        ctx.unmet_mult_q[:] = unmet
+        self.programme.uptake_mult_q = uptake
+        self.programme.apply(t, pop, tables)
+
+
+def _loop_rows(stocks: Stocks, years: np.ndarray, arm: str) -> pd.DataFrame:
+    rows = []
+    for name in ("demand", "capacity", "access_ratio"):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "year": years,
+                    "sex": "all",
+                    "quintile": "all",
+                    "measure": name,
+                    "value": getattr(stocks, name),
+                }
+            )
+        )
+    for name in ("trust", "uptake_mult", "unmet_mult"):
+        v = getattr(stocks, name)
+        for q in range(5):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "year": years,
+                        "sex": "all",
+                        "quintile": str(q + 1),
+                        "measure": name,
+                        "value": v[:, q],
+                    }
+                )
+            )
+    out = pd.concat(rows, ignore_index=True).dropna(subset=["value"])
+    out.insert(0, "arm", arm)
+    out["se"] = 0.0
+    return out
+
+
+@dataclass
+class ArmRuns:
+    """Every arm of one seed: tidy frames, raw tallies and the programmes that ran (their
+    records hold participants and costs per intervention)."""
+
+    frame: pd.DataFrame
+    tallies: dict[str, np.ndarray]
+    programmes: dict[str, Programme]
+    weight: float  # real persons per simulated person
+    population_q: np.ndarray  # real persons by quintile at the start (5,)
+
+
+def simulate_arms(
+    sc: Scenario,
+    mp: ModelParams,
+    seed: int,
+    arms: dict[str, list[Intervention]] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ArmRuns:
+    """Run the baseline arm and ``arms`` (default: the scenario's) with one seed.
+
+    Every arm, the baseline arm with its feedback loops included, runs on a copy of the same
+    starting population with the same cell tables and the same draws, so differences between
+    arms are their effects.
+    """
+    spec = sc.population
+    h = spec.horizon
+    tables0, pop0 = prepare(mp, spec.size, h, seed, spec.births)
+    weight = float(pop0.weight[0])
+    population_q = quintile_population(pop0)
+    years = spec.start_year + np.arange(h)
+    all_arms: dict[str, list[Intervention]] = {"baseline": []}
+    all_arms.update(arms if arms is not None else {k: v.interventions for k, v in sc.arms.items()})
+    done = [0]
+
+    def tick(t: int) -> None:
+        if progress is not None:
+            progress(done[0] * h + t)
+
+    fb = sc.feedbacks
+    loops_on = fb.capacity.enabled or fb.trust.enabled
+    frames, tallies, programmes = [], {}, {}
+    last = list(all_arms)[-1]
+    for name, ivs in all_arms.items():
+        prog = Programme.build(ivs, mp, seed, spec.start_year, h)
+        loops = Loops(fb, mp, h)
+        # The last arm may consume the starting population instead of a copy.
+        pop = pop0 if name == last else pop0.copy()
+        tal = simulate(mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)], progress=tick)
+        done[0] += 1
+        tallies[name] = tal
+        programmes[name] = prog
+        frames.append(tidy(tal, spec.start_year, name, weight, fallback_mx(mp)))
+        if loops_on:
+            frames.append(_loop_rows(loops.stocks, years, name))
+    if progress is not None:
+        progress(len(all_arms) * h)
+    return ArmRuns(pd.concat(frames, ignore_index=True), tallies, programmes, weight, population_q)
+
+
+def programme_totals(prog: Programme, horizon: int) -> dict[str, np.ndarray]:
+    """Participants (horizon, 5) and cost (horizon,) summed over a programme's interventions."""
+    return {
+        "participants": sum((a.record.participants for a in prog.items), np.zeros((horizon, 5))),
+        "cost": sum((a.record.cost for a in prog.items), np.zeros(horizon)),
+    }
+
+
+def run_once(
+    sc: Scenario, mp: ModelParams, seed: int, progress: Callable[[int], None] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float]:
+    """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight)."""
+    runs = simulate_arms(sc, mp, seed, progress=progress)
+    h = sc.population.horizon
+    programme = {k: programme_totals(p, h) for k, p in runs.programmes.items()}
+    econ = EconomicSettings.from_params(mp)
+    comparison = compare_arms(runs.frame, runs.tallies, programme, econ)
+    return runs.frame, comparison, runs.tallies, runs.weight
+
+
+def run(
+    scenario: str | Path | Scenario,
+    *,
+    seed: int | None = None,
+    size: int | None = None,
+    replicates: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Results:
+    """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
+
+    ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
+    with seeds seed, seed+1, ... and values are means with between-replicate standard errors
+    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs. The
+    same scenario and seed give identical numbers whatever the thread count.
+    """
+    from povsim.inputs.loader import load_scenario
+    from povsim.inputs.schema import Scenario
+
+    overrides: dict[str, int] = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if size is not None:
+        overrides["population.size"] = size
+    if isinstance(scenario, Scenario):
+        sc = scenario
+        if seed is not None:
+            sc = sc.model_copy(update={"seed": seed})
+        if size is not None:
+            sc = sc.model_copy(
+                update={"population": sc.population.model_copy(update={"size": size})}
+            )
+    else:
+        sc = load_scenario(scenario, overrides)
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
+    t0 = time.perf_counter()
+    mp = area_params(sc)
+    h = sc.population.horizon
+    runs_per = len(sc.arms) + 1
+    total = replicates * runs_per * h
+    levels, comps, person_years = [], [], 0.0
+    tallies: dict[str, np.ndarray] = {}
+    for r in range(replicates):
+        cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
+        frame, comp, tal, weight = run_once(sc, mp, sc.seed + r, cb)
+        levels.append(frame)
+        comps.append(comp)
+        person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
+        if r == 0:
+            tallies = tal
+    elapsed = time.perf_counter() - t0
+    frame = pool_replicates(levels, keep_se=True)[
+        ["arm", "year", "sex", "quintile", "measure", "value", "se"]
+    ]
+    comparison = pool_replicates(comps, keep_se=False)
+    real_total = real_population(mp)
+    comparison = add_per_100k(comparison, real_total)
+    manifest = {
+        "povsim_version": __version__,
+        "scenario": sc.name,
+        "seed": sc.seed,
+        "replicates": replicates,
+        "size": sc.population.size,
+        "horizon": h,
+        "start_year": sc.population.start_year,
+        "arms": ["baseline", *sc.arms],
+        "area": sc.population.area,
+        "area_name": sc.population.label(),
+        "real_population": round(real_total),
+        "real_persons_per_simulated_person": real_total / sc.population.size,
+        "python": platform.python_version(),
+        "seconds": round(elapsed, 3),
+        "simulated_person_years": int(person_years),
+        "person_years_per_second": round(person_years / elapsed) if elapsed > 0 else None,
+    }
+    return Results(
+        frame=frame,
+        scenario=sc.model_dump(mode="json"),
+        manifest=manifest,
+        tallies=tallies,
+        comparison=comparison,
+    )

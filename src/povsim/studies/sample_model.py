@@ -1,0 +1,273 @@
+"""One sample of a sweep -> a few scalar outputs, fast, with per-worker caches.
+
+A sweep runs the same scenario thousands of times with different values of its uncertain
+inputs. :class:`ScenarioModel` is what a worker holds: it builds the starting population once
+(per value of the few parameters that change it, :data:`POPULATION_PARAMS`), refits cell
+tables only when model parameters change, reuses the baseline arm when only intervention
+fields change, and computes the outputs straight from the tallies instead of building the
+tidy tables of :func:`povsim.run`. The numbers are the same as :func:`povsim.studies.run.run_once`
+gives for the same inputs (``tests/test_sensitivity.py`` checks it).
+
+Every sample runs with the scenario's seed, so each person gets the same random draws in
+every sample and every arm (common random numbers): differences between samples come from
+the parameters, not from Monte Carlo noise.
+
+Outputs per arm (arm minus baseline of the same sample), in :data:`OUTPUTS`:
+
+* ``hle0_gap_change``, ``le0_gap_change``: change in the gap in healthy life expectancy / life
+  expectancy at birth, quintile 5 minus quintile 1, persons, in the final simulated year
+  (years; negative = the gap narrows), as ``comparison.csv`` reports it;
+* ``hle0_sii_change``: change in the slope index of inequality of HLE at birth, final year;
+* ``healthy_years_gained``: extra person-years in good health over the horizon (real persons);
+* ``cost``: £, undiscounted, start-year prices, summed over the horizon;
+* ``cost_per_healthy_year``: cost / healthy_years_gained (NaN when no years are gained);
+* ``healthy_years_gained_disc``, ``cost_disc``: the same discounted to the start year at the
+  model's ``discount_rate_health`` / ``discount_rate_costs`` (Green Book 1.5% / 3.5%).
+
+* ``qalys_gained_disc``: QALYs gained over the horizon, discounted at ``discount_rate_health``
+  (utilities by age, sex and health state, :mod:`povsim.measures.economics`);
+* ``cost_per_qaly``: ``cost_disc`` / ``qalys_gained_disc`` (£ per QALY; NaN when none gained).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from povsim.measures import life_table as M
+from povsim.measures.economics import cell_utilities, present_value, qalys_by_cell
+from povsim.measures.results import grouped, rates
+from povsim.model import registry as R
+
+OUTPUTS = (
+    "hle0_gap_change",
+    "hle0_sii_change",
+    "le0_gap_change",
+    "healthy_years_gained",
+    "cost",
+    "cost_per_healthy_year",
+    "healthy_years_gained_disc",
+    "cost_disc",
+    "qalys_gained_disc",
+    "cost_per_qaly",
+)
+# Scalar parameters that change the starting population before its normalisers are fitted
+# (build_population reads the sex ratio, and the employment table, which depends on the
+# other two). tests/test_sensitivity.py checks that no other parameter does.
+POPULATION_PARAMS = ("sex_ratio_at_birth", "child_household_worker", "working_age_max")
+# Parameter paths that reach the cell tables only through effect vectors (build_cell_tables
+# reads mortality relative risks and job loss itself; these only via effect_vector).
+EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
+
+
+@dataclass
+class Levels:
+    """What the outputs need from one arm: final-year HLE/LE gap and SII (persons), yearly
+    person-years in good health (real persons) and yearly cost (£)."""
+
+    hle_gap: float
+    hle_sii: float
+    le_gap: float
+    good_by_year: np.ndarray
+    cost_by_year: np.ndarray
+    qalys_by_year: np.ndarray
+
+
+def levels(
+    tallies: np.ndarray,
+    weight: float,
+    fallback: np.ndarray,
+    cost_by_year: np.ndarray,
+    utilities: tuple[np.ndarray, np.ndarray],
+) -> Levels:
+    """Reduce one arm's tallies (horizon, N_CELL, N_STAT) with the same arithmetic as
+    :func:`povsim.measures.results.tidy` and :func:`povsim.measures.contrast.compare_arms`."""
+    g = grouped(tallies[-1:])  # final year only: (1, 3, 6, 101, S)
+    mx, _, good, _ = rates(g, weight, fallback)
+    hle = M.sullivan_hle(mx, good, 0)[0, 2]  # sex all: (6,) quintiles 1-5, all
+    le = M.life_expectancy(mx, 0)[0, 2]
+    shares = g[..., R.S_EXPO][0, 2, :5, :].sum(axis=-1)
+    w = M.sii_weights(shares)
+    good_y = grouped(tallies).sum(axis=3)[:, 2, 5, R.S_GOOD]
+    return Levels(
+        hle_gap=float(hle[4] - hle[0]),
+        hle_sii=float(np.sum(w * hle[:5])),
+        le_gap=float(le[4] - le[0]),
+        good_by_year=good_y,
+        cost_by_year=np.asarray(cost_by_year, float),
+        qalys_by_year=qalys_by_cell(tallies, utilities).sum(axis=1),
+    )
+
+
+def arm_outputs(
+    arm: Levels, base: Levels, rate_costs: float, rate_health: float
+) -> dict[str, float]:
+    """Outputs of one arm against the baseline (units in the module docstring)."""
+    d_good = arm.good_by_year - base.good_by_year
+    hy = float(np.cumsum(d_good)[-1])
+    cost = float(np.cumsum(arm.cost_by_year)[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cph = cost / hy if hy != 0 else float("nan")
+    out = {
+        "hle0_gap_change": arm.hle_gap - base.hle_gap,
+        "hle0_sii_change": arm.hle_sii - base.hle_sii,
+        "le0_gap_change": arm.le_gap - base.le_gap,
+        "healthy_years_gained": hy,
+        "cost": cost,
+        "cost_per_healthy_year": cph if np.isfinite(cph) else float("nan"),
+        "healthy_years_gained_disc": present_value(d_good, rate_health),
+        "cost_disc": present_value(arm.cost_by_year, rate_costs),
+        "qalys_gained_disc": present_value(arm.qalys_by_year - base.qalys_by_year, rate_health),
+    }
+    q = out["qalys_gained_disc"]
+    out["cost_per_qaly"] = out["cost_disc"] / q if q != 0 else float("nan")
+    return out
+
+
+def _lru_put(cache: OrderedDict, key: Any, value: Any, size: int) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
+
+
+@dataclass
+class ScenarioModel:
+    """A scenario with uncertain inputs, evaluated sample by sample (picklable; the caches
+    are built in each worker on first use and never sent back).
+
+    ``token`` identifies the model so a long-lived worker (Dask) keeps one set of caches per
+    sweep. Rows of ``evaluate`` are parameter values in the order of ``sc.uncertainty``.
+    """
+
+    scenario: Any  # a validated povsim.inputs.schema.Scenario with an uncertainty block
+    token: str
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "token": self.token}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.scenario, self.token, self._cache = state["scenario"], state["token"], {}
+
+    @property
+    def arms(self) -> list[str]:
+        return list(self.scenario.arms)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [f"{arm}.{o}" for arm in self.arms for o in OUTPUTS]
+
+    def _setup(self) -> dict[str, Any]:
+        if not self._cache:
+            from povsim.inputs import uncertainty as U
+            from povsim.model.area import area_params
+
+            sc = self.scenario
+            paths = list(sc.uncertainty)
+            params = [j for j, p in enumerate(paths) if p.startswith("parameters.")]
+            self._cache.update(
+                data=U.scenario_data(sc),
+                resolved=[U.targets(sc, p) for p in paths],
+                # baseline arm: every input but intervention fields (parameters, loops)
+                model_cols=[j for j, p in enumerate(paths) if U.is_model_path(p)],
+                # normalisers: model parameters only
+                param_cols=params,
+                # cell tables: parameters other than the odds ratios of poor health and the
+                # relative risks of LTC onset, which enter the tables only as effect vectors
+                table_cols=[j for j in params if not paths[j].startswith(EFFECT_ONLY)],
+                raw_tables=OrderedDict(),
+                pops=OrderedDict(),
+                fitted=OrderedDict(),
+                baselines=OrderedDict(),
+                lock=threading.Lock(),
+                area=area_params(sc),
+            )
+        return self._cache
+
+    def evaluate(self, rows: np.ndarray) -> np.ndarray:
+        """Outputs (n, len(output_names)) for parameter rows (n, D)."""
+        c = self._setup()
+        with c["lock"]:  # caches are per process; Dask threads take turns
+            return np.array([self._one(np.asarray(r, float)) for r in np.atleast_2d(rows)])
+
+    def _one(self, row: np.ndarray) -> np.ndarray:
+        from povsim.engine.simulate import simulate
+        from povsim.inputs import uncertainty as U
+        from povsim.inputs.parameters import load_params
+        from povsim.model.population import build_population, fit_to_population
+        from povsim.model.tables import build_cell_tables, effect_vector
+        from povsim.policy.dynamics import Loops
+        from povsim.policy.interventions import Programme
+        from povsim.studies.run import ArmHook, fallback_mx
+
+        c = self._cache
+        sc = U.point(c["data"], c["resolved"], row)
+        spec = sc.population
+        h, seed = spec.horizon, sc.seed
+        # Key of everything but intervention fields: model parameters and loop settings.
+        model_key = tuple(float(row[j]) for j in c["model_cols"])
+        fit_key = tuple(float(row[j]) for j in c["param_cols"])
+        table_key = tuple(float(row[j]) for j in c["table_cols"])
+        mp = load_params(sc.parameters)
+        if c["area"].composition is not None:  # a local area: its people and local fit
+            mp = dataclasses.replace(
+                mp,
+                composition=c["area"].composition,
+                fitted={**mp.fitted, **{k: v for k, v in c["area"].fitted.items() if k == "local"}},
+            )
+        utilities = cell_utilities(mp)
+        fitted = c["fitted"].get(fit_key)
+        if fitted is None:
+            raw_tables = c["raw_tables"].get(table_key)
+            if raw_tables is None:
+                raw_tables = build_cell_tables(mp)
+                _lru_put(c["raw_tables"], table_key, raw_tables, 4)
+            # A shallow copy with this sample's effect vectors: the fit below assigns new
+            # normaliser arrays and never writes into the shared ones.
+            tables = dataclasses.replace(
+                raw_tables,
+                rr_ltc=effect_vector(mp, "ltc_onset"),
+                or_health=effect_vector(mp, "poor_health"),
+            )
+            pop_key = (
+                spec.size,
+                h,
+                seed,
+                spec.births,
+                *(repr(mp.value(p)) for p in POPULATION_PARAMS),
+            )
+            raw = c["pops"].get(pop_key)
+            if raw is None:
+                raw = build_population(mp, tables, spec.size, h, seed, spec.births)
+                _lru_put(c["pops"], pop_key, raw, 2)
+            pop0 = raw.copy()
+            fit_to_population(tables, pop0, mp)
+            fitted = (tables, pop0)
+            _lru_put(c["fitted"], fit_key, fitted, 4)
+        tables, pop0 = fitted
+        weight = float(pop0.weight[0])
+        fallback = fallback_mx(mp)
+
+        def run_arm(ivs: list) -> Levels:
+            prog = Programme.build(ivs, mp, seed, spec.start_year, h)
+            loops = Loops(sc.feedbacks, mp, h)
+            tal = simulate(mp, tables, pop0.copy(), h, seed, hooks=[ArmHook(prog, loops)])
+            cost = sum((a.record.cost for a in prog.items), np.zeros(h))
+            return levels(tal, weight, fallback, cost, utilities)
+
+        base = c["baselines"].get(model_key)
+        if base is None:
+            base = run_arm([])
+            _lru_put(c["baselines"], model_key, base, 256)
+        rc, rh = float(mp.value("discount_rate_costs")), float(mp.value("discount_rate_health"))
+        out: list[float] = []
+        for arm in sc.arms.values():
+            o = arm_outputs(run_arm(arm.interventions), base, rc, rh)
+            out += [o[k] for k in OUTPUTS]
+        return np.array(out)
