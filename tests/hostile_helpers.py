@@ -26,10 +26,10 @@ FORBIDDEN = [
     re.compile(r"Traceback"),
     re.compile(r"\b[A-Z]\w*(Error|Exception)\b"),
     re.compile(r"\b(dict|list|tuple|set|Union|Optional|Literal)\["),
-    re.compile(r"\bpovsim\.[a-z_]+\.[A-Za-z_]"),   # povsim.scenario.Arm, ...
+    re.compile(r"\bpovsim\.[a-z_]+\.[A-Za-z_]"),  # povsim.scenario.Arm, ...
     re.compile(r"<class "),
     re.compile(r"\bdatetime\.(date|datetime)\("),
-    re.compile(r"(?:^|[\s(\[=,:])b'[^']*'"),        # bytes reprs
+    re.compile(r"(?:^|[\s(\[=,:])b'[^']*'"),  # bytes reprs
 ]
 
 # Command-line defaults per command: quick, quiet, no figures.
@@ -64,9 +64,16 @@ def read_case(path: Path) -> Case:
         key, _, value = raw[2:].decode("utf-8").partition(": ")
         meta.setdefault(key, []).append(value)
     one = lambda k, d="": meta.get(k, [d])[0]  # noqa: E731
-    return Case(path, path.parent.name, one("command", "run"), shlex.split(one("args")),
-                one("expect", "refuse"), meta.get("message", []),
-                one("cli-only", "false") == "true", one("hostile"))
+    return Case(
+        path,
+        path.parent.name,
+        one("command", "run"),
+        shlex.split(one("args")),
+        one("expect", "refuse"),
+        meta.get("message", []),
+        one("cli-only", "false") == "true",
+        one("hostile"),
+    )
 
 
 def corpus() -> list[Case]:
@@ -133,13 +140,19 @@ def _limits(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
-def run_subprocess(args: list[str], cwd: Path, timeout: float = 60,
-                   memory_bytes: int = 6 << 30) -> Outcome:
+def run_subprocess(
+    args: list[str], cwd: Path, timeout: float = 60, memory_bytes: int = 6 << 30
+) -> Outcome:
     """``python -m povsim.cli ARGS`` with a wall-clock and an address-space limit, so a
     denial-of-service input fails the test instead of hanging or swapping the machine."""
-    proc = subprocess.Popen([sys.executable, "-m", "povsim.cli", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: _limits(memory_bytes))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "povsim.cli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: _limits(memory_bytes),
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

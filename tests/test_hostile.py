@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from hostile_helpers import (DEFAULTS, Case, corpus, output_arg, problems_with_refusal,
-                             run_inprocess, run_subprocess, snapshot, stage)
+from hostile_helpers import (
+    DEFAULTS,
+    Case,
+    corpus,
+    output_arg,
+    problems_with_refusal,
+    run_inprocess,
+    run_subprocess,
+    snapshot,
+    stage,
+)
 
 CASES = corpus()
 
@@ -45,26 +54,32 @@ def test_hostile_case(case: Case, tmp_path: Path):
     validate_ok = case.expect == "ok" or case.cli_only
     if validate_ok:
         if v.code != 0 or v.crash:
-            problems.append(f"validate should accept it: exit {v.code} {v.stderr[-600:]!r} "
-                            f"{(v.crash or '')[-600:]}")
+            problems.append(
+                f"validate should accept it: exit {v.code} {v.stderr[-600:]!r} "
+                f"{(v.crash or '')[-600:]}"
+            )
     else:
-        problems += [f"validate: {p}" for p in
-                     problems_with_refusal(v, [name, *case.messages])]
+        problems += [f"validate: {p}" for p in problems_with_refusal(v, [name, *case.messages])]
 
     args = [case.command, name, *DEFAULTS[case.command], "-o", "out", *case.args]
     c = _invoke(case, args, work)
     after = snapshot(tmp_path)
     if case.expect == "ok":
         if c.code != 0 or c.crash:
-            problems.append(f"{case.command} should run it: exit {c.code} "
-                            f"{c.stderr[-600:]!r} {(c.crash or '')[-1500:]}")
-        out = os.path.normpath(os.path.join(str(work.relative_to(tmp_path)),
-                                            output_arg(args)))
-        lost = {k: h for k, h in before.items()
-                if not (k == out or k.startswith(out + os.sep)) and after.get(k) != h}
+            problems.append(
+                f"{case.command} should run it: exit {c.code} "
+                f"{c.stderr[-600:]!r} {(c.crash or '')[-1500:]}"
+            )
+        out = os.path.normpath(os.path.join(str(work.relative_to(tmp_path)), output_arg(args)))
+        lost = {
+            k: h
+            for k, h in before.items()
+            if not (k == out or k.startswith(out + os.sep)) and after.get(k) != h
+        }
         if lost:
-            problems.append(f"{case.command} changed or removed files it did not write: "
-                            f"{sorted(lost)[:5]}")
+            problems.append(
+                f"{case.command} changed or removed files it did not write: {sorted(lost)[:5]}"
+            )
     else:
         must = case.messages if case.cli_only else [name, *case.messages]
         problems += [f"{case.command}: {p}" for p in problems_with_refusal(c, must)]

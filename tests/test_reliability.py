@@ -17,18 +17,20 @@ import pandas as pd
 import pytest
 import yaml
 
-from hostile_helpers import (REPO, problems_with_refusal, run_inprocess, run_subprocess,
-                             snapshot)
+from hostile_helpers import REPO, problems_with_refusal, run_inprocess, run_subprocess, snapshot
 
 BASELINE = REPO / "scenarios" / "baseline.yaml"
 WARM = REPO / "scenarios" / "warm_homes_core20.yaml"
 ENGLAND_CSV = REPO / "calibration" / "composition_england_mid2019.csv"
 
 
-def scenario(folder: Path, name: str = "s", size: int = 200, horizon: int = 2,
-             **extra) -> Path:
-    data = {"extends": str(BASELINE), "name": name,
-            "population": {"size": size, "horizon": horizon}, **extra}
+def scenario(folder: Path, name: str = "s", size: int = 200, horizon: int = 2, **extra) -> Path:
+    data = {
+        "extends": str(BASELINE),
+        "name": name,
+        "population": {"size": size, "horizon": horizon},
+        **extra,
+    }
     p = folder / f"{name}.yaml"
     p.write_text(yaml.safe_dump(data))
     return p
@@ -41,6 +43,7 @@ def run_ok(args: list[str], cwd: Path):
 
 
 # --- output folders: replace only what povsim wrote ------------------------------------------
+
 
 def test_user_files_in_the_output_folder_are_never_deleted(tmp_path):
     sc = scenario(tmp_path)
@@ -60,8 +63,9 @@ def test_output_onto_the_scenarios_own_folder_keeps_scenario_and_composition(tmp
     area.mkdir()
     comp = area / "pop.csv"
     comp.write_text(ENGLAND_CSV.read_text())
-    sc = scenario(area, population={"size": 200, "horizon": 2, "area": "local",
-                                    "composition": "pop.csv"})
+    sc = scenario(
+        area, population={"size": 200, "horizon": 2, "area": "local", "composition": "pop.csv"}
+    )
     before = snapshot(tmp_path)
     for target in (".", str(area), str(area / ".")):
         o = run_inprocess(["run", str(sc), "-o", target, "-q", "--no-figures"], area)
@@ -85,8 +89,9 @@ def test_a_folder_an_older_povsim_wrote_is_replaced(tmp_path):
     sc = scenario(tmp_path)
     out = tmp_path / "old"
     out.mkdir()
-    (out / "manifest.json").write_text(json.dumps({"povsim_version": "0.1.0",
-                                                   "scenario": "s", "seed": 1}))
+    (out / "manifest.json").write_text(
+        json.dumps({"povsim_version": "0.1.0", "scenario": "s", "seed": 1})
+    )
     (out / "results.csv").write_text("old")
     run_ok(["run", str(sc), "-o", str(out), "-q", "--no-figures"], tmp_path)
     assert json.loads((out / "manifest.json").read_text())["written_by"] == "povsim"
@@ -113,6 +118,7 @@ def test_output_folder_is_checked_before_any_computation(tmp_path):
 
 # --- killed while writing ---------------------------------------------------------------------
 
+
 def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen, limit: float = 90) -> bool:
     deadline = time.time() + limit
     while time.time() < deadline and proc.poll() is None:
@@ -122,17 +128,28 @@ def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen, limit: float =
     return False
 
 
-@pytest.mark.parametrize("sig,delay", [(signal.SIGKILL, 0.0), (signal.SIGKILL, 0.15),
-                                       (signal.SIGKILL, 0.6), (signal.SIGTERM, 0.0),
-                                       (signal.SIGTERM, 0.3)])
+@pytest.mark.parametrize(
+    "sig,delay",
+    [
+        (signal.SIGKILL, 0.0),
+        (signal.SIGKILL, 0.15),
+        (signal.SIGKILL, 0.6),
+        (signal.SIGTERM, 0.0),
+        (signal.SIGTERM, 0.3),
+    ],
+)
 def test_killed_while_writing_keeps_previous_results(tmp_path, sig, delay):
     sc = scenario(tmp_path, size=3000, horizon=3)
     out = tmp_path / "out"
     run_ok(["run", str(sc), "-o", str(out), "-q"], tmp_path)  # previous results, figures too
     previous = snapshot(out)
-    proc = subprocess.Popen([sys.executable, "-m", "povsim.cli", "run", str(sc), "-o",
-                             str(out), "-q", "--seed", "2"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "povsim.cli", "run", str(sc), "-o", str(out), "-q", "--seed", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         started = _wait_for(".out.partial-*", tmp_path, proc)
         time.sleep(delay)
@@ -143,8 +160,9 @@ def test_killed_while_writing_keeps_previous_results(tmp_path, sig, delay):
             proc.kill()
     assert started or proc.returncode == 0, err
     now = snapshot(out) if out.exists() else None
-    complete_new = now is not None and json.loads(
-        (out / "manifest.json").read_text()).get("seed") == 2
+    complete_new = (
+        now is not None and json.loads((out / "manifest.json").read_text()).get("seed") == 2
+    )
     assert now == previous or complete_new, "previous results lost or mixed"
     if sig == signal.SIGTERM:
         # handled like Ctrl-C: nothing half-written is left behind, one line, no traceback
@@ -176,9 +194,13 @@ def test_stale_partial_folders_of_dead_processes_are_cleaned_up(tmp_path):
 
 def test_sigterm_during_the_simulation_exits_cleanly(tmp_path):
     sc = scenario(tmp_path, size=400_000, horizon=40)
-    proc = subprocess.Popen([sys.executable, "-m", "povsim.cli", "run", str(sc), "-o",
-                             str(tmp_path / "out"), "-q"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "povsim.cli", "run", str(sc), "-o", str(tmp_path / "out"), "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(4)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
@@ -189,15 +211,24 @@ def test_sigterm_during_the_simulation_exits_cleanly(tmp_path):
 
 # --- sweeps that cannot resume wrongly --------------------------------------------------------
 
+
 def _local_sensitivity(folder: Path) -> Path:
     comp = folder / "pop.csv"
     comp.write_text(ENGLAND_CSV.read_text())
     data = yaml.safe_load(WARM.read_text())
-    data.update(extends=str(BASELINE), name="sweep",
-                population={"size": 300, "horizon": 3, "area": "local",
-                            "composition": "pop.csv"},
-                uncertainty={"arms.*.interventions.warm_homes.effect": {
-                    "dist": "uniform", "min": 0.6, "max": 0.9, "source": "test"}})
+    data.update(
+        extends=str(BASELINE),
+        name="sweep",
+        population={"size": 300, "horizon": 3, "area": "local", "composition": "pop.csv"},
+        uncertainty={
+            "arms.*.interventions.warm_homes.effect": {
+                "dist": "uniform",
+                "min": 0.6,
+                "max": 0.9,
+                "source": "test",
+            }
+        },
+    )
     p = folder / "sweep.yaml"
     p.write_text(yaml.safe_dump(data))
     return p
@@ -209,8 +240,21 @@ def killed_sweep(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
     sc = _local_sensitivity(folder)
     ck = folder / ".out.sweep"
-    cmd = [sys.executable, "-m", "povsim.cli", "sensitivity", str(sc), "--method", "psa",
-           "-n", "24", "-o", str(folder / "out"), "-q", "--no-figures"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "povsim.cli",
+        "sensitivity",
+        str(sc),
+        "--method",
+        "psa",
+        "-n",
+        "24",
+        "-o",
+        str(folder / "out"),
+        "-q",
+        "--no-figures",
+    ]
     proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 90
     while time.time() < deadline and len(list(ck.glob("batch-*.npy"))) < 3:
@@ -241,8 +285,21 @@ def test_sweep_does_not_reuse_batches_after_the_composition_changed(killed_sweep
     parts[4] = str(float(parts[4]) * 3)  # same path, same columns: different people
     lines[i] = ",".join(parts)
     comp.write_text("\n".join(lines) + "\n")
-    o = run_inprocess(["sensitivity", str(sc), "--method", "psa", "-n", "24", "-o",
-                       str(sc.parent / "out"), "-q", "--no-figures"], sc.parent)
+    o = run_inprocess(
+        [
+            "sensitivity",
+            str(sc),
+            "--method",
+            "psa",
+            "-n",
+            "24",
+            "-o",
+            str(sc.parent / "out"),
+            "-q",
+            "--no-figures",
+        ],
+        sc.parent,
+    )
     assert not o.crash, o.crash
     if o.code == 2:  # refused: one line naming the folder
         assert not problems_with_refusal(o, [".out.sweep"]), o.stderr
@@ -258,18 +315,46 @@ def test_truncated_checkpoint_batch_is_reported_and_rerun(killed_sweep, tmp_path
     bad = batches[1]
     bad.write_bytes(bad.read_bytes()[:40])
     n_ok = len(batches) - 1
-    o = run_inprocess(["sensitivity", str(sc), "--method", "psa", "-n", "24", "-o",
-                       str(sc.parent / "out"), "-q", "--no-figures"], sc.parent)
+    o = run_inprocess(
+        [
+            "sensitivity",
+            str(sc),
+            "--method",
+            "psa",
+            "-n",
+            "24",
+            "-o",
+            str(sc.parent / "out"),
+            "-q",
+            "--no-figures",
+        ],
+        sc.parent,
+    )
     assert o.code == 0 and not o.crash, (o.stderr, o.crash)
     assert bad.name in o.stderr and "Traceback" not in o.stderr, o.stderr
     man = json.loads((sc.parent / "out" / "manifest.json").read_text())
     assert man["batches_loaded_from_checkpoints"] == n_ok
     assert man["batches_run"] == 24 - n_ok
     ref = tmp_path / "ref"
-    run_ok(["sensitivity", str(sc), "--method", "psa", "-n", "24", "-o", str(ref), "-q",
-            "--no-figures"], sc.parent)
-    pd.testing.assert_frame_equal(pd.read_parquet(sc.parent / "out" / "samples.parquet"),
-                                  pd.read_parquet(ref / "samples.parquet"))
+    run_ok(
+        [
+            "sensitivity",
+            str(sc),
+            "--method",
+            "psa",
+            "-n",
+            "24",
+            "-o",
+            str(ref),
+            "-q",
+            "--no-figures",
+        ],
+        sc.parent,
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(sc.parent / "out" / "samples.parquet"),
+        pd.read_parquet(ref / "samples.parquet"),
+    )
 
 
 # --- messages for people: usage errors, arguments that are not files -------------------------
@@ -316,8 +401,9 @@ def test_oversized_composition_is_refused_before_reading(tmp_path):
     comp = tmp_path / "huge.csv"
     with open(comp, "wb") as f:
         f.truncate(60 << 20)  # 60 MB (sparse)
-    sc = scenario(tmp_path, population={"size": 200, "horizon": 2, "area": "local",
-                                        "composition": "huge.csv"})
+    sc = scenario(
+        tmp_path, population={"size": 200, "horizon": 2, "area": "local", "composition": "huge.csv"}
+    )
     o = run_inprocess(["validate", str(sc)], tmp_path)
     assert not problems_with_refusal(o, ["huge.csv", "MB"]), problems_with_refusal(o, ["MB"])
 
@@ -331,7 +417,7 @@ def test_extends_a_directory_says_so(tmp_path):
 
 def test_bad_size_on_the_command_line_blames_the_option(tmp_path):
     sc = scenario(tmp_path)
-    for opt, value in (("--size", "50"), ("--size", "99999999999"), ("--seed", str(2 ** 64))):
+    for opt, value in (("--size", "50"), ("--size", "99999999999"), ("--seed", str(2**64))):
         o = run_inprocess(["run", str(sc), opt, value, "-o", "out", "-q"], tmp_path)
         assert not problems_with_refusal(o, [opt]), problems_with_refusal(o, [opt])
         assert not o.stderr.removeprefix("error: ").startswith(str(sc)), o.stderr
