@@ -3,9 +3,12 @@ allowed <what> (did you mean `x`?)``, and the translation of pydantic's errors i
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
+import math
+import re
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
@@ -34,13 +37,54 @@ def own(
 
 
 def show(value: Any) -> str:
-    """A short YAML-flavoured rendering of a user value."""
-    text = (
-        {None: "null", True: "true", False: "false"}[value]
-        if value is None or isinstance(value, bool)
-        else repr(value)
-    )
+    """A short YAML-flavoured rendering of a user value (never a Python repr of an object)."""
+    text = _yamlish(value, 80)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _yamlish(value: Any, budget: int) -> str:
+    """YAML-like text of ``value``, cut once it is longer than ``budget`` characters."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**30 else f"an integer of {len(str(value))} digits"
+    if isinstance(value, str):
+        return repr(value[: budget + 2])
+    if isinstance(value, (bytes, bytearray)):
+        return f"binary data ({len(value)} bytes)"
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, dict)):
+        items = value.items() if isinstance(value, dict) else value
+        open_, close = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        parts: list[str] = []
+        used = 2
+        for item in items:
+            if used > budget:
+                parts.append("...")
+                break
+            text = (
+                f"{_yamlish(item[0], budget - used)}: {_yamlish(item[1], budget - used)}"
+                if isinstance(value, dict)
+                else _yamlish(item, budget - used)
+            )
+            parts.append(text)
+            used += len(text) + 2
+        return open_ + ", ".join(parts) + close
+    return f"a value of type {type(value).__name__}"
+
+
+def _short_path(path: str) -> str:
+    """A field path for a message: long keys (a 5,000-character typo) cut to fit a line."""
+    parts = [p if len(p) <= 40 else p[:30] + f"...({len(p)} characters)" for p in path.split(".")]
+    text = ".".join(parts)
+    return text if len(text) <= 160 else text[:150] + "..."
 
 
 def error(
@@ -51,7 +95,7 @@ def error(
     allowed: str | None = None,
     hint: str | None = None,
 ) -> ScenarioError:
-    msg = f"{source}: {path}: {problem}" if path else f"{source}: {problem}"
+    msg = f"{source}: {_short_path(path)}: {problem}" if path else f"{source}: {problem}"
     msg += (f"; got {show(got)}" if got is not ... else "") + (
         f"; allowed {allowed}" if allowed else ""
     )
@@ -84,7 +128,60 @@ def expect(field: Any) -> str:
         if lo is not None:
             return f"{kind} {lo if isinstance(lo, str) else f'>= {lo}'}"
         return kind
-    return "a string" if ann is str else str(ann)
+    return describe(ann)
+
+
+def describe(ann: Any) -> str:
+    """What a type annotation accepts, in words (no Python type names)."""
+    origin, args = get_origin(ann), get_args(ann)
+    if ann is type(None):
+        return "null"
+    if origin in (Union, UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        if set(kinds) == {float, int}:
+            return "a number"
+        return " or ".join(dict.fromkeys(describe(a) for a in kinds))
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if origin is dict:
+        return f"a mapping of names to {_plural(describe(args[1]))}" if args else "a mapping"
+    if origin is list:
+        return f"a list of {_plural(describe(args[0]))}" if args else "a list"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a mapping with keys " + ", ".join(field_keys(ann))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        ann, "a value"
+    )
+
+
+def _plural(text: str) -> str:
+    """'a number' -> 'numbers', 'a mapping with keys x' -> 'mappings with keys x'."""
+    for article in ("a ", "an "):
+        if text.startswith(article):
+            head, _, rest = text[len(article) :].partition(" ")
+            return f"{head}s {rest}".strip()
+    return text
+
+
+# Why a list or mapping may not be longer (said in the message when it is).
+LIMIT_REASONS = {
+    "arms": "each arm is a full simulation of the population",
+    "interventions": "each intervention is a pass over the population every year",
+    "uncertainty": "Sobol runs grow as N(2D+2) with D uncertain inputs",
+    "strategies": "each strategy is simulated",
+    "levers": "each lever is simulated at every budget level and quintile",
+    "levels": "each level is simulated for every lever and quintile",
+}
+
+# pydantic adds the member of a union it tried to a location: (..., 'weights', 0, 'float').
+_UNION_TAG = re.compile(r"^(float|int|str|bool|none|(list|dict|function-\w+)\[.*\])$")
+
+
+def _strip_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    out = list(loc)
+    while len(out) > 1 and isinstance(out[-1], str) and _UNION_TAG.match(out[-1]):
+        out.pop()
+    return tuple(out)
 
 
 def model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
@@ -108,7 +205,7 @@ def model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
 
 def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> ScenarioError:
     """Turn pydantic's first error into our one-line wording."""
-    loc = tuple(err["loc"])
+    loc = _strip_union_tags(tuple(err["loc"]))
     path = ".".join(str(part) for part in loc)
     if err["type"] == OWN:
         ctx = err["ctx"]
@@ -116,7 +213,18 @@ def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> Scenar
         # Validators of nested models word paths relative to their model.
         full = path if not own else own if not path or own.startswith(path) else f"{path}.{own}"
         return error(source, full, ctx["problem"], ctx["got"], ctx["allowed"], ctx["hint"])
-    model = model_at(loc, root)
+    if err["type"] == "finite_number":
+        return error(source, path, "must be a finite number (not .nan or .inf)", err.get("input"))
+    if err["type"] == "too_long" and loc:
+        ctx = err.get("ctx") or {}
+        why = LIMIT_REASONS.get(str(loc[-1]))
+        return error(
+            source,
+            path,
+            f"too many entries ({ctx.get('actual_length', '?')})" + (f": {why}" if why else ""),
+            allowed=f"at most {ctx.get('max_length', '?')}",
+        )
+    model = model_at(loc, root) if loc else None
     if model is None or (loc[-1] not in model.model_fields and err["type"] != "extra_forbidden"):
         msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
         return error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
@@ -131,6 +239,20 @@ def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> Scenar
         )
     field = model.model_fields[loc[-1]]
     if err["type"] == "missing":
+        # A typo of a required key shows up as "missing" first: name the key written.
+        given = err.get("input")
+        if isinstance(given, dict):
+            unknown = [k for k in given if isinstance(k, str) and k not in model.model_fields]
+            near = difflib.get_close_matches(str(loc[-1]), unknown, n=1, cutoff=0.6)
+            if near:
+                where = ".".join([*(str(p) for p in loc[:-1]), near[0]])
+                return error(
+                    source,
+                    where,
+                    f"unknown key, and the required key `{loc[-1]}` is missing",
+                    allowed=", ".join(field_keys(model)),
+                    hint=str(loc[-1]),
+                )
         return error(source, path, "required key is missing", allowed=expect(field))
     if err["type"] in ("literal_error", "string_too_short"):
         msg = err["msg"]

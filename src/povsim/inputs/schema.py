@@ -9,7 +9,7 @@ import difflib
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from povsim.inputs.distributions import Uncertain
 from povsim.inputs.errors import Number, own
@@ -19,7 +19,26 @@ NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # names that become folder and file nam
 _PARAM_HELP = "see `povsim parameters`"
 
 # strict=True: YAML `true` must not pass as the integer 1, nor "5" as 5.
-CONFIG = ConfigDict(extra="forbid", strict=True)
+# allow_inf_nan=False: .nan and .inf are never a meaningful count, rate, cost or year.
+CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+# Upper bounds (each far above any real value, low enough that sums and products of them
+# stay finite in float64 and that a typo of a few zeros is caught):
+MAX_PERSONS = 100_000_000  # persons: more than the UK's 67 million
+MAX_MONEY = 1e12  # GBP a year: more than all UK public spending (about GBP 1.2 trillion)
+MAX_UNIT_COST = 10_000_000  # GBP per participant-year: no public programme costs more
+MAX_INCOME_EFFECT = 1_000_000  # GBP a year per household: over 30x the median income
+MAX_WEIGHT = 1e6  # relative weights and shares: ratios beyond a million are not targeting
+MAX_ARMS = 50  # each arm is a full simulation of the population
+MAX_INTERVENTIONS = 100  # per arm; each is a pass over the population every year
+MAX_UNCERTAIN = 100  # uncertain inputs: Sobol runs grow as N(2D+2)
+
+
+def is_name(text: Any, pattern: str = NAME_PATTERN) -> bool:
+    """A whole-string match (``re.match`` with ``$`` would accept a trailing newline)."""
+    import re
+
+    return isinstance(text, str) and re.fullmatch(pattern.strip("^$"), text) is not None
 
 
 class PopulationSpec(BaseModel):
@@ -36,7 +55,13 @@ class PopulationSpec(BaseModel):
     # CSV of real persons by sex, age band and IMD quintile (see composition.py); a path
     # relative to the scenario file that names it. Required for local, refused for england.
     composition: str | None = Field(None, min_length=1)
-    area_name: str | None = Field(None, min_length=1, max_length=80)  # for reports
+    area_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="1-80 characters without line breaks or control characters",
+    )  # printed in reports and tables
 
     @model_validator(mode="after")
     def _check_area(self) -> PopulationSpec:
@@ -114,14 +139,14 @@ class Targeting(BaseModel):
             if (
                 w is None
                 or len(w) != 5
-                or any(isinstance(x, bool) or x < 0 for x in w)
+                or any(isinstance(x, bool) or not 0 <= x <= MAX_WEIGHT for x in w)
                 or max(w) <= 0
             ):
                 own(
                     "weights",
                     "must be 5 non-negative weights (Q1..Q5), not all zero",
                     w,
-                    "e.g. [5, 4, 3, 2, 1]",
+                    f"e.g. [5, 4, 3, 2, 1] (each at most {MAX_WEIGHT:,.0f})",
                 )
         return self
 
@@ -141,8 +166,8 @@ class Cost(BaseModel):
     """Costs in £ (prices of the start year)."""
 
     model_config = CONFIG
-    fixed_per_year: Number = Field(0.0, ge=0)
-    per_participant: Number = Field(0.0, ge=0)
+    fixed_per_year: Number = Field(0.0, ge=0, le=MAX_MONEY)
+    per_participant: Number = Field(0.0, ge=0, le=MAX_UNIT_COST)
     # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
     # year's reach goes from the first eligible person to all of them (harder to reach).
     diminishing_returns: Number = Field(0.0, ge=0, le=100)
@@ -185,16 +210,19 @@ class Intervention(BaseModel):
     eligibility: Eligibility = Field(default_factory=Eligibility)
     coverage: Number = Field(1.0, ge=0, le=1)
     uptake: Number = Field(1.0, ge=0, le=1)
-    effect: Number = Field(ge=0)
+    effect: Number = Field(ge=0, le=MAX_INCOME_EFFECT)  # probabilities are checked below
     effect_source: str = Field(min_length=1)
     ltc_multiplier: Number = Field(1.0, gt=0, le=1)
-    capacity_added: Number = Field(0.0, ge=0)  # access: appointments per year added to capacity
+    # access: appointments a year added to capacity (bounded: 10x England's ~350m GP
+    # appointments a year)
+    capacity_added: Number = Field(0.0, ge=0, le=4e9)
     decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
     cost: Cost = Field(default_factory=Cost)
-    capacity: Number | None = Field(None, gt=0)  # most participants a year (real persons)
+    # most participants a year (real persons)
+    capacity: Number | None = Field(None, gt=0, le=MAX_PERSONS)
     # £ a year available (real population): caps participants at what it pays for, after
     # the fixed cost and any treatment continuing from earlier years.
-    budget_per_year: Number | None = Field(None, gt=0)
+    budget_per_year: Number | None = Field(None, gt=0, le=MAX_MONEY)
 
     @model_validator(mode="after")
     def _check(self) -> Intervention:
@@ -225,7 +253,7 @@ class Intervention(BaseModel):
 class Arm(BaseModel):
     model_config = CONFIG
     description: str = ""
-    interventions: list[Intervention] = Field(default_factory=list)
+    interventions: list[Intervention] = Field(default_factory=list, max_length=MAX_INTERVENTIONS)
 
 
 class CapacityLoop(BaseModel):
@@ -236,7 +264,7 @@ class CapacityLoop(BaseModel):
     # Assumptions (no UK estimate found): workforce and premises take about five years to
     # follow demand (GP training alone is 3 years after foundation), and new investment
     # takes two years to become capacity. Set in scenarios/baseline.yaml.
-    adjustment_years: Number = Field(5.0, gt=0)
+    adjustment_years: Number = Field(5.0, gt=0, le=100)
     investment_delay_years: int = Field(2, ge=0, le=20)
     unconstrained: bool = False  # capacity always meets demand: the loop has no effect
 
@@ -267,11 +295,16 @@ class Scenario(BaseModel):
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
-    arms: dict[str, Arm] = Field(default_factory=dict)
+    arms: dict[str, Arm] = Field(default_factory=dict, max_length=MAX_ARMS)
     calibration: LocalCalibration | None = None  # local targets (area: local only)
     # Uncertain inputs for `povsim sensitivity`, by path (see uncertainty.py); ignored by run.
-    uncertainty: dict[str, Uncertain] = Field(default_factory=dict)
+    uncertainty: dict[str, Uncertain] = Field(default_factory=dict, max_length=MAX_UNCERTAIN)
     source_path: str | None = None  # set by the loader, rejected in YAML
+    _files: tuple[str, ...] = PrivateAttr(default=())  # the file and its extends chain
+
+    def input_files(self) -> tuple[str, ...]:
+        """Every file this scenario was read from or names (see :func:`named_files`)."""
+        return named_files(self)
 
     @model_validator(mode="after")
     def _check_calibration(self) -> Scenario:
@@ -287,10 +320,8 @@ class Scenario(BaseModel):
     @field_validator("arms")
     @classmethod
     def _check_arm_names(cls, value: dict[str, Arm]) -> dict[str, Arm]:
-        import re
-
         for name in value:
-            if name == "baseline" or not re.match(NAME_PATTERN, name):
+            if name == "baseline" or not is_name(name):
                 own(
                     f"arms.{name}", "arm names are 1-64 of A-Z a-z 0-9 _ - and not `baseline`", name
                 )
@@ -300,6 +331,16 @@ class Scenario(BaseModel):
     @classmethod
     def _check_parameters(cls, value: Any) -> Any:
         return check_parameter_overrides(value)
+
+
+def named_files(model: Any) -> tuple[str, ...]:
+    """The files a loaded scenario or compare file was read from (itself and its ``extends``
+    chain) and the files it names (composition, local targets and fit), for output-folder
+    checks and sweep fingerprints."""
+    named = [model.population.composition]
+    if model.calibration is not None:
+        named += [model.calibration.targets, model.calibration.fitted_path()]
+    return tuple(dict.fromkeys([*model._files, *(n for n in named if n)]))
 
 
 def check_parameter_overrides(value: Any) -> Any:
