@@ -251,18 +251,23 @@ def put(doc: dict, path: str, value) -> None:
     parts = path.split(".")
     node = doc
     for part in parts[:-1]:
-        nxt = node[int(part)] if isinstance(node, list) else node.get(part)
-        if not isinstance(nxt, (dict, list)):
-            nxt = {}
-            if isinstance(node, list):
-                node[int(part)] = nxt
-            else:
-                node[part] = nxt
-        node = nxt
+        if isinstance(node, list):
+            if not part.isdigit() or not node:
+                return  # an earlier edit made this a list: nothing to set here
+            i = int(part) % len(node)
+            if not isinstance(node[i], (dict, list)):
+                node[i] = {}
+            node = node[i]
+        else:
+            if not isinstance(node.get(part), (dict, list)):
+                node[part] = {}
+            node = node[part]
+    last = parts[-1]
     if isinstance(node, list):
-        node[int(parts[-1]) % max(len(node), 1)] = value
+        if last.isdigit() and node:
+            node[int(last) % len(node)] = value
     else:
-        node[parts[-1]] = value
+        node[last] = value
 
 
 def edits(paths: list[str]):

@@ -132,16 +132,15 @@ def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen, limit: float =
     "sig,delay",
     [
         (signal.SIGKILL, 0.0),
-        (signal.SIGKILL, 0.15),
+        (signal.SIGKILL, 0.2),
         (signal.SIGKILL, 0.6),
-        (signal.SIGTERM, 0.0),
-        (signal.SIGTERM, 0.3),
+        (signal.SIGTERM, 0.1),
     ],
 )
 def test_killed_while_writing_keeps_previous_results(tmp_path, sig, delay):
     sc = scenario(tmp_path, size=3000, horizon=3)
     out = tmp_path / "out"
-    run_ok(["run", str(sc), "-o", str(out), "-q"], tmp_path)  # previous results, figures too
+    run_ok(["run", str(sc), "-o", str(out), "-q", "--no-figures"], tmp_path)  # previous
     previous = snapshot(out)
     proc = subprocess.Popen(
         [sys.executable, "-m", "povsim.cli", "run", str(sc), "-o", str(out), "-q", "--seed", "2"],
@@ -181,13 +180,18 @@ def test_stale_partial_folders_of_dead_processes_are_cleaned_up(tmp_path):
     stale = tmp_path / f".out.partial-{dead.pid}"
     stale.mkdir()
     (stale / "results.csv").write_text("half")
-    # A partial folder of a live process (this one) must be left alone.
-    live = tmp_path / f".out.partial-{os.getpid()}"
+    # A partial folder of a live process (another povsim still writing) is left alone.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    live = tmp_path / f".out.partial-{sleeper.pid}"
     live.mkdir()
     # Not povsim's pattern: never touched.
     other = tmp_path / ".out.partial-notapid"
     other.mkdir()
-    run_ok(["run", str(sc), "-o", str(tmp_path / "out"), "-q", "--no-figures"], tmp_path)
+    try:
+        run_ok(["run", str(sc), "-o", str(tmp_path / "out"), "-q", "--no-figures"], tmp_path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
     assert not stale.exists()
     assert live.exists() and other.exists()
 

@@ -804,8 +804,9 @@ def yaml_class(c: Corpus) -> None:
         k,
         "long_key.yaml",
         head + "population: {size: 200, horizon: 2}\n" + "k" * 5000 + ": 1\n",
-        "a 5,000-character unknown key",
-        messages=["unknown key"],
+        "a 5,000-character key (YAML allows 1,024)",
+        messages=["invalid YAML"],
+        line_of=b"kkkk",
     )
     c.text(
         k,
