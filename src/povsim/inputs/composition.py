@@ -27,9 +27,9 @@ from povsim.inputs.reading import MAX_CSV_BYTES, InputFileError, read_text
 
 COLUMNS = ("sex", "age_min", "age_max", "quintile", "count")
 MAX_AGE = L.N_AGE - 1  # 100 = 100 and over
-# An area's real persons: more than the UK's 67 million is a mistake (e.g. counts per 1,000
-# read as counts, or a stray exponent), and keeps every total finite.
-MAX_PERSONS = 100_000_000
+# An area's real persons: a billion is 15 times the UK's 67 million (room for what-ifs such
+# as a doubled England) and still catches a stray exponent; it keeps every total finite.
+MAX_PERSONS = 1_000_000_000
 
 
 class CompositionError(ValueError):
@@ -160,7 +160,7 @@ def read_composition_table(path: str | os.PathLike) -> pd.DataFrame:
                 "count",
                 "negative count"
                 if count < 0
-                else "more persons than the UK population"
+                else "implausibly many persons"
                 if math.isfinite(count)
                 else "not a finite number",
                 c_text,
@@ -174,7 +174,7 @@ def read_composition_table(path: str | os.PathLike) -> pd.DataFrame:
             path,
             None,
             "count",
-            "more persons in all than the UK population",
+            "implausibly many persons in all",
             f"{table['count'].sum():,.0f}",
             f"at most {MAX_PERSONS:,} persons in all",
         )
