@@ -5,7 +5,6 @@ corrupt checkpoints, one-line usage errors, oversized and endless input files.""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
