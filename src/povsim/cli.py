@@ -333,6 +333,14 @@ def real_scale_line(h: dict, area_name: str) -> str:
 )
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="places: questions: local worker processes (one place per task).",
+)
+@click.option("--scheduler", "scheduler", help="places: questions: a Dask scheduler address.")
 def compare(
     investment: Path,
     output: Path | None,
@@ -342,13 +350,19 @@ def compare(
     threads: int | None,
     no_figures: bool,
     quiet: bool,
+    workers: int,
+    scheduler: str | None,
 ) -> None:
     """Compare ways of spending a budget (INVESTMENT YAML): universal, proportionate,
-    targeted, explicit splits and an optimised split, on efficiency and equity."""
+    targeted, explicit splits and an optimised split, on efficiency and equity; with
+    places:, one national budget across real places."""
     from povsim.inputs.investment import load_investment
 
     _set_threads(threads)
     inv = _load(load_investment, investment, seed, size, replicates=replicates)
+    if inv.places is not None:
+        _compare_places(inv, output, workers, scheduler, no_figures, quiet)
+        return
     from povsim.reporting.compare_report import plain_summary, write_investment_outputs
     from povsim.studies.compare import compare_strategies
 
@@ -383,6 +397,44 @@ def compare(
     )
 
 
+def _compare_places(inv, output, workers: int, scheduler: str | None, no_figures, quiet):
+    """A places: question: places run on the local pool (or Dask), checkpointed beside the
+    output folder so an interrupted run resumes; checkpoints are removed once written."""
+    import shutil
+
+    from povsim.reporting.places_report import summary_lines, write_places_outputs
+    from povsim.studies.places_compare import compare_places
+    from povsim.studies.sweep import SweepError, dask_client
+
+    out = output or Path("outputs") / inv.name
+    ckpt = out.parent / f".{out.name}.checkpoints"
+    try:
+        client = dask_client(scheduler) if scheduler else None
+    except SweepError as e:
+        _fail(str(e))
+    try:
+        res = _compute_and_write(
+            f"comparing {inv.name} across {len(inv.places)} places",
+            quiet,
+            lambda p: compare_places(
+                inv, workers=workers, client=client, checkpoint_dir=ckpt, progress=p
+            ),
+            write_places_outputs,
+            out,
+            not no_figures,
+        )
+    except SweepError as e:
+        _fail(str(e))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    if not quiet:
+        for line in summary_lines(res):
+            click.echo(line)
+    click.echo(
+        f"wrote {out}/ ({res.manifest['simulated_arms']} simulated arms in "
+        f"{res.manifest['seconds']:.1f} s, {res.manifest['executor']})"
+    )
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def validate(scenario: Path) -> None:
@@ -408,6 +460,8 @@ def validate(scenario: Path) -> None:
         ""
         if sc.population.area == "england"
         else f", area {sc.population.label()} from {sc.population.composition}"
+        if sc.population.area == "local"
+        else f", place {sc.population.label()} ({sc.population.area})"
     )
     click.echo(
         f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
@@ -474,11 +528,11 @@ def calibrate(
 def _calibrate_local(
     scenario: Path, size: int | None, years: int, seed: int, rounds: int, dry_run: bool
 ) -> None:
-    from povsim.inputs.composition import read_composition
     from povsim.inputs.errors import ScenarioError
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.parameters import load_params
     from povsim.inputs.targets import read_local_targets
+    from povsim.model.area import area_composition, composition_ref
     from povsim.studies.calibrate_local import calibrate_local, fitted_status, write_local_fitted
 
     try:
@@ -491,7 +545,7 @@ def _calibrate_local(
             "got nothing; allowed a CSV of local le0/hle0 by sex and quintile"
         )
     mp = load_params(sc.parameters)
-    comp = read_composition(sc.population.composition, mp.life)
+    comp = area_composition(sc.population, mp.life)
     targets = read_local_targets(sc.calibration.targets)
     size = sc.population.size if size is None else size
     local, report = calibrate_local(
@@ -516,13 +570,42 @@ def _calibrate_local(
             report,
             status,
             sc.calibration.targets,
-            sc.population.composition,
+            composition_ref(sc.population),
             mp.fitted.get("fitted_on"),
             size,
             years,
             seed,
         )
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("search", required=False)
+@click.option(
+    "--level",
+    type=click.Choice(["icb", "sub_icb", "single_tier_la", "upper_tier_la", "lower_tier_la"]),
+    help="Only places of this level.",
+)
+def places(search: str | None, level: str | None) -> None:
+    """List the real places a scenario may name (population.area), with their mid-2019
+    population and the share of it in each national IMD2019 quintile; SEARCH filters by
+    code prefix or part of the name."""
+    from povsim.inputs.places import quintile_mix, search_places
+
+    found = search_places(search, level)
+    if not found:
+        _fail(f"places: no place matches '{search}'; try a shorter part of the name")
+    click.echo(
+        f"{'code':9s}  {'level':14s}  {'population':>10s}  "
+        f"{'Q1%':>4s} {'Q2%':>4s} {'Q3%':>4s} {'Q4%':>4s} {'Q5%':>4s}  name"
+    )
+    for p in found:
+        mix = " ".join(f"{100 * x:4.0f}" for x in quintile_mix(p))
+        click.echo(f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {p.label}")
+    click.echo(
+        f"{len(found)} place(s); mid-2019 persons, Q1 = most deprived national IMD2019 "
+        "quintile (Core20); sources: calibration/places/sources.yaml"
+    )
 
 
 @main.command()

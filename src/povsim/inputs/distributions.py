@@ -95,17 +95,17 @@ class Uncertain(BaseModel):
             hi = 1.0 if hi is None else hi
         if lo is not None and hi is not None and not lo < hi:
             own("max", "must be greater than min", hi, f"> {lo}")
-        if self.dist == "triangular" and not lo <= self.mode <= hi:
-            own("mode", "must lie between min and max", self.mode, f"{lo}..{hi}")
-        if self.dist in ("normal", "truncnorm") and not self.sd > 0:
-            own("sd", "must be positive", self.sd, "> 0")
-        if self.dist == "truncnorm" and not lo <= self.mean <= hi:
-            own("mean", "must lie between min and max", self.mean, f"{lo}..{hi}")
+        if self.dist == "triangular" and not self._v("min") <= self._v("mode") <= self._v("max"):
+            own("mode", "must lie between min and max", self._v("mode"), f"{lo}..{hi}")
+        if self.dist in ("normal", "truncnorm") and not self._v("sd") > 0:
+            own("sd", "must be positive", self._v("sd"), "> 0")
+        if self.dist == "truncnorm" and not self._v("min") <= self._v("mean") <= self._v("max"):
+            own("mean", "must lie between min and max", self._v("mean"), f"{lo}..{hi}")
         if self.dist == "lognormal":
-            if not self.low > 0:
-                own("low", "must be positive (a lognormal quantile)", self.low, "> 0")
-            if not self.high > self.low:
-                own("high", "must be greater than low", self.high, f"> {self.low}")
+            if not self._v("low") > 0:
+                own("low", "must be positive (a lognormal quantile)", self._v("low"), "> 0")
+            if not self._v("high") > self._v("low"):
+                own("high", "must be greater than low", self._v("high"), f"> {self.low}")
         if self.dist == "beta":
             # Below 0.01 nearly all mass sits at the two ends; above 10,000 the prior is a
             # point (and the quantile function loses precision): neither is a real prior.
@@ -128,26 +128,37 @@ class Uncertain(BaseModel):
         u = np.clip(np.asarray(u, dtype=float), EPS, 1.0 - EPS)
         d = self.dist
         if d == "uniform":
-            return self.min + u * (self.max - self.min)
+            return self._v("min") + u * (self._v("max") - self._v("min"))
         if d == "triangular":
-            width = self.max - self.min
-            return stats.triang.ppf(u, (self.mode - self.min) / width, self.min, width)
+            width = self._v("max") - self._v("min")
+            return stats.triang.ppf(
+                u, (self._v("mode") - self._v("min")) / width, self._v("min"), width
+            )
         if d == "normal":
-            return stats.norm.ppf(u, self.mean, self.sd)
+            return stats.norm.ppf(u, self._v("mean"), self._v("sd"))
         if d == "truncnorm":
-            a, b = (self.min - self.mean) / self.sd, (self.max - self.mean) / self.sd
-            return stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd)
+            a, b = (
+                (self._v("min") - self._v("mean")) / self._v("sd"),
+                (self._v("max") - self._v("mean")) / self._v("sd"),
+            )
+            return stats.truncnorm.ppf(u, a, b, loc=self._v("mean"), scale=self._v("sd"))
         if d == "lognormal":
             mu, sigma = self.log_params()
             return np.exp(mu + sigma * stats.norm.ppf(u))
-        lo = 0.0 if self.min is None else self.min
-        hi = 1.0 if self.max is None else self.max
-        return lo + (hi - lo) * stats.beta.ppf(u, self.alpha, self.beta)
+        lo = 0.0 if self.min is None else self._v("min")
+        hi = 1.0 if self.max is None else self._v("max")
+        return lo + (hi - lo) * stats.beta.ppf(u, self._v("alpha"), self._v("beta"))
+
+    def _v(self, name: str) -> float:
+        """A numeric field the distribution needs (set: the checks above require it)."""
+        v = getattr(self, name)
+        assert v is not None, name
+        return v
 
     def log_params(self) -> tuple[float, float]:
         """(mu, sigma) of log X for lognormal: low/high are its 2.5% / 97.5% quantiles."""
         z = 1.959963984540054
-        lo, hi = math.log(self.low), math.log(self.high)
+        lo, hi = math.log(self._v("low")), math.log(self._v("high"))
         return (lo + hi) / 2.0, (hi - lo) / (2.0 * z)
 
     def support(self) -> tuple[float, float]:

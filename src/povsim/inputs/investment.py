@@ -10,6 +10,7 @@ so a split that gives a lever nothing is the same as leaving the lever out.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -176,6 +177,55 @@ def _check_shares(path: str, shares: dict[str, Any]) -> None:
         )
 
 
+class PlaceStrategy(BaseModel):
+    """One way to split a national budget between places (``places:`` questions).
+
+    rule per_head: equal £ per resident; core20: in proportion to residents in national
+    quintile 1; hle_shortfall: in proportion to the place's healthy life-years short of the
+    least deprived quintile's LE (its residents by quintile x England's baseline shortfall);
+    most_unequal: the ``share`` of places with the largest Core20 share, by Core20 residents;
+    split: ``split`` gives each place's share (codes or names; shares add up to 1). Inside a
+    place the money is split between levers and quintiles by the strategy ``within`` (a name
+    from ``strategies:``; default the first)."""
+
+    model_config = CONFIG
+    description: str = ""
+    rule: Literal["per_head", "core20", "hle_shortfall", "most_unequal", "split"]
+    within: str | None = None
+    share: Number = Field(0.25, gt=0, le=1)
+    split: dict[str, Number] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PlaceStrategy:
+        if self.rule == "split":
+            if not self.split:
+                own("split", "required when rule is split", None, "place: share, summing to 1")
+            if any(isinstance(v, bool) or not 0 <= v <= 1 for v in self.split.values()):
+                own("split", "shares must be numbers from 0 to 1", self.split)
+            total = float(sum(self.split.values()))
+            if abs(total - 1.0) > 1e-6:
+                own(
+                    "split",
+                    "the budget split across places does not add up to 1",
+                    round(total, 6),
+                    "shares summing to 1",
+                )
+        elif self.split is not None:
+            own("split", "only used with rule split", self.split, f"rule is `{self.rule}`")
+        return self
+
+
+DEFAULT_PLACE_STRATEGIES = {
+    "per_head": {"rule": "per_head", "description": "equal £ per resident in every place"},
+    "core20_need": {"rule": "core20", "description": "by Core20 residents (national Q1)"},
+    "hle_need": {"rule": "hle_shortfall", "description": "by healthy-life shortfall"},
+    "most_unequal": {
+        "rule": "most_unequal",
+        "description": "the quarter of places with the largest Core20 share",
+    },
+}
+
+
 class Economics(BaseModel):
     """Discount rates (per year) and thresholds (£ per QALY): defaults from
     calibration/parameters.yaml (Green Book, NICE). ``aversions``: Atkinson inequality
@@ -271,6 +321,10 @@ class Investment(BaseModel):
     objective: Objective = Field(default_factory=Objective)
     optimiser: Optimiser = Field(default_factory=Optimiser)
     replicates: int = Field(3, ge=1, le=100)
+    # One national budget across real places (see studies/places_compare.py): a list of
+    # places by name or code, or all_icbs; the ways to split it between them.
+    places: list[str] | Literal["all_icbs"] | None = None
+    place_strategies: dict[str, PlaceStrategy] | None = None
     source_path: str | None = None
     _files: tuple[str, ...] = PrivateAttr(default=())  # the file and its extends chain
 
@@ -285,7 +339,6 @@ class Investment(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Investment:
-
         if not self.levers:
             own("levers", "at least one lever is needed", self.levers)
         if not self.strategies:
@@ -322,6 +375,10 @@ class Investment(BaseModel):
                 start,
                 f"{first}..{last}",
             )
+        if self.places is not None:
+            self._check_places()
+        elif self.place_strategies is not None:
+            own("place_strategies", "only used with places:", list(self.place_strategies))
         ev = self.economics.evaluation_year
         if ev is not None and not first <= ev <= last:
             own(
@@ -331,6 +388,70 @@ class Investment(BaseModel):
                 f"{first}..{last}",
             )
         return self
+
+    def _check_places(self) -> None:
+        from povsim.inputs.places import PlaceError, find_place, search_places
+
+        if self.population.area != "england":
+            own(
+                "population.area",
+                "a places question splits a national budget; the places come from places:",
+                self.population.area,
+                "remove population.area (or leave it england)",
+            )
+        if self.places == "all_icbs":
+            codes = [p.code for p in search_places(level="icb")]
+        else:
+            codes = []
+            for i, text in enumerate(self.places or []):
+                try:
+                    code = find_place(text).code
+                except PlaceError as exc:
+                    own(f"places.{i}", exc.problem, exc.got, exc.allowed, exc.hint)
+                if code in codes:
+                    own(f"places.{i}", "place listed twice", text, "each place once")
+                codes.append(code)
+            if len(codes) < 2:
+                own("places", "at least two places are needed", self.places, "a list or all_icbs")
+        self.places = codes
+        if self.place_strategies is None:
+            self.place_strategies = {
+                k: PlaceStrategy(**v) for k, v in DEFAULT_PLACE_STRATEGIES.items()
+            }
+        for key, ps in self.place_strategies.items():
+            if key in ("baseline", "optimised") or not re.match(NAME_PATTERN, key):
+                own(f"place_strategies.{key}", "names are 1-64 of A-Z a-z 0-9 _ -", key)
+            if ps.within is not None and ps.within not in self.strategies:
+                own(
+                    f"place_strategies.{key}.within",
+                    "unknown strategy",
+                    ps.within,
+                    ", ".join(self.strategies),
+                )
+            if ps.split is not None:
+                fixed = {}
+                for name, share in ps.split.items():
+                    try:
+                        code = find_place(name).code
+                    except PlaceError as exc:
+                        own(
+                            f"place_strategies.{key}.split.{name}",
+                            exc.problem,
+                            name,
+                            None,
+                            exc.hint,
+                        )
+                    if code not in codes:
+                        own(
+                            f"place_strategies.{key}.split.{name}",
+                            "not one of places:",
+                            name,
+                            "a place listed in places:",
+                        )
+                    if code in fixed:
+                        own(f"place_strategies.{key}.split.{name}", "place listed twice", name)
+                    fixed[code] = share
+                ps.split = fixed
 
     @property
     def budget_start(self) -> int:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from povsim.inputs.distributions import Uncertain
 from povsim.inputs.errors import Number, own
 from povsim.inputs.parameters import parameter_space
+from povsim.inputs.places import RESERVED, Place, PlaceError, find_place
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # names that become folder and file names
 _PARAM_HELP = "see `povsim parameters`"
@@ -50,10 +51,12 @@ class PopulationSpec(BaseModel):
     horizon: int = Field(30, ge=1, le=100)  # years simulated
     births: bool = True  # open population so period life tables have every age
     # england: mid-2019 England in equal quintile fifths (calibration/
-    # composition_england_mid2019.csv); local: the persons of `composition`.
-    area: Literal["england", "local"] = "england"
+    # composition_england_mid2019.csv); local: the persons of `composition`; otherwise a real
+    # place by name or ONS code (an ICB, sub-ICB location or local authority; see places.py),
+    # stored as its code once validated.
+    area: str = Field("england", min_length=1, max_length=120)
     # CSV of real persons by sex, age band and IMD quintile (see composition.py); a path
-    # relative to the scenario file that names it. Required for local, refused for england.
+    # relative to the scenario file that names it. Required for local, refused otherwise.
     composition: str | None = Field(None, min_length=1)
     area_name: str | None = Field(
         None,
@@ -72,18 +75,37 @@ class PopulationSpec(BaseModel):
                 None,
                 "a CSV path (sex, age_min, age_max, quintile, count), relative to the scenario",
             )
-        if self.area == "england" and self.composition is not None:
+        if self.area != "local" and self.composition is not None:
             own(
                 "composition",
-                "only used with area: local (England's composition is built in)",
+                "only used with area: local (England's and every shipped place's composition "
+                "is built in)",
                 self.composition,
                 "remove it, or set area: local",
             )
+        if self.area not in RESERVED:
+            try:
+                self.area = find_place(self.area).code
+            except PlaceError as exc:
+                own("area", exc.problem, exc.got, exc.allowed, exc.hint)
         return self
+
+    def is_place(self) -> bool:
+        """True when the area is a shipped real place (ICB, sub-ICB or local authority)."""
+        return self.area not in RESERVED
+
+    def place(self) -> Place | None:
+        """The shipped place the area names, or None for england / local."""
+        return find_place(self.area) if self.is_place() else None
 
     def label(self) -> str:
         """Name of the area for reports."""
-        return self.area_name or ("England" if self.area == "england" else "the area")
+        if self.area_name:
+            return self.area_name
+        place = self.place()
+        if place is not None:
+            return place.label
+        return "England" if self.area == "england" else "the area"
 
 
 class LocalCalibration(BaseModel):
@@ -308,12 +330,12 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _check_calibration(self) -> Scenario:
-        if self.calibration is not None and self.population.area != "local":
+        if self.calibration is not None and self.population.area == "england":
             own(
                 "calibration",
-                "local calibration targets need population.area: local",
+                "local calibration targets need population.area: local or a place",
                 self.calibration.targets,
-                "remove calibration, or set population.area: local",
+                "remove calibration, or set population.area: local or a place",
             )
         return self
 

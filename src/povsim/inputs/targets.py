@@ -124,6 +124,16 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(read_bytes(path, MAX_CSV_BYTES)).hexdigest()
 
 
+def composition_sha256(ref: str | Path) -> str:
+    """SHA-256 of a composition: a CSV file's bytes, or a shipped place's rows (by code)."""
+    from povsim.inputs.places import RESERVED, find_place, place_sha256
+
+    text = str(ref)
+    if not Path(text).is_file() and text not in RESERVED:
+        return place_sha256(find_place(text).code)
+    return file_sha256(text)
+
+
 def read_local_fitted(path: str | Path, targets_path: str, composition_path: str) -> dict[str, Any]:
     """The local shifts of a fitted file; ValueError (one line) when it is missing, is not a
     fit povsim wrote, or was fitted to other targets or another composition than the
@@ -146,7 +156,7 @@ def read_local_fitted(path: str | Path, targets_path: str, composition_path: str
         raise ValueError(f"{path}: {bad}: not a finite number; {rerun}")
     for key, file in (("targets_sha256", targets_path), ("composition_sha256", composition_path)):
         try:
-            digest = file_sha256(file)
+            digest = file_sha256(file) if key == "targets_sha256" else composition_sha256(file)
         except InputFileError as exc:
             raise ValueError(f"{file}: {exc}") from None
         if doc.get(key) != digest:

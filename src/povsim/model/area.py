@@ -1,7 +1,8 @@
 """The area a scenario models: its parameters, its real population and per-100,000 figures.
 
 England (``area: england``) keeps the national composition and calibration. A local area
-(``area: local``) brings its composition CSV and, optionally, a local calibration fitted by
+(``area: local``) brings its composition CSV, a real place (``area: <name or code>``) the
+shipped composition of ``calibration/places/``; either may add a local calibration fitted by
 ``povsim calibrate --scenario``; results are in the area's real persons, and every count,
 cost and life-year is also given per 100,000 of its starting population.
 """
@@ -9,17 +10,24 @@ cost and life-year is also given per 100,000 of its starting population.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from povsim.inputs.composition import CompositionError, read_composition
+from povsim.inputs.composition import (
+    CompositionError,
+    life_table_lx,
+    read_composition,
+    spread_over_ages,
+)
 from povsim.inputs.parameters import ModelParams, load_params
+from povsim.inputs.places import place_composition_table
 from povsim.model.population import single_year_counts
 
 if TYPE_CHECKING:
-    from povsim.inputs.schema import Scenario
+    from povsim.inputs.schema import PopulationSpec, Scenario
 
 PER = 100_000
 # Comparison measures that are counts (persons, life-years, deaths) or money: each also gets
@@ -46,22 +54,49 @@ def area_params(sc: Scenario) -> ModelParams:
 
     mp = load_params(sc.parameters)
     spec = sc.population
-    if spec.area != "local":
+    if spec.area == "england":
         return mp
     where = sc.source_path or "<scenario>"
     try:
-        mp = replace(mp, composition=read_composition(spec.composition, mp.life))
+        mp = replace(mp, composition=area_composition(spec, mp.life))
     except CompositionError as exc:
         raise ScenarioError(f"{where}: population.composition: {exc}") from None
     if sc.calibration is not None:
         try:
             local = read_local_fitted(
-                sc.calibration.fitted_path(), sc.calibration.targets, spec.composition
+                sc.calibration.fitted_path(), sc.calibration.targets, composition_ref(spec)
             )
         except ValueError as exc:
             raise ScenarioError(f"{where}: calibration: {exc}") from None
         mp = replace(mp, fitted={**mp.fitted, "local": local})
     return mp
+
+
+def composition_ref(spec: PopulationSpec) -> str:
+    """What a local fit remembers the composition by: the CSV path, or the place's code."""
+    return spec.area if spec.is_place() else str(spec.composition)
+
+
+def area_composition(spec: PopulationSpec, life: pd.DataFrame) -> np.ndarray:
+    """Real persons (2, 5, 101) (sex, quintile, single year of age) of a local area or a
+    shipped place; raises :class:`CompositionError` for a bad composition CSV."""
+    if spec.is_place():
+        return place_composition(spec.area, life)
+    return read_composition(spec.composition, life)
+
+
+@lru_cache(maxsize=64)
+def _place_counts(code: str, lx_key: bytes) -> np.ndarray:
+    lx = np.frombuffer(lx_key).reshape(2, -1)
+    out = spread_over_ages(place_composition_table(code), lx)
+    out.setflags(write=False)
+    return out
+
+
+def place_composition(code: str, life: pd.DataFrame) -> np.ndarray:
+    """A shipped place's persons (2, 5, 101): its 5-year bands spread over single years of
+    age by life-table survivors, exactly as a composition CSV is."""
+    return _place_counts(code, life_table_lx(life).tobytes())
 
 
 def real_population(mp: ModelParams) -> float:

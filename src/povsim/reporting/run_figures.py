@@ -9,6 +9,7 @@ run recorded them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -40,7 +41,7 @@ ARM_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
 ARM_STYLES = ("-", "--", "-.", ":")
 DPI = 110
 
-STYLE = {
+STYLE: Any = {  # rc parameters; Any: matplotlib types rc keys as one long Literal
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
     "font.size": 10,
@@ -431,12 +432,12 @@ def write_figures(
             written.append(p)
         for arm in _ordered_arms(frame.arm):
             suffix = "" if arm == "baseline" else f"_{arm}"
-            for name, fn in (
+            for name, arm_fn in (
                 ("expectancies", expectancies_figure),
                 ("inequality", inequality_figure),
                 ("outcomes", outcomes_figure),
             ):
                 p = directory / f"{name}{suffix}.png"
-                fn(frame, arm, p)
+                arm_fn(frame, arm, p)
                 written.append(p)
     return written

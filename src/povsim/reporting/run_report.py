@@ -133,8 +133,15 @@ def _scaled_to(results: Results) -> str:
     """What the simulated persons stand for (England, or a local area's composition)."""
     m, pop = results.manifest, results.scenario.get("population", {}) or {}
     real = m.get("real_population")
-    if pop.get("area", "england") != "local":
+    area = pop.get("area", "england")
+    if area == "england":
         return "scaled to England's mid-2019 population" + (f" ({int(real):,})" if real else "")
+    if area != "local":  # a shipped real place, by its ONS code
+        return (
+            f"scaled to the real population of {esc(_area_name(results))} "
+            f"(<code>{esc(area)}</code>): {int(real or 0):,} persons, mid-2019, from the "
+            "shipped place compositions (<code>calibration/places/</code>)"
+        )
     return (
         f"scaled to the real population of {esc(_area_name(results))}: "
         f"{int(real or 0):,} persons (composition <code>{esc(pop.get('composition'))}</code>)"
@@ -579,7 +586,7 @@ def _caveats(results: Results) -> str:
 
 def _scale_caveat(results: Results) -> str:
     pop = results.scenario.get("population", {}) or {}
-    if pop.get("area", "england") != "local":
+    if pop.get("area", "england") == "england":
         return (
             "People, life-years, deaths and costs are for England as a whole: the "
             "simulated population is scaled to England's mid-2019 population. A local "
@@ -589,7 +596,9 @@ def _scale_caveat(results: Results) -> str:
     cal = results.scenario.get("calibration")
     return (
         "People, life-years, deaths and costs are for the real population of "
-        f"{esc(_area_name(results))} given by its composition file, and per 100,000 "
+        f"{esc(_area_name(results))} given by its composition"
+        + (" file" if pop.get("area") == "local" else " (mid-2019, calibration/places/)")
+        + ", and per 100,000 "
         "residents. "
         + (
             "Mortality and good health by quintile were fitted to the local targets in "

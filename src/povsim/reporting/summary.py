@@ -65,6 +65,8 @@ def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
     run had replicates; None where undefined."""
     c = results.comparison
     out: dict[str, dict[str, Any]] = {}
+    if c is None:
+        return out
     for arm in arms_in(results):
         a = c[c.arm == arm]
         first, last = int(a.year.min()), int(a.year.max())

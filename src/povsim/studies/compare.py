@@ -348,7 +348,8 @@ def compare_strategies(
         "povsim_version": __version__,
         "investment": inv.name,
         "seed": inv.seed,
-        "area": inv.population.area_name or inv.population.area,
+        "area": inv.population.area_name
+        or (inv.population.label() if inv.population.is_place() else inv.population.area),
         "real_population": round(real),
         "replicates": reps,
         "size": inv.population.size,
@@ -378,3 +379,9 @@ def compare_strategies(
         manifest=manifest,
         replicate_rows=rep_rows,
     )
+
+
+# Public names for the places comparison (studies/places_compare.py), which judges one
+# national budget with the same objective and the same replicate pooling.
+objective_for = _objective
+pool_replicates = _pool

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,13 +47,19 @@ class Response:
     qalys: np.ndarray
     healthy_years: np.ndarray
     cost: np.ndarray
+    # Per-lever multiplier of ``money`` (levers,): lever i was simulated at money x scale[i]
+    # (places of different sizes share one search); None = 1 for every lever.
+    scale: np.ndarray | None = None
 
     def cells(
         self, lever: np.ndarray, quintile: np.ndarray, money: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(QALYs, healthy life-years, cost) of cells (lever, quintile) given ``money`` £ a
         year each, interpolated linearly (arrays broadcast together)."""
-        m = np.minimum(np.asarray(money, float), self.money[-1])
+        m = np.asarray(money, float)
+        if self.scale is not None:
+            m = m / self.scale[lever]
+        m = np.minimum(m, self.money[-1])
         j = np.clip(np.searchsorted(self.money, m, side="right") - 1, 0, len(self.money) - 2)
         t = (m - self.money[j]) / (self.money[j + 1] - self.money[j])
 
@@ -64,8 +71,8 @@ class Response:
     def predict(self, alloc: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """(QALYs by quintile, healthy life-years by quintile, discounted cost £) of
         ``alloc`` (levers, 5) £ a year, as the sum of its cells' responses."""
-        lv, qk = np.indices(alloc.shape)
-        q, hy, c = self.cells(lv, qk, alloc)
+        idx: np.ndarray = np.indices(alloc.shape)
+        q, hy, c = self.cells(idx[0], idx[1], alloc)
         return q.sum(axis=0), hy.sum(axis=0), float(c.sum())
 
 
@@ -192,7 +199,8 @@ def search(
         evals += e
         found.append((v, a))
     found.sort(key=lambda x: -x[0])
-    best, values = [], []
+    best: list[np.ndarray] = []
+    values: list[float] = []
     for v, a in found:
         if any(np.allclose(a, b, atol=budget * 1e-6) for b in best):
             continue
@@ -213,7 +221,8 @@ def frontier(
 ) -> tuple[list[dict], int]:
     """Best allocation for each named objective, with its predicted QALYs, gap reduction and
     whether it is on the efficiency-equity frontier (not beaten on both)."""
-    points, evals = [], 0
+    points: list[dict[str, Any]] = []
+    evals = 0
     for label, obj in objectives.items():
         res = search(resp, obj, budget, step, starts, 1)
         evals += res.evaluations

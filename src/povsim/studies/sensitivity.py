@@ -387,14 +387,17 @@ def sweep_key(sc: Any, method: str, n: int, second_order: bool, levels: int) -> 
 def input_digests(sc: Any) -> dict[str, str]:
     """sha256 of each file a scenario was read from or names ("missing" if absent)."""
     from povsim.inputs.reading import InputFileError
-    from povsim.inputs.targets import file_sha256
+    from povsim.inputs.targets import composition_sha256, file_sha256
 
     out = {}
     for path in sc.input_files() if hasattr(sc, "input_files") else ():
         try:
             out[str(path)] = file_sha256(path)
         except InputFileError:
-            out[str(path)] = "missing"
+            try:  # a shipped place named by code or name: the digest of its rows
+                out[str(path)] = composition_sha256(path)
+            except Exception:  # not a place either: the file is missing
+                out[str(path)] = "missing"
     return out
 
 
