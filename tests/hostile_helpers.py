@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,9 +114,13 @@ class Outcome:
     stdout: str
     stderr: str
     crash: str | None = None  # an exception that escaped the CLI (in-process runs)
+    # RuntimeWarning/UserWarning raised in-process: a real run prints them on stderr
+    warned: list[str] = field(default_factory=list)
 
 
 def run_inprocess(args: list[str], cwd: Path) -> Outcome:
+    import warnings
+
     from click.testing import CliRunner
 
     from povsim.cli import main
@@ -124,15 +128,22 @@ def run_inprocess(args: list[str], cwd: Path) -> Outcome:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        r = CliRunner().invoke(main, args, catch_exceptions=True)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            r = CliRunner().invoke(main, args, catch_exceptions=True)
     finally:
         os.chdir(old)
+    warned = [
+        f"{w.category.__name__}: {w.message}"
+        for w in seen
+        if issubclass(w.category, (RuntimeWarning, UserWarning))
+    ]
     crash = None
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         import traceback
 
         crash = "".join(traceback.format_exception(r.exception))
-    return Outcome(r.exit_code, r.stdout, r.stderr, crash)
+    return Outcome(r.exit_code, r.stdout, r.stderr, crash, warned)
 
 
 def _limits(memory_bytes: int) -> None:
@@ -169,6 +180,8 @@ def problems_with_refusal(o: Outcome, must: list[str]) -> list[str]:
         bad.append(f"crashed: {o.crash[-1500:]}")
     if o.code != 2:
         bad.append(f"exit code {o.code}, not 2")
+    if o.warned:
+        bad.append(f"warnings would print on stderr too: {o.warned[:2]}")
     lines = [ln for ln in o.stderr.splitlines() if ln.strip()]
     if len(lines) != 1:
         bad.append(f"{len(lines)} lines on stderr, not 1: {o.stderr[-800:]!r}")

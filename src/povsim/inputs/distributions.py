@@ -122,7 +122,13 @@ class Uncertain(BaseModel):
         return self
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Quantile function: unit-interval draws -> values (clipped to [EPS, 1 - EPS])."""
+        """Quantile function: unit-interval draws -> values (clipped to [EPS, 1 - EPS]).
+        Overflow to infinity is not warned about: the ends are checked against the field's
+        bounds, and an infinite end is refused there in one line."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._quantiles(u)
+
+    def _quantiles(self, u: np.ndarray) -> np.ndarray:
         from scipy import stats
 
         u = np.clip(np.asarray(u, dtype=float), EPS, 1.0 - EPS)

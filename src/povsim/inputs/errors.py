@@ -82,7 +82,14 @@ def _yamlish(value: Any, budget: int) -> str:
 
 def _short_path(path: str) -> str:
     """A field path for a message: long keys (a 5,000-character typo) cut to fit a line."""
-    parts = [p if len(p) <= 40 else p[:30] + f"...({len(p)} characters)" for p in path.split(".")]
+    parts = [
+        repr(p)
+        if any(ch < " " or ch == "\x7f" for ch in p)  # a newline in a key: show it
+        else p
+        if len(p) <= 40
+        else p[:30] + f"...({len(p)} characters)"
+        for p in path.split(".")
+    ]
     text = ".".join(parts)
     return text if len(text) <= 160 else text[:150] + "..."
 
@@ -118,17 +125,28 @@ def expect(field: Any) -> str:
     if ann is bool:
         return "true or false"
     if ann is int or ann == Number or ann == (Number | None):
-        lo = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
-        lo = next((f"more than {m.gt}" for m in field.metadata if hasattr(m, "gt")), lo)
+        ge = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        gt = next((m.gt for m in field.metadata if hasattr(m, "gt")), None)
         hi = next((m.le for m in field.metadata if hasattr(m, "le")), None)
         hi = next((m.lt - 1 for m in field.metadata if hasattr(m, "lt")), hi)
         kind = "an integer" if ann is int else "a number"
-        if lo is not None and hi is not None:
-            return f"{kind} between {lo} and {hi}"
-        if lo is not None:
-            return f"{kind} {lo if isinstance(lo, str) else f'>= {lo}'}"
+        if ge is not None and hi is not None:
+            return f"{kind} between {_num(ge)} and {_num(hi)}"
+        if gt is not None and hi is not None:
+            return f"{kind} more than {_num(gt)} and at most {_num(hi)}"
+        if ge is not None:
+            return f"{kind} >= {_num(ge)}"
+        if gt is not None:
+            return f"{kind} more than {_num(gt)}"
         return kind
     return describe(ann)
+
+
+def _num(x: Any) -> str:
+    """A bound for people: 1000000000000.0 -> 1000000000000."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e18:
+        x = int(x)
+    return str(x)
 
 
 def describe(ann: Any) -> str:
