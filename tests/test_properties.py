@@ -8,6 +8,7 @@ import copy
 import csv
 import io
 import math
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -26,6 +27,14 @@ from povsim.inputs.targets import TargetsError, read_local_targets
 
 BASELINE = str(REPO / "scenarios" / "baseline.yaml")
 ENGLAND_CSV = REPO / "calibration" / "composition_england_mid2019.csv"
+# A thorough run: POVSIM_EXAMPLES_SCALE=10 python -m pytest tests/test_properties.py
+SCALE = float(os.environ.get("POVSIM_EXAMPLES_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    return max(1, int(n * SCALE))
+
+
 SETTINGS = dict(
     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
@@ -298,7 +307,7 @@ def _tmp() -> Path:
     return p
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(changes=edits(SCENARIO_PATHS))
 def test_any_scenario_loads_or_is_refused_in_one_line(changes):
     doc = copy.deepcopy(SCENARIO)
@@ -314,7 +323,7 @@ def test_any_scenario_loads_or_is_refused_in_one_line(changes):
     assert [x.name for x in folder.iterdir()] == ["s.yaml"]
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(100), **SETTINGS)
 @given(changes=edits(INVESTMENT_PATHS))
 def test_any_compare_file_loads_or_is_refused_in_one_line(changes):
     doc = copy.deepcopy(INVESTMENT)
@@ -335,7 +344,7 @@ def test_any_compare_file_loads_or_is_refused_in_one_line(changes):
 YAML_ALPHABET = "{}[]:,-&*!|>'\"#?%@`\n\t ab19.e~"
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(
     text=st.one_of(
         st.text(alphabet=YAML_ALPHABET, max_size=120),
@@ -420,7 +429,7 @@ def mutated_table(draw, rows: list[list[str]]):
     return buf.getvalue()
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(text=mutated_table(_england_rows()))
 def test_any_composition_csv_loads_or_is_refused_in_one_line(text):
     folder = _tmp()
@@ -443,7 +452,7 @@ TARGET_ROWS = [
 ]
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(text=mutated_table(TARGET_ROWS))
 def test_any_targets_csv_loads_or_is_refused_in_one_line(text):
     folder = _tmp()

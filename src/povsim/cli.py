@@ -450,12 +450,16 @@ def validate(scenario: Path) -> None:
         from povsim.inputs.investment import load_investment
 
         inv = _load(load_investment, scenario, None, None)
+        if inv.calibration is not None:
+            _check_fit(inv.scenario({}))
         click.echo(
             f"{scenario}: ok (investment question '{inv.name}', "
             f"{len(inv.levers)} levers, {len(inv.strategies)} strategies, "
             f"£{inv.budget.per_year:,.0f} a year for {inv.budget.years} years)"
         )
         return
+    if sc.calibration is not None:
+        _check_fit(sc)
     where = (
         ""
         if sc.population.area == "england"
@@ -467,6 +471,18 @@ def validate(scenario: Path) -> None:
         f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
         f"{sc.population.horizon} years from {sc.population.start_year}{where})"
     )
+
+
+def _check_fit(sc) -> None:
+    """A local area's fit must exist, be povsim's and match its files (as `run` requires),
+    so that what `validate` accepts the commands run."""
+    from povsim.inputs.errors import ScenarioError
+    from povsim.model.area import area_params
+
+    try:
+        area_params(sc)
+    except ScenarioError as e:
+        _fail(str(e))
 
 
 @main.command()

@@ -21,6 +21,7 @@ tests/test_hostile.py runs every case through `povsim validate` and the command.
 from __future__ import annotations
 
 import copy
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -488,6 +489,26 @@ def non_finite(c: Corpus) -> None:
     )
     # local targets CSV
     c.csv(k, "comp_ok.csv", composition())
+    # a local fit (written by `povsim calibrate --scenario`) with a NaN shift, matching files
+    c.csv(k, "targets_ok.csv", targets())
+    nan5 = [float("nan"), 0.0, 0.0, 0.0, 0.0]
+    fit = {
+        "targets_sha256": hashlib.sha256(targets().encode()).hexdigest(),
+        "composition_sha256": hashlib.sha256(composition().encode()).hexdigest(),
+        "local": {
+            "mortality_shift": {"male": nan5, "female": [0.0] * 5},
+            "health_shift": {"male": [0.0] * 5, "female": [0.0] * 5},
+        },
+    }
+    c.csv(k, "targets_ok.fitted.yaml", dump(fit))
+    c.local(
+        k,
+        "fitted_shift_nan.yaml",
+        "a local fit with a .nan mortality shift",
+        "data/comp_ok.csv",
+        "data/targets_ok.csv",
+        messages=["calibration", "local.mortality_shift.male[0]", "not a finite number"],
+    )
     for tag, value in (("nan", "nan"), ("inf", "inf"), ("1e308", "1e308")):
         c.csv(k, f"targets_{tag}.csv", targets(value))
         c.local(
@@ -741,6 +762,15 @@ def yaml_class(c: Corpus) -> None:
         head.encode() + b"population: {size: 200, horizon: 2}\ndescription: a\x00b\n",
         "NUL byte in a value",
         line_of=b"a\x00b",
+    )
+    c.csv(k, "targets_nofit.csv", targets())
+    c.local(
+        k,
+        "fit_missing.yaml",
+        "local targets without the fit `run` needs (validate agrees)",
+        "data/comp_ok.csv",
+        "data/targets_nofit.csv",
+        messages=["calibration", "local calibration not found"],
     )
     c.scenario(
         k,
