@@ -201,7 +201,7 @@ def run(
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
-        lambda p: api_run(sc, replicates=replicates, progress=p),
+        lambda p: api_run(sc, replicates=replicates, progress=p, decomposition=True),
         write_outputs,
         out,
         not no_figures,
@@ -471,6 +471,28 @@ def validate(scenario: Path) -> None:
         f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
         f"{sc.population.horizon} years from {sc.population.start_year}{where})"
     )
+    for line in override_warnings(sc):
+        click.echo(line, err=True)
+
+
+def override_warnings(sc) -> list[str]:
+    """Warnings about how relative-risk overrides will be read (what-if or absorbed)."""
+    rr = sorted(k for k in sc.parameters if k.startswith("rr.") and not k.startswith("rr.job"))
+    if not rr:
+        return []
+    names = ", ".join(rr)
+    if sc.calibration is not None and sc.calibration.refit:
+        return [
+            f"warning: {names}: absorbed by `calibration: {{refit: true}}`: the normalisers are "
+            "refitted with the overridden risks, so every quintile stays on its ONS target and "
+            "the override changes only who within a cell dies or is in poor health, not the "
+            "gap; drop refit for a what-if with the calibration kept"
+        ]
+    return [
+        f"note: {names}: a what-if with the calibration kept (the baseline is no longer on "
+        "the ONS targets; the change is the override's effect); set "
+        "`calibration: {refit: true}` to refit instead, which absorbs it"
+    ]
 
 
 def _check_fit(sc) -> None:
@@ -555,7 +577,7 @@ def _calibrate_local(
         sc = load_scenario(scenario)
     except ScenarioError as e:
         _fail(str(e))
-    if sc.calibration is None:
+    if sc.calibration is None or not sc.calibration.targets:
         _fail(
             f"{scenario}: calibration.targets: required for `povsim calibrate --scenario`; "
             "got nothing; allowed a CSV of local le0/hle0 by sex and quintile"

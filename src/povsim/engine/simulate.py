@@ -11,9 +11,16 @@ import numpy as np
 
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
-from povsim.inputs.parameters import ModelParams
+from povsim.inputs.parameters import ModelParams, calibration_params
 from povsim.model import registry as R
-from povsim.model.population import Population, build_population, fit_to_population
+from povsim.model.population import (
+    Population,
+    build_population,
+    cell_index,
+    effect_product_np,
+    fit_to_population,
+    shrunk_cell_mean,
+)
 from povsim.model.rng import seed_key
 from povsim.model.tables import CellTables, build_cell_tables
 
@@ -41,11 +48,73 @@ def prepare(
     composition: np.ndarray | None = None,
 ) -> tuple[CellTables, Population]:
     """Cell tables and the starting population with its normalisers (the costly set-up that a
-    sweep does once and copies)."""
-    tables = build_cell_tables(mp)
-    pop = build_population(mp, tables, size, horizon, seed, births, composition)
-    fit_to_population(tables, pop, mp)
+    sweep does once and copies).
+
+    Counterfactual semantics: the tables, transitions and normalisers are those of the
+    calibration (its relative risks); the scenario's relative risks are then swapped in for
+    the kernel. A relative-risk override is therefore a what-if with the calibration kept
+    (``rr.mortality.smoking_current: 1`` answers "if smoking did no harm"). With
+    ``mp.refit`` the normalisers are refitted with the scenario's risks instead, which keeps
+    every cell on its target and absorbs the override.
+    """
+    base = calibration_params(mp)
+    tables = build_cell_tables(base)
+    pop = build_population(base, tables, size, horizon, seed, births, composition)
+    fit_to_population(tables, pop, base)
+    fit_smoking_age(tables, pop, base)
+    if base is not mp:
+        scen = build_cell_tables(mp)
+        tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health
+        tables.smoke_mort_factor = scen.smoke_mort_factor
     return tables, pop
+
+
+def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray | None:
+    """Each person's age-specific smoking factor (1 unless an adult current smoker), or None
+    when there is no age-specific table."""
+    f = tables.smoke_mort_factor
+    if np.all(f == 1.0):
+        return None
+    c = cell_index(pop)
+    smoker = (pop.smoke == 1) & (pop.age >= mp.value("adult_age"))
+    return np.where(smoker, f[c], 1.0)
+
+
+def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray:
+    """1.0 for each person below the poverty line this year (as the kernel computes it)."""
+    c = cell_index(pop)
+    wa_max = mp.value("working_age_max")
+    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
+    y = (
+        np.where((pop.age <= wa_max) & (pop.employed == 0), y * mp.value("replacement_ratio"), y)
+        + pop.transfer
+    )
+    return (y < tables.poverty_line).astype(float)
+
+
+def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> None:
+    """Refit the mortality normaliser with the age-specific smoking factor included."""
+    pm = person_mort_factor(tables, pop, mp)
+    if pm is None:
+        return
+    live = pop.alive == 1
+    c = cell_index(pop)[live]
+    pov = poverty_flags(tables, pop, mp)[live]
+    adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
+    m = effect_product_np(
+        tables.rr_mort,
+        adult,
+        pop.smoke[live],
+        pop.obese[live],
+        pop.inactive[live],
+        pop.alcohol[live],
+        pop.cold[live],
+        pop.isolated[live],
+        pov,
+        pop.unmet[live],
+        pop.ltc[live],
+    )
+    tables.mort_norm = shrunk_cell_mean(m * pm[live], c)
 
 
 def n_chunks_for(n: int) -> int:
@@ -82,6 +151,12 @@ def simulate(
         pop.alive[born] = 1
         for hook in hooks or ():
             hook(t, pop, tables, ctx)
+        # Age-specific smoking risk rides on the person's mortality multiplier for this year
+        # only (interventions reset and rebuild the multiplier every year).
+        pm = person_mort_factor(tables, pop, mp)
+        if pm is not None:
+            saved = pop.mort_mult.copy()
+            pop.mort_mult *= pm
         K.step_year(
             t,
             sk,
@@ -115,6 +190,8 @@ def simulate(
             ctx.unmet_mult_q,
             chunks,
         )
+        if pm is not None:
+            pop.mort_mult[:] = saved
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])
         if progress is not None:

@@ -170,7 +170,7 @@ def _check_area_files(sc: Scenario, source: str) -> None:
             )
         except CompositionError as exc:
             raise error(source, "population.composition", str(exc)) from None
-    if sc.calibration is not None:
+    if sc.calibration is not None and sc.calibration.targets:
         try:
             read_local_targets(sc.calibration.targets)
         except TargetsError as exc:

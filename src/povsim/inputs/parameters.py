@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from povsim.inputs.calibration_files import check_gradient, check_prevalence, check_rr_by_age
 from povsim.inputs.layout import SEXES
 
 BINARY_FACTORS = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
@@ -72,7 +73,14 @@ def _load_raw(directory: str) -> dict[str, Any]:
         "gradient": read_table("prevalence_gradient_by_quintile.csv", d),
         "rr": read_table("relative_risks.csv", d),
         "good_health": read_table("good_health_by_age.csv", d),
+        "rr_by_age": read_table("relative_risks_by_age.csv", d)
+        if (d / "relative_risks_by_age.csv").exists()
+        else pd.DataFrame(columns=["exposure", "outcome", "sex", "age_min", "age_max", "rr"]),
     }
+    check_prevalence(raw["prevalence"], d / "prevalence_by_age_sex.csv")
+    check_gradient(raw["gradient"], d / "prevalence_gradient_by_quintile.csv")
+    if len(raw["rr_by_age"]):
+        check_rr_by_age(raw["rr_by_age"], d / "relative_risks_by_age.csv")
     fitted = d / "fitted.yaml"
     raw["fitted"] = yaml.safe_load(fitted.read_text()) if fitted.exists() else None
     return raw
@@ -92,6 +100,13 @@ class ModelParams:
     gradient: pd.DataFrame
     good_health: pd.DataFrame
     overrides: dict[str, Any] = field(default_factory=dict)
+    # Age-specific relative risks (exposure, outcome, sex, age_min, age_max, rr), see
+    # relative_risks_by_age.csv; they replace the all-age value of their exposure/outcome.
+    rr_by_age: pd.DataFrame | None = None
+    # The relative risks of the calibration (defaults, before overrides): the normalisers are
+    # fitted with these unless ``refit`` (a what-if keeps the calibration; see README).
+    rr_calibration: dict[str, dict[str, float]] | None = None
+    refit: bool = False
     # Real persons (2, 5, 101) by sex, IMD quintile and age of a local area (see
     # composition.py); None = England's mid-2019 population in equal quintile fifths.
     composition: np.ndarray | None = None
@@ -143,6 +158,7 @@ def load_params(
             rr_job = float(row.rr)
         elif row.outcome in rr and row.exposure in rr[row.outcome]:
             rr[row.outcome][row.exposure] = float(row.rr)
+    rr_calibration = copy.deepcopy(rr)
     overrides = dict(overrides or {})
     for path, value in overrides.items():
         if path.startswith("rr."):
@@ -164,4 +180,20 @@ def load_params(
         gradient=raw["gradient"],
         good_health=raw["good_health"],
         overrides=overrides,
+        rr_by_age=raw["rr_by_age"],
+        rr_calibration=rr_calibration,
     )
+
+
+def rr_overrides(mp: ModelParams) -> list[str]:
+    """Relative-risk paths a scenario overrides (``rr.<outcome>.<exposure>``)."""
+    return sorted(k for k in mp.overrides if k.startswith("rr.") and not k.startswith("rr.job"))
+
+
+def calibration_params(mp: ModelParams) -> ModelParams:
+    """``mp`` with the calibration's relative risks (what the normalisers are fitted with)."""
+    from dataclasses import replace
+
+    if mp.refit or mp.rr_calibration is None:
+        return mp
+    return replace(mp, rr=copy.deepcopy(mp.rr_calibration))

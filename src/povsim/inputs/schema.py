@@ -109,11 +109,16 @@ class PopulationSpec(BaseModel):
 
 
 class LocalCalibration(BaseModel):
-    """Local LE/HLE targets by quintile and sex (see calibrate_local.py)."""
+    """How the run treats the calibration: ``refit`` and (local areas) LE/HLE targets."""
 
     model_config = CONFIG
+    # false (default): a relative-risk override in `parameters:` is a what-if with the
+    # calibration kept (normalisers fitted with the calibration's risks); true: refit the
+    # normalisers with the scenario's risks (every cell stays on its target; the override
+    # is absorbed into the quintile residuals and moves only who, within a cell, dies).
+    refit: bool = False
     # CSV: measure (le0/hle0), sex, quintile (1..5 or all), value, period, source.
-    targets: str = Field(min_length=1)
+    targets: str | None = Field(None, min_length=1)
     # Written by `povsim calibrate --scenario FILE`, read by `povsim run`; default: the
     # targets path with `.fitted.yaml` in place of `.csv`.
     fitted: str | None = Field(None, min_length=1)
@@ -121,6 +126,8 @@ class LocalCalibration(BaseModel):
     def fitted_path(self) -> str:
         if self.fitted:
             return self.fitted
+        if self.targets is None:
+            return ""
         base = self.targets[:-4] if self.targets.lower().endswith(".csv") else self.targets
         return base + ".fitted.yaml"
 
@@ -330,7 +337,8 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _check_calibration(self) -> Scenario:
-        if self.calibration is not None and self.population.area == "england":
+        cal = self.calibration
+        if cal is not None and cal.targets is not None and self.population.area == "england":
             own(
                 "calibration",
                 "local calibration targets need population.area: local or a place",

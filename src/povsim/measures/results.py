@@ -156,6 +156,9 @@ class Results:
     manifest: dict[str, Any] = field(default_factory=dict)
     tallies: dict[str, np.ndarray] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None  # arms against the baseline (see compare.py)
+    # The baseline gap split by pathway (measures/attribution.py) and the age pattern by arm.
+    decomposition: pd.DataFrame | None = None
+    by_age: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: arm, year, sex, quintile, measure, value, se."""

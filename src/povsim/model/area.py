@@ -53,6 +53,8 @@ def area_params(sc: Scenario) -> ModelParams:
     from povsim.inputs.targets import read_local_fitted
 
     mp = load_params(sc.parameters)
+    if sc.calibration is not None and sc.calibration.refit:
+        mp = replace(mp, refit=True)
     spec = sc.population
     if spec.area == "england":
         return mp
@@ -61,7 +63,7 @@ def area_params(sc: Scenario) -> ModelParams:
         mp = replace(mp, composition=area_composition(spec, mp.life))
     except CompositionError as exc:
         raise ScenarioError(f"{where}: population.composition: {exc}") from None
-    if sc.calibration is not None:
+    if sc.calibration is not None and sc.calibration.targets:
         try:
             local = read_local_fitted(
                 sc.calibration.fitted_path(), sc.calibration.targets, composition_ref(spec)

@@ -20,21 +20,7 @@ from povsim.inputs.parameters import BINARY_FACTORS, EXPOSURES, TURNOVER, ModelP
 # --- age-band tables to single years -------------------------------------------------------
 
 
-def band_to_ages(
-    age_min: np.ndarray,
-    age_max: np.ndarray,
-    values: np.ndarray,
-    outside: float | None = 0.0,
-    ramp_from: int | None = None,
-) -> np.ndarray:
-    """Interpolate band values at band midpoints to single years 0-100.
-
-    Ages below the first band take ``outside`` (None: the first band's value); ages above the
-    last band take the last band's value. Interpolating avoids step changes at band edges,
-    which would show up as spikes in the incidence derived from the age profile.
-    """
-    order = np.argsort(age_min)
-    lo, hi, v = age_min[order], age_max[order], values[order]
+def _interp_bands(lo, hi, v, outside, ramp_from) -> np.ndarray:
     mid = (lo + np.minimum(hi, 100)) / 2.0
     out = np.interp(AGES, mid, v)
     # Flat inside the first and last bands' own ranges (interp is flat beyond mid already).
@@ -49,10 +35,51 @@ def band_to_ages(
     return out
 
 
-def sex_age_profile(
-    df: pd.DataFrame, value_col: str, outside: float | None = 0.0, ramp_from: int | None = None
+def band_to_ages(
+    age_min: np.ndarray,
+    age_max: np.ndarray,
+    values: np.ndarray,
+    outside: float | None = 0.0,
+    ramp_from: int | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(2, 101) array from rows with sex in male/female/all and age bands."""
+    """Interpolate band values at band midpoints to single years 0-100.
+
+    Ages below the first band take ``outside`` (None: the first band's value); ages above the
+    last band take the last band's value. Interpolating avoids step changes at band edges,
+    which would show up as spikes in the incidence derived from the age profile.
+
+    With ``weights`` (persons by single year of age), the knots are adjusted until every
+    band's weighted mean equals its published value (band means preserved): plain
+    interpolation between midpoints lifts a band whose neighbour is higher (e.g. male obesity
+    at 75+ rose from 23.5% to 29.1%).
+    """
+    order = np.argsort(age_min)
+    lo, hi, v = age_min[order], age_max[order], values[order].astype(float)
+    if weights is None:
+        return _interp_bands(lo, hi, v, outside, ramp_from)
+    members = [(AGES >= a) & (AGES <= min(b, 100)) for a, b in zip(lo, hi)]
+    w = [np.maximum(weights[m], 1e-12) for m in members]
+    knots = v.copy()
+    for _ in range(200):
+        out = _interp_bands(lo, hi, knots, outside, ramp_from)
+        means = np.array([np.average(out[m], weights=wk) for m, wk in zip(members, w)])
+        err = v - means
+        if np.max(np.abs(err)) < 1e-7:
+            break
+        knots = np.clip(knots + err, 0.0, max(1.0, float(v.max())))
+    return _interp_bands(lo, hi, knots, outside, ramp_from)
+
+
+def sex_age_profile(
+    df: pd.DataFrame,
+    value_col: str,
+    outside: float | None = 0.0,
+    ramp_from: int | None = None,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """(2, 101) array from rows with sex in male/female/all and age bands; ``weights``
+    (2, 101) persons by sex and age preserve the band means (see :func:`band_to_ages`)."""
     out = np.zeros((2, L.N_AGE))
     for si, s in enumerate(SEXES):
         rows = df[df["sex"].isin([s, "all", "persons"])]
@@ -64,16 +91,51 @@ def sex_age_profile(
             rows[value_col].to_numpy(float),
             outside,
             ramp_from,
+            None if weights is None else weights[si],
         )
     return out
 
 
-def quintile_relative(gradient: pd.DataFrame, factor: str) -> np.ndarray:
-    rows = gradient[gradient["factor"] == factor].sort_values("quintile")
+def quintile_relative(gradient: pd.DataFrame, factor: str, sex: str | None = None) -> np.ndarray:
+    """Relative prevalence by quintile (mean 1); a sex-specific block replaces ``all``."""
+    rows = gradient[gradient["factor"] == factor]
+    if "sex" in rows.columns:
+        own = rows[rows["sex"] == sex] if sex is not None else rows.iloc[0:0]
+        rows = own if len(own) else rows[rows["sex"].isin(["all", "persons"])]
+    rows = rows.sort_values("quintile")
     if len(rows) != 5:
         return np.ones(5)
     rel = rows["relative"].to_numpy(float)
     return rel / rel.mean()
+
+
+def age_weights(mp: ModelParams) -> np.ndarray:
+    """Persons by sex and single year of age in a stationary population (life-table L(x)),
+    used to average a profile within an age band."""
+    out = np.zeros((2, L.N_AGE))
+    for si, s in enumerate(SEXES):
+        rows = mp.life[mp.life["sex"] == s].sort_values("age")
+        lx = rows["lx"].to_numpy(float)[: L.N_AGE]
+        out[si] = lx / lx[0]
+    return out
+
+
+def age_shifted(p: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Profiles (5, 101) of one sex: quintile q ahead of the national profile ``p`` by
+    ``shift[q]`` years, with a per-age logit offset so the mean of the five equals ``p``."""
+    ages = AGES.astype(float)
+    sh = np.stack([np.interp(ages + d, ages, p) for d in shift])
+    eps = 1e-9
+    base = logit(np.clip(sh, eps, 1 - eps))
+    target = np.clip(p, eps, 1 - eps)
+    off = np.zeros(L.N_AGE)
+    for _ in range(40):
+        q = expit(base + off[None, :])
+        f = q.mean(axis=0) - target
+        fp = np.maximum((q * (1 - q)).mean(axis=0), 1e-12)
+        off -= f / fp
+    out = expit(base + off[None, :])
+    return np.where(p[None, :] <= 0.0, 0.0, out)
 
 
 # Below the youngest published band, prevalence ramps up from these ages (assumption: long-term
@@ -87,14 +149,51 @@ RAMP_FROM = {
 }
 
 
+LTC_FACTORS = ("ltc1plus", "ltc2plus")
+
+
 def factor_prevalence(mp: ModelParams, factor: str, outside: float = 0.0) -> np.ndarray:
-    """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor."""
+    """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor.
+
+    Band means of the national table are preserved (population-weighted within each band);
+    the deprivation gradient is a multiplicative ratio by quintile (by sex where the table has
+    it), except for long-term conditions, whose quintiles are the national age profile
+    shifted by ``ltc_age_shift_years`` (onset earlier in deprived areas)."""
     rows = mp.prevalence[mp.prevalence["factor"] == factor]
     if rows.empty:
         return np.zeros((2, 5, L.N_AGE))
-    base = sex_age_profile(rows, "prevalence", outside, RAMP_FROM.get(factor))
-    rel = quintile_relative(mp.gradient, factor)
-    return np.clip(base[:, None, :] * rel[None, :, None], 0.0, 0.98)
+    base = sex_age_profile(rows, "prevalence", outside, RAMP_FROM.get(factor), age_weights(mp))
+    if factor in LTC_FACTORS and "ltc_age_shift_years" in mp.scalars:
+        shift = np.asarray(mp.value("ltc_age_shift_years"), float)
+        return np.clip(np.stack([age_shifted(base[si], shift) for si in range(2)]), 0.0, 0.98)
+    out = np.zeros((2, 5, L.N_AGE))
+    for si, s in enumerate(SEXES):
+        rel = quintile_relative(mp.gradient, factor, s)
+        out[si] = base[si][None, :] * rel[:, None]
+    return np.clip(out, 0.0, 0.98)
+
+
+def smoking_rr_by_age(mp: ModelParams, outcome: str = "mortality") -> np.ndarray | None:
+    """Relative risk of current smoking by sex and age (2, 101) from
+    ``relative_risks_by_age.csv`` with the scenario's excess-risk scaling
+    RR(a) = 1 + (RR_table(a) - 1)(r - 1)/(r0 - 1), r the scenario's and r0 the calibration's
+    all-age value; 1 below ``adult_age``. None when the table has no rows for it."""
+    t = mp.rr_by_age
+    if t is None or not len(t):
+        return None
+    rows = t[(t["exposure"] == "smoking_current") & (t["outcome"] == outcome)]
+    if rows.empty:
+        return None
+    r = mp.rr[outcome]["smoking_current"]
+    r0 = (mp.rr_calibration or mp.rr)[outcome]["smoking_current"]
+    scale = (r - 1.0) / (r0 - 1.0) if r0 != 1.0 else 0.0
+    out = np.ones((2, L.N_AGE))
+    for si, s in enumerate(SEXES):
+        for row in rows[rows["sex"].isin([s, "all"])].itertuples():
+            ages = (AGES >= int(row.age_min)) & (AGES <= int(row.age_max))
+            out[si, ages] = 1.0 + (float(row.rr) - 1.0) * scale
+    out[:, AGES < mp.value("adult_age")] = 1.0
+    return out
 
 
 # --- target mortality and good health by quintile ------------------------------------------
@@ -152,10 +251,25 @@ def quintile_good_health(pi_nat: np.ndarray, gamma: np.ndarray, k: np.ndarray) -
     return expit(base[None, :] + off[None, :] + shift)
 
 
-def health_age_profile(child: float) -> np.ndarray:
+def health_age_profile(child: float, old: float = 1.0) -> np.ndarray:
+    """Share of the working-age log-odds shift of good health between quintiles at each age:
+    ``child`` under 16, 1 at 16-64, then linear to ``old`` at 95+ (fitted to HLE at 65)."""
     k = np.ones(L.N_AGE)
     k[:16] = child
+    old_ages = AGES >= 65
+    k[old_ages] = 1.0 + (old - 1.0) * np.clip((AGES[old_ages] - 65) / 30.0, 0.0, 1.0)
     return k
+
+
+def age_profiles(mp: ModelParams, sex: str, fitted: dict[str, Any] | None = None):
+    """(g, k): age profiles of the mortality and good-health residuals for one sex; the
+    old-age ends are the fitted values where ``fitted.yaml`` has them, else parameters."""
+    f = mp.fitted if fitted is None else fitted
+    m_old = f.get("mortality_gradient_old", {}).get(sex, mp.value("mortality_gradient_old"))
+    h_old = f.get("health_gradient_old", {}).get(sex, 1.0)
+    g = mortality_age_profile(mp.value("mortality_gradient_child"), m_old)
+    k = health_age_profile(mp.value("health_gradient_child"), h_old)
+    return g, k
 
 
 def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
@@ -165,11 +279,8 @@ def target_mx_and_good(mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
     pi_nat = national_good_health(mp)
     mx = np.zeros((2, 5, L.N_AGE))
     good = np.zeros((2, 5, L.N_AGE))
-    k = health_age_profile(mp.value("health_gradient_child"))
     for si, s in enumerate(SEXES):
-        g = mortality_age_profile(
-            mp.value("mortality_gradient_child"), mp.value("mortality_gradient_old")
-        )
+        g, k = age_profiles(mp, s)
         mx[si] = quintile_mx(mx_nat[si], np.asarray(f["beta_mortality"][s], float), g)
         good[si] = quintile_good_health(pi_nat[si], np.asarray(f["gamma_health"][s], float), k)
     return apply_local(mx, good, f.get("local"), mp)
@@ -181,12 +292,9 @@ def apply_local(
     """Target mortality and good health (2, 5, 101) with an area's shifts applied."""
     if not local:
         return mx, good
-    g = mortality_age_profile(
-        mp.value("mortality_gradient_child"), mp.value("mortality_gradient_old")
-    )
-    k = health_age_profile(mp.value("health_gradient_child"))
     mx, good = mx.copy(), good.copy()
     for si, s in enumerate(SEXES):
+        g, k = age_profiles(mp, s)
         d = np.asarray(local["mortality_shift"][s], float)
         h = np.asarray(local["health_shift"][s], float)
         mx[si] *= np.exp(d[:, None] * g[None, :])
@@ -321,6 +429,8 @@ class CellTables:
     ltc_norm01: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     ltc_norm12: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     health_odds: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    # Age-specific smoking RR / all-age RR, per cell (applied to adult current smokers).
+    smoke_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -340,7 +450,11 @@ def build_cell_tables(mp: ModelParams) -> CellTables:
     adult = (AGES >= mp.value("adult_age")).astype(float)
     behaviours = {"smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk"}
 
+    smk_age = smoking_rr_by_age(mp)
+
     def rr(exposure: str) -> np.ndarray:
+        if exposure == "smoking_current" and smk_age is not None:
+            return smk_age[:, None, :]
         r = mp.rr["mortality"][exposure]
         return 1.0 + (r - 1.0) * adult if exposure in behaviours else np.full(L.N_AGE, r)
 
@@ -401,4 +515,18 @@ def build_cell_tables(mp: ModelParams) -> CellTables:
         rr_ltc=effect_vector(mp, "ltc_onset"),
         or_health=effect_vector(mp, "poor_health"),
         poverty_line=float(line),
+        smoke_mort_factor=smoke_mort_factor(mp),
     )
+
+
+def smoke_mort_factor(mp: ModelParams) -> np.ndarray:
+    """Per cell: the age-specific mortality RR of current smoking divided by the all-age value
+    the kernel applies (1 where there is no age-specific table). Applied to adult current
+    smokers through the person's mortality multiplier (see engine/simulate.py)."""
+    smk_age = smoking_rr_by_age(mp)
+    if smk_age is None:
+        return np.ones(L.N_CELL)
+    r = mp.rr["mortality"]["smoking_current"]
+    f = smk_age / r if r != 0 else np.ones_like(smk_age)
+    f[:, AGES < mp.value("adult_age")] = 1.0
+    return _flat(np.broadcast_to(f[:, None, :], (2, 5, L.N_AGE)).copy())

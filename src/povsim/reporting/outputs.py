@@ -14,7 +14,7 @@ from povsim.reporting.summary import summary
 
 def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
     """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
-    summary.json, manifest.json, figures/ and report.html."""
+    decomposition.csv, by_age.csv, summary.json, manifest.json, figures/ and report.html."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         frame = results.to_frame()
@@ -24,6 +24,10 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         if comparison is not None and not comparison.empty:
             comparison.to_csv(tmp / "comparison.csv", index=False)
             comparison.to_parquet(tmp / "comparison.parquet", index=False)
+        if results.decomposition is not None:
+            results.decomposition.to_csv(tmp / "decomposition.csv", index=False)
+        if results.by_age is not None:
+            results.by_age.to_csv(tmp / "by_age.csv", index=False)
         (tmp / "summary.json").write_text(
             json.dumps(json_safe(summary(results)), indent=2, allow_nan=False)
         )

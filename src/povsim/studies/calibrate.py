@@ -30,15 +30,20 @@ from povsim.inputs.layout import SEXES
 from povsim.inputs.parameters import ModelParams, calibration_dir, load_params, read_table
 from povsim.measures import life_table as M
 from povsim.model.tables import (
+    age_profiles,
     good_health_profile,
-    health_age_profile,
-    mortality_age_profile,
     national_mx,
     quintile_good_health,
     quintile_mx,
 )
 
-TOLERANCES = {"le0": 0.3, "le0_sii": 0.5, "hle0_sii": 1.0}
+TOLERANCES = {"le0": 0.3, "le0_sii": 0.5, "hle0_sii": 1.0, "le65_sii": 0.5, "hle65_sii": 1.0}
+# Targets besides ONS life expectancies (shown in the fit report): NHS Digital, Statistics on
+# Smoking, England 2020, Part 1: 74,600 deaths attributable to smoking at 35+ in 2019 [V]
+# (tolerance 15%); Health Foundation 2018: 2+ conditions reached ~10 years earlier in the most
+# than in the least deprived fifth [V] (accepted 8-12).
+SMOKING_DEATHS_2019 = 74_600.0
+MLTC_GAP_TARGET, MLTC_GAP_TOL = 10.0, 2.0
 SII_WEIGHT = 3.0  # the published SII is read in the primary source; quintiles are derived
 
 
@@ -81,12 +86,9 @@ def analytic_values(mp: ModelParams, fitted: dict[str, Any], sex: str) -> dict[s
     """LE/HLE by quintile and nationally implied by ``fitted`` (life tables of target rates)."""
     si = SEXES.index(sex)
     mx_nat = national_mx(mp)[si]
-    g = mortality_age_profile(
-        mp.value("mortality_gradient_child"), mp.value("mortality_gradient_old")
-    )
+    g, k = age_profiles(mp, sex, fitted)
     mxq = quintile_mx(mx_nat, np.asarray(fitted["beta_mortality"][sex], float), g)
     pi_nat = good_health_profile(fitted["good_health_profile"][sex])
-    k = health_age_profile(mp.value("health_gradient_child"))
     piq = quintile_good_health(pi_nat, np.asarray(fitted["gamma_health"][sex], float), k)
     le = M.life_expectancy(mxq)
     hle = M.sullivan_hle(mxq, piq)
@@ -95,6 +97,8 @@ def analytic_values(mp: ModelParams, fitted: dict[str, Any], sex: str) -> dict[s
     shares = np.full(5, 0.2)
     out["le0_sii"] = float(M.sii(le, shares))
     out["hle0_sii"] = float(M.sii(hle, shares))
+    out["le65_sii"] = float(M.sii(M.life_expectancy(mxq, 65), shares))
+    out["hle65_sii"] = float(M.sii(M.sullivan_hle(mxq, piq, 65), shares))
     out["le0"] = float(M.life_expectancy(mx_nat))
     out["hle0"] = float(M.sullivan_hle(mx_nat, pi_nat))
     out["hle65"] = float(M.sullivan_hle(mx_nat, pi_nat, 65))
@@ -102,14 +106,29 @@ def analytic_values(mp: ModelParams, fitted: dict[str, Any], sex: str) -> dict[s
 
 
 def fit_analytic(mp: ModelParams, targets: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """Least-squares fit per sex; ``targets[sex]`` keys as in :func:`analytic_values`."""
-    fitted: dict[str, Any] = {"beta_mortality": {}, "gamma_health": {}, "good_health_profile": {}}
+    """Least-squares fit per sex; ``targets[sex]`` keys as in :func:`analytic_values`.
+
+    Mortality: the five quintile log rate ratios (quintile 3 the reference) and the old-age
+    end of their age profile (``mortality_gradient_old``), to quintile LE at birth, the LE SII
+    and, where a target exists, the LE SII at 65. Good health: the national profile, then the
+    quintile log-odds shifts and the old-age end of their age profile (fitted to the HLE SII
+    at 65 where a target exists; shared with a sex that has none)."""
+    fitted: dict[str, Any] = {
+        "beta_mortality": {},
+        "gamma_health": {},
+        "good_health_profile": {},
+        "mortality_gradient_old": {},
+        "health_gradient_old": {},
+    }
+    shared_h_old = None
     for s in SEXES:
         tg = targets[s]
         trial = {
             "beta_mortality": {s: [0.0] * 5},
             "gamma_health": {s: [0.0] * 5},
             "good_health_profile": {s: [3.0, -3.5]},
+            "mortality_gradient_old": {s: mp.value("mortality_gradient_old")},
+            "health_gradient_old": {s: 1.0},
         }
 
         def beta_of(x):
@@ -117,12 +136,19 @@ def fit_analytic(mp: ModelParams, targets: dict[str, dict[str, float]]) -> dict[
 
         def res_mort(x):
             trial["beta_mortality"][s] = beta_of(x)
+            if len(x) > 4:
+                trial["mortality_gradient_old"][s] = x[4]
             v = analytic_values(mp, trial, s)
             r = [v[f"le0_q{q}"] - tg[f"le0_q{q}"] for q in range(1, 6)]
-            return r + [SII_WEIGHT * (v["le0_sii"] - tg["le0_sii"])]
+            r += [SII_WEIGHT * (v["le0_sii"] - tg["le0_sii"])]
+            if "le65_sii" in tg:
+                r += [SII_WEIGHT * (v["le65_sii"] - tg["le65_sii"])]
+            return r
 
-        xm = least_squares(res_mort, [0.6, 0.2, -0.2, -0.5]).x
-        trial["beta_mortality"][s] = beta_of(xm)
+        x0 = [0.6, 0.2, -0.2, -0.5] + ([0.4] if "le65_sii" in tg else [])
+        bounds = ([-3] * 4 + [0.0], [3] * 4 + [2.0]) if "le65_sii" in tg else ([-3] * 4, [3] * 4)
+        xm = least_squares(res_mort, x0, bounds=bounds).x
+        res_mort(xm)
 
         def res_profile(b):
             trial["good_health_profile"][s] = list(b)
@@ -130,17 +156,32 @@ def fit_analytic(mp: ModelParams, targets: dict[str, dict[str, float]]) -> dict[
             return [v["hle0"] - tg["hle0"], v["hle65"] - tg["hle65"]]
 
         trial["good_health_profile"][s] = list(least_squares(res_profile, [3.0, -3.5]).x)
+        own_old = "hle65_sii" in tg
+        if not own_old and shared_h_old is not None:
+            trial["health_gradient_old"][s] = shared_h_old
 
         def res_health(x):
             trial["gamma_health"][s] = beta_of(x)
+            if own_old:
+                trial["health_gradient_old"][s] = x[4]
             v = analytic_values(mp, trial, s)
             r = [v[f"hle0_q{q}"] - tg[f"hle0_q{q}"] for q in range(1, 6)]
-            return r + [SII_WEIGHT * (v["hle0_sii"] - tg["hle0_sii"])]
+            r += [SII_WEIGHT * (v["hle0_sii"] - tg["hle0_sii"])]
+            if own_old:
+                r += [SII_WEIGHT * (v["hle65_sii"] - tg["hle65_sii"])]
+            return r
 
-        xh = least_squares(res_health, [-0.8, -0.3, 0.2, 0.5]).x
-        trial["gamma_health"][s] = beta_of(xh)
+        x0 = [-0.8, -0.3, 0.2, 0.5] + ([1.0] if own_old else [])
+        bounds = ([-5] * 4 + [0.0], [5] * 4 + [3.0]) if own_old else ([-5] * 4, [5] * 4)
+        xh = least_squares(res_health, x0, bounds=bounds).x
+        res_health(xh)
+        if own_old:
+            shared_h_old = trial["health_gradient_old"][s]
         for key in fitted:
-            fitted[key][s] = [round(float(v), 6) for v in trial[key][s]]
+            val = trial[key][s]
+            fitted[key][s] = (
+                [round(float(v), 6) for v in val] if isinstance(val, list) else round(float(val), 6)
+            )
     return fitted
 
 
@@ -150,7 +191,7 @@ def simulated_values(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     for s in SEXES:
         f = frame[frame.sex == s]
         v: dict[str, float] = {}
-        for m in ("le0", "hle0", "hle65", "le0_sii", "hle0_sii", "le65"):
+        for m in ("le0", "hle0", "hle65", "le0_sii", "hle0_sii", "le65", "le65_sii", "hle65_sii"):
             v[m] = float(f[(f.quintile == "all") & (f.measure == m)].value.mean())
         for m in ("le0", "hle0"):
             for q in range(1, 6):
@@ -183,6 +224,10 @@ def calibrate(
         for k in keys:
             m, _, grp = k.partition("_q")
             targets[s][k] = _target(targets_df, m if grp else k, s, f"q{grp}" if grp else "all")
+        for k in ("le65_sii", "hle65_sii"):  # age pattern of inequality, where published
+            sel = targets_df[(targets_df.measure == k) & (targets_df.sex == s)]
+            if len(sel):
+                targets[s][k] = float(sel.value.iloc[0])
     mp = load_params(directory=directory)
     aim = {s: dict(targets[s]) for s in SEXES}
     fitted = fit_analytic(mp, aim)
@@ -190,16 +235,55 @@ def calibrate(
     for r in range(rounds + 1):
         mp = replace(mp, fitted=fitted)
         sim = simulated_values(simulate_fn(mp, size, years, seed))
-        worst = max(abs(sim[s][k] - targets[s][k]) for s in SEXES for k in keys)
+        worst = max(abs(sim[s][k] - targets[s][k]) for s in SEXES for k in targets[s])
         log(f"round {r}: largest |model - target| = {worst:.3f} years")
         if r == rounds:
             break
         # Aim the analytic fit off target by the simulation's remaining error.
         for s in SEXES:
-            for k in keys:
+            for k in targets[s]:
                 aim[s][k] += targets[s][k] - sim[s][k]
         fitted = fit_analytic(mp, aim)
-    return fitted, fit_report(targets_df, sim, size, years, seed)
+    report = fit_report(targets_df, sim, size, years, seed)
+    return fitted, pd.concat([report, extra_targets(mp)], ignore_index=True)
+
+
+def extra_targets(mp: ModelParams) -> pd.DataFrame:
+    """Fit-report rows for smoking-attributable deaths and the multimorbidity onset gap."""
+    from povsim.measures.attribution import smoking_attributable_deaths
+    from povsim.measures.by_age import onset_gap
+    from povsim.model.tables import factor_prevalence
+
+    sad = smoking_attributable_deaths(mp)
+    p2 = factor_prevalence(mp, "ltc2plus").mean(axis=0)
+    gap = onset_gap(p2)
+    rows = [
+        {
+            "measure": "smoking_attributable_deaths_35plus",
+            "sex": "all",
+            "group": "all",
+            "target": SMOKING_DEATHS_2019,
+            "model": round(sad["attributable"]),
+            "error": round(sad["attributable"] - SMOKING_DEATHS_2019),
+            "tolerance": 0.15 * SMOKING_DEATHS_2019,
+            "within": bool(abs(sad["attributable"] / SMOKING_DEATHS_2019 - 1) <= 0.15),
+            "tag": "V",
+            "source": "NHS Digital, Statistics on Smoking, England 2020, Part 1 (2019, 35+)",
+        },
+        {
+            "measure": "mltc_onset_gap_years",
+            "sex": "all",
+            "group": "q1_vs_q5",
+            "target": MLTC_GAP_TARGET,
+            "model": round(gap, 2),
+            "error": round(gap - MLTC_GAP_TARGET, 2),
+            "tolerance": MLTC_GAP_TOL,
+            "within": bool(abs(gap - MLTC_GAP_TARGET) <= MLTC_GAP_TOL),
+            "tag": "V",
+            "source": "Health Foundation (Stafford et al. 2018): 2+ conditions at 61 vs 71",
+        },
+    ]
+    return pd.DataFrame(rows)
 
 
 def fit_report(

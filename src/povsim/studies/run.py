@@ -15,6 +15,8 @@ import pandas as pd
 from povsim import __version__
 from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
+from povsim.measures.attribution import decompose
+from povsim.measures.by_age import by_age_frame
 from povsim.measures.contrast import compare_arms, pool_replicates
 from povsim.measures.economics import EconomicSettings
 from povsim.measures.results import Results, tidy
@@ -125,6 +127,7 @@ class ArmRuns:
     programmes: dict[str, Programme]
     weight: float  # real persons per simulated person
     population_q: np.ndarray  # real persons by quintile at the start (5,)
+    decomposition: pd.DataFrame | None = None
 
 
 def simulate_arms(
@@ -133,6 +136,7 @@ def simulate_arms(
     seed: int,
     arms: dict[str, list[Intervention]] | None = None,
     progress: Callable[[int], None] | None = None,
+    decomposition: bool = False,
 ) -> ArmRuns:
     """Run the baseline arm and ``arms`` (default: the scenario's) with one seed.
 
@@ -145,6 +149,7 @@ def simulate_arms(
     tables0, pop0 = prepare(mp, spec.size, h, seed, spec.births)
     weight = float(pop0.weight[0])
     population_q = quintile_population(pop0)
+    decomp = decompose(tables0, pop0, mp) if decomposition else None
     years = spec.start_year + np.arange(h)
     all_arms: dict[str, list[Intervention]] = {"baseline": []}
     all_arms.update(arms if arms is not None else {k: v.interventions for k, v in sc.arms.items()})
@@ -172,7 +177,9 @@ def simulate_arms(
             frames.append(_loop_rows(loops.stocks, years, name))
     if progress is not None:
         progress(len(all_arms) * h)
-    return ArmRuns(pd.concat(frames, ignore_index=True), tallies, programmes, weight, population_q)
+    return ArmRuns(
+        pd.concat(frames, ignore_index=True), tallies, programmes, weight, population_q, decomp
+    )
 
 
 def programme_totals(prog: Programme, horizon: int) -> dict[str, np.ndarray]:
@@ -184,15 +191,20 @@ def programme_totals(prog: Programme, horizon: int) -> dict[str, np.ndarray]:
 
 
 def run_once(
-    sc: Scenario, mp: ModelParams, seed: int, progress: Callable[[int], None] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float]:
-    """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight)."""
-    runs = simulate_arms(sc, mp, seed, progress=progress)
+    sc: Scenario,
+    mp: ModelParams,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    decomposition: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float, pd.DataFrame | None]:
+    """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight,
+    decomposition of the baseline gap or None)."""
+    runs = simulate_arms(sc, mp, seed, progress=progress, decomposition=decomposition)
     h = sc.population.horizon
     programme = {k: programme_totals(p, h) for k, p in runs.programmes.items()}
     econ = EconomicSettings.from_params(mp)
     comparison = compare_arms(runs.frame, runs.tallies, programme, econ)
-    return runs.frame, comparison, runs.tallies, runs.weight
+    return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
 
 
 def run(
@@ -202,12 +214,14 @@ def run(
     size: int | None = None,
     replicates: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    decomposition: bool = False,
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
     ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
     with seeds seed, seed+1, ... and values are means with between-replicate standard errors
-    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs. The
+    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs.
+    ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does). The
     same scenario and seed give identical numbers whatever the thread count.
     """
     from povsim.inputs.loader import load_scenario
@@ -236,15 +250,18 @@ def run(
     runs_per = len(sc.arms) + 1
     total = replicates * runs_per * h
     levels, comps, person_years = [], [], 0.0
+    decomposition = None
     tallies: dict[str, np.ndarray] = {}
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
-        frame, comp, tal, weight = run_once(sc, mp, sc.seed + r, cb)
+        frame, comp, tal, weight, dec = run_once(
+            sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0
+        )
         levels.append(frame)
         comps.append(comp)
         person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
         if r == 0:
-            tallies = tal
+            tallies, decomposition = tal, dec
     elapsed = time.perf_counter() - t0
     frame = pool_replicates(levels, keep_se=True)[
         ["arm", "year", "sex", "quintile", "measure", "value", "se"]
@@ -276,4 +293,6 @@ def run(
         manifest=manifest,
         tallies=tallies,
         comparison=comparison,
+        decomposition=decomposition,
+        by_age=by_age_frame(tallies, sc.population.start_year),
     )

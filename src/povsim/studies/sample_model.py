@@ -59,7 +59,12 @@ OUTPUTS = (
 # Scalar parameters that change the starting population before its normalisers are fitted
 # (build_population reads the sex ratio, and the employment table, which depends on the
 # other two). tests/test_sensitivity.py checks that no other parameter does.
-POPULATION_PARAMS = ("sex_ratio_at_birth", "child_household_worker", "working_age_max")
+POPULATION_PARAMS = (
+    "sex_ratio_at_birth",
+    "child_household_worker",
+    "working_age_max",
+    "ltc_age_shift_years",
+)
 # Parameter paths that reach the cell tables only through effect vectors (build_cell_tables
 # reads mortality relative risks and job loss itself; these only via effect_vector).
 EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
@@ -197,7 +202,7 @@ class ScenarioModel:
             return np.array([self._one(np.asarray(r, float)) for r in np.atleast_2d(rows)])
 
     def _one(self, row: np.ndarray) -> np.ndarray:
-        from povsim.engine.simulate import simulate
+        from povsim.engine.simulate import fit_smoking_age, simulate
         from povsim.inputs import uncertainty as U
         from povsim.inputs.parameters import load_params
         from povsim.model.population import build_population, fit_to_population
@@ -247,7 +252,11 @@ class ScenarioModel:
                 raw = build_population(mp, tables, spec.size, h, seed, spec.births)
                 _lru_put(c["pops"], pop_key, raw, 2)
             pop0 = raw.copy()
+            # Sweeps refit (``calibration: {refit: true}`` semantics): every sample's
+            # normalisers are fitted with its own relative risks, so the baseline stays on
+            # the ONS targets and a relative risk moves only who, within a cell, dies.
             fit_to_population(tables, pop0, mp)
+            fit_smoking_age(tables, pop0, mp)
             fitted = (tables, pop0)
             _lru_put(c["fitted"], fit_key, fitted, 4)
         tables, pop0 = fitted

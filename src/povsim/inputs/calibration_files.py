@@ -1,0 +1,122 @@
+"""Checks of the calibration tables a run reads: one-line errors naming file, row and column.
+
+``row`` is the line number in the file (comment lines count), as for compositions. Raised as
+:class:`povsim.inputs.errors.ScenarioError`, so the CLI prints one line and exits 2 before
+anything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from povsim.inputs.errors import ScenarioError
+
+ADULT_AGE = 18  # age-specific relative risks must cover adult_age..100
+
+
+def _lines(path: Path) -> list[int]:
+    """File line number (1-based) of each data row (after comments and the header)."""
+    out, header = [], False
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not header:
+            header = True
+            continue
+        out.append(i)
+    return out
+
+
+def _fail(path: Path, line: int | None, col: str | None, problem: str, got=..., allowed=None):
+    parts = (f"row {line}" if line else "", f"column {col}" if col else "")
+    where = ", ".join(p for p in parts if p)
+    msg = f"{path}: {where + ': ' if where else ''}{problem}"
+    if got is not ...:
+        msg += f"; got {got!r}"
+    if allowed:
+        msg += f"; allowed {allowed}"
+    return ScenarioError(msg)
+
+
+def _numbers(df: pd.DataFrame, path: Path, lines: list[int], col: str, lo, hi, allowed: str):
+    for k, v in enumerate(df[col].tolist()):
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = float("nan")
+        if not np.isfinite(x) or (lo is not None and x < lo) or (hi is not None and x > hi):
+            raise _fail(path, lines[k], col, "bad value", v, allowed)
+
+
+def _require(df: pd.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
+    for c in cols:
+        if c not in df.columns:
+            raise _fail(path, None, c, "missing column", allowed=", ".join(cols))
+
+
+def check_prevalence(df: pd.DataFrame, path: Path) -> None:
+    _require(df, path, ("factor", "sex", "age_min", "age_max", "prevalence"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "prevalence", 0.0, 1.0, "a share from 0 to 1")
+    _numbers(df, path, lines, "age_min", 0, 100, "an age 0-100")
+    _numbers(df, path, lines, "age_max", 0, 100, "an age 0-100")
+
+
+def check_gradient(df: pd.DataFrame, path: Path) -> None:
+    _require(df, path, ("factor", "quintile", "relative"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "relative", 1e-6, 100.0, "a ratio > 0")
+    sexes = df["sex"] if "sex" in df.columns else pd.Series(["all"] * len(df))
+    for (factor, sex), idx in df.groupby([df["factor"], sexes]).groups.items():
+        qs = df.loc[idx, "quintile"].astype(str).tolist()
+        for k in idx:
+            if str(df.loc[k, "quintile"]) not in {"1", "2", "3", "4", "5"}:
+                got = df.loc[k, "quintile"]
+                raise _fail(path, lines[k], "quintile", "unknown quintile", got, "1-5")
+        missing = sorted({"1", "2", "3", "4", "5"} - set(qs))
+        if missing or len(qs) != 5:
+            last = lines[max(idx)]
+            problem = (
+                f"factor {factor}, sex {sex}: quintile {', '.join(missing)} missing"
+                if missing
+                else f"factor {factor}, sex {sex}: a quintile appears twice"
+            )
+            raise _fail(path, last, "quintile", problem, allowed="exactly one row for each of 1-5")
+
+
+def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
+    _require(df, path, ("exposure", "outcome", "sex", "age_min", "age_max", "rr"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "rr", 0.01, 100.0, "a relative risk 0.01-100")
+    _numbers(df, path, lines, "age_min", 0, 100, "an age 0-100")
+    _numbers(df, path, lines, "age_max", 0, 100, "an age 0-100")
+    for _, idx in df.groupby(["exposure", "outcome", "sex"]).groups.items():
+        rows = df.loc[idx].assign(line_no=[lines[k] for k in idx]).sort_values("age_min")
+        expect = ADULT_AGE
+        for r in rows.itertuples():
+            lo, hi = int(r.age_min), int(r.age_max)
+            if lo != expect:
+                problem = "gap in ages" if lo > expect else "overlapping age bands"
+                raise _fail(
+                    path,
+                    r.line_no,
+                    "age_min",
+                    f"{problem} for {r.exposure}/{r.outcome}/{r.sex}",
+                    lo,
+                    f"{expect} (bands must cover {ADULT_AGE}-100 once)",
+                )
+            if hi < lo:
+                raise _fail(path, r.line_no, "age_max", "below age_min", hi, f">= {lo}")
+            expect = hi + 1
+        if expect != 101:
+            raise _fail(
+                path,
+                int(rows.line_no.iloc[-1]),
+                "age_max",
+                "bands stop before 100",
+                int(rows.age_max.iloc[-1]),
+                "the last band ends at 100",
+            )

@@ -1,0 +1,299 @@
+"""What the exposures explain: smoking-attributable deaths and the decomposition of the
+deprivation gap by pathway (Shapley), with the calibration kept.
+
+Both are computed on the starting population of a run (the first simulated year, a period
+view): each cell keeps its calibrated rate and normaliser, and a pathway is "taken away" by
+setting its relative risks to 1 (as a scenario override would, see ``engine.simulate.prepare``).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from math import factorial
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from povsim.engine.simulate import person_mort_factor, poverty_flags
+from povsim.inputs import layout as L
+from povsim.inputs.layout import AGES, SEXES
+from povsim.inputs.parameters import EXPOSURES, ModelParams
+from povsim.measures import life_table as M
+from povsim.model.population import Population, cell_index, single_year_counts
+from povsim.model.tables import CellTables, build_cell_tables, smoking_rr_by_age
+
+# Pathways of the decomposition and the exposures (relative-risk entries) each one removes.
+PATHWAYS: dict[str, tuple[str, ...]] = {
+    "smoking": ("smoking_current", "smoking_ex"),
+    "obesity": ("obese",),
+    "inactivity": ("inactive",),
+    "alcohol": ("alcohol_risk",),
+    "income": ("poverty",),
+    "housing": ("cold_home",),
+    "isolation": ("isolated",),
+    "access": ("unmet_need",),
+    "long_term_conditions": ("ltc1", "ltc2plus"),
+}
+BEHAVIOURS = {"smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk"}
+MAX_PERSONS = 400_000  # the decomposition uses at most this many persons (every k-th)
+
+
+# --- smoking-attributable deaths -----------------------------------------------------------
+
+
+def smoking_attributable_deaths(mp: ModelParams, age_min: int = 35) -> dict[str, float]:
+    """Deaths a year attributable to smoking at ``age_min``+ in England's mid-2019 population,
+    by the population-attributable-fraction method NHS Digital uses: in every cell (sex,
+    quintile, age) deaths = persons x calibrated rate, PAF = sum_k p_k (RR_k - 1) /
+    (1 + sum_k p_k (RR_k - 1)) over current and ex-smoking."""
+    t = build_cell_tables(mp)
+    shape = (2, 5, L.N_AGE)
+    mx = t.mx.reshape(shape)
+    cur = t.p_smoke_cur.reshape(shape)
+    ex = t.p_smoke_ex.reshape(shape)
+    persons = np.repeat(single_year_counts(mp)[:, None, :] / 5.0, 5, axis=1)
+    if mp.composition is not None:
+        persons = np.asarray(mp.composition, float)
+    rr_age = smoking_rr_by_age(mp)
+    adult = AGES >= mp.value("adult_age")
+    if rr_age is None:
+        rr_age = np.where(adult, mp.rr["mortality"]["smoking_current"], 1.0)[None, :].repeat(2, 0)
+    rr_ex = np.where(adult, mp.rr["mortality"]["smoking_ex"], 1.0)
+    excess = cur * (rr_age[:, None, :] - 1.0) + ex * (rr_ex[None, None, :] - 1.0)
+    paf = excess / (1.0 + excess)
+    deaths = persons * mx
+    sel = AGES >= age_min
+    out = {
+        "attributable": float((deaths * paf)[..., sel].sum()),
+        "deaths": float(deaths[..., sel].sum()),
+    }
+    for si, s in enumerate(SEXES):
+        out[f"attributable_{s}"] = float((deaths[si] * paf[si])[..., sel].sum())
+    out["share"] = out["attributable"] / out["deaths"]
+    return out
+
+
+# --- decomposition of the gap ---------------------------------------------------------------
+
+
+def _pathway_logs(
+    rr: np.ndarray,
+    tables: CellTables,
+    pop: Population,
+    mp: ModelParams,
+    live: np.ndarray,
+    pm: np.ndarray | None,
+) -> np.ndarray:
+    """(n, n_pathways) log relative risk of each person through each pathway."""
+    adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
+    pov = poverty_flags(tables, pop, mp)[live]
+    x = {
+        "smoking_current": (pop.smoke[live] == 1).astype(float),
+        "smoking_ex": (pop.smoke[live] == 2).astype(float),
+        "obese": pop.obese[live].astype(float),
+        "inactive": pop.inactive[live].astype(float),
+        "alcohol_risk": pop.alcohol[live].astype(float),
+        "cold_home": pop.cold[live].astype(float),
+        "isolated": pop.isolated[live].astype(float),
+        "poverty": pov,
+        "unmet_need": pop.unmet[live].astype(float),
+        "ltc1": (pop.ltc[live] == 1).astype(float),
+        "ltc2plus": (pop.ltc[live] >= 2).astype(float),
+    }
+    lr = np.log(rr)
+    out = np.zeros((int(live.sum()), len(PATHWAYS)))
+    for j, exps in enumerate(PATHWAYS.values()):
+        for e in exps:
+            k = EXPOSURES.index(e)
+            v = x[e] * lr[k]
+            out[:, j] += v * adult if e in BEHAVIOURS else v
+    if pm is not None:  # age-specific smoking risk
+        out[:, 0] += np.log(pm[live])
+    return out
+
+
+class GapModel:
+    """LE/HLE by sex and quintile from the starting population with any set of pathways
+    taken away (their relative risks set to 1), calibration kept."""
+
+    def __init__(self, tables: CellTables, pop: Population, mp: ModelParams):
+        live = np.flatnonzero(pop.alive == 1)
+        stride = max(1, int(np.ceil(live.size / MAX_PERSONS)))
+        mask = np.zeros(pop.alive.shape[0], bool)
+        mask[live[::stride]] = True
+        pm = person_mort_factor(tables, pop, mp)
+        self.c = cell_index(pop)[mask]
+        self.lm = _pathway_logs(tables.rr_mort, tables, pop, mp, mask, pm)
+        self.lh = _pathway_logs(tables.or_health, tables, pop, mp, mask, None)
+        self.h0 = np.log(tables.health_odds[self.c]) + mp.value("frailty_sd") * pop.frail[mask]
+        self.n = np.bincount(self.c, minlength=L.N_CELL).astype(float)
+        self.mx = tables.mx
+        self.good = tables.good_target
+        self.factor = _cell_factors(tables, mp)  # (n_pathways, N_CELL) mean RR per pathway
+        self.base_m = self._cell_mean(np.exp(self.lm.sum(axis=1)))
+        self.base_bad = self._cell_mean(expit(self.h0 + self.lh.sum(axis=1)))
+        q = np.bincount(pop.quint[pop.alive == 1], minlength=5).astype(float)
+        self.shares = q / q.sum()
+
+    def _cell_mean(self, v: np.ndarray) -> np.ndarray:
+        s = np.bincount(self.c, v, minlength=L.N_CELL)
+        return np.where(self.n > 0, s / np.maximum(self.n, 1.0), np.nan)
+
+    def values(self, removed: tuple[int, ...]) -> dict[str, np.ndarray]:
+        keep = np.ones(len(PATHWAYS))
+        keep[list(removed)] = 0.0
+        # Mortality: each cell's mean relative risk is the product of the pathways' means
+        # (exposures are drawn independently given the cell), so taking pathways away divides
+        # the cell's rate by their means: exact under independence and free of the Monte
+        # Carlo noise of sparse old-age cells. Good health: persons (frailty is continuous).
+        ratio = 1.0 / np.prod(self.factor[list(removed)], axis=0) if removed else 1.0
+        bad = self._cell_mean(expit(self.h0 + self.lh @ keep))
+        mx = (self.mx * ratio).reshape(2, 5, L.N_AGE)
+        good = np.clip(
+            self.good - np.where(np.isfinite(bad), bad - self.base_bad, 0.0), 0.0, 1.0
+        ).reshape(2, 5, L.N_AGE)
+        le = M.life_expectancy(mx)
+        hle = M.sullivan_hle(mx, good)
+        le65 = M.life_expectancy(mx, 65)
+        hle65 = M.sullivan_hle(mx, good, 65)
+        return {"le0": le, "hle0": hle, "le65": le65, "hle65": hle65}
+
+
+def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
+    """(n_pathways, N_CELL): each pathway's mean mortality relative risk in every cell, from
+    the cell's target prevalences (1 + sum over exposed states of p (RR - 1))."""
+    shape = (2, 5, L.N_AGE)
+    adult = (AGES >= mp.value("adult_age")).astype(float)
+    rr = dict(zip(EXPOSURES, tables.rr_mort))
+    smk = smoking_rr_by_age(mp)
+    cur_rr = (
+        smk[:, None, :] if smk is not None else 1 + (rr["smoking_current"] - 1) * adult
+    ) * np.ones(shape)
+    p_bin = tables.p_bin.reshape((-1,) + shape)
+    p1 = tables.p_ltc1p.reshape(shape)
+    p2 = tables.p_ltc2p.reshape(shape)
+    names = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
+    prev = {n: p_bin[j] for j, n in enumerate(names)}
+    prev["poverty"] = tables.p_pov.reshape(shape)
+
+    def one(name: str) -> np.ndarray:
+        r = rr[name]
+        scale = adult if name in BEHAVIOURS else 1.0
+        return 1.0 + prev[name] * (r - 1.0) * scale
+
+    out = {
+        "smoking": 1.0
+        + tables.p_smoke_cur.reshape(shape) * (cur_rr - 1.0)
+        + tables.p_smoke_ex.reshape(shape) * (rr["smoking_ex"] - 1.0) * adult,
+        "obesity": one("obese"),
+        "inactivity": one("inactive"),
+        "alcohol": one("alcohol_risk"),
+        "income": one("poverty"),
+        "housing": one("cold_home"),
+        "isolation": one("isolated"),
+        "access": one("unmet_need"),
+        "long_term_conditions": 1.0 + (p1 - p2) * (rr["ltc1"] - 1.0) + p2 * (rr["ltc2plus"] - 1.0),
+    }
+    return np.stack([out[k].reshape(-1) for k in PATHWAYS])
+
+
+MEASURES = ("le0", "hle0", "le0_sii", "hle0_sii")
+
+
+def _gaps(gm: GapModel, v: dict[str, np.ndarray]) -> np.ndarray:
+    """(2 sexes, 4 measures): Q5 - Q1 gap of le0, hle0; SII of le0, hle0."""
+    out = np.zeros((2, len(MEASURES)))
+    for si in range(2):
+        out[si, 0] = v["le0"][si, 4] - v["le0"][si, 0]
+        out[si, 1] = v["hle0"][si, 4] - v["hle0"][si, 0]
+        out[si, 2] = M.sii(v["le0"][si], gm.shares)
+        out[si, 3] = M.sii(v["hle0"][si], gm.shares)
+    return out
+
+
+def decompose(tables: CellTables, pop: Population, mp: ModelParams) -> pd.DataFrame:
+    """``decomposition.csv``: sex, measure, pathway, years, share.
+
+    Shapley decomposition over the nine pathways: a pathway's ``years`` is the mean, over all
+    orders in which the pathways could be taken away, of the narrowing of the gap when it is
+    taken away (2^9 = 512 evaluations). The pathways' years add up exactly to ``all_pathways``
+    (the narrowing with all taken away together); ``residual`` is the gap that remains, which
+    the calibration's quintile residuals carry; ``all_pathways + residual = total`` (the
+    baseline gap). ``share`` = years / total. One-at-a-time narrowing is in
+    ``one_at_a_time`` rows (they need not add up: pathways interact multiplicatively).
+    """
+    gm = GapModel(tables, pop, mp)
+    n = len(PATHWAYS)
+    value: dict[tuple[int, ...], np.ndarray] = {}
+    for r in range(n + 1):
+        for s in combinations(range(n), r):
+            value[s] = _gaps(gm, gm.values(s))
+    total = value[()]
+    phi = np.zeros((n, 2, len(MEASURES)))
+    for k in range(n):
+        others = [j for j in range(n) if j != k]
+        for r in range(n):
+            w = factorial(r) * factorial(n - r - 1) / factorial(n)
+            for s in combinations(others, r):
+                with_k = tuple(sorted(s + (k,)))
+                phi[k] += w * (value[s] - value[with_k])
+    everything = tuple(range(n))
+    rows = []
+    names = list(PATHWAYS)
+    for si, sex in enumerate(SEXES):
+        for mi, meas in enumerate(MEASURES):
+            tot = total[si, mi]
+
+            def row(path: str, years: float, method: str = "shapley") -> None:
+                rows.append(
+                    {
+                        "sex": sex,
+                        "measure": meas,
+                        "pathway": path,
+                        "years": float(years),
+                        "share": float(years / tot) if tot else float("nan"),
+                        "method": method,
+                    }
+                )
+
+            for k, name in enumerate(names):
+                row(name, phi[k, si, mi])
+            row("all_pathways", tot - value[everything][si, mi])
+            row("residual", value[everything][si, mi])
+            row("total", tot)
+            for k, name in enumerate(names):
+                row(name, tot - value[(k,)][si, mi], "one_at_a_time")
+    return pd.DataFrame(rows)
+
+
+def gradient_split(tables: CellTables, pop: Population, mp: ModelParams) -> pd.DataFrame:
+    """Quintile mortality gradient by sex and age band: the calibrated log rate ratio of each
+    quintile against the mean of the five, the part the exposures explain (their mean
+    relative risk in the quintile against the mean) and the fitted residual (the rest)."""
+    gm = GapModel(tables, pop, mp)
+    base = np.prod(gm.factor, axis=0).reshape(2, 5, L.N_AGE)
+    mx = tables.mx.reshape(2, 5, L.N_AGE)
+    bands = [(0, 14), (15, 44), (45, 64), (65, 74), (75, 84), (85, 100)]
+    rows = []
+    for si, sex in enumerate(SEXES):
+        for lo, hi in bands:
+            sel = (AGES >= lo) & (AGES <= hi)
+            w = gm.n.reshape(2, 5, L.N_AGE)[si][:, sel]
+            tot = np.log(np.nansum(mx[si][:, sel] * w, axis=1) / w.sum(axis=1))
+            exp_ = np.log(np.nansum(np.nan_to_num(base[si][:, sel]) * w, axis=1) / w.sum(axis=1))
+            tot -= tot.mean()
+            exp_ -= exp_.mean()
+            for q in range(5):
+                rows.append(
+                    {
+                        "sex": sex,
+                        "age_min": lo,
+                        "age_max": hi,
+                        "quintile": q + 1,
+                        "log_rate_ratio": round(float(tot[q]), 4),
+                        "explained": round(float(exp_[q]), 4),
+                        "residual": round(float(tot[q] - exp_[q]), 4),
+                    }
+                )
+    return pd.DataFrame(rows)
