@@ -8,13 +8,33 @@ import difflib
 import math
 import re
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 OWN = "povsim_scenario"  # pydantic error type for errors we word ourselves
 Number = float | int  # numeric fields accept YAML integers and floats
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # names that become folder and file names
+# strict=True: YAML `true` must not pass as the integer 1, nor "5" as 5.
+# allow_inf_nan=False: .nan and .inf are never a meaningful count, rate, cost or year.
+CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+# Upper bounds (each far above any real value, low enough that sums and products of them
+# stay finite in float64 and that a typo of a few zeros is caught):
+MAX_PERSONS = 100_000_000  # persons a year (capacity): more than the UK's 67 million
+MAX_MONEY = 1e12  # GBP a year: more than all UK public spending (about GBP 1.2 trillion)
+MAX_UNIT_COST = 10_000_000  # GBP per participant-year: no public programme costs more
+MAX_INCOME_EFFECT = 1_000_000  # GBP a year per household: over 30x the median income
+MAX_WEIGHT = 1e6  # relative weights and shares: ratios beyond a million are not targeting
+MAX_ARMS = 50  # each arm is a full simulation of the population
+MAX_INTERVENTIONS = 100  # per arm; each is a pass over the population every year
+MAX_UNCERTAIN = 100  # uncertain inputs: Sobol runs grow as N(2D+2)
+
+
+def is_name(text: Any, pattern: str = NAME_PATTERN) -> bool:
+    """A whole-string match (``re.match`` with ``$`` would accept a trailing newline)."""
+    return isinstance(text, str) and re.fullmatch(pattern.strip("^$"), text) is not None
 
 
 class ScenarioError(Exception):
@@ -154,6 +174,11 @@ def describe(ann: Any) -> str:
     origin, args = get_origin(ann), get_args(ann)
     if ann is type(None):
         return "null"
+    if origin is Annotated:
+        members = union_members(ann)
+        if members:
+            return "a mapping with a `type` (" + ", ".join(members) + ")"
+        return describe(args[0])
     if origin in (Union, UnionType):
         kinds = [a for a in args if a is not type(None)]
         if set(kinds) == {float, int}:
@@ -202,11 +227,36 @@ def _strip_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
+def union_members(ann: Any) -> dict[str, type[BaseModel]] | None:
+    """Members by tag of a discriminated-union annotation (``Annotated[A | B,
+    Field(discriminator=...)]``, e.g. the intervention types), else None."""
+    if get_origin(ann) is not Annotated:
+        return None
+    inner, *meta = get_args(ann)
+    disc = next((m.discriminator for m in meta if getattr(m, "discriminator", None)), None)
+    if not isinstance(disc, str):
+        return None
+    return {get_args(m.model_fields[disc].annotation)[0]: m for m in get_args(inner)}
+
+
+def model_at(
+    loc: tuple[Any, ...], root: type[BaseModel], into_last: bool = False
+) -> tuple[Any, tuple[Any, ...]]:
     """The pydantic model (or None) that owns the last key of ``loc``, walking through
-    nested models, ``dict[str, Model]`` and ``list[Model]`` annotations."""
+    nested models, ``dict[str, Model]``, ``list[Model]`` and discriminated unions; and
+    ``loc`` without the union tags pydantic inserts into it (``interventions.0.housing.effect``
+    is the file's ``interventions.0.effect``). ``into_last``: the annotation of the value at
+    ``loc`` itself (a model, a union, ...) instead of its owner."""
     ann: Any = root
-    for part in loc[:-1]:
+    clean: list[Any] = []
+    for i, part in enumerate(loc):
+        members = union_members(ann)
+        if members is not None:
+            ann = members.get(part)  # pydantic's tag (the block's type), not a key
+            continue
+        clean.append(part)
+        if i == len(loc) - 1 and not into_last:
+            break
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             field = ann.model_fields.get(part)
             ann = field.annotation if field else None
@@ -215,16 +265,29 @@ def model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
         elif get_origin(ann) is list:
             ann = get_args(ann)[0]
         else:
-            return None
+            return None, (*clean, *loc[i + 1 :])
         while get_origin(ann) in (Union, UnionType):  # Optional[Model] -> Model
             ann = next((a for a in get_args(ann) if a is not type(None)), None)
-    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    if into_last:
+        return ann, tuple(clean)
+    model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return model, tuple(clean)
 
 
 def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> ScenarioError:
     """Turn pydantic's first error into our one-line wording."""
-    loc = _strip_union_tags(tuple(err["loc"]))
+    model, loc = model_at(_strip_union_tags(tuple(err["loc"])), root)
     path = ".".join(str(part) for part in loc)
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        # A block of a tagged union (an intervention) without a known `type`: name the key.
+        key = err["ctx"]["discriminator"].strip("'")
+        tags = list(union_members(model_at(tuple(err["loc"]), root, into_last=True)[0]) or [])
+        where = f"{path}.{key}" if path else key
+        if err["type"] == "union_tag_not_found":
+            return error(source, where, "required key is missing", allowed=", ".join(tags))
+        listed = ", ".join(repr(t) for t in tags[:-1]) + f" or {tags[-1]!r}"
+        given = err["input"].get(key) if isinstance(err["input"], dict) else err["ctx"]["tag"]
+        return error(source, where, f"input should be {listed}", given)
     if err["type"] == OWN:
         ctx = err["ctx"]
         own = ctx["path"]
@@ -242,7 +305,9 @@ def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> Scenar
             f"too many entries ({ctx.get('actual_length', '?')})" + (f": {why}" if why else ""),
             allowed=f"at most {ctx.get('max_length', '?')}",
         )
-    model = model_at(loc, root) if loc else None
+    if not loc:
+        msg = err["msg"]
+        return error(source, None, msg[:1].lower() + msg[1:], err.get("input"))
     if model is None or (loc[-1] not in model.model_fields and err["type"] != "extra_forbidden"):
         msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
         return error(source, path, msg[:1].lower() + msg[1:], err.get("input"))
