@@ -413,6 +413,8 @@ def test_run_compare_and_sweep_read_one_arm_contrast():
     # the universal block named as a budget cell of quintile 3 (<lever>-q<k>)
     cell = point.arms["univ"].interventions[0].model_copy(update={"name": "warm-q3"})
     point.arms["cell"] = point.arms["univ"].model_copy(update={"interventions": [cell]})
+    # Sweeps refit the normalisers for every sample: `calibration: {refit: true}` for a run.
+    point = point.model_copy(update={"calibration": LocalCalibration(refit=True)})
     mp = area_params(point)
     econ = EconomicSettings.from_params(mp)
     runs = simulate_arms(point, mp, point.seed)
