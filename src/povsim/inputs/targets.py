@@ -41,9 +41,55 @@ def _terr(
     return TargetsError(msg + (f"; allowed {allowed}" if allowed else ""))
 
 
-def read_local_targets(path: str | Path) -> pd.DataFrame:
-    """Validated local targets (measure, sex, quintile, value, period, source, row)."""
+def check_target_row(
+    path: str, number: int, rec: dict[str, str], seen: dict[tuple[str, ...], int]
+) -> float:
+    """The value of one targets row (``rec``: column -> text), or :class:`TargetsError` naming
+    the row and column; ``seen`` (key -> row) catches a second row for the same key (the
+    measure, sex and quintile, after a ``code`` when the row has one)."""
+    if rec["measure"] not in MEASURES:
+        raise _terr(path, number, "measure", "unknown measure", rec["measure"], "le0, hle0")
+    if rec["sex"] not in SEXES:
+        raise _terr(path, number, "sex", "unknown sex", rec["sex"], "male, female")
+    if rec["quintile"] not in GROUPS:
+        raise _terr(
+            path, number, "quintile", "unknown quintile", rec["quintile"], "1, 2, 3, 4, 5, all"
+        )
+    try:
+        value = float(rec["value"])
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 20 <= value <= 110:
+        raise _terr(
+            path,
+            number,
+            "value",
+            "not a plausible expectancy in years",
+            rec["value"],
+            "a number 20..110",
+        )
+    for col in ("period", "source"):
+        if not rec[col]:
+            raise _terr(path, number, col, "empty", "", f"the {col} of the figure")
+    key = tuple(rec[c] for c in ("code", "measure", "sex", "quintile") if c in rec)
+    if key in seen:
+        raise _terr(
+            path,
+            number,
+            "quintile",
+            f"duplicate of row {seen[key]}",
+            rec["quintile"],
+            "one row per measure, sex and quintile" + (" of a place" if "code" in rec else ""),
+        )
+    seen[key] = number
+    return value
+
+
+def read_local_targets(path: str | Path, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Validated local targets (measure, sex, quintile, value, period, source, row); ``extra``
+    columns (e.g. ``code`` in the shipped targets of places) are required and kept."""
     path = str(path)
+    required = extra + TARGET_COLUMNS
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
@@ -57,7 +103,7 @@ def read_local_targets(path: str | Path) -> pd.DataFrame:
         fields = [f.strip() for f in next(csv.reader([line], skipinitialspace=True))]
         if header is None:
             header = fields
-            for col in TARGET_COLUMNS:
+            for col in required:
                 if col not in header:
                     raise _terr(
                         path,
@@ -65,48 +111,14 @@ def read_local_targets(path: str | Path) -> pd.DataFrame:
                         col,
                         "required column is missing",
                         ",".join(fields),
-                        ", ".join(TARGET_COLUMNS),
+                        ", ".join(required),
                     )
             continue
         if len(fields) < len(header):
             raise _terr(path, number, header[len(fields)], "value missing (row too short)")
         rec = dict(zip(header, fields))
-        if rec["measure"] not in MEASURES:
-            raise _terr(path, number, "measure", "unknown measure", rec["measure"], "le0, hle0")
-        if rec["sex"] not in SEXES:
-            raise _terr(path, number, "sex", "unknown sex", rec["sex"], "male, female")
-        if rec["quintile"] not in GROUPS:
-            raise _terr(
-                path, number, "quintile", "unknown quintile", rec["quintile"], "1, 2, 3, 4, 5, all"
-            )
-        try:
-            value = float(rec["value"])
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or not 20 <= value <= 110:
-            raise _terr(
-                path,
-                number,
-                "value",
-                "not a plausible expectancy in years",
-                rec["value"],
-                "a number 20..110",
-            )
-        for col in ("period", "source"):
-            if not rec[col]:
-                raise _terr(path, number, col, "empty", "", f"the {col} of the figure")
-        key = (rec["measure"], rec["sex"], rec["quintile"])
-        if key in seen:
-            raise _terr(
-                path,
-                number,
-                "quintile",
-                f"duplicate of row {seen[key]}",
-                rec["quintile"],
-                "one row per measure, sex and quintile",
-            )
-        seen[key] = number
-        rows.append({**{c: rec[c] for c in TARGET_COLUMNS}, "value": value, "row": number})
+        value = check_target_row(path, number, rec, seen)
+        rows.append({**{c: rec[c] for c in required}, "value": value, "row": number})
     if header is None or not rows:
         raise _terr(
             path, None, None, "no target rows", allowed="columns " + ", ".join(TARGET_COLUMNS)
@@ -116,6 +128,16 @@ def read_local_targets(path: str | Path) -> pd.DataFrame:
 
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def targets_sha256(ref: str | Path) -> str:
+    """SHA-256 of a targets CSV's bytes, or of a place's shipped rows (``shipped:<code>``)."""
+    from povsim.inputs.place_targets import SHIPPED, place_targets_sha256
+
+    text = str(ref)
+    if text.startswith(SHIPPED):
+        return place_targets_sha256(text[len(SHIPPED) :])
+    return file_sha256(text)
 
 
 def composition_sha256(ref: str | Path) -> str:
@@ -139,7 +161,7 @@ def read_local_fitted(path: str | Path, targets_path: str, composition_path: str
         )
     doc = yaml.safe_load(path.read_text())
     for key, file in (("targets_sha256", targets_path), ("composition_sha256", composition_path)):
-        digest = file_sha256(file) if key == "targets_sha256" else composition_sha256(file)
+        digest = targets_sha256(file) if key == "targets_sha256" else composition_sha256(file)
         if doc.get(key) != digest:
             raise ValueError(
                 f"{path}: fitted to a different {key.split('_')[0]} file than "
