@@ -493,8 +493,8 @@ def _calibrate_local(
     from povsim.inputs.errors import ScenarioError
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.parameters import load_params
-    from povsim.inputs.place_targets import SHIPPED, place_targets
-    from povsim.inputs.targets import read_local_targets
+    from povsim.inputs.place_targets import place_targets
+    from povsim.inputs.targets import SHIPPED, read_local_targets
     from povsim.model.area import area_composition, composition_ref, local_targets_ref
     from povsim.studies.calibrate_local import calibrate_local, fitted_status, write_local_fitted
 

@@ -14,7 +14,6 @@ so the tests and CI never need the network.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from functools import lru_cache
 from pathlib import Path
@@ -22,9 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from povsim.inputs.places import all_places, places_dir
-from povsim.inputs.targets import TARGET_COLUMNS, TargetsError, read_local_targets
+from povsim.inputs.targets import (
+    TARGET_COLUMNS,
+    TargetsError,
+    read_local_targets,
+    shipped_rows_sha256,
+)
 
-SHIPPED = "shipped:"  # targets reference of a place's shipped rows, e.g. shipped:E08000011
+# Targets reference of a place's shipped rows: povsim.inputs.targets.SHIPPED ("shipped:<code>").
 PLACE_COLUMNS = ("code", "name", "measure", "sex", "quintile", "value", "lower_ci", "upper_ci")
 PLACE_COLUMNS += ("period", "source")
 # Fingertips: indicator id -> measure; area types: upper- and lower-tier local authorities
@@ -62,11 +66,8 @@ def place_targets(code: str) -> pd.DataFrame | None:
 
 
 def place_targets_sha256(code: str) -> str:
-    """SHA-256 of the place's shipped rows: a fit remembers it, so a refreshed snapshot makes
-    the fit stale for exactly the places whose targets changed."""
-    rows = place_targets(code)
-    text = "" if rows is None else rows[list(TARGET_COLUMNS)].to_csv(index=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of the place's shipped rows (what a local fit remembers)."""
+    return shipped_rows_sha256(code, targets_path())
 
 
 def measures_of(code: str) -> str:

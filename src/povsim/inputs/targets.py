@@ -130,14 +130,31 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+SHIPPED = "shipped:"  # targets reference of a place's shipped rows, e.g. shipped:E08000011
+
+
 def targets_sha256(ref: str | Path) -> str:
     """SHA-256 of a targets CSV's bytes, or of a place's shipped rows (``shipped:<code>``)."""
-    from povsim.inputs.place_targets import SHIPPED, place_targets_sha256
-
     text = str(ref)
     if text.startswith(SHIPPED):
-        return place_targets_sha256(text[len(SHIPPED) :])
+        return shipped_rows_sha256(text[len(SHIPPED) :])
     return file_sha256(text)
+
+
+def shipped_rows_sha256(code: str, path: str | Path | None = None) -> str:
+    """SHA-256 of a place's rows in the shipped targets snapshot (``calibration/places/
+    targets.csv``): a fit remembers it, so a refreshed snapshot makes the fit stale for
+    exactly the places whose targets changed."""
+    from povsim.inputs.places import places_dir
+
+    path = Path(path or Path(places_dir()) / "targets.csv")
+    text = ""
+    if path.is_file():
+        t = read_local_targets(path, extra=("code",))
+        rows = t[t.code == code]
+        if not rows.empty:
+            text = rows[list(TARGET_COLUMNS)].to_csv(index=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def composition_sha256(ref: str | Path) -> str:

@@ -24,8 +24,8 @@ from povsim.inputs.composition import (
     spread_over_ages,
 )
 from povsim.inputs.parameters import ModelParams, load_params
-from povsim.inputs.place_targets import SHIPPED
 from povsim.inputs.places import place_composition_table
+from povsim.inputs.targets import SHIPPED
 from povsim.model.population import single_year_counts
 
 if TYPE_CHECKING:
