@@ -18,8 +18,9 @@ from scipy.special import expit
 from povsim.engine.simulate import person_mort_factor, poverty_flags
 from povsim.inputs import layout as L
 from povsim.inputs.layout import AGES, SEXES
-from povsim.inputs.parameters import EXPOSURES, ModelParams
+from povsim.inputs.parameters import ModelParams
 from povsim.measures import life_table as M
+from povsim.model import registry as R
 from povsim.model.population import Population, cell_index, single_year_counts
 from povsim.model.tables import CellTables, build_cell_tables, smoking_rr_by_age
 
@@ -105,7 +106,7 @@ def _pathway_logs(
     out = np.zeros((int(live.sum()), len(PATHWAYS)))
     for j, exps in enumerate(PATHWAYS.values()):
         for e in exps:
-            k = EXPOSURES.index(e)
+            k = R.REGISTRY.exposure_names.index(e)
             v = x[e] * lr[k]
             out[:, j] += v * adult if e in BEHAVIOURS else v
     if pm is not None:  # age-specific smoking risk
@@ -165,7 +166,7 @@ def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
     the cell's target prevalences (1 + sum over exposed states of p (RR - 1))."""
     shape = (2, 5, L.N_AGE)
     adult = (AGES >= mp.value("adult_age")).astype(float)
-    rr = dict(zip(EXPOSURES, tables.rr_mort))
+    rr = dict(zip(R.REGISTRY.exposure_names, tables.rr_mort))
     smk = smoking_rr_by_age(mp)
     cur_rr = (
         smk[:, None, :] if smk is not None else 1 + (rr["smoking_current"] - 1) * adult
