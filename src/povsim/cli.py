@@ -17,6 +17,55 @@ EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
 # value is blamed on the option that gave it, not on the scenario file.
 SIZE = click.IntRange(100, 20_000_000)
 SEED = click.IntRange(0, 2**63 - 1)
+# `run`'s --replicates (seeds seed, seed+1, ...) and `compare`'s (seeds per strategy) share one
+# range, as the `compare` file's `replicates:` does.
+REPLICATES = click.IntRange(1, 1000)
+
+
+# --- options every command shares: one definition each, the same name, range and meaning ---
+
+
+def output_option(default: str):
+    """``-o/--output``: the output folder; ``default`` says what it is when not given."""
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Output folder [default: {default}].",
+    )
+
+
+def seed_option(default: int | None = None, help: str = "Random seed (overrides the file's)."):
+    """``--seed``: the random seed (``default`` for a command whose seed is its own)."""
+    return click.option(
+        "--seed", type=SEED, default=default, show_default=default is not None, help=help
+    )
+
+
+def size_option(help: str = "Simulated persons at the start (overrides the file's).", **kw):
+    """``--size``: simulated persons at the start, within the scenario schema's range."""
+    return click.option("--size", type=kw.pop("type", SIZE), help=help, **kw)
+
+
+def replicates_option(help: str, default: int | None = None):
+    """``--replicates``: independent seeds, for Monte Carlo intervals."""
+    return click.option(
+        "--replicates",
+        type=REPLICATES,
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Numba threads of this process (results do not depend on it).",
+)
+no_figures_option = click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -157,27 +206,15 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory [default: outputs/<scenario name>].",
+@output_option("outputs/<scenario name>")
+@seed_option()
+@size_option()
+@replicates_option(
+    "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
-@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
-@click.option("--size", type=SIZE, help="Simulated persons at the start.")
-@click.option(
-    "--replicates",
-    type=click.IntRange(1, 1000),
-    default=1,
-    show_default=True,
-    help="Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1), help="Numba threads (results do not depend on it)."
-)
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@threads_option
+@no_figures_option
+@quiet_option
 def run(
     scenario: Path,
     output: Path | None,
@@ -314,25 +351,13 @@ def real_scale_line(h: dict, area_name: str) -> str:
 
 @main.command()
 @click.argument("investment", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default outputs/<name>/).",
-)
-@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
-@click.option("--size", type=SIZE, help="Simulated persons at the start.")
-@click.option(
-    "--replicates",
-    type=click.IntRange(1, 100),
-    help="Seeds per strategy for Monte Carlo intervals (overrides the file's).",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1), help="Numba threads (results do not depend on it)."
-)
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@output_option("outputs/<name>")
+@seed_option()
+@size_option()
+@replicates_option("Seeds per strategy for Monte Carlo intervals (overrides the file's).")
+@threads_option
+@no_figures_option
+@quiet_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -508,11 +533,18 @@ def _check_fit(sc) -> None:
 
 
 @main.command()
-@click.option(
-    "--size",
-    type=click.IntRange(min=1000),
-    help="Simulated persons for the check runs [default: 500,000; with --scenario, "
+@click.argument(
+    "scenario_arg",
+    metavar="[SCENARIO]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+# --size differs here: a fit to the ONS targets needs persons in every sex x quintile x age
+# band, so below 1,000 (the bound calibrate always had) the fit is not meaningful.
+@size_option(
+    "Simulated persons for the check runs [default: 500,000; with a scenario, "
     "the scenario's size].",
+    type=click.IntRange(1000, SIZE.max),
 )
 @click.option(
     "--years",
@@ -521,30 +553,38 @@ def _check_fit(sc) -> None:
     show_default=True,
     help="Simulated years averaged (ONS figures are 3-year averages).",
 )
-@click.option("--seed", type=SEED, default=20190101, show_default=True)
+@seed_option(20190101, "Random seed of the check runs (calibrate's own, not the file's).")
 @click.option(
     "--rounds",
     type=click.IntRange(0, 10),
-    help="Simulate-and-correct rounds after the analytic fit [default: 2; with --scenario, 1].",
+    help="Simulate-and-correct rounds after the analytic fit [default: 2; with a scenario, 1].",
 )
 @click.option("--dry-run", is_flag=True, help="Report the fit without writing fitted.yaml.")
 @click.option(
     "--scenario",
     "scenario",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Fit a local area's quintile residuals to the scenario's calibration.targets "
-    "(writes calibration.fitted, never calibration/fitted.yaml).",
+    help="The same as the SCENARIO argument (kept for existing scripts).",
 )
+@threads_option
 def calibrate(
+    scenario_arg: Path | None,
     size: int | None,
     years: int,
     seed: int,
     rounds: int | None,
     dry_run: bool,
     scenario: Path | None,
+    threads: int | None,
 ) -> None:
     """Fit the baseline to ONS 2017-19 and write calibration/fitted.yaml with a fit report;
-    with --scenario, fit a local area on top of it."""
+    with SCENARIO (or --scenario), fit a local area's quintile residuals to the scenario's
+    calibration.targets on top of it (writes calibration.fitted, never
+    calibration/fitted.yaml)."""
+    if scenario_arg is not None and scenario is not None and scenario_arg != scenario:
+        _fail(f"calibrate: SCENARIO {scenario_arg} and --scenario {scenario}: give one")
+    scenario = scenario_arg or scenario
+    _set_threads(threads)
     if scenario is not None:
         _calibrate_local(scenario, size, years, seed, 1 if rounds is None else rounds, dry_run)
         return
@@ -741,15 +781,12 @@ def parameters() -> None:
     show_default=True,
     help="Sobol: base samples N (runs N(2D+2)); Morris: trajectories (runs N(D+1)); PSA: draws.",
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory [default: outputs/<scenario>-sensitivity-<method>].",
-)
-@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
-@click.option("--size", type=SIZE, help="Simulated persons at the start.")
+@output_option("outputs/<scenario>-sensitivity-<method>")
+@seed_option()
+@size_option()
+# No --replicates: each sample of the design is already one run with its own draws; repeating
+# them would be a different design (more samples: raise -n instead).
+@threads_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -778,8 +815,8 @@ def parameters() -> None:
     show_default=True,
     help="Bootstrap resamples for confidence intervals.",
 )
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@no_figures_option
+@quiet_option
 def sensitivity(
     scenario: Path,
     method: str,
@@ -787,6 +824,7 @@ def sensitivity(
     output: Path | None,
     seed: int | None,
     size: int | None,
+    threads: int | None,
     workers: int,
     scheduler: str | None,
     second_order: bool,
@@ -799,6 +837,10 @@ def sensitivity(
     same command to resume)."""
     from povsim.inputs.loader import load_scenario
 
+    if threads is not None and (workers > 1 or scheduler):
+        # pool and Dask workers run one Numba thread each (they share the cores)
+        _fail("--threads: only with --workers 1 and no --scheduler (workers use 1 thread each)")
+    _set_threads(threads)
     sc = _load(load_scenario, scenario, seed, size)
     from povsim.inputs.errors import ScenarioError
     from povsim.model.area import area_params

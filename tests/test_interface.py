@@ -1,0 +1,85 @@
+"""One interface: shared options mean the same on every command; -V, logging, progress lines,
+`povsim schema`, `povsim init` and the packaged scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from povsim.cli import REPLICATES, SIZE, main
+
+REPO = Path(__file__).resolve().parents[1]
+
+SHARED = ("output", "seed", "size", "replicates", "threads", "no_figures", "quiet")
+# Where a command differs, cli.py says why (calibrate: --size from 1,000; no -o/-q, it writes
+# calibration files; sensitivity: no --replicates).
+EXPECTED = {
+    "run": set(SHARED),
+    "compare": set(SHARED),
+    "sensitivity": set(SHARED) - {"replicates"},
+    "calibrate": {"seed", "size", "threads"},
+}
+
+
+def _params(name: str) -> dict[str, click.Parameter]:
+    return {p.name: p for p in main.commands[name].params}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shared_options_have_one_name_range_and_meaning(name):
+    params = _params(name)
+    assert EXPECTED[name] <= set(params)
+    reference = _params("run")
+    for opt in EXPECTED[name]:
+        p, ref = params[opt], reference[opt]
+        assert p.opts == ref.opts and p.secondary_opts == ref.secondary_opts, opt
+        if opt == "size" and name == "calibrate":
+            assert (p.type.min, p.type.max) == (1000, SIZE.max)
+            continue
+        if opt in ("seed", "size", "replicates", "threads"):
+            assert (p.type.min, p.type.max) == (ref.type.min, ref.type.max), (name, opt)
+    if "replicates" in params:
+        assert params["replicates"].type.max == REPLICATES.max == 1000
+
+
+def test_compare_file_replicates_range_matches_the_option():
+    from povsim.inputs.investment import Investment
+
+    field = Investment.model_fields["replicates"]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    assert bounds["Le"].le == REPLICATES.max
+
+
+def test_calibrate_takes_the_scenario_as_an_argument_or_option(tmp_path, monkeypatch):
+    seen = []
+    import povsim.cli as cli
+
+    monkeypatch.setattr(cli, "_calibrate_local", lambda scenario, *a: seen.append(scenario))
+    sc = tmp_path / "area.yaml"
+    sc.write_text("name: x\n")
+    for args in (["calibrate", str(sc)], ["calibrate", "--scenario", str(sc)]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+    assert seen == [sc, sc]
+    other = tmp_path / "other.yaml"
+    res = CliRunner().invoke(main, ["calibrate", str(sc), "--scenario", str(other)])
+    assert res.exit_code == 2 and "give one" in res.output
+
+
+def test_sensitivity_threads_only_in_process(tmp_path):
+    res = CliRunner().invoke(
+        main,
+        [
+            "sensitivity",
+            str(REPO / "scenarios" / "baseline.yaml"),
+            "--threads",
+            "1",
+            "--workers",
+            "2",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "--threads: only with --workers 1" in res.output
