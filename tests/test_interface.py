@@ -83,3 +83,54 @@ def test_sensitivity_threads_only_in_process(tmp_path):
     )
     assert res.exit_code == 2
     assert "--threads: only with --workers 1" in res.output
+
+
+# --- -V, logging, progress off a terminal -----------------------------------------------------
+
+
+def test_dash_v_capital_is_version():
+    import povsim
+
+    for flag in ("-V", "--version"):
+        res = CliRunner().invoke(main, [flag])
+        assert res.exit_code == 0 and povsim.__version__ in res.output
+
+
+def _small(tmp_path: Path) -> Path:
+    p = tmp_path / "small.yaml"
+    p.write_text(
+        f"extends: {REPO / 'scenarios' / 'baseline.yaml'}\nname: small\n"
+        "population:\n  size: 1000\n  horizon: 2\n"
+    )
+    return p
+
+
+@pytest.mark.parametrize(
+    "flags, info", [([], False), (["-v"], True), (["--log-level", "INFO"], True)]
+)
+def test_verbose_logs_each_phase_at_info_default_silent(tmp_path, flags, info):
+    sc = _small(tmp_path)
+    args = [*flags, "run", str(sc), "-o", str(tmp_path / "out"), "-q", "--no-figures"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert ("INFO: reading" in res.output) is info
+    assert ("INFO: simulating small: done in" in res.output) is info
+    assert "INFO" not in res.stdout  # logging goes to stderr only
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal():
+    from povsim.cli import _LazyProgress
+
+    runner = CliRunner()
+    with runner.isolation() as (_, err, *_rest):
+        p = _LazyProgress("simulating x", enabled=True, delay=0, every=0)
+        for done in range(1, 4):
+            p(done, 3)
+        lines = err.getvalue().decode().splitlines()
+    assert [ln.split(" (")[0] for ln in lines] == [f"simulating x: {d}/3" for d in (1, 2, 3)]
+    with runner.isolation() as (_, err, *_rest):
+        p = _LazyProgress("x", enabled=True, delay=0, every=3600)
+        for done in range(1, 4):
+            p(done, 3)
+        # throttled, but the first and the last step are always said
+        assert len(err.getvalue().decode().splitlines()) == 2

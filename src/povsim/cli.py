@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import time
@@ -10,6 +11,8 @@ from pathlib import Path
 import click
 
 from povsim import __version__
+
+log = logging.getLogger("povsim")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
@@ -88,6 +91,7 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
     from povsim.inputs.errors import ScenarioError
 
     overrides = {"seed": seed, "population.size": size, **more}
+    log.info("reading %s", path)
     try:
         return loader(path, {k: v for k, v in overrides.items() if v is not None})
     except ScenarioError as e:
@@ -112,6 +116,8 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
     from povsim.reporting.files import OutputFolderError
 
     progress = _LazyProgress(label, enabled=not quiet)
+    log.info("%s", label)
+    started = time.perf_counter()
     try:
         result = compute(progress)
     except ScenarioError as e:  # a local calibration missing or fitted to other files
@@ -119,6 +125,7 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
         _fail(str(e))
     finally:
         progress.close()
+    log.info("%s: done in %.1f s; writing %s", label, time.perf_counter() - started, out)
     try:
         write(result, out, figures=figures)
     except OutputFolderError as e:
@@ -129,16 +136,36 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
 
 
 class _LazyProgress:
-    """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
+    """A progress bar that appears only once a run has taken more than ``delay`` seconds; when
+    stderr is not a terminal (a log file, a CI job) plain lines instead, one per step, at most
+    one every ``every`` seconds and always the last."""
 
-    def __init__(self, description: str, enabled: bool, delay: float = 1.5):
-        self.description, self.enabled, self.delay = description, enabled, delay
+    def __init__(self, description: str, enabled: bool, delay: float = 1.5, every: float = 1.0):
+        self.description, self.enabled, self.delay, self.every = description, enabled, delay, every
         self.start = time.perf_counter()
         self.bar = None
         self.task = None
+        self.plain = not _stderr_is_terminal()
+        self.last_line = None  # when the last plain line was written
+
+    def _line(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.last_line is None and (now - self.start < self.delay and done < total):
+            return
+        if done < total and self.last_line is not None and now - self.last_line < self.every:
+            return
+        self.last_line = now
+        pct = 100 * done / total if total else 100.0
+        click.echo(
+            f"{self.description}: {done:,}/{total:,} ({pct:.0f}%, {now - self.start:.0f} s)",
+            err=True,
+        )
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
+            return
+        if self.plain:
+            self._line(done, total)
             return
         if self.bar is None:
             if time.perf_counter() - self.start < self.delay or done >= total:
@@ -162,6 +189,13 @@ class _LazyProgress:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # closed or replaced by something without isatty
+        return False
 
 
 def _interrupt(signum, frame) -> None:
@@ -198,10 +232,41 @@ class _Povsim(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class _EchoHandler(logging.Handler):
+    """Log records to the current stderr (looked up at each record, so a test runner's
+    captured stream gets them too)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _configure_logging(verbose: int, level: str | None) -> None:
+    """The ``povsim`` logger: WARNING by default (output unchanged), INFO with -v (each
+    phase), DEBUG with -vv; --log-level wins over -v."""
+    if level is None:
+        level = ("warning", "info", "debug")[min(verbose, 2)]
+    for h in [h for h in log.handlers if isinstance(h, _EchoHandler)]:
+        log.removeHandler(h)
+    handler = _EchoHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level.upper())
+
+
 @click.group(cls=_Povsim, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="povsim")
-def main() -> None:
+@click.version_option(__version__, "-V", "--version", prog_name="povsim")
+@click.option("-v", "--verbose", count=True, help="Say what each phase does (-vv: debug).")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Logging level on stderr [default: warning; -v: info].",
+)
+def main(verbose: int, log_level: str | None) -> None:
     """povsim: health inequalities by deprivation in England, simulated person by person."""
+    _configure_logging(verbose, log_level and log_level.lower())
 
 
 @main.command()
@@ -874,6 +939,7 @@ def sensitivity(
     for note in notes:
         click.echo(f"warning: {note}", err=True)
     progress = _LazyProgress(f"{method} sweep of {sc.name}", enabled=not quiet, delay=0.5)
+    log.info("%s sweep of %s: %s", method, sc.name, ", ".join(sc.uncertainty))
     client = None
     try:
         if scheduler:
@@ -901,6 +967,7 @@ def sensitivity(
         click.echo(
             f"warning: {path}: unreadable checkpoint batch (cut short?); ran it again", err=True
         )
+    log.info("writing %s", out)
     try:
         write_sensitivity(res, out, figures=not no_figures)
     except OutputFolderError as e:
