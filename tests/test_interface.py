@@ -134,3 +134,44 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal():
             p(done, 3)
         # throttled, but the first and the last step are always said
         assert len(err.getvalue().decode().splitlines()) == 2
+
+
+# --- povsim schema and the generated references -----------------------------------------------
+
+
+@pytest.mark.parametrize("kind, key", [("scenario", "arms"), ("compare", "budget")])
+def test_schema_prints_the_json_schema_of_each_kind(kind, key):
+    import json
+
+    res = CliRunner().invoke(main, ["schema", "--kind", kind])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["$schema"].startswith("https://json-schema.org/")
+    assert key in doc["properties"] and "extends" in doc["properties"]
+    assert "source_path" not in doc["properties"]  # set by the loader, refused in a file
+    text = json.dumps(doc)
+    for raw in ('"ge":', '"le":', '"gt":', '"lt":'):
+        assert raw not in text  # bounds in standard JSON Schema keywords only
+    if kind == "scenario":
+        size = doc["$defs"]["PopulationSpec"]["properties"]["size"]
+        assert (size["minimum"], size["maximum"]) == (SIZE.min, SIZE.max)
+        cov = doc["$defs"]["IncomeIntervention"]["properties"]["coverage"]["anyOf"][0]
+        assert (cov["minimum"], cov["maximum"]) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "kind, page", [("scenario", "scenario-reference.md"), ("compare", "compare-reference.md")]
+)
+def test_committed_reference_is_up_to_date(kind, page):
+    from povsim.inputs.reference import json_schema, markdown
+
+    committed = (REPO / "docs" / page).read_text(encoding="utf-8")
+    assert committed == markdown(kind), (
+        f"docs/{page} is stale: run `povsim schema --markdown"
+        f"{'' if kind == 'scenario' else ' --kind compare'} > docs/{page}`"
+    )
+    # every field of every block is in the page
+    doc = json_schema(kind)
+    for node in [doc, *doc["$defs"].values()]:
+        for field in node.get("properties", {}):
+            assert f"| `{field}` |" in committed

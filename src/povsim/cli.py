@@ -820,6 +820,24 @@ def refresh_targets(from_files: tuple[Path, ...], period: str, out: Path | None)
 
 
 @main.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["scenario", "compare"]),
+    default="scenario",
+    show_default=True,
+    help="Scenario files, or `povsim compare` files.",
+)
+@click.option("--markdown", is_flag=True, help="The reference page (docs/*-reference.md) instead.")
+def schema(kind: str, markdown: bool) -> None:
+    """Print the JSON Schema of scenario files, for editors' completion and checking of YAML
+    (e.g. `povsim schema > povsim.schema.json`, then `# yaml-language-server: $schema=...`)."""
+    from povsim.inputs.reference import markdown as reference_page
+    from povsim.inputs.reference import schema_text
+
+    click.echo(reference_page(kind) if markdown else schema_text(kind), nl=False)
+
+
+@main.command()
 def parameters() -> None:
     """List the parameters a scenario may override, with defaults and ranges."""
     from povsim.inputs.parameters import parameter_space
