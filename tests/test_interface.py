@@ -175,3 +175,47 @@ def test_committed_reference_is_up_to_date(kind, page):
     for node in [doc, *doc["$defs"].values()]:
         for field in node.get("properties", {}):
             assert f"| `{field}` |" in committed
+
+
+# --- shipped scenarios inside the package -----------------------------------------------------
+
+
+def test_wheel_ships_the_scenarios_like_the_calibration():
+    import tomllib
+
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text())
+    include = conf["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert include["scenarios"] == "povsim/_scenarios"
+    assert include["calibration"] == "povsim/_calibration"
+
+
+def test_extends_a_bare_shipped_name_falls_back_to_the_packaged_copy(tmp_path, monkeypatch):
+    from povsim.inputs import loader
+
+    shipped = tmp_path / "site-packages" / "povsim" / "_scenarios"
+    shipped.mkdir(parents=True)
+    (shipped / "baseline.yaml").write_text(
+        "name: baseline\ndescription: packaged\npopulation: {size: 1234, horizon: 3}\n"
+    )
+    monkeypatch.setattr(loader, "scenarios_dir", lambda: shipped)
+    mine = tmp_path / "work"
+    mine.mkdir()
+    sc = mine / "mine.yaml"
+    sc.write_text("extends: baseline.yaml\nname: mine\n")
+    loaded = loader.load_scenario(sc)
+    assert (loaded.population.size, loaded.description) == (1234, "packaged")
+    assert str(shipped / "baseline.yaml") in loaded.input_files()
+    # a file of that name beside the scenario wins over the packaged one
+    (mine / "baseline.yaml").write_text("name: baseline\npopulation: {size: 999}\n")
+    assert loader.load_scenario(sc).population.size == 999
+    # a path (not a bare name) is never redirected: its absence is the usual one-line error
+    (mine / "baseline.yaml").unlink()
+    sc.write_text("extends: sub/baseline.yaml\nname: mine\n")
+    with pytest.raises(Exception, match="extends"):
+        loader.load_scenario(sc)
+
+
+def test_scenarios_dir_is_the_repository_folder_in_a_checkout():
+    from povsim.inputs.loader import scenarios_dir
+
+    assert scenarios_dir() == REPO / "scenarios"
