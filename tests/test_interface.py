@@ -219,3 +219,35 @@ def test_scenarios_dir_is_the_repository_folder_in_a_checkout():
     from povsim.inputs.loader import scenarios_dir
 
     assert scenarios_dir() == REPO / "scenarios"
+
+
+# --- povsim init ------------------------------------------------------------------------------
+
+
+def test_init_writes_a_starter_that_validates_and_runs_and_never_overwrites(tmp_path, monkeypatch):
+    import yaml
+
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(main, ["init"])
+    assert res.exit_code == 0, res.output
+    text = Path("scenario.yaml").read_text()
+    doc = yaml.safe_load(text)
+    assert doc["extends"] == "baseline.yaml"  # the shipped one: nothing beside it
+    assert not Path("baseline.yaml").exists()
+    assert len(doc["arms"]) == 1 and "# " in text  # one arm, commented
+    res = runner.invoke(main, ["validate", "scenario.yaml"])
+    assert res.exit_code == 0 and "ok (scenario 'scenario'" in res.output, res.output
+    before = text
+    res = runner.invoke(main, ["init", "scenario.yaml"])
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and "already exists" in res.output
+    assert Path("scenario.yaml").read_text() == before
+    res = runner.invoke(main, ["init", "my plan.yaml"])
+    assert (
+        res.exit_code == 0 and yaml.safe_load(Path("my plan.yaml").read_text())["name"] == "my_plan"
+    )
+    args = ["run", "scenario.yaml", "--size", "1000", "-q", "--no-figures", "-o", "out"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert Path("out/report.html").exists()
