@@ -148,12 +148,7 @@ def compare_strategies(
 ) -> InvestmentResults:
     """Run the investment question ``inv`` and return its :class:`InvestmentResults`."""
     t0 = time.perf_counter()
-    if size is not None:
-        inv = inv.model_copy(
-            update={"population": inv.population.model_copy(update={"size": size})}
-        )
-    if seed is not None:
-        inv = inv.model_copy(update={"seed": seed})
+    inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
     sc = inv.scenario({})
     mp = area_params(sc)  # the area's composition and local calibration, if any

@@ -206,12 +206,7 @@ def compare_places(
 ) -> PlacesResults:
     """Run a ``places:`` investment question; see the module docstring."""
     t0 = time.perf_counter()
-    if size is not None:
-        inv = inv.model_copy(
-            update={"population": inv.population.model_copy(update={"size": size})}
-        )
-    if seed is not None:
-        inv = inv.model_copy(update={"seed": seed})
+    inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
     codes = list(inv.places or [])
     places = [find_place(c) for c in codes]
