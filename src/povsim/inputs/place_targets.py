@@ -29,8 +29,8 @@ from povsim.inputs.targets import (
 )
 
 # Targets reference of a place's shipped rows: povsim.inputs.targets.SHIPPED ("shipped:<code>").
-PLACE_COLUMNS = ("code", "name", "measure", "sex", "quintile", "value", "lower_ci", "upper_ci")
-PLACE_COLUMNS += ("period", "source")
+PLACE_COLUMNS: tuple[str, ...] = ("code", "name", "measure", "sex", "quintile", "value")
+PLACE_COLUMNS += ("lower_ci", "upper_ci", "period", "source")
 # Fingertips: indicator id -> measure; area types: upper- and lower-tier local authorities
 # (April 2023 boundaries).
 INDICATORS = {90366: "le0", 90362: "hle0"}

@@ -101,7 +101,9 @@ def read_local_targets(path: str | Path, extra: tuple[str, ...] = ()) -> pd.Data
         lines = read_text(path, MAX_CSV_BYTES).splitlines()
     except InputFileError as exc:
         raise _terr(path, None, None, str(exc)) from None
-    header, rows, seen = None, [], {}
+    header: list[str] | None = None
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, ...], int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue

@@ -110,6 +110,7 @@ def area_composition(spec: PopulationSpec, life: pd.DataFrame) -> np.ndarray:
     shipped place; raises :class:`CompositionError` for a bad composition CSV."""
     if spec.is_place():
         return place_composition(spec.area, life)
+    assert spec.composition is not None  # the schema requires it for area: local
     return read_composition(spec.composition, life)
 
 

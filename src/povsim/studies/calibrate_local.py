@@ -153,6 +153,7 @@ def calibrate_local(
         local = fit_local_analytic(mp, composition, aim)
     report = targets[["measure", "sex", "quintile", "value", "period", "source"]].copy()
     report = report.rename(columns={"value": "target"})
+    assert sim is not None  # the loop above simulates at least once
     report["model"] = [round(_sim_value(sim, t), 3) for t in targets.itertuples()]
     report["error"] = (report["model"] - report["target"]).round(3)
     return local, report
