@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import time
@@ -11,12 +12,63 @@ import click
 
 from povsim import __version__
 
+log = logging.getLogger("povsim")
+
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
 # Command-line bounds: the same as the scenario schema's (population.size, seed), so a bad
 # value is blamed on the option that gave it, not on the scenario file.
 SIZE = click.IntRange(100, 20_000_000)
 SEED = click.IntRange(0, 2**63 - 1)
+# `run`'s --replicates (seeds seed, seed+1, ...) and `compare`'s (seeds per strategy) share one
+# range, as the `compare` file's `replicates:` does.
+REPLICATES = click.IntRange(1, 1000)
+
+
+# --- options every command shares: one definition each, the same name, range and meaning ---
+
+
+def output_option(default: str):
+    """``-o/--output``: the output folder; ``default`` says what it is when not given."""
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Output folder [default: {default}].",
+    )
+
+
+def seed_option(default: int | None = None, help: str = "Random seed (overrides the file's)."):
+    """``--seed``: the random seed (``default`` for a command whose seed is its own)."""
+    return click.option(
+        "--seed", type=SEED, default=default, show_default=default is not None, help=help
+    )
+
+
+def size_option(help: str = "Simulated persons at the start (overrides the file's).", **kw):
+    """``--size``: simulated persons at the start, within the scenario schema's range."""
+    return click.option("--size", type=kw.pop("type", SIZE), help=help, **kw)
+
+
+def replicates_option(help: str, default: int | None = None):
+    """``--replicates``: independent seeds, for Monte Carlo intervals."""
+    return click.option(
+        "--replicates",
+        type=REPLICATES,
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Numba threads of this process (results do not depend on it).",
+)
+no_figures_option = click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -39,6 +91,7 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
     from povsim.inputs.errors import ScenarioError
 
     overrides = {"seed": seed, "population.size": size, **more}
+    log.info("reading %s", path)
     try:
         return loader(path, {k: v for k, v in overrides.items() if v is not None})
     except ScenarioError as e:
@@ -63,6 +116,8 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
     from povsim.reporting.files import OutputFolderError
 
     progress = _LazyProgress(label, enabled=not quiet)
+    log.info("%s", label)
+    started = time.perf_counter()
     try:
         result = compute(progress)
     except ScenarioError as e:  # a local calibration missing or fitted to other files
@@ -70,6 +125,7 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
         _fail(str(e))
     finally:
         progress.close()
+    log.info("%s: done in %.1f s; writing %s", label, time.perf_counter() - started, out)
     try:
         write(result, out, figures=figures)
     except OutputFolderError as e:
@@ -80,16 +136,36 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
 
 
 class _LazyProgress:
-    """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
+    """A progress bar that appears only once a run has taken more than ``delay`` seconds; when
+    stderr is not a terminal (a log file, a CI job) plain lines instead, one per step, at most
+    one every ``every`` seconds and always the last."""
 
-    def __init__(self, description: str, enabled: bool, delay: float = 1.5):
-        self.description, self.enabled, self.delay = description, enabled, delay
+    def __init__(self, description: str, enabled: bool, delay: float = 1.5, every: float = 1.0):
+        self.description, self.enabled, self.delay, self.every = description, enabled, delay, every
         self.start = time.perf_counter()
         self.bar = None
         self.task = None
+        self.plain = not _stderr_is_terminal()
+        self.last_line = None  # when the last plain line was written
+
+    def _line(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.last_line is None and (now - self.start < self.delay and done < total):
+            return
+        if done < total and self.last_line is not None and now - self.last_line < self.every:
+            return
+        self.last_line = now
+        pct = 100 * done / total if total else 100.0
+        click.echo(
+            f"{self.description}: {done:,}/{total:,} ({pct:.0f}%, {now - self.start:.0f} s)",
+            err=True,
+        )
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
+            return
+        if self.plain:
+            self._line(done, total)
             return
         if self.bar is None:
             if time.perf_counter() - self.start < self.delay or done >= total:
@@ -113,6 +189,13 @@ class _LazyProgress:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # closed or replaced by something without isatty
+        return False
 
 
 def _interrupt(signum, frame) -> None:
@@ -149,35 +232,54 @@ class _Povsim(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class _EchoHandler(logging.Handler):
+    """Log records to the current stderr (looked up at each record, so a test runner's
+    captured stream gets them too)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _configure_logging(verbose: int, level: str | None) -> None:
+    """The ``povsim`` logger: WARNING by default (output unchanged), INFO with -v (each
+    phase), DEBUG with -vv; --log-level wins over -v."""
+    if level is None:
+        level = ("warning", "info", "debug")[min(verbose, 2)]
+    for h in [h for h in log.handlers if isinstance(h, _EchoHandler)]:
+        log.removeHandler(h)
+    handler = _EchoHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level.upper())
+
+
 @click.group(cls=_Povsim, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="povsim")
-def main() -> None:
+@click.version_option(__version__, "-V", "--version", prog_name="povsim")
+@click.option("-v", "--verbose", count=True, help="Say what each phase does (-vv: debug).")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Logging level on stderr [default: warning; -v: info].",
+)
+def main(verbose: int, log_level: str | None) -> None:
     """povsim: health inequalities by deprivation in England, simulated person by person."""
+    _configure_logging(verbose, log_level and log_level.lower())
 
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory [default: outputs/<scenario name>].",
+@output_option("outputs/<scenario name>")
+@seed_option()
+@size_option()
+@replicates_option(
+    "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
-@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
-@click.option("--size", type=SIZE, help="Simulated persons at the start.")
-@click.option(
-    "--replicates",
-    type=click.IntRange(1, 1000),
-    default=1,
-    show_default=True,
-    help="Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1), help="Numba threads (results do not depend on it)."
-)
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@threads_option
+@no_figures_option
+@quiet_option
 def run(
     scenario: Path,
     output: Path | None,
@@ -314,25 +416,13 @@ def real_scale_line(h: dict, area_name: str) -> str:
 
 @main.command()
 @click.argument("investment", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default outputs/<name>/).",
-)
-@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
-@click.option("--size", type=SIZE, help="Simulated persons at the start.")
-@click.option(
-    "--replicates",
-    type=click.IntRange(1, 100),
-    help="Seeds per strategy for Monte Carlo intervals (overrides the file's).",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1), help="Numba threads (results do not depend on it)."
-)
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@output_option("outputs/<name>")
+@seed_option()
+@size_option()
+@replicates_option("Seeds per strategy for Monte Carlo intervals (overrides the file's).")
+@threads_option
+@no_figures_option
+@quiet_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -508,11 +598,18 @@ def _check_fit(sc) -> None:
 
 
 @main.command()
-@click.option(
-    "--size",
-    type=click.IntRange(min=1000),
-    help="Simulated persons for the check runs [default: 500,000; with --scenario, "
+@click.argument(
+    "scenario_arg",
+    metavar="[SCENARIO]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+# --size differs here: a fit to the ONS targets needs persons in every sex x quintile x age
+# band, so below 1,000 (the bound calibrate always had) the fit is not meaningful.
+@size_option(
+    "Simulated persons for the check runs [default: 500,000; with a scenario, "
     "the scenario's size].",
+    type=click.IntRange(1000, SIZE.max),
 )
 @click.option(
     "--years",
@@ -521,30 +618,38 @@ def _check_fit(sc) -> None:
     show_default=True,
     help="Simulated years averaged (ONS figures are 3-year averages).",
 )
-@click.option("--seed", type=SEED, default=20190101, show_default=True)
+@seed_option(20190101, "Random seed of the check runs (calibrate's own, not the file's).")
 @click.option(
     "--rounds",
     type=click.IntRange(0, 10),
-    help="Simulate-and-correct rounds after the analytic fit [default: 2; with --scenario, 1].",
+    help="Simulate-and-correct rounds after the analytic fit [default: 2; with a scenario, 1].",
 )
 @click.option("--dry-run", is_flag=True, help="Report the fit without writing fitted.yaml.")
 @click.option(
     "--scenario",
     "scenario",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Fit a local area's quintile residuals to the scenario's calibration.targets "
-    "(writes calibration.fitted, never calibration/fitted.yaml).",
+    help="The same as the SCENARIO argument (kept for existing scripts).",
 )
+@threads_option
 def calibrate(
+    scenario_arg: Path | None,
     size: int | None,
     years: int,
     seed: int,
     rounds: int | None,
     dry_run: bool,
     scenario: Path | None,
+    threads: int | None,
 ) -> None:
     """Fit the baseline to ONS 2017-19 and write calibration/fitted.yaml with a fit report;
-    with --scenario, fit a local area on top of it."""
+    with SCENARIO (or --scenario), fit a local area's quintile residuals to the scenario's
+    calibration.targets on top of it (writes calibration.fitted, never
+    calibration/fitted.yaml)."""
+    if scenario_arg is not None and scenario is not None and scenario_arg != scenario:
+        _fail(f"calibrate: SCENARIO {scenario_arg} and --scenario {scenario}: give one")
+    scenario = scenario_arg or scenario
+    _set_threads(threads)
     if scenario is not None:
         _calibrate_local(scenario, size, years, seed, 1 if rounds is None else rounds, dry_run)
         return
@@ -715,6 +820,85 @@ def refresh_targets(from_files: tuple[Path, ...], period: str, out: Path | None)
 
 
 @main.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["scenario", "compare"]),
+    default="scenario",
+    show_default=True,
+    help="Scenario files, or `povsim compare` files.",
+)
+@click.option("--markdown", is_flag=True, help="The reference page (docs/*-reference.md) instead.")
+def schema(kind: str, markdown: bool) -> None:
+    """Print the JSON Schema of scenario files, for editors' completion and checking of YAML
+    (e.g. `povsim schema > povsim.schema.json`, then `# yaml-language-server: $schema=...`)."""
+    from povsim.inputs.reference import markdown as reference_page
+    from povsim.inputs.reference import schema_text
+
+    click.echo(reference_page(kind) if markdown else schema_text(kind), nl=False)
+
+
+STARTER = """\
+# A povsim scenario, written by `povsim init`. Check it with `povsim validate {file}` and run
+# it with `povsim run {file}` (add `--size 20000` for a quick first try). Every key, its
+# default and range: docs/scenario-reference.md; `povsim schema` gives the JSON Schema for
+# editor completion.
+extends: baseline.yaml  # England from mid-2019, calibrated to ONS 2017-19 (shipped with povsim)
+name: {name}            # also the output folder: outputs/{name}/
+description: >
+  Stop smoking support for adult smokers in the most deprived fifth (Core20), against the
+  baseline (no new intervention).
+arms:
+  # Each arm is compared with the baseline, with the same random numbers; add arms to compare
+  # alternatives (e.g. the same offer with targeting: {{rule: universal}}).
+  core20_stop_smoking:
+    description: Stop smoking support for smokers in IMD quintile 1.
+    interventions:
+      - type: behaviour         # one of income, housing, behaviour, access, community, employment
+        name: stop_smoking
+        behaviour: smoking
+        start_year: 2020
+        end_year: 2029          # nothing is delivered or charged after this year
+        ramp_up_years: 2        # coverage grows linearly over the first years
+        targeting: {{rule: core20}}  # universal, core20, proportionate (weights:), quintiles
+        eligibility: {{age_min: 18}}
+        coverage: 1.0           # share of the eligible offered it each year
+        uptake: 0.08            # share of those offered who take part
+        effect: 0.077           # behaviour: probability a participant quits (52-week rate)
+        effect_source: >
+          ELONS cohort of NHS Stop Smoking Service clients (Dobbie et al. IJERPH 2016;13:1175):
+          52-week CO-validated abstinence 7.7%. Replace with the evidence for your programme.
+        decay: 0.02             # yearly probability a quitter relapses, beyond the background
+        cost:
+          per_participant: 260  # GBP at start-year prices
+          source: NHS stop smoking services 2008/09 cost per quit date, uplifted (assumption).
+"""
+
+
+@main.command()
+@click.argument(
+    "file", required=False, default="scenario.yaml", type=click.Path(dir_okay=False, path_type=Path)
+)
+def init(file: Path) -> None:
+    """Write a starter scenario to FILE [default: scenario.yaml]: the shipped baseline and one
+    commented intervention arm, ready for `povsim validate` and `povsim run`. Never
+    overwrites a file."""
+    import re
+    import shlex
+
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", file.stem)[:64] or "my_scenario"
+    text = STARTER.format(name=name, file=file)
+    try:
+        with open(file, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        _fail(f"{file}: already exists; not overwritten (choose another FILE or remove it)")
+    except OSError as e:
+        _fail(f"{file}: cannot write: {e.strerror or e}")
+    log.info("starter scenario %s (name %s)", file, name)
+    click.echo(f"wrote {file}; next: povsim validate {shlex.quote(str(file))}")
+
+
+@main.command()
 def parameters() -> None:
     """List the parameters a scenario may override, with defaults and ranges."""
     from povsim.inputs.parameters import parameter_space
@@ -741,15 +925,12 @@ def parameters() -> None:
     show_default=True,
     help="Sobol: base samples N (runs N(2D+2)); Morris: trajectories (runs N(D+1)); PSA: draws.",
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory [default: outputs/<scenario>-sensitivity-<method>].",
-)
-@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
-@click.option("--size", type=SIZE, help="Simulated persons at the start.")
+@output_option("outputs/<scenario>-sensitivity-<method>")
+@seed_option()
+@size_option()
+# No --replicates: each sample of the design is already one run with its own draws; repeating
+# them would be a different design (more samples: raise -n instead).
+@threads_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -778,8 +959,8 @@ def parameters() -> None:
     show_default=True,
     help="Bootstrap resamples for confidence intervals.",
 )
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@no_figures_option
+@quiet_option
 def sensitivity(
     scenario: Path,
     method: str,
@@ -787,6 +968,7 @@ def sensitivity(
     output: Path | None,
     seed: int | None,
     size: int | None,
+    threads: int | None,
     workers: int,
     scheduler: str | None,
     second_order: bool,
@@ -799,6 +981,10 @@ def sensitivity(
     same command to resume)."""
     from povsim.inputs.loader import load_scenario
 
+    if threads is not None and (workers > 1 or scheduler):
+        # pool and Dask workers run one Numba thread each (they share the cores)
+        _fail("--threads: only with --workers 1 and no --scheduler (workers use 1 thread each)")
+    _set_threads(threads)
     sc = _load(load_scenario, scenario, seed, size)
     from povsim.inputs.errors import ScenarioError
     from povsim.model.area import area_params
@@ -832,6 +1018,7 @@ def sensitivity(
     for note in notes:
         click.echo(f"warning: {note}", err=True)
     progress = _LazyProgress(f"{method} sweep of {sc.name}", enabled=not quiet, delay=0.5)
+    log.info("%s sweep of %s: %s", method, sc.name, ", ".join(sc.uncertainty))
     client = None
     try:
         if scheduler:
@@ -859,6 +1046,7 @@ def sensitivity(
         click.echo(
             f"warning: {path}: unreadable checkpoint batch (cut short?); ran it again", err=True
         )
+    log.info("writing %s", out)
     try:
         write_sensitivity(res, out, figures=not no_figures)
     except OutputFolderError as e:

@@ -336,7 +336,7 @@ class Investment(BaseModel):
     economics: Economics = Field(default_factory=Economics)
     objective: Objective = Field(default_factory=Objective)
     optimiser: Optimiser = Field(default_factory=Optimiser)
-    replicates: int = Field(3, ge=1, le=100)
+    replicates: int = Field(3, ge=1, le=1000)  # as `povsim run --replicates`
     # One national budget across real places (see studies/places_compare.py): a list of
     # places by name or code, or all_icbs; the ways to split it between them.
     places: list[str] | Literal["all_icbs"] | None = None

@@ -75,6 +75,25 @@ def _anchor_paths(data: dict[str, Any], source: str) -> dict[str, Any]:
     return data
 
 
+def scenarios_dir() -> Path:
+    """The shipped scenarios: the repository's ``scenarios/``, or the copy installed inside
+    the package (pyproject: hatch force-include ``scenarios`` -> ``povsim/_scenarios``)."""
+    repo = Path(__file__).resolve().parents[3] / "scenarios"
+    if repo.is_dir():
+        return repo
+    return Path(__file__).resolve().parents[1] / "_scenarios"
+
+
+def _shipped_fallback(path: str, target: str) -> str:
+    """``extends: baseline.yaml`` from a file outside the repository (after a plain
+    ``pip install``): a bare file name that is not beside the file names the shipped
+    scenario of that name. A file beside it always wins."""
+    if os.path.exists(path) or os.path.basename(target) != target:
+        return path
+    shipped = scenarios_dir() / target
+    return str(shipped) if shipped.is_file() else path
+
+
 def _resolve(
     data: dict[str, Any], source: str, chain: tuple[str, ...], files: list[str] | None = None
 ) -> dict[str, Any]:
@@ -86,7 +105,9 @@ def _resolve(
     target = data.pop("extends")
     if not isinstance(target, str) or not target.strip():
         raise error(source, "extends", "must be a path to a scenario YAML file", target)
-    parent = os.path.normpath(os.path.join(os.path.dirname(source), target))
+    parent = _shipped_fallback(
+        os.path.normpath(os.path.join(os.path.dirname(source), target)), target
+    )
     if os.path.realpath(parent) in (os.path.realpath(p) for p in chain):
         names = " -> ".join([*chain, parent])
         raise error(source, "extends", f"cycle {names}", target)
