@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -71,7 +72,7 @@ no_figures_option = click.option("--no-figures", is_flag=True, help="Skip the PN
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -81,8 +82,9 @@ def _set_threads(threads: int | None) -> None:
         return
     import numba
 
-    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        _fail(f"--threads: must be between 1 and {numba.config.NUMBA_NUM_THREADS}; got {threads}")
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    if not 1 <= threads <= most:
+        _fail(f"--threads: must be between 1 and {most}; got {threads}")
     numba.set_num_threads(threads)
 
 
@@ -143,10 +145,10 @@ class _LazyProgress:
     def __init__(self, description: str, enabled: bool, delay: float = 1.5, every: float = 1.0):
         self.description, self.enabled, self.delay, self.every = description, enabled, delay, every
         self.start = time.perf_counter()
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # a rich Progress once shown
+        self.task: Any = None
         self.plain = not _stderr_is_terminal()
-        self.last_line = None  # when the last plain line was written
+        self.last_line: float | None = None  # when the last plain line was written
 
     def _line(self, done: int, total: int) -> None:
         now = time.perf_counter()
