@@ -14,7 +14,10 @@ import pandas as pd
 
 from povsim.inputs.errors import ScenarioError
 
-ADULT_AGE = 18  # age-specific relative risks must cover adult_age..100
+ADULT_AGE = 18
+# Exposures that may have age-specific mortality RRs, and the first age their bands must
+# cover (behaviours count from adult_age; a cold home at every age).
+AGE_SPECIFIC_START = {"smoking_current": ADULT_AGE, "cold_home": 0}
 
 
 def _lines(path: Path) -> list[int]:
@@ -93,9 +96,16 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
     _numbers(df, path, lines, "rr", 0.01, 100.0, "a relative risk 0.01-100")
     _numbers(df, path, lines, "age_min", 0, 100, "an age 0-100")
     _numbers(df, path, lines, "age_max", 0, 100, "an age 0-100")
+    for k, r in enumerate(df.itertuples()):
+        if r.exposure not in AGE_SPECIFIC_START:
+            allowed = ", ".join(AGE_SPECIFIC_START)
+            raise _fail(path, lines[k], "exposure", "no age-specific risk", r.exposure, allowed)
+        if r.outcome != "mortality":
+            raise _fail(path, lines[k], "outcome", "no age-specific risk", r.outcome, "mortality")
     for _, idx in df.groupby(["exposure", "outcome", "sex"]).groups.items():
         rows = df.loc[idx].assign(line_no=[lines[k] for k in idx]).sort_values("age_min")
-        expect = ADULT_AGE
+        start = AGE_SPECIFIC_START[str(rows.exposure.iloc[0])]
+        expect = start
         for r in rows.itertuples():
             lo, hi = int(r.age_min), int(r.age_max)
             if lo != expect:
@@ -106,7 +116,7 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
                     "age_min",
                     f"{problem} for {r.exposure}/{r.outcome}/{r.sex}",
                     lo,
-                    f"{expect} (bands must cover {ADULT_AGE}-100 once)",
+                    f"{expect} (bands must cover {start}-100 once)",
                 )
             if hi < lo:
                 raise _fail(path, r.line_no, "age_max", "below age_min", hi, f">= {lo}")
