@@ -140,3 +140,46 @@ def test_baseline_run_gets_a_baseline_report(tmp_path):
     assert json.loads((out / "summary.json").read_text())["arms"] == {}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Baseline report" in html and "Headline results" not in html
+
+
+def test_cli_run_writes_the_decomposition_and_charts_it(tmp_path):
+    import base64
+    import io
+    from html.parser import HTMLParser
+
+    from matplotlib.image import imread
+
+    sc = tmp_path / "dec.yaml"
+    sc.write_text(f"extends: {BASELINE}\nname: dec\npopulation: {{size: 6000, horizon: 1}}\n")
+    out = tmp_path / "dec"
+    res = CliRunner().invoke(main, ["run", str(sc), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    dec = pd.read_csv(out / "decomposition.csv")
+    assert {"sex", "measure", "pathway", "years", "share", "method"} <= set(dec.columns)
+
+    class Figures(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.imgs: list[dict] = []
+            self.ids: set[str] = set()
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "img":
+                self.imgs.append(a)
+            if "id" in a:
+                self.ids.add(a["id"])
+
+    parser = Figures()
+    parser.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert "decomposition" in parser.ids
+    charts = [i for i in parser.imgs if "What explains the baseline gap" in i.get("alt", "")]
+    assert len(charts) == 1
+    png = base64.b64decode(charts[0]["src"].split(",", 1)[1])
+    assert png == (out / "figures" / "decomposition.png").read_bytes()
+    assert imread(io.BytesIO(png)).shape[1] > 500  # a real, decodable image
+    # The table under it has every pathway and the residual, men and women.
+    html = (out / "report.html").read_text(encoding="utf-8")
+    section = html.split('id="decomposition"')[1].split("<h2")[0]
+    for word in ("smoking", "housing", "long term conditions", "residual", "male LE gap"):
+        assert word in section, word

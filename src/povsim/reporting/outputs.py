@@ -34,6 +34,11 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         manifest = {**results.manifest, "scenario_as_run": results.scenario}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         if figures:
-            write_figures(frame, tmp / "figures", comparison=comparison)
+            write_figures(
+                frame,
+                tmp / "figures",
+                comparison=comparison,
+                decomposition=results.decomposition,
+            )
         write_report(results, tmp / "figures", tmp / "report.html")
     return out_dir

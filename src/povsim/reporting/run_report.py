@@ -57,6 +57,10 @@ FIGURE_CAPTIONS = {
     "inequality": "Gap (Q5 minus Q1) and slope index of inequality of LE and HLE at birth, by "
     "sex (years).",
     "outcomes": "Risk factors and outcomes by IMD quintile, first and last year (%).",
+    "decomposition": "What explains the baseline gap between the least and most deprived "
+    "fifths (Q5 minus Q1), in years of LE and HLE at birth: each pathway's Shapley share "
+    "(its relative risks set to 1 with the calibration kept, averaged over every order of "
+    "removal) and the residual the exposures leave unexplained, by sex (decomposition.csv).",
 }
 
 
@@ -369,6 +373,37 @@ def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str
     return "".join(parts)
 
 
+def _decomposition(results: Results, figures_dir: Path | None) -> str:
+    """What explains the gap: the chart and the years by pathway (Shapley), men and women."""
+    dec = results.decomposition
+    if dec is None or dec.empty:
+        return ""
+    d = dec[(dec.method == "shapley") & dec.measure.isin(["le0", "hle0"])]
+    wide = d.pivot_table(index="pathway", columns=["sex", "measure"], values="years")
+    order = [p for p in (*d.pathway.drop_duplicates(),) if p in wide.index]
+    cols = [(s, m) for s in ("male", "female") for m in ("le0", "hle0") if (s, m) in wide.columns]
+    head = "".join(f"<th>{esc(s)} {'LE' if m == 'le0' else 'HLE'} gap</th>" for s, m in cols)
+    body = "".join(
+        f"<tr><td>{esc(p.replace('_', ' '))}</td>"
+        + "".join(f"<td>{wide.loc[p, c]:.2f}</td>" for c in cols)
+        + "</tr>"
+        for p in order
+    )
+    fig = ""
+    p = Path(figures_dir) / "decomposition.png" if figures_dir is not None else None
+    if p is not None and p.is_file():
+        fig = img(p, FIGURE_CAPTIONS["decomposition"])
+    return (
+        '<h2 id="decomposition">What explains the gap</h2>'
+        + fig
+        + f"<table><tr><th>pathway</th>{head}</tr>{body}</table>"
+        + "<p class='muted'>Years of the Q5 minus Q1 gap in the first simulated year. Pathways "
+        "add up to all_pathways; residual is what the calibration's quintile residuals carry; "
+        "all_pathways + residual = total. Relative risks from different, partly unadjusted "
+        "studies multiplied together overstate joint effects, so all_pathways leans high.</p>"
+    )
+
+
 def _targeting(t: dict[str, Any]) -> str:
     rule = t.get("rule", "universal")
     if rule == "universal":
@@ -622,7 +657,10 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
     toc = [("run", "What was run")]
     if heads:
         toc.append(("headlines", "Headline results"))
-    toc += [("baseline", "Baseline"), ("figures", "Figures")]
+    toc.append(("baseline", "Baseline"))
+    if results.decomposition is not None and not results.decomposition.empty:
+        toc.append(("decomposition", "What explains the gap"))
+    toc.append(("figures", "Figures"))
     if sc.get("arms"):
         toc.append(("interventions", "Interventions"))
     toc += [("assumptions", "Assumptions"), ("caveats", "Caveats")]
@@ -663,6 +701,7 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
         )
     parts += [
         _baseline_tables(results),
+        _decomposition(results, figures_dir),
         _figures(results, figures_dir, arms),
         _interventions(results),
         _assumptions(results),

@@ -250,7 +250,7 @@ def run(
     runs_per = len(sc.arms) + 1
     total = replicates * runs_per * h
     levels, comps, person_years = [], [], 0.0
-    decomposition = None
+    decomp: pd.DataFrame | None = None
     tallies: dict[str, np.ndarray] = {}
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
@@ -261,7 +261,7 @@ def run(
         comps.append(comp)
         person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
         if r == 0:
-            tallies, decomposition = tal, dec
+            tallies, decomp = tal, dec
     elapsed = time.perf_counter() - t0
     frame = pool_replicates(levels, keep_se=True)[
         ["arm", "year", "sex", "quintile", "measure", "value", "se"]
@@ -293,6 +293,6 @@ def run(
         manifest=manifest,
         tallies=tallies,
         comparison=comparison,
-        decomposition=decomposition,
+        decomposition=decomp,
         by_age=by_age_frame(tallies, sc.population.start_year),
     )
