@@ -183,3 +183,62 @@ def test_cli_run_writes_the_decomposition_and_charts_it(tmp_path):
     section = html.split('id="decomposition"')[1].split("<h2")[0]
     for word in ("smoking", "housing", "long term conditions", "residual", "male LE gap"):
         assert word in section, word
+
+
+def _hy(arm_values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "arm": a,
+                "year": 2048,
+                "sex": "all",
+                "quintile": "all",
+                "measure": "healthy_years_gained_cumulative",
+                "value": v,
+            }
+            for a, v in arm_values.items()
+        ]
+    )
+
+
+def test_loop_dependence_flags_arms_resting_mostly_on_the_loops():
+    from povsim.measures.contrast import loop_dependence
+
+    on = _hy({"plain": 100.0, "loopy": 100.0, "hurt": 100.0, "edge": 100.0})
+    off = _hy({"plain": 90.0, "loopy": 20.0, "hurt": 260.0, "edge": 50.0})
+    d = loop_dependence(on, off).set_index("arm")
+    assert d.loc["loopy", "share_from_loops"] == pytest.approx(0.8)
+    assert d.depends_on_loops.to_dict() == {
+        "plain": False,
+        "loopy": True,
+        "hurt": True,  # the loops take away more than half: also rests on them
+        "edge": False,  # exactly half is not "mostly"
+    }
+
+
+def test_cli_flags_the_capacity_arm_of_hypertension_case_finding(tmp_path):
+    # README/issue: "with capacity" gains several times the plain arm almost entirely through
+    # the assumed capacity loop; the report must say so, and must not flag the plain arm.
+    out = tmp_path / "htn"
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(REPO / "scenarios/hypertension_case_finding.yaml"),
+            "-o",
+            str(out),
+            "--size",
+            "20000",
+            "--no-figures",
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    d = pd.read_csv(out / "loop_dependence.csv").set_index("arm")
+    assert bool(d.loc["core20_cap", "depends_on_loops"])
+    assert not bool(d.loc["core20", "depends_on_loops"])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Caution: core20_cap depends mostly on assumed loop parameters" in html
+    assert "Caution: core20 depends" not in html
+    summ = json.loads((out / "summary.json").read_text())
+    assert summ["loop_dependence"]["core20_cap"]["depends_on_loops"] is True

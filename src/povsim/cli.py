@@ -144,7 +144,9 @@ def run(
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
-        lambda p: api_run(sc, replicates=replicates, progress=p, decomposition=True),
+        lambda p: api_run(
+            sc, replicates=replicates, progress=p, decomposition=True, loop_check=True
+        ),
         write_outputs,
         out,
         not no_figures,

@@ -373,6 +373,43 @@ def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str
     return "".join(parts)
 
 
+def _loop_check(results: Results) -> str:
+    """Arms whose gain rests mostly on the feedback loops, whose parameters are assumptions."""
+    d = results.loop_dependence
+    if d is None or d.empty:
+        return ""
+    flagged = d[d.depends_on_loops]
+    rows = "".join(
+        f"<tr><td>{esc(str(r.arm))}</td><td>{fmt_count(r.healthy_years_gained)}</td>"
+        f"<td>{fmt_count(r.healthy_years_gained_loops_off)}</td>"
+        f"<td>{fmt_pct(r.share_from_loops)}</td>"
+        f"<td>{'<strong>yes</strong>' if r.depends_on_loops else 'no'}</td></tr>"
+        for r in d.itertuples()
+    )
+    warn = "".join(
+        f"<p><strong>Caution: {esc(str(r.arm))} depends mostly on assumed loop "
+        "parameters.</strong> "
+        f"{fmt_pct(r.share_from_loops)} of its {fmt_count(r.healthy_years_gained)} healthy "
+        f"life-years gained come from the feedback loops; with the loops off it gains "
+        f"{fmt_count(r.healthy_years_gained_loops_off)}. Every loop parameter (capacity "
+        "sensitivity, inverse-care weights, adjustment and investment delays, trust) is an "
+        "assumption (calibration/parameters.yaml): read this arm's result as conditional on "
+        "them and test them with povsim sensitivity.</p>"
+        for r in flagged.itertuples()
+    )
+    return (
+        '<h2 id="loops">How much rests on the feedback loops</h2>'
+        + warn
+        + "<table><tr><th>arm</th><th>healthy life-years gained</th><th>with the loops off</th>"
+        "<th>share from the loops</th><th>depends mostly on the loops</th></tr>"
+        + rows
+        + "</table><p class='muted'>Cumulative healthy life-years gained over the horizon, "
+        "first seed, with the capacity and trust loops on (as run) and off. An arm is flagged "
+        "when the loops account for more than half of its gain, either way "
+        "(loop_dependence.csv).</p>"
+    )
+
+
 def _decomposition(results: Results, figures_dir: Path | None) -> str:
     """What explains the gap: the chart and the years by pathway (Shapley), men and women."""
     dec = results.decomposition
@@ -657,6 +694,8 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
     toc = [("run", "What was run")]
     if heads:
         toc.append(("headlines", "Headline results"))
+    if results.loop_dependence is not None and not results.loop_dependence.empty:
+        toc.append(("loops", "Loop dependence"))
     toc.append(("baseline", "Baseline"))
     if results.decomposition is not None and not results.decomposition.empty:
         toc.append(("decomposition", "What explains the gap"))
@@ -700,6 +739,7 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
             + _sex_gaps_table(heads)
         )
     parts += [
+        _loop_check(results),
         _baseline_tables(results),
         _decomposition(results, figures_dir),
         _figures(results, figures_dir, arms),
