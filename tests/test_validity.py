@@ -217,3 +217,17 @@ def test_warm_homes_save_lives_only_through_the_cold_home_risk():
 
     assert deaths({}) > 0
     assert deaths({"rr.mortality.cold_home": 1.0}) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_model_doc_tables_match_the_calibration_files():
+    # docs/model.md §8, §10 and §11 are generated from calibration/ by
+    # benchmarks/model_tables.py; a changed file must be followed by a regenerated page.
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/model_tables.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, "docs/model.md is stale: run python benchmarks/model_tables.py"
