@@ -308,10 +308,10 @@ def extra_targets(mp: ModelParams) -> pd.DataFrame:
             "measure": "cold_home_attributable_deaths_65plus",
             "sex": "all",
             "group": "all",
-            "target": COLD_HOME_DEATHS,
+            "target": round(COLD_HOME_DEATHS),
             "model": round(cad["attributable"]),
             "error": round(cad["attributable"] - COLD_HOME_DEATHS),
-            "tolerance": 0.05 * COLD_HOME_DEATHS,
+            "tolerance": round(0.05 * COLD_HOME_DEATHS),
             "within": bool(abs(cad["attributable"] / COLD_HOME_DEATHS - 1) <= 0.05),
             "tag": "D",
             "source": "30% of excess winter deaths at 65+, England share, ONS winters "
