@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from povsim.cli import main
 from povsim.inputs import layout as L
 from povsim.inputs.errors import ScenarioError
+from povsim.inputs.interventions import InterventionBase, parse_intervention
 from povsim.inputs.investment import load_investment
-from povsim.inputs.schema import Intervention
 from povsim.measures.economics import (
     atkinson_ede,
     population_utility,
@@ -27,7 +27,7 @@ from povsim.measures.equity import ede_batch, objective_batch
 from povsim.model import registry as R
 from povsim.model.tables import national_good_health
 from povsim.policy.budget import allocation
-from povsim.policy.interventions import affordable
+from povsim.policy.delivery import affordable
 from povsim.studies.compare import OPTIMISED, compare_strategies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def test_gap_objective_enforces_its_efficiency_floor():
 # --- budgets ---------------------------------------------------------------------------------
 
 
-def _iv(**kw) -> Intervention:
+def _iv(**kw) -> InterventionBase:
     base = {
         "type": "behaviour",
         "behaviour": "smoking",
@@ -139,7 +139,7 @@ def _iv(**kw) -> Intervention:
         "cost": {"per_participant": 100},
     }
     base.update(kw)
-    return Intervention.model_validate(base)
+    return parse_intervention(base)
 
 
 def test_affordable_known_answers():

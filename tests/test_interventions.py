@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 
 import povsim
+from povsim.engine.simulate import prepare, simulate
 from povsim.inputs import layout as L
 from povsim.inputs.errors import ScenarioError
+from povsim.inputs.interventions import parse_intervention
 from povsim.inputs.loader import scenario_from_dict
 from povsim.model import registry as R
+from povsim.model.area import area_params
+from povsim.policy.dynamics import Loops
+from povsim.policy.interventions import Programme
+from povsim.studies.run import ArmHook
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = str(REPO / "scenarios" / "baseline.yaml")
@@ -275,40 +281,76 @@ def test_binding_capacity_keeps_targeting_proportions():
     assert by_q[0] > by_q[2] > by_q[4] > 0
 
 
-def test_what_is_delivered_after_the_end_is_still_paid():
-    access = {
+# One block of every type, 2020-2022, in a run to 2026: cheap to reach and to pay for.
+END_YEAR_BLOCKS = {
+    "income": {"type": "income", "effect": 1000.0, "eligibility": {"in_poverty": True}},
+    "housing": {"type": "housing", "effect": 0.9, "decay": 0.02},
+    "behaviour": {"type": "behaviour", "behaviour": "smoking", "effect": 0.3, "decay": 0.02},
+    "access": {
         "type": "access",
-        "start_year": 2020,
-        "end_year": 2022,
         "effect": 0.9,
+        "ltc_multiplier": 0.8,
         "eligibility": {"with_ltc": True, "age_min": 40},
-        "coverage": 0.3,
         "decay": 0.2,
-        "effect_source": "test",
-        "cost": {"per_participant": 100.0},
-    }
-    income = {
-        "type": "income",
+    },
+    "community": {"type": "community", "effect": 0.3, "eligibility": {"age_min": 18}},
+    "employment": {"type": "employment", "effect": 0.3, "decay": 0.1},
+}
+
+
+def _ends_2022(kind: str) -> dict:
+    return {
+        **END_YEAR_BLOCKS[kind],
         "start_year": 2020,
         "end_year": 2022,
-        "effect": 1000.0,
-        "eligibility": {"in_poverty": True},
-        "decay": 0.5,
+        "coverage": 0.3,
         "effect_source": "test",
-        "cost": {"per_participant": 1000.0},
+        "cost": {"fixed_per_year": 1e6, "per_participant": 100.0},
     }
-    res = povsim.run(scenario({"acc": arm(access), "inc": arm(income)}, feedbacks=LOOPS_OFF))
-    c = res.comparison
-    for name in ("acc", "inc"):
-        cost = c[(c.arm == name) & (c.measure == "cost")].set_index("year").value
-        assert cost[2023] > 0 and cost[2025] < cost[2023]  # still paid, shrinking
-    cost = c[(c.arm == "inc") & (c.measure == "cost")].set_index("year").value
-    part = (
-        c[(c.arm == "inc") & (c.measure == "participants") & (c.quintile == "all")]
-        .set_index("year")
-        .value
+
+
+@pytest.mark.parametrize("kind", list(END_YEAR_BLOCKS))
+def test_nothing_is_delivered_or_charged_after_the_end_year(kind):
+    """docs/model.md §6.1, §6.3: after end_year no one is reached, paid or treated and nothing
+    is charged, for every type (issue 15: an income block kept ~£2.8bn a year to 2048)."""
+    sc = scenario({"a": arm(_ends_2022(kind))}, feedbacks=LOOPS_OFF)
+    c = povsim.run(sc).comparison
+    rows = c[(c.arm == "a") & (c.sex == "all") & (c.quintile == "all")]
+    cost = rows[rows.measure == "cost"].set_index("year").value
+    part = rows[rows.measure == "participants"].set_index("year").value
+    assert cost.loc[2020:2022].gt(0).all() and part.loc[2020:2022].gt(0).all()
+    assert (cost.loc[2023:] == 0).all() and (part.loc[2023:] == 0).all()
+    # After the end nobody holds a payment or a treatment: transfers and multipliers are off.
+    mp, h = area_params(sc), sc.population.horizon
+    prog = _Spy.build([parse_intervention(_ends_2022(kind))], mp, sc.seed, 2019, h)
+    prog.seen = {}
+    tables, pop = prepare(mp, sc.population.size, h, sc.seed)
+    simulate(mp, tables, pop, h, sc.seed, hooks=[ArmHook(prog, Loops(sc.feedbacks, mp, h))])
+    for t, (transfer, mort, ltc) in prog.seen.items():
+        if 2019 + t > 2022:
+            assert not transfer.any() and (mort == 1).all() and (ltc == 1).all()
+        elif kind in ("income", "access") and 2019 + t >= 2020:  # delivered while it runs
+            assert transfer.any() or (mort < 1).any()
+
+
+class _Spy(Programme):
+    """A programme that keeps every year's transfers and multipliers after applying."""
+
+    seen: dict
+
+    def apply(self, t, pop, tables):
+        super().apply(t, pop, tables)
+        self.seen[t] = (pop.transfer.copy(), pop.mort_mult.copy(), pop.ltc_mult.copy())
+
+
+def test_a_decay_on_income_is_refused():
+    b = {**_ends_2022("income"), "decay": 0.5}
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(b)})
+    assert (
+        "arms.a.interventions.0.decay: not used by type income (payments stop after end_year)"
+        in (str(e.value))
     )
-    assert cost[2024] == pytest.approx(1000.0 * 0.25 * part[2024])  # faded twice by half
 
 
 @pytest.mark.parametrize(
@@ -324,3 +366,57 @@ def test_fields_the_block_would_ignore_are_rejected(bad, field):
     with pytest.raises(ScenarioError) as e:
         scenario({"a": arm(block(**bad))})
     assert f"arms.a.interventions.0.{field}" in str(e.value)
+
+
+def test_every_type_has_a_schema_a_behaviour_and_its_own_description():
+    from povsim.inputs.interventions import INTERVENTION_TYPES, parse_intervention
+    from povsim.policy.types import TYPES, describe
+
+    assert list(TYPES) == list(INTERVENTION_TYPES)  # one registry entry per schema, in order
+    texts = set()
+    for t in INTERVENTION_TYPES:
+        b = {"type": t, "start_year": 2020, "end_year": 2021, "effect": 0.5, "effect_source": "x"}
+        if t == "behaviour":
+            b["behaviour"] = "smoking"
+        texts.add(describe(parse_intervention(b)))
+    assert len(texts) == len(INTERVENTION_TYPES)  # no type falls back to another's words
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (
+            {"type": "magic"},
+            "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
+            "'access', 'community' or 'employment'; got 'magic'",
+        ),
+        (
+            {"type": None},
+            "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
+            "'access', 'community' or 'employment'; got null",
+        ),
+        (
+            {"type": "income", "behaviour": "smoking"},
+            "arms.a.interventions.0.behaviour: only for type behaviour; got 'smoking'",
+        ),
+        (
+            {"type": "housing", "behaviour": None, "effect": 1.5},
+            "arms.a.interventions.0.effect: is a probability for this type; got 1.5",
+        ),
+    ],
+)
+def test_a_bad_type_is_one_line_naming_the_allowed_types(bad, message):
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(block(**bad))})
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_block_without_a_type_lists_the_types():
+    b = block()
+    del b["type"]
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(b)})
+    assert str(e.value).endswith(
+        "arms.a.interventions.0.type: required key is missing; allowed income, housing, "
+        "behaviour, access, community, employment"
+    )

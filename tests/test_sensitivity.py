@@ -396,6 +396,69 @@ def test_fast_outputs_equal_povsim_run():
     assert np.array_equal(fresh, y)
 
 
+def test_run_compare_and_sweep_read_one_arm_contrast():
+    """`povsim sensitivity`'s outputs and `povsim compare`'s measures are the run contrast's
+    numbers for the same arm: exactly where they add in the same order, to rounding where
+    their order differs (see povsim.measures.contrast)."""
+    from povsim.measures.contrast import Inequality, arm_contrasts
+    from povsim.measures.economics import EconomicSettings
+    from povsim.measures.equity import quintile_gains
+    from povsim.model.area import area_params
+    from povsim.studies.run import fallback_mx, simulate_arms
+    from povsim.studies.sample_model import arm_outputs
+
+    sc = tiny(size=3000, horizon=6)
+    x = U.to_values(sc, np.array([[0.4, 0.6, 0.3]]))
+    point = U.point(U.scenario_data(sc), [U.targets(sc, p) for p in sc.uncertainty], x[0])
+    # the universal block named as a budget cell of quintile 3 (<lever>-q<k>)
+    cell = point.arms["univ"].interventions[0].model_copy(update={"name": "warm-q3"})
+    point.arms["cell"] = point.arms["univ"].model_copy(update={"interventions": [cell]})
+    mp = area_params(point)
+    econ = EconomicSettings.from_params(mp)
+    runs = simulate_arms(point, mp, point.seed)
+    contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
+    sweep = ScenarioModel(point, token="one").evaluate(np.zeros((1, 0)))[0]
+    comparison = povsim.run(point).comparison
+    fallback = fallback_mx(mp)
+    base = Inequality.final_year(runs.tallies["baseline"], runs.weight, fallback)
+    for j, arm in enumerate(point.arms):
+        c = contrasts[arm]
+        # sensitivity: the same numbers as the outputs derived from the run's contrast
+        mine = dict(zip(OUTPUTS, sweep[j * len(OUTPUTS) : (j + 1) * len(OUTPUTS)]))
+        ineq = Inequality.final_year(runs.tallies[arm], runs.weight, fallback)
+        want = arm_outputs(ineq, base, c)
+        assert all(np.array_equal(mine[k], want[k], equal_nan=True) for k in OUTPUTS), arm
+        # run: the comparison table's totals are the contrast's
+        f = comparison[(comparison.arm == arm) & (comparison.year == comparison.year.max())]
+        last = f[(f.sex == "all") & (f.quintile == "all")].set_index("measure").value
+        totals = c.totals()
+        assert totals["healthy_years_gained"] == last["healthy_years_gained_cumulative"]
+        assert totals["cost"] == last["cost_cumulative"]
+        for mine_k, run_k in (
+            ("healthy_years_gained_disc", "healthy_years_gained_discounted_cumulative"),
+            ("cost_disc", "cost_discounted_cumulative"),
+            ("qalys_gained_disc", "qalys_gained_discounted_cumulative"),
+        ):
+            assert totals[mine_k] == pytest.approx(last[run_k], rel=1e-12), mine_k
+        # compare: the by-quintile gains add up to the run's totals
+        g = quintile_gains(c)
+        part = comparison[(comparison.arm == arm) & (comparison.measure == "participants")]
+        by_q = part[part.quintile != "all"].groupby("quintile").value.sum().to_numpy()
+        np.testing.assert_allclose(g.participants, by_q, rtol=1e-12)
+        assert g.cost_undiscounted == pytest.approx(last["cost_cumulative"], rel=1e-12)
+        for total, run_k in (
+            (g.qalys.sum(), "qalys_gained_discounted_cumulative"),
+            (g.healthy_years.sum(), "healthy_years_gained_cumulative"),
+            (g.healthy_years_disc.sum(), "healthy_years_gained_discounted_cumulative"),
+            (g.life_years_disc.sum(), "life_years_gained_discounted_cumulative"),
+            (g.cost.sum(), "cost_discounted_cumulative"),
+        ):
+            assert total == pytest.approx(last[run_k], rel=1e-12), run_k
+    # a budget cell is charged to its quintile; other interventions where they reach
+    assert np.flatnonzero(quintile_gains(contrasts["cell"]).cost).tolist() == [2]
+    assert np.count_nonzero(quintile_gains(contrasts["univ"]).cost) == 5
+
+
 def test_only_population_params_change_the_starting_population():
     """The worker caches the pre-fit population by POPULATION_PARAMS: no other parameter may
     change it (else cached samples would be wrong)."""

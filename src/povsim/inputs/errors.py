@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import difflib
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 OWN = "povsim_scenario"  # pydantic error type for errors we word ourselves
 Number = float | int  # numeric fields accept YAML integers and floats
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # names that become folder and file names
+# strict=True: YAML `true` must not pass as the integer 1, nor "5" as 5.
+CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
 class ScenarioError(Exception):
@@ -87,11 +90,36 @@ def expect(field: Any) -> str:
     return "a string" if ann is str else str(ann)
 
 
-def model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
+def union_members(ann: Any) -> dict[str, type[BaseModel]] | None:
+    """Members by tag of a discriminated-union annotation (``Annotated[A | B,
+    Field(discriminator=...)]``, e.g. the intervention types), else None."""
+    if get_origin(ann) is not Annotated:
+        return None
+    inner, *meta = get_args(ann)
+    disc = next((m.discriminator for m in meta if getattr(m, "discriminator", None)), None)
+    if not isinstance(disc, str):
+        return None
+    return {get_args(m.model_fields[disc].annotation)[0]: m for m in get_args(inner)}
+
+
+def model_at(
+    loc: tuple[Any, ...], root: type[BaseModel], into_last: bool = False
+) -> tuple[Any, tuple[Any, ...]]:
     """The pydantic model (or None) that owns the last key of ``loc``, walking through
-    nested models, ``dict[str, Model]`` and ``list[Model]`` annotations."""
+    nested models, ``dict[str, Model]``, ``list[Model]`` and discriminated unions; and
+    ``loc`` without the union tags pydantic inserts into it (``interventions.0.housing.effect``
+    is the file's ``interventions.0.effect``). ``into_last``: the annotation of the value at
+    ``loc`` itself (a model, a union, ...) instead of its owner."""
     ann: Any = root
-    for part in loc[:-1]:
+    clean: list[Any] = []
+    for i, part in enumerate(loc):
+        members = union_members(ann)
+        if members is not None:
+            ann = members.get(part)  # pydantic's tag (the block's type), not a key
+            continue
+        clean.append(part)
+        if i == len(loc) - 1 and not into_last:
+            break
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             field = ann.model_fields.get(part)
             ann = field.annotation if field else None
@@ -100,23 +128,35 @@ def model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
         elif get_origin(ann) is list:
             ann = get_args(ann)[0]
         else:
-            return None
+            return None, (*clean, *loc[i + 1 :])
         while get_origin(ann) in (Union, UnionType):  # Optional[Model] -> Model
             ann = next((a for a in get_args(ann) if a is not type(None)), None)
-    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    if into_last:
+        return ann, tuple(clean)
+    model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return model, tuple(clean)
 
 
 def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> ScenarioError:
     """Turn pydantic's first error into our one-line wording."""
-    loc = tuple(err["loc"])
+    model, loc = model_at(tuple(err["loc"]), root)
     path = ".".join(str(part) for part in loc)
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        # A block of a tagged union (an intervention) without a known `type`: name the key.
+        key = err["ctx"]["discriminator"].strip("'")
+        tags = list(union_members(model_at(tuple(err["loc"]), root, into_last=True)[0]) or [])
+        where = f"{path}.{key}" if path else key
+        if err["type"] == "union_tag_not_found":
+            return error(source, where, "required key is missing", allowed=", ".join(tags))
+        listed = ", ".join(repr(t) for t in tags[:-1]) + f" or {tags[-1]!r}"
+        given = err["input"].get(key) if isinstance(err["input"], dict) else err["ctx"]["tag"]
+        return error(source, where, f"input should be {listed}", given)
     if err["type"] == OWN:
         ctx = err["ctx"]
         own = ctx["path"]
         # Validators of nested models word paths relative to their model.
         full = path if not own else own if not path or own.startswith(path) else f"{path}.{own}"
         return error(source, full, ctx["problem"], ctx["got"], ctx["allowed"], ctx["hint"])
-    model = model_at(loc, root)
     if model is None or (loc[-1] not in model.model_fields and err["type"] != "extra_forbidden"):
         msg = err["msg"]  # not a field of ours (e.g. a non-string key): pydantic's words
         return error(source, path, msg[:1].lower() + msg[1:], err.get("input"))

@@ -11,20 +11,22 @@ so a split that gives a lever nothing is the same as leaving the lever out.
 from __future__ import annotations
 
 import re
+from functools import reduce
+from operator import or_
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from povsim.inputs import layout as L
 from povsim.inputs.errors import Number, own
+from povsim.inputs.interventions import SCHEMAS, Intervention, InterventionBase
 from povsim.inputs.loader import load_file
 from povsim.inputs.schema import (
     CONFIG,
     NAME_PATTERN,
     Arm,
     Feedbacks,
-    Intervention,
     LocalCalibration,
     PopulationSpec,
     Scenario,
@@ -46,12 +48,13 @@ class Budget(BaseModel):
     source: str = ""
 
 
-class Lever(Intervention):
-    """A candidate intervention: an intervention block without timing, targeting or budget
-    (the budget and the strategy set them). ``capacity`` (participants a year, real persons)
-    is shared across quintiles in proportion to their money; ``cost.diminishing_returns``
-    makes each extra participant in a quintile dearer."""
+class LeverFields(BaseModel):
+    """What makes an intervention block a lever: no timing, targeting, budget or name (the
+    budget and the strategy set them). ``capacity`` (participants a year, real persons) is
+    shared across quintiles in proportion to their money; ``cost.diminishing_returns`` makes
+    each extra participant in a quintile dearer."""
 
+    model_config = CONFIG
     start_year: int = Field(1990, ge=1990, le=2200)
     end_year: int = Field(1990, ge=1990, le=2200)
 
@@ -67,6 +70,24 @@ class Lever(Intervention):
                     "remove it (see budget: and strategies:)",
                 )
         return data
+
+
+def _lever_schema(schema: type[InterventionBase]) -> type[InterventionBase]:
+    """The lever form of an intervention schema (LeverFields first, so its defaults win),
+    named and placed in this module so that sweep workers can unpickle it."""
+    name = schema.__name__.removesuffix("Intervention") + "Lever"
+    ns = {"__doc__": schema.__doc__, "__module__": __name__, "__qualname__": name}
+    return type(name, (LeverFields, schema), ns)
+
+
+# One lever schema per intervention type, joined by `type` as scenario interventions are: a new
+# intervention type is a lever type too.
+LEVER_SCHEMAS: tuple[type[InterventionBase], ...] = tuple(_lever_schema(s) for s in SCHEMAS)
+globals().update({c.__name__: c for c in LEVER_SCHEMAS})  # importable by name (pickle)
+if TYPE_CHECKING:  # type checkers see the shared base; pydantic sees the tagged union
+    Lever = InterventionBase
+else:
+    Lever = Annotated[reduce(or_, LEVER_SCHEMAS), Field(discriminator="type")]
 
 
 class Strategy(BaseModel):

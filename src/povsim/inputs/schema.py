@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from povsim.inputs.distributions import Uncertain
-from povsim.inputs.errors import Number, own
+from povsim.inputs.errors import CONFIG, NAME_PATTERN, Number, own
+from povsim.inputs.interventions import (
+    Intervention,
+)
 from povsim.inputs.parameters import parameter_space
 from povsim.inputs.places import RESERVED, Place, PlaceError, find_place
 
-NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # names that become folder and file names
 _PARAM_HELP = "see `povsim parameters`"
-
-# strict=True: YAML `true` must not pass as the integer 1, nor "5" as 5.
-CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
 class PopulationSpec(BaseModel):
@@ -107,154 +106,12 @@ class LocalCalibration(BaseModel):
         return base + ".fitted.yaml"
 
 
-class Targeting(BaseModel):
-    """Who is offered the intervention, by IMD quintile (1 = most deprived)."""
-
-    model_config = CONFIG
-    rule: Literal["universal", "core20", "proportionate", "quintiles"] = "universal"
-    quintiles: list[int] | None = None  # for rule `quintiles`
-    weights: list[Number] | None = None  # for rule `proportionate`: relative coverage Q1..Q5
-
-    @model_validator(mode="after")
-    def _check(self) -> Targeting:
-        # A field that the rule ignores is a mistake the user should hear about.
-        if self.quintiles is not None and self.rule != "quintiles":
-            own(
-                "quintiles",
-                "only used with rule `quintiles`",
-                self.quintiles,
-                f"remove it, or set rule: quintiles (rule is `{self.rule}`)",
-            )
-        if self.weights is not None and self.rule != "proportionate":
-            own(
-                "weights",
-                "only used with rule `proportionate`",
-                self.weights,
-                f"remove it, or set rule: proportionate (rule is `{self.rule}`)",
-            )
-        if self.rule == "quintiles":
-            if not self.quintiles:
-                own("quintiles", "required when rule is `quintiles`", None, "a list from 1..5")
-            for q in self.quintiles:
-                if q not in (1, 2, 3, 4, 5):
-                    own("quintiles", "unknown quintile", q, "1, 2, 3, 4, 5")
-        if self.rule == "proportionate":
-            w = self.weights
-            if (
-                w is None
-                or len(w) != 5
-                or any(isinstance(x, bool) or x < 0 for x in w)
-                or max(w) <= 0
-            ):
-                own(
-                    "weights",
-                    "must be 5 non-negative weights (Q1..Q5), not all zero",
-                    w,
-                    "e.g. [5, 4, 3, 2, 1]",
-                )
-        return self
-
-    def quintile_weights(self) -> list[float]:
-        """Relative coverage by quintile, the largest being 1."""
-        if self.rule == "universal":
-            return [1.0] * 5
-        if self.rule == "core20":
-            return [1.0, 0.0, 0.0, 0.0, 0.0]
-        if self.rule == "quintiles":
-            return [1.0 if q in (self.quintiles or []) else 0.0 for q in range(1, 6)]
-        top = max(self.weights or [1.0])
-        return [float(x) / top for x in self.weights or []]
-
-
-class Cost(BaseModel):
-    """Costs in £ (prices of the start year)."""
-
-    model_config = CONFIG
-    fixed_per_year: Number = Field(0.0, ge=0)
-    per_participant: Number = Field(0.0, ge=0)
-    # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
-    # year's reach goes from the first eligible person to all of them (harder to reach).
-    diminishing_returns: Number = Field(0.0, ge=0, le=100)
-    source: str = ""
-
-
-class Eligibility(BaseModel):
-    """Person-level conditions besides quintile; all that are set must hold."""
-
-    model_config = CONFIG
-    age_min: int = Field(0, ge=0, le=100)
-    age_max: int = Field(100, ge=0, le=100)
-    in_poverty: bool = False
-    with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
-    with_ltc: bool = False  # at least one long-term condition
-
-
-BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
-
-
-class Intervention(BaseModel):
-    """One intervention block. ``effect`` means, by type:
-    income: £ per year added to each participating household's equivalised income;
-    housing: probability that a retrofit ends the cold/damp exposure;
-    behaviour: probability that a participant changes (quits, becomes active, ...) for a year;
-    access: mortality multiplier for participants (e.g. 0.87); see ``ltc_multiplier``;
-    community: probability that a participant's loneliness resolves;
-    employment: probability that a participant out of work (working age) enters work."""
-
-    model_config = CONFIG
-    type: Literal["income", "housing", "behaviour", "access", "community", "employment"]
-    name: str | None = Field(
-        None, pattern=NAME_PATTERN, description="1-64 characters from A-Z a-z 0-9 _ -"
-    )
-    behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
-    start_year: int = Field(ge=1990, le=2200)
-    end_year: int = Field(ge=1990, le=2200)
-    ramp_up_years: int = Field(0, ge=0, le=50)
-    targeting: Targeting = Field(default_factory=Targeting)
-    eligibility: Eligibility = Field(default_factory=Eligibility)
-    coverage: Number = Field(1.0, ge=0, le=1)
-    uptake: Number = Field(1.0, ge=0, le=1)
-    effect: Number = Field(ge=0)
-    effect_source: str = Field(min_length=1)
-    ltc_multiplier: Number = Field(1.0, gt=0, le=1)
-    capacity_added: Number = Field(0.0, ge=0)  # access: appointments per year added to capacity
-    decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
-    cost: Cost = Field(default_factory=Cost)
-    capacity: Number | None = Field(None, gt=0)  # most participants a year (real persons)
-    # £ a year available (real population): caps participants at what it pays for, after
-    # the fixed cost and any treatment continuing from earlier years.
-    budget_per_year: Number | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> Intervention:
-        if self.end_year < self.start_year:
-            own(
-                "end_year",
-                "must not be before start_year",
-                self.end_year,
-                f">= start_year ({self.start_year})",
-            )
-        if self.type == "behaviour" and self.behaviour is None:
-            own("behaviour", "required for type behaviour", None, ", ".join(BEHAVIOURS))
-        if self.type != "behaviour" and self.behaviour is not None:
-            own("behaviour", "only for type behaviour", self.behaviour)
-        if self.type in ("housing", "behaviour", "community", "employment") and self.effect > 1:
-            own("effect", "is a probability for this type", self.effect, "0..1")
-        if self.type == "access" and self.effect > 1:
-            own("effect", "is a mortality multiplier for access", self.effect, "0..1")
-        if self.type != "access" and self.capacity_added > 0:
-            own("capacity_added", "only used by type access", self.capacity_added, "0")
-        if self.type != "access" and self.ltc_multiplier != 1:
-            own("ltc_multiplier", "only used by type access", self.ltc_multiplier, "1")
-        if self.eligibility.age_max < self.eligibility.age_min:
-            own("eligibility.age_max", "must not be below age_min", self.eligibility.age_max)
-        return self
-
-
 class Arm(BaseModel):
     model_config = CONFIG
     description: str = ""
-    interventions: list[Intervention] = Field(default_factory=list)
+    interventions: list[Intervention] = Field(
+        default_factory=list, description="a list of intervention blocks, each with a type"
+    )
 
 
 class CapacityLoop(BaseModel):

@@ -1,23 +1,51 @@
-"""Every arm against the baseline arm of the same run (common random numbers).
+"""The arm contrast: every arm against the baseline arm of the same run (common random
+numbers), computed once here and read by `povsim run` (:func:`compare_arms`), `povsim compare`
+(:func:`povsim.measures.equity.quintile_gains`) and `povsim sensitivity`
+(:func:`povsim.studies.sample_model.arm_outputs`).
 
 Changes are arm minus baseline. Person-year measures come from the tallies: healthy
 life-years gained = extra person-years in good health, life-years gained = extra person-years
 alive, deaths averted = fewer deaths (postponed deaths count), all in real persons. Costs
 and participants come from the interventions' records (£, real persons). QALYs weight each
 person-year by the utility of the person's health state (see :mod:`povsim.measures.economics`);
-discounted totals discount from the first simulated year (costs and health at their own
-rates), and cost per QALY and net monetary benefit use the discounted totals.
+discounted totals discount from the first simulated year (year 0 undiscounted; costs and
+health at their own rates), and cost per QALY and net monetary benefit use the discounted
+totals.
+
+:class:`ArmLevels` is one arm's run reduced once (a sweep keeps its baseline's);
+:class:`ArmContrast` holds the yearly deltas by (year, sex, quintile), their discounted
+values, and the totals over the horizon. Floating point: a total depends on the order of its
+additions, and the three commands have always added in their own order (`run` year after
+year, `compare` year after year within each quintile, the sweep with ``np.sum``); each total
+keeps its command's order, so every output is unchanged bit for bit, and
+tests/test_sensitivity.py checks that they agree to rounding.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from povsim.inputs import layout as L
-from povsim.measures.economics import EconomicSettings, discount_factors, qalys_by_cell
-from povsim.measures.results import EXPECTANCIES, PREVALENCES, QUINTILE_LABELS, SEX_LABELS, grouped
+from povsim.measures import life_table as M
+from povsim.measures.economics import (
+    EconomicSettings,
+    discount_factors,
+    present_value,
+    qalys_by_cell,
+)
+from povsim.measures.results import (
+    EXPECTANCIES,
+    PREVALENCES,
+    QUINTILE_LABELS,
+    SEX_LABELS,
+    grouped,
+    rates,
+)
 from povsim.model import registry as R
+from povsim.policy.interventions import Programme
 
 KEYS = ["arm", "year", "sex", "quintile", "measure"]
 
@@ -61,22 +89,215 @@ def grouped_cells(per_cell: np.ndarray) -> np.ndarray:
     return np.concatenate([t, t.sum(axis=1, keepdims=True)], axis=1)
 
 
-def compare_arms(
-    frame: pd.DataFrame,
-    tallies: dict[str, np.ndarray],
-    programme: dict[str, dict[str, np.ndarray]],
-    econ: EconomicSettings | None = None,
-) -> pd.DataFrame:
-    """Tidy comparison of every non-baseline arm with the baseline arm.
+@dataclass(frozen=True)
+class Spending:
+    """One intervention's yearly participants (H, N_Q) real persons and cost (H,) £, and the
+    quintile index it is restricted to (a budget cell, named ``<lever>-q<k>``), if any."""
 
-    ``programme[arm]`` holds ``participants`` (H, 5) and ``cost`` (H,) summed over the arm's
-    interventions. With ``econ``, QALYs gained and the discounted economic measures are added.
+    participants: np.ndarray
+    cost: np.ndarray
+    quintile: int | None
+
+
+def _cell_quintile(name: str | None) -> int | None:
+    """Quintile index (0-4) of a budget cell ``<lever>-q<k>``, else None."""
+    name = name or ""
+    if "-q" in name and name[-1].isdigit():
+        return int(name.rsplit("-q", 1)[1]) - 1
+    return None
+
+
+@dataclass(frozen=True)
+class ArmLevels:
+    """One arm's run reduced to what contrasts need, real persons: tallies summed over ages
+    (H, 3, 6, N_STAT) by sex male/female/all x quintile 1-5/all; QALYs lived per cell
+    (H, N_CELL) and in total (H,); the programme's cost (H,) £ and participants (H, N_Q); each
+    intervention's spending."""
+
+    grouped: np.ndarray
+    qalys_cell: np.ndarray
+    qalys_total: np.ndarray
+    cost: np.ndarray
+    participants: np.ndarray
+    spending: tuple[Spending, ...]
+
+    @classmethod
+    def of(
+        cls, tallies: np.ndarray, programme: Programme, utilities: tuple[np.ndarray, np.ndarray]
+    ) -> ArmLevels:
+        """Reduce tallies (H, N_CELL, N_STAT) and the programme that produced them."""
+        h = tallies.shape[0]
+        q = qalys_by_cell(tallies, utilities)
+        items = programme.items
+        return cls(
+            grouped=grouped(tallies).sum(axis=3),
+            qalys_cell=q,
+            qalys_total=q.sum(axis=1),
+            cost=sum((a.record.cost for a in items), np.zeros(h)),
+            participants=sum((a.record.participants for a in items), np.zeros((h, L.N_Q))),
+            spending=tuple(
+                Spending(a.record.participants, a.record.cost, _cell_quintile(a.spec.name))
+                for a in items
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ArmContrast:
+    """An arm minus the baseline of the same run.
+
+    Yearly deltas by (year, sex 3, quintile 6), real persons: ``healthy_years`` (person-years
+    in good health), ``life_years`` (person-years alive), ``deaths_averted``, ``qalys``; the
+    arm's ``cost`` (H,) £ and ``participants`` (H, N_Q). For sex `all` by quintile 1-5/all,
+    (H, 6): the same deltas discounted at the health rate (``*_disc``); ``cost_disc`` (H,) at
+    the cost rate. ``qalys_total`` (H,): arm total minus baseline total (the sweep's order of
+    additions; equal to ``qalys[:, 2, 5]`` up to rounding).
+    """
+
+    arm: ArmLevels
+    healthy_years: np.ndarray
+    life_years: np.ndarray
+    deaths_averted: np.ndarray
+    qalys: np.ndarray
+    qalys_total: np.ndarray
+    healthy_years_disc: np.ndarray
+    life_years_disc: np.ndarray
+    qalys_disc: np.ndarray
+    cost_disc: np.ndarray
+    rate_costs: float
+    rate_health: float
+
+    @classmethod
+    def between(cls, arm: ArmLevels, base: ArmLevels, econ: EconomicSettings) -> ArmContrast:
+        """The contrast of ``arm`` with ``base`` at ``econ``'s discount rates (per year)."""
+        ga, gb = arm.grouped, base.grouped
+        h = ga.shape[0]
+        dh, dc = discount_factors(h, econ.rate_health), discount_factors(h, econ.rate_costs)
+        hy = ga[..., R.S_GOOD] - gb[..., R.S_GOOD]
+        ly = ga[..., R.S_EXPO] - gb[..., R.S_EXPO]
+        q = grouped_cells(arm.qalys_cell - base.qalys_cell)
+        return cls(
+            arm=arm,
+            healthy_years=hy,
+            life_years=ly,
+            deaths_averted=-1 * (ga[..., R.S_DEATHS] - gb[..., R.S_DEATHS]),
+            qalys=q,
+            qalys_total=arm.qalys_total - base.qalys_total,
+            healthy_years_disc=hy[:, 2] * dh[:, None],
+            life_years_disc=ly[:, 2] * dh[:, None],
+            qalys_disc=q[:, 2] * dh[:, None],
+            cost_disc=arm.cost * dc,
+            rate_costs=econ.rate_costs,
+            rate_health=econ.rate_health,
+        )
+
+    @property
+    def cost(self) -> np.ndarray:
+        """The arm's cost by year (H,), £ (the baseline has no interventions)."""
+        return self.arm.cost
+
+    @property
+    def participants(self) -> np.ndarray:
+        """The arm's participants by year and quintile (H, N_Q), real persons."""
+        return self.arm.participants
+
+    # --- totals over the horizon, each in the order its command has always used ---------
+
+    def totals(self) -> dict[str, float]:
+        """Totals over the horizon for sex and quintile `all` (the sweep's outputs): healthy
+        life-years gained and cost undiscounted (added year after year, as `povsim run`'s
+        cumulative rows), and discounted healthy life-years, cost and QALYs (present values,
+        :func:`povsim.measures.economics.present_value`)."""
+        d_good = self.healthy_years[:, 2, 5]
+        return {
+            "healthy_years_gained": float(np.cumsum(d_good)[-1]),
+            "cost": float(np.cumsum(self.cost)[-1]),
+            "healthy_years_gained_disc": present_value(d_good, self.rate_health),
+            "cost_disc": present_value(self.cost, self.rate_costs),
+            "qalys_gained_disc": present_value(self.qalys_total, self.rate_health),
+        }
+
+    def by_quintile(self) -> dict[str, np.ndarray]:
+        """Totals over the horizon by quintile (N_Q,), sex `all`, added year after year
+        within each quintile (`povsim compare`): discounted QALYs, healthy and life-years
+        gained; healthy life-years gained undiscounted; participants."""
+        return {
+            "qalys": self.qalys_disc[:, :5].sum(axis=0),
+            "healthy_years": self.healthy_years[:, 2, :5].sum(axis=0),
+            "healthy_years_disc": self.healthy_years_disc[:, :5].sum(axis=0),
+            "life_years_disc": self.life_years_disc[:, :5].sum(axis=0),
+        }
+
+    def cost_by_quintile(self) -> tuple[np.ndarray, float, np.ndarray]:
+        """(discounted cost by quintile (N_Q,) £, undiscounted cost £, participants by quintile
+        (N_Q,) real persons) over the horizon. An intervention restricted to a quintile (a
+        budget cell) is charged to it; any other to the quintiles it reached, in proportion."""
+        cost_q = np.zeros(L.N_Q)
+        part_q = np.zeros(L.N_Q)
+        cost_all = 0.0
+        for sp in self.arm.spending:
+            reach = sp.participants.sum(axis=0)
+            share = reach / reach.sum() if reach.sum() > 0 else np.full(L.N_Q, 1.0 / L.N_Q)
+            if sp.quintile is not None:
+                share = np.eye(L.N_Q)[sp.quintile]
+            cost_q += share * present_value(sp.cost, self.rate_costs)
+            cost_all += float(sp.cost.sum())
+            part_q += reach
+        return cost_q, cost_all, part_q
+
+
+def arm_contrasts(
+    tallies: dict[str, np.ndarray], programmes: dict[str, Programme], econ: EconomicSettings
+) -> dict[str, ArmContrast]:
+    """Every non-baseline arm of one run against its ``baseline`` arm."""
+    levels = {k: ArmLevels.of(t, programmes[k], econ.utilities) for k, t in tallies.items()}
+    return {
+        k: ArmContrast.between(v, levels["baseline"], econ)
+        for k, v in levels.items()
+        if k != "baseline"
+    }
+
+
+@dataclass(frozen=True)
+class Inequality:
+    """Gap (quintile 5 minus 1) in HLE and LE at birth and the slope index of inequality of
+    HLE at birth, persons, in one year (years), with the arithmetic of
+    :func:`povsim.measures.results.tidy`."""
+
+    hle_gap: float
+    hle_sii: float
+    le_gap: float
+
+    @classmethod
+    def final_year(cls, tallies: np.ndarray, weight: float, fallback: np.ndarray) -> Inequality:
+        """From the last year of tallies (H, N_CELL, N_STAT); ``weight`` real persons per
+        simulated person; ``fallback`` national rates (3, N_AGE) for empty groups."""
+        g = grouped(tallies[-1:])  # final year only: (1, 3, 6, 101, S)
+        mx, _, good, _ = rates(g, weight, fallback)
+        hle = M.sullivan_hle(mx, good, 0)[0, 2]  # sex all: (6,) quintiles 1-5, all
+        le = M.life_expectancy(mx, 0)[0, 2]
+        shares = g[..., R.S_EXPO][0, 2, :5, :].sum(axis=-1)
+        w = M.sii_weights(shares)
+        return cls(
+            hle_gap=float(hle[4] - hle[0]),
+            hle_sii=float(np.sum(w * hle[:5])),
+            le_gap=float(le[4] - le[0]),
+        )
+
+
+def compare_arms(
+    frame: pd.DataFrame, contrasts: dict[str, ArmContrast], thresholds: tuple[float, ...]
+) -> pd.DataFrame:
+    """`povsim run`'s comparison: every arm's contrast as tidy rows by year, sex and quintile.
+
+    ``frame`` (the levels of every arm) gives the changes in expectancies and prevalences;
+    ``contrasts`` (:func:`arm_contrasts`) the person-years, QALYs, participants and costs;
+    ``thresholds`` (£ per QALY) the net monetary benefits.
     """
     years = np.sort(frame.year.unique())
     base = frame[frame.arm == "baseline"].set_index(["year", "sex", "quintile", "measure"])
-    gb = grouped(tallies["baseline"]).sum(axis=3)  # (H, 3, 6, S)
     out = []
-    for arm in [a for a in tallies if a != "baseline"]:
+    for arm, c in contrasts.items():
         f = frame[frame.arm == arm].set_index(["year", "sex", "quintile", "measure"])
         level = [*EXPECTANCIES, *PREVALENCES]
         level += [f"{m}_{s}" for m in EXPECTANCIES for s in ("gap", "sii")]
@@ -85,16 +306,14 @@ def compare_arms(
         diff["measure"] = diff.measure + "_change"
         diff.insert(0, "arm", arm)
         out.append(diff)
-        ga = grouped(tallies[arm]).sum(axis=3)
-        for name, col, sign in (
-            ("healthy_years_gained", R.S_GOOD, 1),
-            ("life_years_gained", R.S_EXPO, 1),
-            ("deaths_averted", R.S_DEATHS, -1),
+        for name, d in (
+            ("healthy_years_gained", c.healthy_years),
+            ("life_years_gained", c.life_years),
+            ("deaths_averted", c.deaths_averted),
         ):
-            d = sign * (ga[..., col] - gb[..., col])
             out.append(_long(d, years, name, arm))
             out.append(_long(np.cumsum(d, axis=0), years, f"{name}_cumulative", arm))
-        part, cost = programme[arm]["participants"], programme[arm]["cost"]
+        part, cost = c.participants, c.cost
         out.append(_long(_by_q_all(part), years, "participants", arm))
         cost_q = np.zeros((len(years), 3, 6)) * np.nan
         cost_q[:, 2, 5] = cost
@@ -103,11 +322,8 @@ def compare_arms(
         cost_cum = np.full((len(years), 3, 6), np.nan)
         cost_cum[:, 2, 5] = cum_cost
         out.append(_long(cost_cum, years, "cost_cumulative", arm))
-        if econ is not None:
-            out.extend(
-                _economic_rows(tallies[arm], tallies["baseline"], ga, gb, cost, econ, years, arm)
-            )
-        hy = np.cumsum(ga[:, 2, 5, R.S_GOOD] - gb[:, 2, 5, R.S_GOOD])
+        out.extend(_economic_rows(c, thresholds, years, arm))
+        hy = np.cumsum(c.healthy_years[:, 2, 5])
         cum_part = np.cumsum(part.sum(axis=1))
         with np.errstate(divide="ignore", invalid="ignore"):
             for name, v in (
@@ -125,27 +341,18 @@ def compare_arms(
 
 
 def _economic_rows(
-    ta: np.ndarray,
-    tb: np.ndarray,
-    ga: np.ndarray,
-    gb: np.ndarray,
-    cost: np.ndarray,
-    econ: EconomicSettings,
-    years: np.ndarray,
-    arm: str,
+    c: ArmContrast, thresholds: tuple[float, ...], years: np.ndarray, arm: str
 ) -> list[pd.DataFrame]:
-    """QALYs gained by year, sex and quintile; discounted totals, cost per QALY and NMB."""
-    q = grouped_cells(qalys_by_cell(ta, econ.utilities) - qalys_by_cell(tb, econ.utilities))
+    """QALYs gained by year, sex and quintile; discounted cumulative totals (added year after
+    year), cost per QALY and NMB."""
     rows = [
-        _long(q, years, "qalys_gained", arm),
-        _long(np.cumsum(q, axis=0), years, "qalys_gained_cumulative", arm),
+        _long(c.qalys, years, "qalys_gained", arm),
+        _long(np.cumsum(c.qalys, axis=0), years, "qalys_gained_cumulative", arm),
     ]
-    h = len(years)
-    dh, dc = discount_factors(h, econ.rate_health), discount_factors(h, econ.rate_costs)
-    qd = np.cumsum(q[:, 2, 5] * dh)
-    hyd = np.cumsum((ga[:, 2, 5, R.S_GOOD] - gb[:, 2, 5, R.S_GOOD]) * dh)
-    lyd = np.cumsum((ga[:, 2, 5, R.S_EXPO] - gb[:, 2, 5, R.S_EXPO]) * dh)
-    cd = np.cumsum(cost * dc)
+    qd = np.cumsum(c.qalys_disc[:, 5])
+    hyd = np.cumsum(c.healthy_years_disc[:, 5])
+    lyd = np.cumsum(c.life_years_disc[:, 5])
+    cd = np.cumsum(c.cost_disc)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_qaly = np.where(qd != 0, cd / qd, np.nan)
         per_hy = np.where(hyd != 0, cd / hyd, np.nan)
@@ -158,7 +365,7 @@ def _economic_rows(
         ("cost_per_healthy_year_discounted", per_hy),
     ):
         rows.append(_long(_total_only(v), years, name, arm))
-    for thr in econ.thresholds:
+    for thr in thresholds:
         rows.append(_long(_total_only(thr * qd - cd), years, f"nmb_{int(thr)}", arm))
     return rows
 

@@ -21,16 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from povsim.measures import life_table as M
-from povsim.measures.contrast import grouped_cells
-from povsim.measures.economics import (
-    EconomicSettings,
-    atkinson_ede,
-    discount_factors,
-    qalys_by_cell,
-)
+from povsim.measures.contrast import ArmContrast
+from povsim.measures.economics import EconomicSettings, atkinson_ede
 from povsim.measures.results import grouped, rates
 from povsim.model import registry as R
-from povsim.policy.interventions import Programme
 
 N_Q = 5
 
@@ -48,35 +42,16 @@ class Gains:
     participants: np.ndarray  # real persons by quintile, summed over years
 
 
-def quintile_gains(
-    ta: np.ndarray, tb: np.ndarray, prog: Programme, econ: EconomicSettings
-) -> Gains:
-    """Gains of tallies ``ta`` over baseline ``tb`` (both (H, N_CELL, N_STAT), real persons)
-    and the programme's costs, by quintile (both sexes)."""
-    h = ta.shape[0]
-    dh, dc = discount_factors(h, econ.rate_health), discount_factors(h, econ.rate_costs)
-    q = grouped_cells(qalys_by_cell(ta, econ.utilities) - qalys_by_cell(tb, econ.utilities))
-    ga, gb = grouped(ta).sum(axis=3), grouped(tb).sum(axis=3)
-    hy = ga[:, 2, :5, R.S_GOOD] - gb[:, 2, :5, R.S_GOOD]
-    ly = ga[:, 2, :5, R.S_EXPO] - gb[:, 2, :5, R.S_EXPO]
-    cost_q = np.zeros(N_Q)
-    part_q = np.zeros(N_Q)
-    cost_all = 0.0
-    for a in prog.items:
-        # Interventions of an allocation are named <lever>-q<k>; others count where they reach.
-        reach = a.record.participants.sum(axis=0)
-        share = reach / reach.sum() if reach.sum() > 0 else np.full(N_Q, 1.0 / N_Q)
-        name = a.spec.name or ""
-        if "-q" in name and name[-1].isdigit():
-            share = np.eye(N_Q)[int(name.rsplit("-q", 1)[1]) - 1]
-        cost_q += share * float(np.sum(a.record.cost * dc))
-        cost_all += float(a.record.cost.sum())
-        part_q += reach
+def quintile_gains(contrast: ArmContrast) -> Gains:
+    """An allocation's gains over the baseline by quintile (both sexes), from its arm
+    contrast (:class:`povsim.measures.contrast.ArmContrast`)."""
+    totals = contrast.by_quintile()
+    cost_q, cost_all, part_q = contrast.cost_by_quintile()
     return Gains(
-        qalys=(q[:, 2, :5] * dh[:, None]).sum(axis=0),
-        healthy_years=hy.sum(axis=0),
-        healthy_years_disc=(hy * dh[:, None]).sum(axis=0),
-        life_years_disc=(ly * dh[:, None]).sum(axis=0),
+        qalys=totals["qalys"],
+        healthy_years=totals["healthy_years"],
+        healthy_years_disc=totals["healthy_years_disc"],
+        life_years_disc=totals["life_years_disc"],
         cost=cost_q,
         cost_undiscounted=cost_all,
         participants=part_q,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from povsim.inputs import layout as L
+from povsim.inputs.interventions import Intervention, parse_intervention
 from povsim.inputs.investment import SET_BY_STRATEGY, Investment, Strategy
-from povsim.inputs.schema import Intervention
 
 
 def lever_mix(inv: Investment, strategy: Strategy) -> np.ndarray:
@@ -81,5 +81,5 @@ def interventions_for(inv: Investment, alloc: np.ndarray) -> list[Intervention]:
                 targeting={"rule": "quintiles", "quintiles": [q + 1]},
                 budget_per_year=money,
             )
-            out.append(Intervention.model_validate(data))
+            out.append(parse_intervention(data))
     return out

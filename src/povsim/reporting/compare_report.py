@@ -166,7 +166,7 @@ def _allocation_table(res: InvestmentResults) -> str:
 def _levers(res: InvestmentResults) -> str:
     rows = []
     for name, lv in res.investment.levers.items():
-        what = lv.type + (f" ({lv.behaviour})" if lv.behaviour else "")
+        what = lv.type + (f" ({lv.subtype})" if lv.subtype else "")
         cap = f"{lv.capacity:,.0f} a year" if lv.capacity else "none"
         rows.append(
             f"<tr><td><strong>{esc(name)}</strong></td><td>{esc(what)}</td>"

@@ -15,8 +15,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from povsim.inputs.interventions import parse_intervention
 from povsim.inputs.parameters import calibration_dir, read_table
 from povsim.measures.results import Results
+from povsim.policy.types import describe
 from povsim.reporting.html import (
     CSS,
     cell,
@@ -468,29 +470,8 @@ def _eligibility(e: dict[str, Any]) -> str:
 
 
 def _effect(iv: dict[str, Any]) -> str:
-    t, eff = iv["type"], iv["effect"]
-    if t == "income":
-        text = f"£{eff:,.0f} a year added to each participating household's equivalised income"
-    elif t == "housing":
-        text = f"{fmt_pct(eff)} chance a retrofit ends the cold/damp exposure"
-    elif t == "behaviour":
-        text = f"{fmt_pct(eff)} chance a participant changes behaviour ({iv.get('behaviour')})"
-    elif t == "access":
-        text = f"mortality multiplier {eff:g} for participants"
-        if iv.get("ltc_multiplier", 1) != 1:
-            text += f"; onset of long-term conditions x {iv['ltc_multiplier']:g}"
-        if iv.get("capacity_added"):
-            text += f"; adds {iv['capacity_added']:,.0f} appointments a year to capacity"
-    elif t == "employment":
-        text = (
-            f"{fmt_pct(eff)} chance a participant out of work enters a job (then acts through "
-            "income, poverty and health)"
-        )
-    else:
-        text = f"{fmt_pct(eff)} chance a participant's loneliness resolves"
-    if iv.get("decay"):
-        text += f"; benefit lost with probability {iv['decay']:g} a year"
-    return text
+    """What the block does, in its type's words (:mod:`povsim.policy.types`)."""
+    return describe(parse_intervention(iv))
 
 
 def _cost(c: dict[str, Any]) -> str:

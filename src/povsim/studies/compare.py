@@ -20,6 +20,7 @@ import pandas as pd
 from povsim import __version__
 from povsim.inputs.investment import Investment
 from povsim.inputs.parameters import ModelParams
+from povsim.measures.contrast import arm_contrasts
 from povsim.measures.economics import EconomicSettings, cell_utilities
 from povsim.measures.equity import (
     ede_change,
@@ -108,11 +109,10 @@ def fit_response(inv: Investment, runs: ArmRuns, econ: EconomicSettings) -> Resp
     n = len(inv.levers)
     shape = (n, len(levels), N_Q)
     q, hy, cost = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    base = runs.tallies["baseline"]
+    contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
     for li, lever in enumerate(inv.levers):
         for k, level in enumerate(inv.optimiser.levels, start=1):
-            arm = f"resp-{lever}-{level:g}"
-            g = quintile_gains(runs.tallies[arm], base, runs.programmes[arm], econ)
+            g = quintile_gains(contrasts[f"resp-{lever}-{level:g}"])
             q[li, k], hy[li, k], cost[li, k] = g.qalys, g.healthy_years, g.cost
     money = np.array(levels) * float(inv.budget.per_year)
     return Response(money=money, qalys=q, healthy_years=hy, cost=cost)
@@ -236,8 +236,9 @@ def compare_strategies(
         b_first = expectancies(base_t, 0, runs.weight, fallback)
         b_eval = expectancies(base_t, ev_t, runs.weight, fallback)
         base = {**b_eval, "base_hle0": b_first["hle0"]}
+        contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
         for k in arms_alloc:
-            g = quintile_gains(runs.tallies[k], base_t, runs.programmes[k], econ)
+            g = quintile_gains(contrasts[k])
             a_eval = expectancies(runs.tallies[k], ev_t, runs.weight, fallback)
             m = measures(g, econ, list(inv.economics.aversions), base, a_eval, runs.population_q)
             m["objective"] = objective_value(

@@ -34,6 +34,7 @@ import pandas as pd
 from povsim import __version__
 from povsim.inputs.investment import Investment, PlaceStrategy
 from povsim.inputs.places import Place, find_place
+from povsim.measures.contrast import arm_contrasts
 from povsim.measures.equity import Gains, expectancies, measures, objective_value, quintile_gains
 from povsim.model.area import area_params
 from povsim.policy.budget import allocation, interventions_for
@@ -101,11 +102,12 @@ class PlaceModel:
         be = expectancies(base_t, ev_t, runs.weight, fallback)
         out = [runs.population_q, b0["le0"], b0["hle0"], b0["shares"]]
         out += [be["le0"], be["hle0"], be["shares"]]
+        contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
         for k in self.arms:
             if k not in runs.tallies:  # no money in this place: no change
                 out += [np.zeros(6 * N_Q + 1), be["le0"], be["hle0"], be["shares"]]
                 continue
-            g = quintile_gains(runs.tallies[k], base_t, runs.programmes[k], econ)
+            g = quintile_gains(contrasts[k])
             ae = expectancies(runs.tallies[k], ev_t, runs.weight, fallback)
             out += [getattr(g, f) for f in GAIN_FIELDS]
             out += [g.participants, np.array([g.cost_undiscounted])]

@@ -17,7 +17,12 @@ from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
 from povsim.measures.attribution import decompose
 from povsim.measures.by_age import by_age_frame
-from povsim.measures.contrast import compare_arms, loop_dependence, pool_replicates
+from povsim.measures.contrast import (
+    arm_contrasts,
+    compare_arms,
+    loop_dependence,
+    pool_replicates,
+)
 from povsim.measures.economics import EconomicSettings
 from povsim.measures.results import Results, tidy
 from povsim.model.area import add_per_100k, area_params, real_population
@@ -182,14 +187,6 @@ def simulate_arms(
     )
 
 
-def programme_totals(prog: Programme, horizon: int) -> dict[str, np.ndarray]:
-    """Participants (horizon, 5) and cost (horizon,) summed over a programme's interventions."""
-    return {
-        "participants": sum((a.record.participants for a in prog.items), np.zeros((horizon, 5))),
-        "cost": sum((a.record.cost for a in prog.items), np.zeros(horizon)),
-    }
-
-
 def run_once(
     sc: Scenario,
     mp: ModelParams,
@@ -200,10 +197,9 @@ def run_once(
     """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight,
     decomposition of the baseline gap or None)."""
     runs = simulate_arms(sc, mp, seed, progress=progress, decomposition=decomposition)
-    h = sc.population.horizon
-    programme = {k: programme_totals(p, h) for k, p in runs.programmes.items()}
     econ = EconomicSettings.from_params(mp)
-    comparison = compare_arms(runs.frame, runs.tallies, programme, econ)
+    contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
+    comparison = compare_arms(runs.frame, contrasts, econ.thresholds)
     return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
 
 

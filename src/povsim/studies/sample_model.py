@@ -4,9 +4,11 @@ A sweep runs the same scenario thousands of times with different values of its u
 inputs. :class:`ScenarioModel` is what a worker holds: it builds the starting population once
 (per value of the few parameters that change it, :data:`POPULATION_PARAMS`), refits cell
 tables only when model parameters change, reuses the baseline arm when only intervention
-fields change, and computes the outputs straight from the tallies instead of building the
-tidy tables of :func:`povsim.run`. The numbers are the same as :func:`povsim.studies.run.run_once`
-gives for the same inputs (``tests/test_sensitivity.py`` checks it).
+fields change, and reads the outputs from the arm contrast
+(:class:`povsim.measures.contrast.ArmContrast`, the one `povsim run` and `povsim compare` read)
+instead of building the tidy tables of :func:`povsim.run`. The numbers are the same as
+:func:`povsim.studies.run.run_once` gives for the same inputs (``tests/test_sensitivity.py``
+checks it).
 
 Every sample runs with the scenario's seed, so each person gets the same random draws in
 every sample and every arm (common random numbers): differences between samples come from
@@ -39,10 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from povsim.measures import life_table as M
-from povsim.measures.economics import cell_utilities, present_value, qalys_by_cell
-from povsim.measures.results import grouped, rates
-from povsim.model import registry as R
+from povsim.measures.contrast import ArmContrast, ArmLevels, Inequality
+from povsim.measures.economics import EconomicSettings
 
 OUTPUTS = (
     "hle0_gap_change",
@@ -70,65 +70,19 @@ POPULATION_PARAMS = (
 EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
 
 
-@dataclass
-class Levels:
-    """What the outputs need from one arm: final-year HLE/LE gap and SII (persons), yearly
-    person-years in good health (real persons) and yearly cost (£)."""
-
-    hle_gap: float
-    hle_sii: float
-    le_gap: float
-    good_by_year: np.ndarray
-    cost_by_year: np.ndarray
-    qalys_by_year: np.ndarray
-
-
-def levels(
-    tallies: np.ndarray,
-    weight: float,
-    fallback: np.ndarray,
-    cost_by_year: np.ndarray,
-    utilities: tuple[np.ndarray, np.ndarray],
-) -> Levels:
-    """Reduce one arm's tallies (horizon, N_CELL, N_STAT) with the same arithmetic as
-    :func:`povsim.measures.results.tidy` and :func:`povsim.measures.contrast.compare_arms`."""
-    g = grouped(tallies[-1:])  # final year only: (1, 3, 6, 101, S)
-    mx, _, good, _ = rates(g, weight, fallback)
-    hle = M.sullivan_hle(mx, good, 0)[0, 2]  # sex all: (6,) quintiles 1-5, all
-    le = M.life_expectancy(mx, 0)[0, 2]
-    shares = g[..., R.S_EXPO][0, 2, :5, :].sum(axis=-1)
-    w = M.sii_weights(shares)
-    good_y = grouped(tallies).sum(axis=3)[:, 2, 5, R.S_GOOD]
-    return Levels(
-        hle_gap=float(hle[4] - hle[0]),
-        hle_sii=float(np.sum(w * hle[:5])),
-        le_gap=float(le[4] - le[0]),
-        good_by_year=good_y,
-        cost_by_year=np.asarray(cost_by_year, float),
-        qalys_by_year=qalys_by_cell(tallies, utilities).sum(axis=1),
-    )
-
-
-def arm_outputs(
-    arm: Levels, base: Levels, rate_costs: float, rate_health: float
-) -> dict[str, float]:
-    """Outputs of one arm against the baseline (units in the module docstring)."""
-    d_good = arm.good_by_year - base.good_by_year
-    hy = float(np.cumsum(d_good)[-1])
-    cost = float(np.cumsum(arm.cost_by_year)[-1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cph = cost / hy if hy != 0 else float("nan")
-    out = {
+def arm_outputs(arm: Inequality, base: Inequality, contrast: ArmContrast) -> dict[str, float]:
+    """Outputs of one arm against the baseline (units in the module docstring): the
+    final-year inequality of both arms and the arm contrast's totals."""
+    out: dict[str, float] = {
         "hle0_gap_change": arm.hle_gap - base.hle_gap,
         "hle0_sii_change": arm.hle_sii - base.hle_sii,
         "le0_gap_change": arm.le_gap - base.le_gap,
-        "healthy_years_gained": hy,
-        "cost": cost,
-        "cost_per_healthy_year": cph if np.isfinite(cph) else float("nan"),
-        "healthy_years_gained_disc": present_value(d_good, rate_health),
-        "cost_disc": present_value(arm.cost_by_year, rate_costs),
-        "qalys_gained_disc": present_value(arm.qalys_by_year - base.qalys_by_year, rate_health),
+        **contrast.totals(),
     }
+    hy, cost = out["healthy_years_gained"], out["cost"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cph = cost / hy if hy != 0 else float("nan")
+    out["cost_per_healthy_year"] = cph if np.isfinite(cph) else float("nan")
     q = out["qalys_gained_disc"]
     out["cost_per_qaly"] = out["cost_disc"] / q if q != 0 else float("nan")
     return out
@@ -226,7 +180,7 @@ class ScenarioModel:
                 composition=c["area"].composition,
                 fitted={**mp.fitted, **{k: v for k, v in c["area"].fitted.items() if k == "local"}},
             )
-        utilities = cell_utilities(mp)
+        econ = EconomicSettings.from_params(mp)  # utilities and discount rates
         fitted = c["fitted"].get(fit_key)
         if fitted is None:
             raw_tables = c["raw_tables"].get(table_key)
@@ -263,20 +217,21 @@ class ScenarioModel:
         weight = float(pop0.weight[0])
         fallback = fallback_mx(mp)
 
-        def run_arm(ivs: list) -> Levels:
+        def run_arm(ivs: list) -> tuple[ArmLevels, Inequality]:
             prog = Programme.build(ivs, mp, seed, spec.start_year, h)
             loops = Loops(sc.feedbacks, mp, h)
             tal = simulate(mp, tables, pop0.copy(), h, seed, hooks=[ArmHook(prog, loops)])
-            cost = sum((a.record.cost for a in prog.items), np.zeros(h))
-            return levels(tal, weight, fallback, cost, utilities)
+            levels = ArmLevels.of(tal, prog, econ.utilities)
+            return levels, Inequality.final_year(tal, weight, fallback)
 
+        # The baseline's reduced levels, not its tallies, are kept (a few hundred kB each).
         base = c["baselines"].get(model_key)
         if base is None:
             base = run_arm([])
             _lru_put(c["baselines"], model_key, base, 256)
-        rc, rh = float(mp.value("discount_rate_costs")), float(mp.value("discount_rate_health"))
         out: list[float] = []
         for arm in sc.arms.values():
-            o = arm_outputs(run_arm(arm.interventions), base, rc, rh)
+            levels, ineq = run_arm(arm.interventions)
+            o = arm_outputs(ineq, base[1], ArmContrast.between(levels, base[0], econ))
             out += [o[k] for k in OUTPUTS]
         return np.array(out)

@@ -1,0 +1,275 @@
+"""Intervention blocks of a scenario: one schema per intervention type, joined by ``type``.
+
+Every type shares the delivery fields of :class:`InterventionBase` (timing, targeting,
+eligibility, coverage, uptake, capacity, budget, decay, cost) and adds or checks its own
+(``behaviour`` for behaviour change, ``ltc_multiplier`` and ``capacity_added`` for access).
+:data:`Intervention` is the pydantic discriminated union on ``type`` that scenario files are
+validated against; what each type *does* lives in :mod:`povsim.policy.types`, looked up by
+the same ``type`` string.
+
+Adding a type: a schema class here (its ``type`` literal, its own fields and checks) added to
+:data:`SCHEMAS`, then its behaviour module in ``policy/types/`` (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
+
+from povsim.inputs.errors import CONFIG, NAME_PATTERN, Number, own
+
+
+class Targeting(BaseModel):
+    """Who is offered the intervention, by IMD quintile (1 = most deprived)."""
+
+    model_config = CONFIG
+    rule: Literal["universal", "core20", "proportionate", "quintiles"] = "universal"
+    quintiles: list[int] | None = None  # for rule `quintiles`
+    weights: list[Number] | None = None  # for rule `proportionate`: relative coverage Q1..Q5
+
+    @model_validator(mode="after")
+    def _check(self) -> Targeting:
+        # A field that the rule ignores is a mistake the user should hear about.
+        if self.quintiles is not None and self.rule != "quintiles":
+            own(
+                "quintiles",
+                "only used with rule `quintiles`",
+                self.quintiles,
+                f"remove it, or set rule: quintiles (rule is `{self.rule}`)",
+            )
+        if self.weights is not None and self.rule != "proportionate":
+            own(
+                "weights",
+                "only used with rule `proportionate`",
+                self.weights,
+                f"remove it, or set rule: proportionate (rule is `{self.rule}`)",
+            )
+        if self.rule == "quintiles":
+            if not self.quintiles:
+                own("quintiles", "required when rule is `quintiles`", None, "a list from 1..5")
+            for q in self.quintiles:
+                if q not in (1, 2, 3, 4, 5):
+                    own("quintiles", "unknown quintile", q, "1, 2, 3, 4, 5")
+        if self.rule == "proportionate":
+            w = self.weights
+            if (
+                w is None
+                or len(w) != 5
+                or any(isinstance(x, bool) or x < 0 for x in w)
+                or max(w) <= 0
+            ):
+                own(
+                    "weights",
+                    "must be 5 non-negative weights (Q1..Q5), not all zero",
+                    w,
+                    "e.g. [5, 4, 3, 2, 1]",
+                )
+        return self
+
+    def quintile_weights(self) -> list[float]:
+        """Relative coverage by quintile, the largest being 1."""
+        if self.rule == "universal":
+            return [1.0] * 5
+        if self.rule == "core20":
+            return [1.0, 0.0, 0.0, 0.0, 0.0]
+        if self.rule == "quintiles":
+            return [1.0 if q in (self.quintiles or []) else 0.0 for q in range(1, 6)]
+        top = max(self.weights or [1.0])
+        return [float(x) / top for x in self.weights or []]
+
+
+class Cost(BaseModel):
+    """Costs in £ (prices of the start year)."""
+
+    model_config = CONFIG
+    fixed_per_year: Number = Field(0.0, ge=0)
+    per_participant: Number = Field(0.0, ge=0)
+    # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
+    # year's reach goes from the first eligible person to all of them (harder to reach).
+    diminishing_returns: Number = Field(0.0, ge=0, le=100)
+    source: str = ""
+
+
+class Eligibility(BaseModel):
+    """Person-level conditions besides quintile; all that are set must hold."""
+
+    model_config = CONFIG
+    age_min: int = Field(0, ge=0, le=100)
+    age_max: int = Field(100, ge=0, le=100)
+    in_poverty: bool = False
+    with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
+    with_ltc: bool = False  # at least one long-term condition
+
+
+BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
+
+
+class InterventionBase(BaseModel):
+    """The delivery fields every intervention type shares. ``effect`` means what the type
+    says (its class docstring); timing, reach, capacity, budget, decay and cost mean the same
+    for every type (docs/model.md §6.2-6.4)."""
+
+    model_config = CONFIG
+    type: str  # narrowed to one literal by each type
+    name: str | None = Field(
+        None, pattern=NAME_PATTERN, description="1-64 characters from A-Z a-z 0-9 _ -"
+    )
+    start_year: int = Field(ge=1990, le=2200)
+    end_year: int = Field(ge=1990, le=2200)
+    ramp_up_years: int = Field(0, ge=0, le=50)
+    targeting: Targeting = Field(default_factory=Targeting)
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    coverage: Number = Field(1.0, ge=0, le=1)
+    uptake: Number = Field(1.0, ge=0, le=1)
+    effect: Number = Field(ge=0)
+    effect_source: str = Field(min_length=1)
+    decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
+    cost: Cost = Field(default_factory=Cost)
+    capacity: Number | None = Field(None, gt=0)  # most participants a year (real persons)
+    # £ a year available (real population): caps participants at what it pays for, after
+    # the fixed cost and any treatment continuing from earlier years.
+    budget_per_year: Number | None = Field(None, gt=0)
+
+    # Upper bound of ``effect`` and how it is worded when exceeded (None: no bound).
+    EFFECT_MAX: ClassVar[float | None] = 1.0
+    EFFECT_IS: ClassVar[str] = "is a probability for this type"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _other_types_fields(cls, data: Any) -> Any:
+        """A field of another type is accepted at its default (files written for the single
+        intervention schema carry ``behaviour: null``) and refused otherwise."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key, value in data.items():
+            if key in cls.model_fields:
+                continue
+            owners = [s for s in SCHEMAS if key in s.model_fields]
+            if not owners:
+                continue  # unknown everywhere: pydantic's extra_forbidden names it
+            default = owners[0].model_fields[key].default
+            if value == default and type(value) is not bool:
+                del out[key]
+                continue
+            types = ", ".join(s.type_name() for s in owners)
+            if default is None:
+                own(key, f"only for type {types}", value)
+            own(key, f"only used by type {types}", value, f"{default:g}")
+        return out
+
+    @model_validator(mode="after")
+    def _check(self) -> InterventionBase:
+        if self.end_year < self.start_year:
+            own(
+                "end_year",
+                "must not be before start_year",
+                self.end_year,
+                f">= start_year ({self.start_year})",
+            )
+        self._check_type()
+        if self.EFFECT_MAX is not None and self.effect > self.EFFECT_MAX:
+            own("effect", self.EFFECT_IS, self.effect, f"0..{self.EFFECT_MAX:g}")
+        if self.eligibility.age_max < self.eligibility.age_min:
+            own("eligibility.age_max", "must not be below age_min", self.eligibility.age_max)
+        return self
+
+    def _check_type(self) -> None:
+        """Checks of the type's own fields (override)."""
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The ``type`` string of this schema."""
+        return cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+
+    @property
+    def subtype(self) -> str | None:
+        """What a type is further split by (the behaviour of a behaviour change), or None."""
+        return None
+
+
+class IncomeIntervention(InterventionBase):
+    """A cash transfer: ``effect`` is £ per year added to each participating household's
+    equivalised income, paid in the programme years only (nothing is held, so no decay)."""
+
+    type: Literal["income"]
+    EFFECT_MAX: ClassVar[float | None] = None
+
+    def _check_type(self) -> None:
+        if self.decay != 0:
+            own("decay", "not used by type income (payments stop after end_year)", self.decay, "0")
+
+
+class HousingIntervention(InterventionBase):
+    """Retrofit of cold/damp homes: ``effect`` is the probability that a retrofit ends the
+    exposure."""
+
+    type: Literal["housing"]
+
+
+class BehaviourIntervention(InterventionBase):
+    """Support to change a health behaviour: ``effect`` is the probability that a participant
+    changes (quits, becomes active, ...) for a year."""
+
+    type: Literal["behaviour"]
+    behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
+
+    def _check_type(self) -> None:
+        if self.behaviour is None:
+            own("behaviour", "required for type behaviour", None, ", ".join(BEHAVIOURS))
+
+    @property
+    def subtype(self) -> str | None:
+        return self.behaviour
+
+
+class AccessIntervention(InterventionBase):
+    """Access to treatment: ``effect`` is the mortality multiplier of participants while
+    treated (e.g. 0.87); ``ltc_multiplier`` multiplies their LTC onset and progression;
+    ``capacity_added`` adds appointments a year to the capacity loop."""
+
+    type: Literal["access"]
+    ltc_multiplier: Number = Field(1.0, gt=0, le=1)
+    capacity_added: Number = Field(0.0, ge=0)  # appointments per year added to capacity
+    EFFECT_IS: ClassVar[str] = "is a mortality multiplier for access"
+
+
+class CommunityIntervention(InterventionBase):
+    """Community work and social prescribing: ``effect`` is the probability that a
+    participant's loneliness resolves."""
+
+    type: Literal["community"]
+
+
+class EmploymentIntervention(InterventionBase):
+    """Job matching: ``effect`` is the probability that a participant out of work (working
+    age) enters work that year."""
+
+    type: Literal["employment"]
+
+
+# Every intervention type's schema; `type` picks one (pydantic discriminated union).
+SCHEMAS: tuple[type[InterventionBase], ...] = (
+    IncomeIntervention,
+    HousingIntervention,
+    BehaviourIntervention,
+    AccessIntervention,
+    CommunityIntervention,
+    EmploymentIntervention,
+)
+INTERVENTION_TYPES: tuple[str, ...] = tuple(s.type_name() for s in SCHEMAS)
+SCHEMA_OF: dict[str, type[InterventionBase]] = dict(zip(INTERVENTION_TYPES, SCHEMAS))
+
+if TYPE_CHECKING:  # type checkers see the shared base; pydantic sees the tagged union
+    Intervention = InterventionBase
+else:
+    Intervention = Annotated[reduce(or_, SCHEMAS), Field(discriminator="type")]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Intervention)
+
+
+def parse_intervention(data: dict[str, Any]) -> InterventionBase:
+    """Validate one intervention block (a dict) into its type's schema."""
+    return _ADAPTER.validate_python(data)

@@ -1,0 +1,237 @@
+"""Shared delivery of every intervention type: timing, eligibility, targeting, reach, capacity,
+budget, decay draws and cost.
+
+Whom a programme reaches in a year (docs/model.md §6.2): alive, within the block's
+``eligibility`` and the type's own condition, offered by quintile ``targeting``, reached with
+probability coverage x ramp-up x quintile weight x uptake (times the trust loop's multiplier),
+cut to ``capacity`` and to what ``budget_per_year`` pays for by keeping the lowest draws. What
+they cost (§6.3): the fixed cost in programme years plus the unit cost per participant plus the
+extra cost of diminishing returns. Random numbers (§6.4): every intervention draws from its own
+counter-based stream, so a person's draws are the same in every arm.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from povsim.inputs import layout as L
+from povsim.inputs.interventions import InterventionBase
+from povsim.inputs.parameters import ModelParams
+from povsim.model.population import Population, cell_index
+from povsim.model.rng import D_INTERVENTION_BASE, uniforms
+from povsim.model.tables import CellTables
+
+# Below 16 the employment flag means "lives with someone in work" (parameters.py), so the
+# employment lever is for ages 16..working_age_max.
+EMPLOYMENT_AGE_MIN = 16
+
+
+def current_income(
+    pop: Population, tables: CellTables, mp: ModelParams, with_transfer: bool = False
+) -> np.ndarray:
+    """Equivalised household income (£ per year) of every slot, as the kernel computes it."""
+    c = cell_index(pop)
+    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
+    out_of_work = (pop.age <= mp.value("working_age_max")) & (pop.employed == 0)
+    y = np.where(out_of_work, y * mp.value("replacement_ratio"), y)
+    return y + pop.transfer if with_transfer else y
+
+
+def stream_identity(spec: InterventionBase) -> str:
+    """What names an intervention's random stream: its ``name``, else its type (and
+    behaviour). The same intervention in two arms then draws the same numbers for each
+    person, so arms can be compared with each other as well as with the baseline."""
+    if spec.name:
+        return spec.name
+    return spec.type + (f"-{spec.subtype}" if spec.subtype else "")
+
+
+def stream_key(identity: str, occurrence: int) -> int:
+    """Stream index of the ``occurrence``-th block (1-based) with this identity in an arm."""
+    return zlib.crc32(f"{identity}#{occurrence}".encode())
+
+
+@dataclass
+class InterventionRecord:
+    """What one intervention did each year: participants (real persons) and cost (£)."""
+
+    participants: np.ndarray  # (horizon, N_Q) by quintile
+    cost: np.ndarray  # (horizon,)
+
+    @classmethod
+    def empty(cls, horizon: int) -> InterventionRecord:
+        return cls(np.zeros((horizon, L.N_Q)), np.zeros(horizon))
+
+
+@dataclass
+class Active:
+    """One intervention with the state it carries between years."""
+
+    spec: InterventionBase
+    index: int  # its random stream (see stream_key)
+    record: InterventionRecord
+    # Persons currently holding the benefit (bool per slot; sized on the first year applied).
+    held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def scale(self, year: int) -> float:
+        """Share of full coverage in ``year``: 0 outside the programme, ramped at the start."""
+        s = self.spec
+        if year < s.start_year or year > s.end_year:
+            return 0.0
+        if s.ramp_up_years == 0:
+            return 1.0
+        return min(1.0, (year - s.start_year + 1) / s.ramp_up_years)
+
+
+@dataclass
+class YearContext:
+    """What every intervention of an arm sees in one year."""
+
+    t: int  # year index (0 = first simulated year)
+    year: int  # calendar year
+    pop: Population
+    sk: np.uint64  # seed key of the run
+    mp: ModelParams
+    tables: CellTables
+    uptake_mult_q: np.ndarray  # trust loop's uptake multiplier by quintile (N_Q,)
+    income: np.ndarray | None = None  # incomes before transfers, once an income type asks
+
+    def incomes(self) -> np.ndarray:
+        """This year's incomes before transfers (£ per year): the shared ones if computed."""
+        if self.income is not None:
+            return self.income
+        return current_income(self.pop, self.tables, self.mp)
+
+
+@dataclass
+class Delivered:
+    """One intervention's year: participants (indices), £ per participant, extra £ of
+    diminishing returns."""
+
+    participants: np.ndarray
+    unit_cost: float
+    extra: float = 0.0
+
+    @classmethod
+    def nobody(cls, spec: InterventionBase) -> Delivered:
+        return cls(np.zeros(0, dtype=np.int64), spec.cost.per_participant, 0.0)
+
+
+def eligible(a: Active, ctx: YearContext, condition: np.ndarray | None) -> np.ndarray:
+    """Alive persons meeting the block's ``eligibility`` and the type's ``condition``."""
+    pop, e = ctx.pop, a.spec.eligibility
+    ok = (pop.alive == 1) & (pop.age >= e.age_min) & (pop.age <= e.age_max)
+    if e.in_poverty:
+        ok &= ctx.incomes() < ctx.tables.poverty_line
+    if e.with_children:
+        ok &= (pop.age <= 15) | ((pop.age >= 20) & (pop.age <= 49))
+    if e.with_ltc:
+        ok &= pop.ltc >= 1
+    if condition is not None:
+        ok &= condition
+    return ok
+
+
+def draw(a: Active, idx: np.ndarray, ctx: YearContext, which: int) -> np.ndarray:
+    """Uniform draws of persons ``idx`` this year: ``which`` 1 success, 2 decay (§6.4)."""
+    return uniforms(
+        ctx.sk, idx.astype(np.int64), ctx.t + 1, D_INTERVENTION_BASE + 4 * a.index + which
+    )
+
+
+def reach(
+    a: Active,
+    idx: np.ndarray,
+    ctx: YearContext,
+    year_key: int,
+    scale: float,
+    uses_trust: bool,
+    committed: float = 0.0,
+) -> tuple[np.ndarray, float]:
+    """Participants among eligible ``idx`` and the extra cost of diminishing returns (£).
+
+    A person takes part when their draw is below the reach probability; where a capacity or
+    the year's budget binds, those with the lowest draws (so more coverage or money never
+    removes anyone). ``year_key``: the draw's year (``t + 1`` fresh each year, 0 the same
+    every year); ``committed``: real persons already paid for this year (treatment
+    continuing under an access intervention)."""
+    s, pop = a.spec, ctx.pop
+    if idx.size == 0 or scale <= 0.0:
+        return idx[:0], 0.0
+    qw = np.asarray(s.targeting.quintile_weights())[pop.quint[idx]]
+    mult = ctx.uptake_mult_q[pop.quint[idx]] if uses_trust else 1.0
+    p = s.coverage * scale * qw * np.minimum(1.0, s.uptake * mult)
+    u = uniforms(ctx.sk, idx.astype(np.int64), year_key, D_INTERVENTION_BASE + 4 * a.index)
+    chosen = u < p
+    w = float(pop.weight[idx[0]])
+    eligible_real = idx.size * w
+    limits = [s.capacity] if s.capacity is not None else []
+    if s.budget_per_year is not None:
+        limits.append(affordable(s, eligible_real, committed))
+    if limits:
+        limit = int(min(limits) / w + 1e-9)
+        if chosen.sum() > limit:
+            # Keep the lowest u / p: the same as scaling every reach probability down by one
+            # factor, so a binding capacity keeps the targeting's proportions.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rank = np.where(chosen, u / p, np.inf)
+            order = np.argsort(rank, kind="stable")[:limit]
+            chosen = np.zeros_like(chosen)
+            chosen[order] = True
+    return idx[chosen], diminishing_cost(s, float(chosen.sum()) * w, eligible_real)
+
+
+def affordable(s: InterventionBase, eligible: float, committed: float = 0.0) -> float:
+    """Most new participants (real persons) a year's ``budget_per_year`` (£) pays for, after
+    the fixed cost and ``committed`` persons already being paid for.
+
+    With ``cost.diminishing_returns`` d the unit cost rises from ``per_participant`` c for the
+    first person to c(1 + d) for the last of the year's ``eligible`` persons (the hardest to
+    reach cost more), so k persons cost c k (1 + d k / 2E); solved for k.
+    """
+    c, d = s.cost.per_participant, s.cost.diminishing_returns
+    if s.budget_per_year is None:  # no budget: no limit
+        return math.inf
+    avail = s.budget_per_year - s.cost.fixed_per_year - committed * c
+    if avail <= 0:
+        return 0.0
+    if c == 0:
+        return math.inf
+    if d == 0 or eligible <= 0:
+        return avail / c
+    a = c * d / (2.0 * eligible)
+    return (-c + math.sqrt(c * c + 4.0 * a * avail)) / (2.0 * a)
+
+
+def diminishing_cost(s: InterventionBase, k: float, eligible: float) -> float:
+    """Cost (£) above c per person of reaching k of ``eligible`` persons with diminishing
+    returns (see :func:`affordable`)."""
+    d = s.cost.diminishing_returns
+    if d == 0 or eligible <= 0:
+        return 0.0
+    return s.cost.per_participant * d * k * k / (2.0 * eligible)
+
+
+def decay_held(a: Active, ctx: YearContext) -> np.ndarray:
+    """Persons who lose the benefit this year (indices), removed from ``a.held``."""
+    held, s = a.held, a.spec
+    if not held.any() or s.decay <= 0:
+        return np.zeros(0, dtype=np.int64)
+    h_idx = np.flatnonzero(held)
+    lost = h_idx[draw(a, h_idx, ctx, 2) < s.decay]
+    held[lost] = False
+    return lost
+
+
+def record(a: Active, ctx: YearContext, done: Delivered, active: bool) -> None:
+    """Participants by quintile (real persons) and cost (£) of the year."""
+    s, pop, part = a.spec, ctx.pop, done.participants
+    by_q = np.bincount(pop.quint[part], weights=pop.weight[part], minlength=L.N_Q)
+    a.record.participants[ctx.t] = by_q
+    a.record.cost[ctx.t] = (
+        (s.cost.fixed_per_year if active else 0.0) + done.unit_cost * by_q.sum() + done.extra
+    )
