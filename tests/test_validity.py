@@ -79,6 +79,27 @@ CASES = [
         "damp_home,mortality,all,65,",
         "column exposure",
     ),
+    (
+        "intervention_gradients.csv",
+        lambda t: (
+            "\n".join(
+                ln
+                for ln in t.splitlines()
+                if not ln.startswith("stop_smoking,behaviour:smoking,effect,3,")
+            )
+            + "\n"
+        ),
+        "stop_smoking,behaviour:smoking,effect,5,",
+        "quintile 3 missing",
+    ),
+    (
+        "intervention_gradients.csv",
+        lambda t: t.replace(
+            "health_check,access,uptake,2,0.8904", "health_check,access,uptake,2,-0.8904"
+        ),
+        "health_check,access,uptake,2,",
+        "column relative",
+    ),
 ]
 
 

@@ -130,3 +130,52 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
                 int(rows.age_max.iloc[-1]),
                 "the last band ends at 100",
             )
+
+
+GRADIENT_TYPES = ("income", "housing", "behaviour", "access", "community", "employment")
+EFFECT_IS_PROBABILITY = ("housing", "behaviour", "community", "employment")
+
+
+def check_intervention_gradients(df: pd.DataFrame, path: Path) -> None:
+    """Uptake/effect multipliers by quintile: known field and type, relative >= 0, and every
+    programme and field with quintiles 1-5 exactly once."""
+    _require(df, path, ("programme", "applies_to", "field", "quintile", "relative"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "relative", 0.0, 100.0, "a multiplier 0-100")
+    _numbers(df, path, lines, "quintile", 1, 5, "a quintile 1-5")
+    for k, r in enumerate(df.itertuples()):
+        if r.field not in ("uptake", "effect"):
+            raise _fail(path, lines[k], "field", "unknown field", r.field, "uptake, effect")
+        kind = str(r.applies_to).split(":")[0]
+        if kind not in GRADIENT_TYPES:
+            raise _fail(
+                path,
+                lines[k],
+                "applies_to",
+                "unknown type",
+                r.applies_to,
+                ", ".join(GRADIENT_TYPES),
+            )
+        if r.field == "effect" and kind not in EFFECT_IS_PROBABILITY:
+            raise _fail(
+                path,
+                lines[k],
+                "field",
+                f"type {kind}: its effect is not a probability of success",
+                r.field,
+                "uptake",
+            )
+    for (prog, fld), idx in df.groupby(["programme", "field"]).groups.items():
+        rows = df.loc[idx]
+        qs = sorted(int(q) for q in rows.quintile)
+        last = max(lines[k] for k in idx)
+        if qs != [1, 2, 3, 4, 5]:
+            missing = sorted(set(range(1, 6)) - set(qs))
+            problem = (
+                f"programme {prog}, field {fld}: quintile {missing[0]} missing"
+                if missing
+                else f"programme {prog}, field {fld}: a quintile appears twice"
+            )
+            raise _fail(path, last, "quintile", problem, allowed="exactly one row for each of 1-5")
+        if rows.applies_to.nunique() != 1:
+            raise _fail(path, last, "applies_to", f"programme {prog}: differs between rows")
