@@ -100,8 +100,28 @@ def tables(d: Path) -> str:
                 _short(g.source.iloc[0], 100),
             ]
         )
+    ig = read_table("intervention_gradients.csv", d)
+    ig_rows = []
+    for (prog, fld), g in ig.groupby(["programme", "field"], sort=False):
+        g = g.sort_values("quintile")
+        ig_rows.append(
+            [
+                prog,
+                g.applies_to.iloc[0],
+                fld,
+                "/".join(f"{v:.3f}" for v in g.relative),
+                "/".join(sorted(set(g.tag))),
+                _short(g.source.iloc[0], 100),
+            ]
+        )
     return "\n\n".join(
         [
+            "**Uptake and effect of interventions by quintile** "
+            "(`calibration/intervention_gradients.csv`; Q1/…/Q5, mean 1):",
+            _table(
+                ["programme", "applies to", "field", "Q1/…/Q5", "tags", "source (abridged)"],
+                ig_rows,
+            ),
             "**Scalars** (`calibration/parameters.yaml`; range = bounds for scenario overrides):",
             _table(["name", "value", "unit", "range", "tag", "source (abridged)"], scal),
             "**Relative risks and odds ratios** (`calibration/relative_risks.csv`; mortality: "
