@@ -45,10 +45,11 @@ sys.path.insert(0, str(HERE))
 
 import numpy_step as NS  # noqa: E402
 from povsim.engine import kernel as K
-from povsim.engine.simulate import prepare, simulate
+from povsim.engine.simulate import kernel_scalars, prepare, simulate
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import load_params
 from povsim.model import registry as R
+from povsim.model.population import PersonArrays
 
 
 def person_years(tallies: np.ndarray, weight: float) -> float:
@@ -203,52 +204,27 @@ def per_person_check(mp, tables, pop0, seed: int, n: int = 1000) -> dict:
 
     rng = np.random.default_rng(seed)
     ids = np.sort(rng.choice(np.flatnonzero(pop0.alive), n, replace=False))
-    state = dict(zip(NS.STATE_NAMES, (a[ids].copy() for a in pop0.state_arrays())))
+    state = {name: x[ids].copy() for name, x in pop0.kernel_arrays()._asdict().items()}
     state["mort_mult"][:] = rng.uniform(0.5, 2.0, n)
     state["ltc_mult"][:] = rng.uniform(0.5, 2.0, n)
     state["weight"][:] = rng.uniform(0.5, 2.0, n)
     tr = rng.random(n) < 0.3
     state["transfer"][tr] = rng.uniform(100.0, 3000.0, int(tr.sum()))
-    s = mp.value
-    rest = (
-        tables.mx,
-        tables.mort_norm,
-        tables.health_odds,
-        tables.bin_inc,
-        tables.bin_rem,
-        tables.smk_init,
-        tables.smk_cess,
-        tables.smk_relapse,
-        tables.ltc_i01,
-        tables.ltc_i12,
-        tables.ltc_norm01,
-        tables.ltc_norm12,
-        tables.emp_exit,
-        tables.emp_entry,
-        tables.emp_norm,
-        tables.inc_mu,
-        tables.rr_mort,
-        tables.rr_ltc,
-        tables.or_health,
-        float(mp.rr_jobloss_poor_health),
-        float(s("income_sigma")),
-        float(s("income_persistence")),
-        float(s("replacement_ratio")),
-        float(tables.poverty_line),
-        int(s("working_age_max")),
-        int(s("adult_age")),
-        rng.uniform(0.5, 2.0, L.N_Q),
+    reg = tables.registry
+    # Random capacity multipliers of the capacity-limited factors' incidence, by quintile.
+    year = K.year_inputs(
+        tables, reg.kernel_layout(), kernel_scalars(mp, tables), rng.uniform(0.5, 2.0, L.N_Q)
     )
-    a = [v.copy() for v in state.values()]
-    b = [v.copy() for v in state.values()]
-    ta = np.zeros((n, L.N_CELL, R.N_STAT))
+    a = PersonArrays(**{k: v.copy() for k, v in state.items()})
+    b = PersonArrays(**{k: v.copy() for k, v in state.items()})
+    ta = np.zeros((n, L.N_CELL, reg.n_stats))
     tb = np.zeros_like(ta)
     sk = seed_key(seed)
-    K.step_year(0, sk, *a, *rest, ta)
-    NS.step_year_numpy(0, sk, *b, *rest, tb)
+    K.step_year(0, sk, a, year, ta)
+    NS.step_year_numpy(0, sk, b, year, tb)
     states = {k: int(np.count_nonzero(x != y)) for k, x, y in zip(state, a, b)}
     tallies = {
-        R.STAT_NAMES[j]: int(np.count_nonzero(ta[..., j] != tb[..., j])) for j in range(R.N_STAT)
+        reg.stats[j]: int(np.count_nonzero(ta[..., j] != tb[..., j])) for j in range(reg.n_stats)
     }
     res = {
         "persons": n,

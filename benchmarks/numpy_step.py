@@ -1,21 +1,23 @@
 """Plain vectorised NumPy twin of :func:`povsim.engine.kernel.step_year` (benchmark reference).
 
-``step_year_numpy`` takes exactly the arguments of the Numba kernel, in the same order, and
-does the same yearly step to whole arrays at once: the same counter-based draws
-(splitmix64 ``mix64`` / ``person_key`` / ``uniform`` / ``approx_normal`` in uint64 array
-arithmetic), the same order of events (income and poverty, self-rated health, expected
-hazard, death, risk factors, work, long-term conditions, income potential, ageing) and the
-same tallies, written per chunk into ``tallies`` ((n_chunks, N_CELL, N_STAT)), so the caller
-sums blocks exactly as :func:`povsim.engine.simulate.simulate` does.
+``step_year_numpy`` takes exactly the arguments of the Numba kernel (the persons' arrays, the
+year's inputs with the registry's layout, the tally blocks) and does the same yearly step to
+whole arrays at once, for any registry (any number of binary risk factors): the same
+counter-based draws (splitmix64 ``mix64`` / ``person_key`` / ``uniform`` / ``approx_normal``
+in uint64 array arithmetic), the same order of events (income and poverty, self-rated health,
+expected hazard, death, risk factors, work, long-term conditions, income potential, ageing)
+and the same tallies, written per chunk into ``tallies`` ((n_chunks, N_CELL, n_stats)), so the
+caller sums blocks exactly as :func:`povsim.engine.simulate.simulate` does.
 
 Bit-for-bit agreement with the compiled kernel
 ----------------------------------------------
 The kernel is compiled without ``fastmath``, so LLVM neither reassociates nor fuses
 multiply-adds: evaluating the kernel's expressions in source order, left to right, gives the
-same doubles. This module does exactly that (effect products multiplied in the order of
-``_effect_product``; ``(cell odds * frailty) * product``; ``((mx * multiplier) * product) /
-normaliser``; income shocks ``T[k] * (1 - f) + T[k + 1] * f``), so states and tallies agree
-bit for bit (``bench_engine.py --check`` and tests/test_numpy_reference.py verify it).
+same doubles. This module does exactly that (effect products multiplied in the registry's
+exposure order, as ``_effect_tables`` does; ``(cell odds * frailty) * product``;
+``((mx * multiplier) * product) / normaliser``; income shocks ``T[k] * (1 - f) + T[k + 1] * f``),
+so states and tallies agree bit for bit (``bench_engine.py --check``,
+tests/test_numpy_reference.py and tests/test_registry.py verify it).
 """
 
 from __future__ import annotations
@@ -27,25 +29,8 @@ import numpy as np
 
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
-from povsim.model import registry as R
-from povsim.model.rng import (
-    _C1,
-    _NORM_TABLE,
-    C2,
-    D_ALCOHOL,
-    D_COLD,
-    D_DEATH,
-    D_EMPLOYED,
-    D_HEALTH,
-    D_INACTIVE,
-    D_INCOME,
-    D_ISOLATED,
-    D_LTC,
-    D_OBESE,
-    D_SMOKE,
-    D_UNMET,
-    GOLDEN,
-)
+from povsim.model.registry import FACTOR, POVERTY, SMOKING
+from povsim.model.rng import _C1, _NORM_TABLE, C2, GOLDEN
 
 _M64 = (1 << 64) - 1
 _S27, _S30, _S31, _S32 = (np.uint64(s) for s in (27, 30, 31, 32))
@@ -129,232 +114,160 @@ def approx_normal(h: np.ndarray, draw: int) -> np.ndarray:
 # --- the yearly step -------------------------------------------------------------------------
 
 
-def _factor(rr: np.ndarray, k: int) -> float:
-    """Multiplier of exposure ``k`` as the kernel applies it: 1 + (rr - 1)."""
-    return 1.0 + (float(rr[k]) - 1.0)
-
-
-def _product(rr, x_cur, x_ex, x_ob, x_ina, x_alc, x_cd, x_iso, pov, x_un, lt):
-    """The kernel's ``_effect_product``, factors multiplied in the same order."""
-    m = np.where(x_cur, _factor(rr, R.K_SMOKE_CUR), 1.0)
-    for x, k in (
-        (x_ex, R.K_SMOKE_EX),
-        (x_ob, R.K_OBESE),
-        (x_ina, R.K_INACTIVE),
-        (x_alc, R.K_ALCOHOL),
-        (x_cd, R.K_COLD),
-        (x_iso, R.K_ISOLATED),
-        (pov, R.K_POVERTY),
-        (x_un, R.K_UNMET),
-        (lt == 1, R.K_LTC1),
-        (lt >= 2, R.K_LTC2),
-    ):
-        m = m * np.where(x, _factor(rr, k), 1.0)
+def _product(rf, lay, ad, sm, bins, pov, lt):
+    """The kernel's tabulated effect product per person: factors ``1 + (rf[e] - 1)`` of the
+    exposed, multiplied in exposure order (``lt`` None: LTC counts do not enter)."""
+    m = None
+    for e in range(rf.shape[0]):
+        kind, arg = lay.expo_kind[e], lay.expo_arg[e]
+        if kind == SMOKING:
+            x = sm == arg
+        elif kind == FACTOR:
+            x = bins[:, arg] != 0
+        elif kind == POVERTY:
+            x = pov
+        else:  # LTC
+            x = np.zeros(sm.shape[0], bool) if lt is None else lt == arg
+        if lay.expo_adult[e]:
+            x = ad & x
+        f = np.where(x, 1.0 + (float(rf[e]) - 1.0), 1.0)
+        m = f if m is None else m * f
     return m
 
 
-def step_year_numpy(
-    t,
-    seed_k,
-    alive,
-    age,
-    sex,
-    quint,
-    smoke,
-    obese,
-    inactive,
-    alcohol,
-    cold,
-    isolated,
-    unmet,
-    employed,
-    ltc,
-    good,
-    zinc,
-    frail_or,
-    transfer,
-    mort_mult,
-    ltc_mult,
-    weight,
-    mx,
-    mort_norm,
-    health_odds,
-    bin_inc,
-    bin_rem,
-    smk_init,
-    smk_cess,
-    smk_relapse,
-    ltc_i01,
-    ltc_i12,
-    ltc_norm01,
-    ltc_norm12,
-    emp_exit,
-    emp_entry,
-    emp_norm,
-    inc_mu,
-    rr_mort,
-    rr_ltc,
-    or_health,
-    rr_jobloss_poor,
-    inc_sigma,
-    inc_rho,
-    replacement,
-    poverty_line,
-    working_age_max,
-    adult_age,
-    unmet_mult_q,
-    tallies,
-):
-    """Same contract as :func:`povsim.engine.kernel.step_year`: advance every living person one
+def step_year_numpy(t, seed_k, persons, year, tallies):
+    """Same contract as :func:`povsim.kernel.step_year`: advance every living person one
     year, modify the state arrays in place and fill ``tallies[ch]`` for every chunk ``ch``."""
-    n = alive.shape[0]
+    p, lay, sc = persons, year.layout, year.scalars
+    cells = year.cells
+    binc, brem, p_emp, p_ltci, p_ltcn, _ = K.cell_columns(p.bins.shape[1])
+    n = p.alive.shape[0]
     n_chunks = tallies.shape[0]
     chunk = (n + n_chunks - 1) // n_chunks
+    inc_rho = sc.inc_rho
     shock_sd = float(np.sqrt(1.0 - inc_rho * inc_rho))
-    log_repl = math.log(replacement)
-    log_line = math.log(poverty_line)
+    log_repl = math.log(sc.replacement)
+    log_line = math.log(sc.poverty_line)
     if not tallies.flags.c_contiguous:
-        raise ValueError("tallies must be C-contiguous (n_chunks, N_CELL, N_STAT)")
+        raise ValueError("tallies must be C-contiguous (n_chunks, N_CELL, n_stats)")
     tallies[...] = 0.0
+    n_stats = tallies.shape[-1]
 
-    idx = np.flatnonzero(alive)
-    a = age[idx].astype(np.int64)
-    s = sex[idx].astype(np.int64)
-    q = quint[idx].astype(np.int64)
+    idx = np.flatnonzero(p.alive)
+    a = p.age[idx].astype(np.int64)
+    s = p.sex[idx].astype(np.int64)
+    q = p.quint[idx].astype(np.int64)
     c = (s * L.N_Q + q) * L.N_AGE + a
+    pc = cells[c]
     dr = Draws(person_key(seed_k, idx, t + 1))
-    w = weight[idx]
-    emp = employed[idx]
+    w = p.weight[idx]
+    emp = p.employed[idx]
 
     # Income and poverty.
-    ly = inc_mu[c] + inc_sigma * zinc[idx]
-    ly = ly + np.where((a <= working_age_max) & (emp == 0), log_repl, 0.0)
-    tr = transfer[idx]
+    ly = pc[:, K.P_INCMU] + sc.inc_sigma * p.zinc[idx]
+    ly = ly + np.where((a <= sc.working_age_max) & (emp == 0), log_repl, 0.0)
+    tr = p.transfer[idx]
     pov = ly < log_line
     has_tr = tr != 0.0
     if has_tr.any():
-        pov[has_tr] = np.exp(ly[has_tr]) + tr[has_tr] < poverty_line
-    ad = a >= adult_age
-    sm, ob, ina, alc = smoke[idx], obese[idx], inactive[idx], alcohol[idx]
-    cd, iso, un, lt = cold[idx], isolated[idx], unmet[idx], ltc[idx]
-    x_cur, x_ex = ad & (sm == 1), ad & (sm == 2)
-    x_ob, x_ina, x_alc = ad & (ob != 0), ad & (ina != 0), ad & (alc != 0)
-    x_cd, x_iso, x_un = cd != 0, iso != 0, un != 0
+        pov[has_tr] = np.exp(ly[has_tr]) + tr[has_tr] < sc.poverty_line
+    ad = a >= sc.adult_age
+    sm, lt = p.smoke[idx], p.ltc[idx]
+    bins = p.bins[idx]  # (m, k) copy: the states at the start of the year
+    or_health, rr_mort, rr_ltc = year.effects
 
     # Self-rated health: odds of not-good health, then the draw.
-    odds = (
-        health_odds[c]
-        * frail_or[idx]
-        * _product(or_health, x_cur, x_ex, x_ob, x_ina, x_alc, x_cd, x_iso, pov, x_un, lt)
-    )
-    u = dr.u(D_HEALTH)
+    odds = pc[:, K.P_HODDS] * p.frail_or[idx] * _product(or_health, lay, ad, sm, bins, pov, lt)
+    u = dr.u(lay.d_health)
     g = u >= odds * (1.0 - u)
-    good[idx] = g
+    p.good[idx] = g
 
     # Expected hazard.
     h = (
-        mx[c]
-        * mort_mult[idx]
-        * _product(rr_mort, x_cur, x_ex, x_ob, x_ina, x_alc, x_cd, x_iso, pov, x_un, lt)
-        / mort_norm[c]
+        pc[:, K.P_MX]
+        * p.mort_mult[idx]
+        * _product(rr_mort, lay, ad, sm, bins, pov, lt)
+        / pc[:, K.P_MNORM]
     )
 
     # Tallies of everyone alive at the start of the year, per (chunk, cell) in person order.
     size = n_chunks * L.N_CELL
-    bins = (idx // chunk) * L.N_CELL + c
-    flat = tallies.reshape(size, R.N_STAT)
+    cb = (idx // chunk) * L.N_CELL + c
+    flat = tallies.reshape(size, n_stats)
 
     def tally(col, values, sel=None):
         if sel is None:
-            flat[:, col] = np.bincount(bins, values, minlength=size)
+            flat[:, col] = np.bincount(cb, values, minlength=size)
         else:
-            flat[:, col] = np.bincount(bins[sel], values, minlength=size)
+            flat[:, col] = np.bincount(cb[sel], values, minlength=size)
 
     wh = w * h
-    tally(R.S_EXPO, w)
-    tally(R.S_HAZ, wh)
-    tally(R.S_HAZ2, wh * h)
-    tally(R.S_GOOD, w * g)
-    tally(R.S_SMOKE, w * (sm == 1))
-    tally(R.S_OBESE, w * ob)
-    tally(R.S_INACTIVE, w * ina)
-    tally(R.S_ALCOHOL, w * alc)
-    tally(R.S_COLD, w * cd)
-    tally(R.S_ISOLATED, w * iso)
-    tally(R.S_EMPLOYED, w * emp)
-    tally(R.S_POVERTY, w * pov)
-    tally(R.S_LTC1P, w * (lt >= 1))
-    tally(R.S_LTC2P, w * (lt >= 2))
-    tally(R.S_UNMET, w * un)
+    tally(lay.s_expo, w)
+    tally(lay.s_haz, wh)
+    tally(lay.s_haz2, wh * h)
+    tally(lay.s_good, w * g)
+    tally(lay.s_smoke, w * (sm == 1))
+    tally(lay.s_employed, w * emp)
+    tally(lay.s_poverty, w * pov)
+    tally(lay.s_ltc1p, w * (lt >= 1))
+    tally(lay.s_ltc2p, w * (lt >= 2))
+    for b, col in enumerate(lay.factor_stats):
+        tally(col, w * bins[:, b])
 
     # Death: u < 1 - exp(-h) (the kernel's shortcut bounds give the same answer).
-    u = dr.u(D_DEATH)
+    u = dr.u(lay.d_death)
     dies = (u < h) & ((u < h - 0.5 * h * h) | (u < -np.expm1(-h)))
-    alive[idx[dies]] = 0
-    tally(R.S_DEATHS, w[dies], dies)
+    p.alive[idx[dies]] = 0
+    tally(lay.s_deaths, w[dies], dies)
 
     # Survivors: risk factors, work, long-term conditions, income potential, ageing.
     sv = ~dies
     i2 = idx[sv]
-    c2, q2, a2 = c[sv], q[sv], a[sv]
+    pc2, a2 = pc[sv], a[sv]
     dr = dr.take(sv)
     sm2 = sm[sv]
 
-    u = dr.u(D_SMOKE)
+    u = dr.u(lay.d_smoke)
     new = sm2.copy()
-    new[(sm2 == 0) & (u < smk_init[c2])] = 1
-    new[(sm2 == 1) & (u < smk_cess[c2])] = 2
-    new[(sm2 != 0) & (sm2 != 1) & (u < smk_relapse[c2])] = 1
-    smoke[i2] = new
+    new[(sm2 == 0) & (u < pc2[:, K.P_SMK0])] = 1
+    new[(sm2 == 1) & (u < pc2[:, K.P_SMK0 + 1])] = 2
+    new[(sm2 != 0) & (sm2 != 1) & (u < pc2[:, K.P_SMK0 + 2])] = 1
+    p.smoke[i2] = new
 
-    def binary(arr, x, draw, b, inc_mult=None):
+    bins2 = bins[sv]
+    for b, draw in enumerate(lay.factor_draws):
         u = dr.u(draw)
-        inc = bin_inc[b, c2] if inc_mult is None else bin_inc[b, c2] * inc_mult
-        arr[i2] = (x & (u >= bin_rem[b, c2])) | ((1 - x) & (u < inc))
+        x = bins2[:, b]
+        p.bins[i2, b] = (x & (u >= pc2[:, brem + b])) | ((1 - x) & (u < pc2[:, binc + b]))
 
-    binary(obese, ob[sv], D_OBESE, R.B_OBESE)
-    binary(inactive, ina[sv], D_INACTIVE, R.B_INACTIVE)
-    binary(alcohol, alc[sv], D_ALCOHOL, R.B_ALCOHOL)
-    binary(isolated, iso[sv], D_ISOLATED, R.B_ISOLATED)
-    binary(cold, cd[sv], D_COLD, R.B_COLD)
-    binary(unmet, un[sv], D_UNMET, R.B_UNMET, unmet_mult_q[q2])
-
-    u = dr.u(D_EMPLOYED)
+    u = dr.u(lay.d_employed)
     emp2 = emp[sv]
     working = emp2 != 0
-    p_exit = emp_exit[c2] / emp_norm[c2] * np.where(g[sv], 1.0, rr_jobloss_poor)
+    p_exit = np.where(g[sv], pc2[:, p_emp + 1], pc2[:, p_emp + 2])
     new = emp2.copy()
     new[working & (u < p_exit)] = 0
-    new[~working & (u < emp_entry[c2])] = 1
-    employed[i2] = new
+    new[~working & (u < pc2[:, p_emp])] = 1
+    p.employed[i2] = new
 
     lt2 = lt[sv]
     at = lt2 < 2
     if at.any():
         sub = np.flatnonzero(at)
-        m = ltc_mult[i2[sub]] * _product(
-            rr_ltc,
-            x_cur[sv][sub],
-            x_ex[sv][sub],
-            x_ob[sv][sub],
-            x_ina[sv][sub],
-            x_alc[sv][sub],
-            x_cd[sv][sub],
-            x_iso[sv][sub],
-            pov[sv][sub],
-            x_un[sv][sub],
-            np.zeros(sub.size, np.uint8),
+        m = p.ltc_mult[i2[sub]] * _product(
+            rr_ltc, lay, ad[sv][sub], sm2[sub], bins2[sub], pov[sv][sub], None
         )
-        u = dr.u(D_LTC)[sub]
-        cs, ls = c2[sub], lt2[sub]
-        zero = ls == 0
-        thr = np.where(zero, ltc_i01[cs] * m / ltc_norm01[cs], ltc_i12[cs] * m / ltc_norm12[cs])
+        u = dr.u(lay.d_ltc)[sub]
+        ps, ls = pc2[sub], lt2[sub].astype(np.int64)
+        rows = np.arange(sub.size)
+        thr = ps[rows, p_ltci + ls] * m / ps[rows, p_ltcn + ls]
         up = u < thr
-        ltc[i2[sub[up]]] = ls[up] + 1
+        p.ltc[i2[sub[up]]] = ls[up] + 1
 
-    zinc[i2] = inc_rho * zinc[i2] + shock_sd * approx_normal(dr.hash(D_INCOME), D_INCOME)
+    p.zinc[i2] = inc_rho * p.zinc[i2] + shock_sd * approx_normal(
+        dr.hash(lay.d_income), lay.d_income
+    )
     older = a2 < L.N_AGE - 1
-    age[i2[older]] = (a2[older] + 1).astype(age.dtype)
+    p.age[i2[older]] = (a2[older] + 1).astype(p.age.dtype)
 
 
 @contextlib.contextmanager
@@ -369,33 +282,15 @@ def numpy_kernel():
         K.step_year = saved
 
 
-STATE_NAMES = (
-    "alive",
-    "age",
-    "sex",
-    "quint",
-    "smoke",
-    "obese",
-    "inactive",
-    "alcohol",
-    "cold",
-    "isolated",
-    "unmet",
-    "employed",
-    "ltc",
-    "good",
-    "zinc",
-    "frail_or",
-    "transfer",
-    "mort_mult",
-    "ltc_mult",
-    "weight",
-)
-
-
 def compare_states(pa, pb) -> dict[str, int]:
-    """Persons whose value differs, per state array, between two populations (0 = identical,
-    bit for bit; NaN never occurs in these arrays)."""
-    return {
-        name: int(np.count_nonzero(getattr(pa, name) != getattr(pb, name))) for name in STATE_NAMES
-    }
+    """Persons whose value differs, per state array (per factor for ``bins``), between two
+    populations (0 = identical, bit for bit; NaN never occurs in these arrays)."""
+    out = {}
+    for name, x in pa.kernel_arrays()._asdict().items():
+        y = getattr(pb.kernel_arrays(), name)
+        if name == "bins":
+            for j, f in enumerate(pa.registry.factors):
+                out[f.name] = int(np.count_nonzero(x[:, j] != y[:, j]))
+        else:
+            out[name] = int(np.count_nonzero(x != y))
+    return out

@@ -91,7 +91,7 @@ def test_state_utilities_reproduce_the_population_mean(mp):
 
 
 def test_qalys_by_cell_by_hand():
-    tallies = np.zeros((1, L.N_CELL, R.N_STAT))
+    tallies = np.zeros((1, L.N_CELL, R.REGISTRY.n_stats))
     tallies[0, 7, R.S_EXPO] = 10.0
     tallies[0, 7, R.S_GOOD] = 6.0
     good = np.full(L.N_CELL, 0.9)

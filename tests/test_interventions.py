@@ -83,8 +83,8 @@ def test_core20_changes_q1_not_q5_without_feedbacks():
     res = povsim.run(
         scenario({"q1": arm(block(targeting={"rule": "core20"}))}, feedbacks=LOOPS_OFF)
     )
-    tb = res.tallies["baseline"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)
-    ta = res.tallies["q1"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)
+    tb = res.tallies["baseline"].reshape(-1, 2, 5, L.N_AGE, R.REGISTRY.n_stats)
+    ta = res.tallies["q1"].reshape(-1, 2, 5, L.N_AGE, R.REGISTRY.n_stats)
     assert np.array_equal(tb[:, :, 4], ta[:, :, 4])  # quintile 5 untouched
     assert not np.array_equal(tb[:, :, 0], ta[:, :, 0])  # quintile 1 changed
     assert ta[-1, :, 0, :, R.S_SMOKE].sum() < tb[-1, :, 0, :, R.S_SMOKE].sum()
@@ -145,8 +145,8 @@ def test_capacity_loop_raises_unmet_need_first_in_the_most_deprived():
     mult = f_on[(f_on.measure == "unmet_mult") & (f_on.year == f_on.year.max())]
     by_q = mult.sort_values("quintile").value.to_numpy()
     assert by_q[0] > by_q[4] > 1.0  # inverse care law
-    t_on = on.tallies["baseline"][-1][:, R.S_UNMET].sum()
-    t_off = off.tallies["baseline"][-1][:, R.S_UNMET].sum()
+    t_on = on.tallies["baseline"][-1][:, R.REGISTRY.stat("unmet_need")].sum()
+    t_off = off.tallies["baseline"][-1][:, R.REGISTRY.stat("unmet_need")].sum()
     assert t_on > t_off
 
 
@@ -262,8 +262,8 @@ def test_same_intervention_in_two_arms_draws_the_same_numbers():
     res = povsim.run(scenario({"a": arm(b), "b": arm(b), "c": arm(other, b)}, feedbacks=LOOPS_OFF))
     assert np.array_equal(res.tallies["a"], res.tallies["b"])
     # In arm c the smoking block keeps its stream despite a block before it.
-    ta = res.tallies["a"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)[..., R.S_SMOKE]
-    tc = res.tallies["c"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)[..., R.S_SMOKE]
+    ta = res.tallies["a"].reshape(-1, 2, 5, L.N_AGE, R.REGISTRY.n_stats)[..., R.S_SMOKE]
+    tc = res.tallies["c"].reshape(-1, 2, 5, L.N_AGE, R.REGISTRY.n_stats)[..., R.S_SMOKE]
     assert np.array_equal(ta[1], tc[1])  # first programme year: same quitters
 
 

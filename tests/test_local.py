@@ -337,8 +337,8 @@ def test_employment_raises_work_in_targeted_quintiles_only_and_is_monotone(tmp_p
     change = []
     for effect in (0.1, 0.3, 0.6):
         res = povsim.run(_jobs(tmp_path, effect=effect))
-        tb = res.tallies["baseline"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)
-        ta = res.tallies["jobs"].reshape(-1, 2, 5, L.N_AGE, R.N_STAT)
+        tb = res.tallies["baseline"].reshape(-1, 2, 5, L.N_AGE, R.REGISTRY.n_stats)
+        ta = res.tallies["jobs"].reshape(-1, 2, 5, L.N_AGE, R.REGISTRY.n_stats)
         assert np.array_equal(tb[:, :, 1:], ta[:, :, 1:])  # quintiles 2-5 untouched
         emp = ta[..., R.S_EMPLOYED].sum(axis=(1, 3)) - tb[..., R.S_EMPLOYED].sum(axis=(1, 3))
         assert (emp[1:, 0] > 0).all()

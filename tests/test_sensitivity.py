@@ -410,15 +410,11 @@ def test_run_compare_and_sweep_read_one_arm_contrast():
     sc = tiny(size=3000, horizon=6)
     x = U.to_values(sc, np.array([[0.4, 0.6, 0.3]]))
     point = U.point(U.scenario_data(sc), [U.targets(sc, p) for p in sc.uncertainty], x[0])
-    # Sweeps refit the normalisers with each sample's relative risks (the point overrides
-    # rr.poor_health.cold_home); a run does so with `calibration: {refit: true}` (otherwise
-    # it keeps the calibration's, a what-if), so compare like with like.
-    from povsim.inputs.schema import LocalCalibration
-
-    point = point.model_copy(update={"calibration": LocalCalibration(refit=True)})
     # the universal block named as a budget cell of quintile 3 (<lever>-q<k>)
     cell = point.arms["univ"].interventions[0].model_copy(update={"name": "warm-q3"})
     point.arms["cell"] = point.arms["univ"].model_copy(update={"interventions": [cell]})
+    # Sweeps refit the normalisers for every sample: `calibration: {refit: true}` for a run.
+    point = point.model_copy(update={"calibration": LocalCalibration(refit=True)})
     mp = area_params(point)
     econ = EconomicSettings.from_params(mp)
     runs = simulate_arms(point, mp, point.seed)
@@ -475,9 +471,8 @@ def test_only_population_params_change_the_starting_population():
     def build(overrides):
         m = load_params(overrides)
         p = build_population(m, build_cell_tables(m), 1000, 2, 5, True)
-        return np.concatenate(
-            [p.state_arrays()[i].astype(float) for i in range(14)] + [p.zinc, p.frail]
-        )
+        states = (p.alive, p.age, p.sex, p.quint, p.smoke, p.bins.ravel(), p.employed, p.ltc)
+        return np.concatenate([x.astype(float) for x in states] + [p.good, p.zinc, p.frail])
 
     ref = build({})
     changed = set()

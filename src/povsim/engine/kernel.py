@@ -1,9 +1,19 @@
-"""Numba kernels: one simulated year for every person, and the creation of persons.
+"""Numba kernel: one simulated year for every person.
 
 Pure functions of arrays: the Python wrappers in :mod:`povsim.engine.simulate` own the arrays and
 the loop over years. Persons are visited in fixed chunks; each chunk writes its own tally
 block, and blocks are summed in chunk order, so results are bit-identical for any number of
 threads (chunking never depends on the thread count).
+
+The year step takes grouped arguments: the persons (:class:`PersonArrays`), the year's inputs
+(:class:`YearInputs`: packed cell rates, effect vectors and their products by exposure code,
+scalars and the registry's :class:`~povsim.model.registry.KernelLayout`) and the tally
+blocks. Every index it uses (binary factors, exposures, tally columns, draw numbers) comes from
+the registry through that layout: the step is compiled once per layout with the layout's
+values as closure constants, so LLVM folds them and unrolls the loops over the k binary
+factors exactly as it did literal constants (the generic loops with run-time indices were
+~20% slower), and Numba's cache, which keys a closure's code on its values, never runs stale
+indices.
 
 Cell index ``c = (sex * 5 + quintile) * 101 + age`` (sex 0 male, 1 female; quintile 0 = IMD
 quintile 1, most deprived; age 0-100, 100 meaning 100 and over).
@@ -11,83 +21,113 @@ quintile 1, most deprived; age 0-100, 100 meaning 100 and over).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 from povsim.inputs.layout import N_AGE, N_CELL, N_Q
-from povsim.model.registry import (
-    B_ALCOHOL,
-    B_COLD,
-    B_INACTIVE,
-    B_ISOLATED,
-    B_OBESE,
-    B_UNMET,
-    K_ALCOHOL,
-    K_COLD,
-    K_INACTIVE,
-    K_ISOLATED,
-    K_LTC1,
-    K_LTC2,
-    K_OBESE,
-    K_POVERTY,
-    K_SMOKE_CUR,
-    K_SMOKE_EX,
-    K_UNMET,
-    N_BIN,
-    S_ALCOHOL,
-    S_COLD,
-    S_DEATHS,
-    S_EMPLOYED,
-    S_EXPO,
-    S_GOOD,
-    S_HAZ,
-    S_HAZ2,
-    S_INACTIVE,
-    S_ISOLATED,
-    S_LTC1P,
-    S_LTC2P,
-    S_OBESE,
-    S_POVERTY,
-    S_SMOKE,
-    S_UNMET,
-)
-from povsim.model.rng import (
-    C2,
-    D_ALCOHOL,
-    D_COLD,
-    D_DEATH,
-    D_EMPLOYED,
-    D_HEALTH,
-    D_INACTIVE,
-    D_INCOME,
-    D_ISOLATED,
-    D_LTC,
-    D_OBESE,
-    D_SMOKE,
-    D_UNMET,
-    GOLDEN,
-    approx_normal,
-    mix64,
-    uniform,
-)
+from povsim.model.population import PersonArrays
+from povsim.model.registry import FACTOR, POVERTY, SMOKING, KernelLayout
+from povsim.model.rng import C2, GOLDEN, approx_normal_u, draw_hashes, mix64, uniform_of
+from povsim.model.tables import CellTables
 
 # Persons per chunk: each chunk writes its own tally block (thread-count independent sums).
 CHUNK = 32768
 
-# Exposure code of one person: bits 0-6 obese, inactive, alcohol, cold, isolated, poverty,
-# unmet; bit 7 adult; + 256 * smoking state (0-2) + 768 * LTC count (0-2). Every product of
-# effects is a function of this code alone, so it is tabulated once per year (with the very
-# same arithmetic, hence bit-identical) instead of recomputed per person.
-N_CODE = 2304
 
-# Columns of the packed per-cell table (one row = 4 cache lines, built each call).
-(P_MX, P_MNORM, P_HODDS, P_INCMU, P_SMK0, P_SMK1, P_SMK2, _P7) = range(8)
-P_BINC = 8  # 8..13 incidence (unmet already times its quintile multiplier)
-P_BREM = 14  # 14..19 remission
-P_EMP = 20  # 20 entry (not employed); 21 exit if good health; 22 exit if poor health
-P_LTCI = 24  # 24, 25: incidence 0->1, 1->2
-P_LTCN = 26  # 26, 27: their normalisers
-N_P = 32
+class Scalars(NamedTuple):
+    """Scalar parameters of the year step."""
+
+    inc_sigma: float  # SD of log income potential
+    inc_rho: float  # yearly persistence of income potential
+    replacement: float  # income out of work / in work (working ages)
+    poverty_line: float  # £/year, equivalised
+    rr_jobloss_poor: float  # job-exit relative risk of poor health
+    working_age_max: int  # years
+    adult_age: int  # years; behaviours' effects count from here
+
+
+class YearInputs(NamedTuple):
+    """Everything the year step reads besides the persons (see :func:`year_inputs`)."""
+
+    cells: np.ndarray  # (N_CELL, n_cols) packed per-cell rates, columns of cell_columns
+    effects: np.ndarray  # (3, n_exposures): poor-health odds ratios, mortality and
+    # LTC-onset relative risks, in registry exposure order
+    code_effects: np.ndarray  # (3, n_codes): their products for each exposure code
+    scalars: Scalars
+    layout: KernelLayout
+
+
+def cell_columns(k: int) -> tuple[int, int, int, int, int, int]:
+    """Columns of the packed per-cell table for k binary factors: mortality rate, its
+    normaliser, odds of not-good health, income location, smoking initiation / cessation /
+    relapse (0-6), then k incidences (times the capacity multiplier where it applies), k
+    remissions, employment entry and exit if in good / poor health, LTC incidences 0->1 and
+    1->2 and their normalisers; each row padded to whole 64-byte cache lines."""
+    binc = 8
+    brem = binc + k
+    emp = brem + k
+    ltci = emp + 4
+    ltcn = ltci + 2
+    n_cols = (ltcn + 2 + 7) // 8 * 8
+    return binc, brem, emp, ltci, ltcn, n_cols
+
+
+P_MX, P_MNORM, P_HODDS, P_INCMU, P_SMK0 = 0, 1, 2, 3, 4  # P_SMK0 + smoking state: 4, 5, 6
+
+
+def year_inputs(
+    tables: CellTables,
+    layout: KernelLayout,
+    scalars: Scalars,
+    inc_mult_q: np.ndarray,
+    reuse: YearInputs | None = None,
+) -> YearInputs:
+    """The kernel's inputs for one year from the cell tables: per-cell rates packed one row per
+    cell (so a person's rates share cache lines) and the effect products by exposure code.
+    ``inc_mult_q`` (5,) multiplies the incidence of the capacity-limited factors by quintile.
+    Built with NumPy: the same IEEE operations as the kernel once did, hence the same doubles.
+
+    With ``reuse`` (last year's inputs, from the same tables) only the capacity-limited
+    incidences are rewritten, in place: the cell tables are fixed during a run (hooks change
+    persons, never tables), and rebuilding them yearly cost 0.5 ms a year."""
+    k = tables.bin_inc.shape[0]
+    binc, brem, emp, ltci, ltcn, n_cols = cell_columns(k)
+    q_of_cell = (np.arange(N_CELL) // N_AGE) % N_Q
+    if reuse is not None:
+        for b in np.flatnonzero(layout.capacity_limited):
+            reuse.cells[:, binc + b] = tables.bin_inc[b] * inc_mult_q[q_of_cell]
+        return reuse
+    p = np.zeros((N_CELL, n_cols))
+    p[:, P_MX] = tables.mx
+    p[:, P_MNORM] = tables.mort_norm
+    p[:, P_HODDS] = tables.health_odds
+    p[:, P_INCMU] = tables.inc_mu
+    p[:, P_SMK0] = tables.smk_init
+    p[:, P_SMK0 + 1] = tables.smk_cess
+    p[:, P_SMK0 + 2] = tables.smk_relapse
+    p[:, binc : binc + k] = tables.bin_inc.T
+    for b in np.flatnonzero(layout.capacity_limited):
+        p[:, binc + b] = tables.bin_inc[b] * inc_mult_q[q_of_cell]
+    p[:, brem : brem + k] = tables.bin_rem.T
+    p[:, emp] = tables.emp_entry
+    pe = tables.emp_exit / tables.emp_norm
+    p[:, emp + 1] = pe
+    p[:, emp + 2] = pe * scalars.rr_jobloss_poor
+    p[:, ltci] = tables.ltc_i01
+    p[:, ltci + 1] = tables.ltc_i12
+    p[:, ltcn] = tables.ltc_norm01
+    p[:, ltcn + 1] = tables.ltc_norm12
+    effects = np.stack([tables.or_health, tables.rr_mort, tables.rr_ltc])
+    code_effects = _effect_tables(
+        effects,
+        np.array(layout.expo_kind, np.int64),
+        np.array(layout.expo_arg, np.int64),
+        np.array(layout.expo_adult, np.bool_),
+        k,
+    )
+    return YearInputs(p, effects, code_effects, scalars, layout)
 
 
 @njit(inline="always", cache=True)
@@ -100,28 +140,6 @@ def person_base(seed_k, pid):
 def year_key(base, year_key):
     """Second half of rng.person_key: person_key(s, i, y) == year_key(person_base(s, i), y)."""
     return mix64(base ^ (np.uint64(year_key) * C2 + GOLDEN))
-
-
-@njit(inline="always", cache=True)
-def _effect_product(rr, adult, sm, ob, ina, alc, cold, iso, pov, unm, ltc):
-    """Product of relative risks for one person (behaviours count from adulthood).
-
-    Written as multiply-adds on 0/1 exposures rather than ``if`` chains: exposures are
-    random across persons, so branches mispredict and cost more than the arithmetic.
-    """
-    ad = 1.0 if adult else 0.0
-    m = 1.0 + (rr[K_SMOKE_CUR] - 1.0) * (ad * (sm == 1))
-    m *= 1.0 + (rr[K_SMOKE_EX] - 1.0) * (ad * (sm == 2))
-    m *= 1.0 + (rr[K_OBESE] - 1.0) * (ad * ob)
-    m *= 1.0 + (rr[K_INACTIVE] - 1.0) * (ad * ina)
-    m *= 1.0 + (rr[K_ALCOHOL] - 1.0) * (ad * alc)
-    m *= 1.0 + (rr[K_COLD] - 1.0) * cold
-    m *= 1.0 + (rr[K_ISOLATED] - 1.0) * iso
-    m *= 1.0 + (rr[K_POVERTY] - 1.0) * pov
-    m *= 1.0 + (rr[K_UNMET] - 1.0) * unm
-    m *= 1.0 + (rr[K_LTC1] - 1.0) * (ltc == 1)
-    m *= 1.0 + (rr[K_LTC2] - 1.0) * (ltc >= 2)
-    return m
 
 
 @njit(inline="always", cache=True)
@@ -150,77 +168,41 @@ def _dies(u, h):
     return u < -np.expm1(-h)
 
 
+# Exposure code of one person with k binary factors: bit j (j < k) factor j, bit k poverty,
+# bit k + 1 adult; + 2^(k+2) * smoking state (0-2) + 3 * 2^(k+2) * LTC count (0-2). Every
+# product of effects is a function of this code alone, so it is tabulated once per run (with
+# the very same arithmetic, hence bit-identical) instead of recomputed per person.
+
+
 @njit(cache=True)
-def _effect_tables(rr_mort, or_health, rr_ltc):
-    out = np.empty((3, N_CODE))
-    for code in range(N_CODE):
-        lt = code // 768
-        sm = (code // 256) % 3
-        adult = (code >> 7) & 1 == 1
-        ob = np.uint8(code & 1)
-        ina = np.uint8((code >> 1) & 1)
-        alc = np.uint8((code >> 2) & 1)
-        cd = np.uint8((code >> 3) & 1)
-        iso = np.uint8((code >> 4) & 1)
-        pov = (code >> 5) & 1 == 1
-        un = np.uint8((code >> 6) & 1)
-        out[0, code] = _effect_product(
-            or_health, adult, np.uint8(sm), ob, ina, alc, cd, iso, pov, un, np.uint8(lt)
-        )
-        out[1, code] = _effect_product(
-            rr_mort, adult, np.uint8(sm), ob, ina, alc, cd, iso, pov, un, np.uint8(lt)
-        )
-        out[2, code] = _effect_product(
-            rr_ltc, adult, np.uint8(sm), ob, ina, alc, cd, iso, pov, un, 0
-        )
+def _effect_tables(effects, kind, arg, adult_only, k):
+    """Products of effects (3, n_codes) by exposure code, one row per row of ``effects``;
+    LTC counts do not enter the third (LTC onset). Factors multiply in exposure order."""
+    span = 1 << (k + 2)
+    n_codes = 9 * span
+    out = np.empty((3, n_codes))
+    for code in range(n_codes):
+        lt = code // (3 * span)
+        sm = (code // span) % 3
+        adult = (code >> (k + 1)) & 1
+        pov = (code >> k) & 1
+        for o in range(3):
+            m = 1.0
+            for e in range(kind.shape[0]):
+                kd = kind[e]
+                if kd == SMOKING:
+                    x = 1.0 if sm == arg[e] else 0.0
+                elif kd == FACTOR:
+                    x = 1.0 if (code >> arg[e]) & 1 else 0.0
+                elif kd == POVERTY:
+                    x = 1.0 if pov else 0.0
+                else:  # LTC
+                    x = 1.0 if (o < 2 and lt == arg[e]) else 0.0
+                if adult_only[e] and adult == 0:
+                    x = 0.0
+                m *= 1.0 + (effects[o, e] - 1.0) * x
+            out[o, code] = m
     return out
-
-
-@njit(cache=True)
-def _cell_table(
-    mx,
-    mort_norm,
-    health_odds,
-    bin_inc,
-    bin_rem,
-    smk_init,
-    smk_cess,
-    smk_relapse,
-    ltc_i01,
-    ltc_i12,
-    ltc_norm01,
-    ltc_norm12,
-    emp_exit,
-    emp_entry,
-    emp_norm,
-    inc_mu,
-    rr_jobloss_poor,
-    unmet_mult_q,
-):
-    p = np.zeros((N_CELL, N_P))
-    for c in range(N_CELL):
-        q = (c // N_AGE) % N_Q
-        p[c, P_MX] = mx[c]
-        p[c, P_MNORM] = mort_norm[c]
-        p[c, P_HODDS] = health_odds[c]
-        p[c, P_INCMU] = inc_mu[c]
-        p[c, P_SMK0] = smk_init[c]
-        p[c, P_SMK1] = smk_cess[c]
-        p[c, P_SMK2] = smk_relapse[c]
-        for b in range(N_BIN):
-            p[c, P_BINC + b] = bin_inc[b, c]
-            p[c, P_BREM + b] = bin_rem[b, c]
-        p[c, P_BINC + B_UNMET] = bin_inc[B_UNMET, c] * unmet_mult_q[q]
-        p[c, P_EMP] = emp_entry[c]
-        pe = emp_exit[c] / emp_norm[c]
-        p[c, P_EMP + 1] = pe
-        pe *= rr_jobloss_poor
-        p[c, P_EMP + 2] = pe
-        p[c, P_LTCI] = ltc_i01[c]
-        p[c, P_LTCI + 1] = ltc_i12[c]
-        p[c, P_LTCN] = ltc_norm01[c]
-        p[c, P_LTCN + 1] = ltc_norm12[c]
-    return p
 
 
 @njit(cache=True)
@@ -236,287 +218,249 @@ def _uniform_weight(weight, alive):
     return w0
 
 
-# Packed integer counters: four uint64 words per cell, 16-bit fields (a chunk holds at most
-# 65535 persons -- checked -- so no field can overflow into the next).
-_CNT_STAT = np.array(
-    [
-        S_EXPO,
-        S_GOOD,
-        S_SMOKE,
-        S_OBESE,
-        S_INACTIVE,
-        S_ALCOHOL,
-        S_COLD,
-        S_ISOLATED,
-        S_EMPLOYED,
-        S_POVERTY,
-        S_LTC1P,
-        S_LTC2P,
-        S_UNMET,
-        S_DEATHS,
-        -1,
-        -1,
-    ],
-    dtype=np.int64,
-)
+# Packed integer counters: 16-bit fields, four per uint64 word (a chunk holds at most 65535
+# persons -- checked -- so no field can overflow into the next). Words 0-1 hold the core
+# counts (persons, good health, current smokers, in work; poverty, 1+ and 2+ LTC, deaths);
+# words 2.. hold the binary factors, four per word.
+_N_CORE_WORDS = 2
+# (s & 0xF) * _SPREAD & _FIELDS moves bits 0-3 of s to bits 0, 16, 32, 48.
+_SPREAD = np.uint64(1 + (1 << 15) + (1 << 30) + (1 << 45))
+_FIELDS = np.uint64(0x0001000100010001)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _step_year(
-    t,
-    seed_k,
-    pkey,
-    # person state (modified in place)
-    alive,
-    age,
-    sex,
-    quint,
-    smoke,
-    obese,
-    inactive,
-    alcohol,
-    cold,
-    isolated,
-    unmet,
-    employed,
-    ltc,
-    good,
-    zinc,
-    frail_or,
-    transfer,
-    mort_mult,
-    ltc_mult,
-    weight,
-    # cell tables
-    mx,
-    mort_norm,
-    health_odds,
-    bin_inc,
-    bin_rem,
-    smk_init,
-    smk_cess,
-    smk_relapse,
-    ltc_i01,
-    ltc_i12,
-    ltc_norm01,
-    ltc_norm12,
-    emp_exit,
-    emp_entry,
-    emp_norm,
-    inc_mu,
-    # effects and scalars
-    rr_mort,
-    rr_ltc,
-    or_health,
-    rr_jobloss_poor,
-    inc_sigma,
-    inc_rho,
-    replacement,
-    poverty_line,
-    working_age_max,
-    adult_age,
-    unmet_mult_q,
-    # output
-    tallies,
-):
-    """Advance every living person one year (age a -> a + 1); tally the year by cell.
+def _count_columns(lay: KernelLayout) -> tuple[int, ...]:
+    """Tally column of each 16-bit counter field (-1: unused)."""
+    k = len(lay.factor_stats)
+    cols = [
+        lay.s_expo,
+        lay.s_good,
+        lay.s_smoke,
+        lay.s_employed,
+        lay.s_poverty,
+        lay.s_ltc1p,
+        lay.s_ltc2p,
+        lay.s_deaths,
+        *lay.factor_stats,
+    ]
+    n_words = _N_CORE_WORDS + (k + 3) // 4
+    return tuple(cols + [-1] * (4 * n_words - len(cols)))
 
-    Order within the year: income and poverty, self-rated health, mortality hazard (tallied
-    as the expected hazard), death, then transitions of risk factors, employment, income
-    potential and long-term conditions, then ageing. Hazards are per person-year.
 
-    Results are bit-identical to the direct formulation: effect products are tabulated by
-    exposure code with the same arithmetic, per-cell quotients are the same quotients, and
-    when all living persons share one weight the 0/1 tallies are kept as integer counts and
-    turned into the same left-to-right floating-point sums at the end of each chunk.
-    """
-    n = alive.shape[0]
-    n_chunks = tallies.shape[0]
-    chunk = (n + n_chunks - 1) // n_chunks
-    shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
-    log_repl = np.log(replacement)
-    log_line = np.log(poverty_line)
-    eff = _effect_tables(rr_mort, or_health, rr_ltc)
-    eff_h = eff[0]
-    eff_m = eff[1]
-    eff_l = eff[2]
-    P = _cell_table(
-        mx,
-        mort_norm,
-        health_odds,
-        bin_inc,
-        bin_rem,
-        smk_init,
-        smk_cess,
-        smk_relapse,
-        ltc_i01,
-        ltc_i12,
-        ltc_norm01,
-        ltc_norm12,
-        emp_exit,
-        emp_entry,
-        emp_norm,
-        inc_mu,
-        rr_jobloss_poor,
-        unmet_mult_q,
-    )
-    w_all = _uniform_weight(weight, alive)
-    counting = w_all >= 0.0 and chunk <= 65535
-    # seqsum[k]: k copies of the weight added left to right from 0.0 (what the direct tally
-    # computes for a 0/1 column with k ones, since adding w * 0 = 0.0 changes nothing).
-    m_sum = chunk + 1 if counting else 1
-    seqsum = np.zeros(m_sum)
-    for k in range(1, m_sum):
-        seqsum[k] = seqsum[k - 1] + w_all
-    cnt_stat = _CNT_STAT
-    for ch in prange(n_chunks):
-        tal = tallies[ch]
-        tal[:, :] = 0.0
-        cnt = np.zeros((N_CELL, 4), dtype=np.uint64)
-        lo = ch * chunk
-        hi = min(n, lo + chunk)
-        for i in range(lo, hi):
-            if alive[i] == 0:
-                continue
-            a = np.int64(age[i])
-            s = np.int64(sex[i])
-            q = np.int64(quint[i])
-            c = np.uint64((s * N_Q + q) * N_AGE + a)
-            pc = P[c]
-            key = year_key(pkey[i], t + 1)
-            emp = employed[i]
-            ly = log_income_of(pc[P_INCMU], inc_sigma, zinc[i], a, emp, working_age_max, log_repl)
-            tr = transfer[i]
-            if tr == 0.0:
-                pov = ly < log_line
-            else:
-                pov = np.exp(ly) + tr < poverty_line
-            adult = a >= adult_age
-            sm = np.int64(smoke[i])
-            ob = np.int64(obese[i])
-            ina = np.int64(inactive[i])
-            alc = np.int64(alcohol[i])
-            cd = np.int64(cold[i])
-            iso = np.int64(isolated[i])
-            un = np.int64(unmet[i])
-            lt = np.int64(ltc[i])
-            code = (
-                ob
-                | (ina << 1)
-                | (alc << 2)
-                | (cd << 3)
-                | (iso << 4)
-                | (np.int64(pov) << 5)
-                | (un << 6)
-                | (np.int64(adult) << 7)
-            ) + 256 * sm
-            code = np.uint64(code)
-            full = code + np.uint64(768 * lt)
+def _make_step_year(lay: KernelLayout):
+    """The year step compiled for one registry layout: every index below that comes from
+    ``lay`` is a closure constant (see the module docstring)."""
+    k = len(lay.factor_draws)
+    n_hash = lay.n_hash
+    d_death, d_health, d_smoke = lay.d_death, lay.d_health, lay.d_smoke
+    d_employed, d_ltc, d_income = lay.d_employed, lay.d_ltc, lay.d_income
+    fdraw, fstat = lay.factor_draws, lay.factor_stats
+    s_expo, s_haz, s_haz2, s_deaths = lay.s_expo, lay.s_haz, lay.s_haz2, lay.s_deaths
+    s_good, s_smoke, s_employed = lay.s_good, lay.s_smoke, lay.s_employed
+    s_poverty, s_ltc1p, s_ltc2p = lay.s_poverty, lay.s_ltc1p, lay.s_ltc2p
+    cnt_cols = _count_columns(lay)
+    n_words = len(cnt_cols) // 4
+    n_fwords = n_words - _N_CORE_WORDS
+    binc, brem, p_emp, p_ltci, p_ltcn, _ = cell_columns(k)
+    span = 1 << (k + 2)  # exposure codes per smoking state
 
-            odds = pc[P_HODDS] * frail_or[i] * eff_h[full]
-            u = uniform(key, D_HEALTH)
-            g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
-            good[i] = np.uint8(g)
+    @njit(parallel=True, cache=True, error_model="numpy")
+    def step(t, seed_k, pkey, persons, year, tallies):
+        """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
-            h = pc[P_MX] * mort_mult[i] * eff_m[full] / pc[P_MNORM]
-            dead = _dies(uniform(key, D_DEATH), h)
-            if counting:
-                w = w_all
-                tal[c, S_HAZ] += w * h
-                tal[c, S_HAZ2] += w * h * h
-                cnt[c, 0] += np.uint64(1 | (g << 16) | (np.int64(sm == 1) << 32) | (ob << 48))
-                cnt[c, 1] += np.uint64(ina | (alc << 16) | (cd << 32) | (iso << 48))
-                cnt[c, 2] += np.uint64(
-                    np.int64(emp)
-                    | (np.int64(pov) << 16)
-                    | (np.int64(lt >= 1) << 32)
-                    | (np.int64(lt >= 2) << 48)
+        Order within the year: income and poverty, self-rated health, mortality hazard
+        (tallied as the expected hazard), death, then transitions of risk factors,
+        employment, income potential and long-term conditions, then ageing. Hazards are per
+        person-year.
+
+        Results are bit-identical to the direct formulation: effect products are tabulated
+        by exposure code with the same arithmetic, per-cell quotients are the same
+        quotients, and when all living persons share one weight the 0/1 tallies are kept as
+        integer counts and turned into the same left-to-right floating-point sums at the end
+        of each chunk.
+        """
+        # Unpack the groups before the parallel loop, one name per statement: Numba silently
+        # drops writes made inside prange through a namedtuple's array fields, or through
+        # names bound by tuple unpacking of them (numba#7135, #10338; the NumPy-twin tests
+        # compare every state array after every year).
+        alive = persons.alive
+        age = persons.age
+        sex = persons.sex
+        quint = persons.quint
+        smoke = persons.smoke
+        bins = persons.bins
+        employed = persons.employed
+        ltc = persons.ltc
+        good = persons.good
+        zinc = persons.zinc
+        frail_or = persons.frail_or
+        transfer = persons.transfer
+        mort_mult = persons.mort_mult
+        ltc_mult = persons.ltc_mult
+        weight = persons.weight
+        # A private copy (260 kB, once a year): LLVM then knows no store in the loop below can
+        # write to it and keeps a person's rates in registers (~4% faster than reading the
+        # argument, measured).
+        P = year.cells.copy()
+        eff = year.code_effects
+        sc = year.scalars
+        inc_sigma = sc.inc_sigma
+        inc_rho = sc.inc_rho
+        working_age_max = sc.working_age_max
+        adult_age = sc.adult_age
+        poverty_line = sc.poverty_line
+
+        n = alive.shape[0]
+        n_chunks = tallies.shape[0]
+        chunk = (n + n_chunks - 1) // n_chunks
+        shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
+        log_repl = np.log(sc.replacement)
+        log_line = np.log(poverty_line)
+        eff_h = eff[0]
+        eff_m = eff[1]
+        eff_l = eff[2]
+        w_all = _uniform_weight(weight, alive)
+        counting = w_all >= 0.0 and chunk <= 65535
+        # seqsum[j]: j copies of the weight added left to right from 0.0 (what the direct
+        # tally computes for a 0/1 column with j ones, since adding w * 0 = 0.0 changes
+        # nothing).
+        m_sum = chunk + 1 if counting else 1
+        seqsum = np.zeros(m_sum)
+        for j in range(1, m_sum):
+            seqsum[j] = seqsum[j - 1] + w_all
+        for ch in prange(n_chunks):
+            tal = tallies[ch]
+            tal[:, :] = 0.0
+            cnt = np.zeros((N_CELL, n_words), dtype=np.uint64)
+            hs = np.empty(n_hash, dtype=np.uint64)
+            lo = ch * chunk
+            hi = min(n, lo + chunk)
+            for i in range(lo, hi):
+                if alive[i] == 0:
+                    continue
+                a = np.int64(age[i])
+                s = np.int64(sex[i])
+                q = np.int64(quint[i])
+                c = np.uint64((s * N_Q + q) * N_AGE + a)
+                pc = P[c]
+                # Every draw of this person-year, two per 64-bit hash, computed once.
+                draw_hashes(year_key(pkey[i], t + 1), hs)
+                emp = employed[i]
+                ly = log_income_of(
+                    pc[P_INCMU], inc_sigma, zinc[i], a, emp, working_age_max, log_repl
                 )
-                cnt[c, 3] += np.uint64(un | (np.int64(dead) << 16))
-            else:
-                w = weight[i]
-                tal[c, S_EXPO] += w
-                tal[c, S_HAZ] += w * h
-                tal[c, S_HAZ2] += w * h * h
-                tal[c, S_GOOD] += w * g
-                tal[c, S_SMOKE] += w * (sm == 1)
-                tal[c, S_OBESE] += w * ob
-                tal[c, S_INACTIVE] += w * ina
-                tal[c, S_ALCOHOL] += w * alc
-                tal[c, S_COLD] += w * cd
-                tal[c, S_ISOLATED] += w * iso
-                tal[c, S_EMPLOYED] += w * emp
-                tal[c, S_POVERTY] += w * pov
-                tal[c, S_LTC1P] += w * (lt >= 1)
-                tal[c, S_LTC2P] += w * (lt >= 2)
-                tal[c, S_UNMET] += w * un
+                tr = transfer[i]
+                if tr == 0.0:
+                    pov = ly < log_line
+                else:
+                    pov = np.exp(ly) + tr < poverty_line
+                adult = a >= adult_age
+                sm = np.int64(smoke[i])
+                lt = np.int64(ltc[i])
+                fb = np.int64(0)  # the binary factors, bit b = factor b
+                for b in range(k):
+                    fb |= np.int64(bins[i, b]) << b
+                code = (fb | (np.int64(pov) << k) | (np.int64(adult) << (k + 1))) + span * sm
+                code = np.uint64(code)
+                full = code + np.uint64(3 * span * lt)
+
+                odds = pc[P_HODDS] * frail_or[i] * eff_h[full]
+                u = uniform_of(hs, d_health)
+                g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
+                good[i] = np.uint8(g)
+
+                h = pc[P_MX] * mort_mult[i] * eff_m[full] / pc[P_MNORM]
+                dead = _dies(uniform_of(hs, d_death), h)
+                if counting:
+                    w = w_all
+                    tal[c, s_haz] += w * h
+                    tal[c, s_haz2] += w * h * h
+                    cnt[c, 0] += np.uint64(
+                        1 | (g << 16) | (np.int64(sm == 1) << 32) | (np.int64(emp) << 48)
+                    )
+                    cnt[c, 1] += np.uint64(
+                        np.int64(pov)
+                        | (np.int64(lt >= 1) << 16)
+                        | (np.int64(lt >= 2) << 32)
+                        | (np.int64(dead) << 48)
+                    )
+                    for j in range(n_fwords):
+                        cnt[c, _N_CORE_WORDS + j] += (
+                            (np.uint64(fb >> (4 * j)) & np.uint64(15)) * _SPREAD
+                        ) & _FIELDS
+                else:
+                    w = weight[i]
+                    tal[c, s_expo] += w
+                    tal[c, s_haz] += w * h
+                    tal[c, s_haz2] += w * h * h
+                    tal[c, s_good] += w * g
+                    tal[c, s_smoke] += w * (sm == 1)
+                    tal[c, s_employed] += w * emp
+                    tal[c, s_poverty] += w * pov
+                    tal[c, s_ltc1p] += w * (lt >= 1)
+                    tal[c, s_ltc2p] += w * (lt >= 2)
+                    for b in range(k):
+                        tal[c, fstat[b]] += w * ((fb >> b) & 1)
+                    if dead:
+                        tal[c, s_deaths] += w
                 if dead:
-                    tal[c, S_DEATHS] += w
-            if dead:
-                alive[i] = 0
-                continue
+                    alive[i] = 0
+                    continue
 
-            # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
-            # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
-            u = uniform(key, D_SMOKE)
-            if u < pc[np.uint64(P_SMK0 + sm)]:
-                smoke[i] = np.uint8(2 if sm == 1 else 1)
-            obese[i] = _binary_step(
-                np.uint8(ob), uniform(key, D_OBESE), pc[P_BINC + B_OBESE], pc[P_BREM + B_OBESE]
-            )
-            inactive[i] = _binary_step(
-                np.uint8(ina),
-                uniform(key, D_INACTIVE),
-                pc[P_BINC + B_INACTIVE],
-                pc[P_BREM + B_INACTIVE],
-            )
-            alcohol[i] = _binary_step(
-                np.uint8(alc),
-                uniform(key, D_ALCOHOL),
-                pc[P_BINC + B_ALCOHOL],
-                pc[P_BREM + B_ALCOHOL],
-            )
-            isolated[i] = _binary_step(
-                np.uint8(iso),
-                uniform(key, D_ISOLATED),
-                pc[P_BINC + B_ISOLATED],
-                pc[P_BREM + B_ISOLATED],
-            )
-            cold[i] = _binary_step(
-                np.uint8(cd), uniform(key, D_COLD), pc[P_BINC + B_COLD], pc[P_BREM + B_COLD]
-            )
-            unmet[i] = _binary_step(
-                np.uint8(un), uniform(key, D_UNMET), pc[P_BINC + B_UNMET], pc[P_BREM + B_UNMET]
-            )
+                # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
+                # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
+                u = uniform_of(hs, d_smoke)
+                if u < pc[np.uint64(P_SMK0 + sm)]:
+                    smoke[i] = np.uint8(2 if sm == 1 else 1)
+                for b in range(k):
+                    bins[i, b] = _binary_step(
+                        np.uint8((fb >> b) & 1),
+                        uniform_of(hs, fdraw[b]),
+                        pc[binc + b],
+                        pc[brem + b],
+                    )
 
-            # Work: poor health raises exit (health -> work -> income -> health loop).
-            u = uniform(key, D_EMPLOYED)
-            ei = np.int64(emp)
-            if u < pc[np.uint64(P_EMP + ei * (2 - g))]:
-                employed[i] = np.uint8(1 - ei)
+                # Work: poor health raises exit (health -> work -> income -> health loop).
+                u = uniform_of(hs, d_employed)
+                ei = np.int64(emp)
+                if u < pc[np.uint64(p_emp + ei * (2 - g))]:
+                    employed[i] = np.uint8(1 - ei)
 
-            # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
-            if lt < 2:
-                m = ltc_mult[i] * eff_l[code]
-                u = uniform(key, D_LTC)
-                if u < pc[np.uint64(P_LTCI + lt)] * m / pc[np.uint64(P_LTCN + lt)]:
-                    ltc[i] = np.uint8(lt + 1)
+                # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
+                if lt < 2:
+                    m = ltc_mult[i] * eff_l[code]
+                    u = uniform_of(hs, d_ltc)
+                    if u < pc[np.uint64(p_ltci + lt)] * m / pc[np.uint64(p_ltcn + lt)]:
+                        ltc[i] = np.uint8(lt + 1)
 
-            zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal(key, D_INCOME)
-            if a < N_AGE - 1:
-                age[i] = a + 1
-        if counting:
-            for c in range(N_CELL):
-                for j in range(4):
-                    v = cnt[c, j]
-                    if v == 0:
-                        continue
-                    for f in range(4):
-                        st = cnt_stat[4 * j + f]
-                        if st >= 0:
-                            tal[c, st] = seqsum[
-                                np.int64((v >> np.uint64(16 * f)) & np.uint64(0xFFFF))
-                            ]
+                zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(uniform_of(hs, d_income))
+                if a < N_AGE - 1:
+                    age[i] = a + 1
+            if counting:
+                for c in range(N_CELL):
+                    for j in range(n_words):
+                        v = cnt[c, j]
+                        if v == 0:
+                            continue
+                        for f in range(4):
+                            st = cnt_cols[4 * j + f]
+                            if st >= 0:
+                                tal[c, st] = seqsum[
+                                    np.int64((v >> np.uint64(16 * f)) & np.uint64(0xFFFF))
+                                ]
+
+    return step
+
+
+_STEP_FOR_LAYOUT: dict[KernelLayout, object] = {}
+
+
+def _step_year_for(lay: KernelLayout):
+    """The year step compiled for ``lay`` (once per layout and process; loaded from Numba's
+    cache when this layout was compiled before)."""
+    step = _STEP_FOR_LAYOUT.get(lay)
+    if step is None:
+        step = _STEP_FOR_LAYOUT[lay] = _make_step_year(lay)
+    return step
 
 
 @njit(parallel=True, cache=True)
@@ -531,17 +475,22 @@ def person_bases(seed_k, n):
 _PKEY_CACHE: dict = {}
 
 
-def step_year(t, seed_k, alive, *rest):
-    """Advance every living person one year; see :func:`_step_year` (same arguments).
+def step_year(
+    t: int, seed_k: np.uint64, persons: PersonArrays, year: YearInputs, tallies: np.ndarray
+) -> None:
+    """Advance every living person one year (in place) and fill ``tallies``
+    ((n_chunks, N_CELL, n_stats), one block per chunk of persons; see :func:`_make_step_year`).
 
     The per-person half of the draw key depends only on (seed, person), so it is computed
     once per (seed, population size) and cached rather than rehashed every person-year.
     """
-    n = alive.shape[0]
-    k = (int(seed_k), n)
-    pkey = _PKEY_CACHE.get(k)
+    n = persons.alive.shape[0]
+    if persons.bins.shape != (n, len(year.layout.factor_draws)):
+        raise ValueError(f"bins {persons.bins.shape} do not match the registry's factors")
+    key = (int(seed_k), n)
+    pkey = _PKEY_CACHE.get(key)
     if pkey is None:
         _PKEY_CACHE.clear()
         pkey = person_bases(np.uint64(seed_k), n)
-        _PKEY_CACHE[k] = pkey
-    _step_year(t, seed_k, pkey, alive, *rest)
+        _PKEY_CACHE[key] = pkey
+    _step_year_for(year.layout)(t, seed_k, pkey, persons, year, tallies)

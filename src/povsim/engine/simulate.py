@@ -12,7 +12,6 @@ import numpy as np
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import ModelParams, calibration_params
-from povsim.model import registry as R
 from povsim.model.population import (
     Population,
     build_population,
@@ -21,6 +20,7 @@ from povsim.model.population import (
     fit_to_population,
     shrunk_cell_mean,
 )
+from povsim.model.registry import REGISTRY, Registry
 from povsim.model.rng import seed_key
 from povsim.model.tables import CellTables, build_cell_tables
 
@@ -36,7 +36,7 @@ class RunContext:
     mp: ModelParams
     seed: int
     unmet_mult_q: np.ndarray
-    tallies: np.ndarray  # (horizon, N_CELL, N_STAT); rows before the current year are final
+    tallies: np.ndarray  # (horizon, N_CELL, n_stats); rows before the current year are final
 
 
 def prepare(
@@ -46,9 +46,10 @@ def prepare(
     seed: int,
     births: bool = True,
     composition: np.ndarray | None = None,
+    registry: Registry = REGISTRY,
 ) -> tuple[CellTables, Population]:
     """Cell tables and the starting population with its normalisers (the costly set-up that a
-    sweep does once and copies).
+    sweep does once and copies), for the states of ``registry``.
 
     Counterfactual semantics: the tables, transitions and normalisers are those of the
     calibration (its relative risks); the scenario's relative risks are then swapped in for
@@ -58,12 +59,12 @@ def prepare(
     every cell on its target and absorbs the override.
     """
     base = calibration_params(mp)
-    tables = build_cell_tables(base)
+    tables = build_cell_tables(base, registry)
     pop = build_population(base, tables, size, horizon, seed, births, composition)
     fit_to_population(tables, pop, base)
     fit_smoking_age(tables, pop, base)
     if base is not mp:
-        scen = build_cell_tables(mp)
+        scen = build_cell_tables(mp, registry)
         tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health
         tables.smoke_mort_factor = scen.smoke_mort_factor
         tables.cold_mort_factor = scen.cold_mort_factor
@@ -126,19 +127,23 @@ def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> Non
     pov = poverty_flags(tables, pop, mp)[live]
     adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
     m = effect_product_np(
-        tables.rr_mort,
-        adult,
-        pop.smoke[live],
-        pop.obese[live],
-        pop.inactive[live],
-        pop.alcohol[live],
-        pop.cold[live],
-        pop.isolated[live],
-        pov,
-        pop.unmet[live],
-        pop.ltc[live],
+        tables.rr_mort, pop.registry, adult, pop.smoke[live], pop.bins[live], pov, pop.ltc[live]
     )
     tables.mort_norm = shrunk_cell_mean(m * pm[live], c)
+
+
+def kernel_scalars(mp: ModelParams, tables: CellTables) -> K.Scalars:
+    """The scalar parameters of the year step."""
+    s = mp.value
+    return K.Scalars(
+        inc_sigma=float(s("income_sigma")),
+        inc_rho=float(s("income_persistence")),
+        replacement=float(s("replacement_ratio")),
+        poverty_line=float(tables.poverty_line),
+        rr_jobloss_poor=float(mp.rr_jobloss_poor_health),
+        working_age_max=int(s("working_age_max")),
+        adult_age=int(s("adult_age")),
+    )
 
 
 def n_chunks_for(n: int) -> int:
@@ -159,17 +164,23 @@ def simulate(
     The cell normalisers in ``tables`` are those fitted to the starting population; they are
     the same in every arm, so arms differ only by their exposures.
 
-    Returns tallies (horizon, N_CELL, N_STAT): per simulated year and cell, persons alive at
-    the start of the year (the exposure; each contributes one person-year of hazard), the sum
-    of their hazards (expected deaths, per person-year), its squares, counted deaths, persons
-    in good health and risk-factor counts, all weighted to real persons.
+    Returns tallies (horizon, N_CELL, n_stats), columns ``tables.registry.stats``: per
+    simulated year and cell, persons alive at the start of the year (the exposure; each
+    contributes one person-year of hazard), the sum of their hazards (expected deaths, per
+    person-year), its squares, counted deaths, persons in good health and risk-factor counts,
+    all weighted to real persons.
     """
+    reg = tables.registry
+    if pop.registry != reg:
+        raise ValueError("population and cell tables were built from different registries")
     sk = seed_key(seed)
     n = pop.size
-    chunks = np.zeros((n_chunks_for(n), L.N_CELL, R.N_STAT))
-    out = np.zeros((horizon, L.N_CELL, R.N_STAT))
+    chunks = np.zeros((n_chunks_for(n), L.N_CELL, reg.n_stats))
+    out = np.zeros((horizon, L.N_CELL, reg.n_stats))
     ctx = RunContext(mp=mp, seed=seed, unmet_mult_q=np.ones(L.N_Q), tallies=out)
-    s = mp.value
+    scalars = kernel_scalars(mp, tables)
+    layout = reg.kernel_layout()
+    year = None
     for t in range(horizon):
         born = pop.birth_year == t
         pop.alive[born] = 1
@@ -182,39 +193,9 @@ def simulate(
         if pm is not None:
             saved = pop.mort_mult.copy()
             pop.mort_mult *= pm
-        K.step_year(
-            t,
-            sk,
-            *pop.state_arrays(),
-            tables.mx,
-            tables.mort_norm,
-            tables.health_odds,
-            tables.bin_inc,
-            tables.bin_rem,
-            tables.smk_init,
-            tables.smk_cess,
-            tables.smk_relapse,
-            tables.ltc_i01,
-            tables.ltc_i12,
-            tables.ltc_norm01,
-            tables.ltc_norm12,
-            tables.emp_exit,
-            tables.emp_entry,
-            tables.emp_norm,
-            tables.inc_mu,
-            tables.rr_mort,
-            tables.rr_ltc,
-            tables.or_health,
-            float(mp.rr_jobloss_poor_health),
-            float(s("income_sigma")),
-            float(s("income_persistence")),
-            float(s("replacement_ratio")),
-            float(tables.poverty_line),
-            int(s("working_age_max")),
-            int(s("adult_age")),
-            ctx.unmet_mult_q,
-            chunks,
-        )
+        # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
+        year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
+        K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
         if pm is not None:
             pop.mort_mult[:] = saved
         # Summing blocks in chunk order keeps the result independent of the thread count.

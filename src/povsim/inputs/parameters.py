@@ -26,29 +26,9 @@ from povsim.inputs.calibration_files import (
 )
 from povsim.inputs.layout import SEXES
 
-BINARY_FACTORS = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
-EXPOSURES = (
-    "smoking_current",
-    "smoking_ex",
-    "obese",
-    "inactive",
-    "alcohol_risk",
-    "cold_home",
-    "isolated",
-    "poverty",
-    "unmet_need",
-    "ltc1",
-    "ltc2plus",
-)
+# Outcomes of the effect table (relative_risks.csv); which exposures the model has is the
+# registry's business (povsim.model.registry), so every exposure row is read here.
 OUTCOMES = ("mortality", "ltc_onset", "poor_health")
-TURNOVER = {
-    "obese": "turnover_obese",
-    "inactive": "turnover_inactive",
-    "alcohol_risk": "turnover_alcohol",
-    "cold_home": "turnover_cold_home",
-    "isolated": "turnover_isolated",
-    "unmet_need": "turnover_unmet_need",
-}
 
 
 def calibration_dir() -> Path:
@@ -106,6 +86,7 @@ class ModelParams:
 
     scalars: dict[str, Any]
     rr: dict[str, dict[str, float]]  # outcome -> exposure -> relative risk / odds ratio
+    #                                   (an exposure without a row has none: 1)
     rr_jobloss_poor_health: float
     fitted: dict[str, Any]
     life: pd.DataFrame
@@ -168,12 +149,12 @@ def load_params(
     """Defaults from ``calibration/`` with ``overrides`` applied (already validated)."""
     raw = _load_raw(str(directory or calibration_dir()))
     scalars = copy.deepcopy(raw["scalars"])
-    rr: dict[str, dict[str, float]] = {o: {e: 1.0 for e in EXPOSURES} for o in OUTCOMES}
+    rr: dict[str, dict[str, float]] = {o: {} for o in OUTCOMES}
     rr_job = 1.0
     for row in raw["rr"].itertuples():
         if row.outcome == "job_loss" and row.exposure == "poor_health":
             rr_job = float(row.rr)
-        elif row.outcome in rr and row.exposure in rr[row.outcome]:
+        elif row.outcome in rr:
             rr[row.outcome][row.exposure] = float(row.rr)
     rr_calibration = copy.deepcopy(rr)
     overrides = dict(overrides or {})

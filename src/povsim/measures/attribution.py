@@ -18,8 +18,9 @@ from scipy.special import expit
 from povsim.engine.simulate import cold_mort_factor, poverty_flags, smoking_mort_factor
 from povsim.inputs import layout as L
 from povsim.inputs.layout import AGES, SEXES
-from povsim.inputs.parameters import BINARY_FACTORS, EXPOSURES, ModelParams
+from povsim.inputs.parameters import ModelParams
 from povsim.measures import life_table as M
+from povsim.model import registry as R
 from povsim.model.population import Population, cell_index, single_year_counts
 from povsim.model.tables import CellTables, build_cell_tables, rr_by_age, smoking_rr_by_age
 
@@ -81,7 +82,7 @@ def cold_home_attributable_deaths(mp: ModelParams, age_min: int = 65) -> dict[st
     t = build_cell_tables(mp)
     shape = (2, 5, L.N_AGE)
     mx = t.mx.reshape(shape)
-    p = t.p_bin.reshape((-1,) + shape)[BINARY_FACTORS.index("cold_home")]
+    p = t.p_bin.reshape((-1,) + shape)[R.REGISTRY.index("cold_home")]
     persons = np.repeat(single_year_counts(mp)[:, None, :] / 5.0, 5, axis=1)
     if mp.composition is not None:
         persons = np.asarray(mp.composition, float)
@@ -128,7 +129,7 @@ def _pathway_logs(
     out = np.zeros((int(live.sum()), len(PATHWAYS)))
     for j, exps in enumerate(PATHWAYS.values()):
         for e in exps:
-            k = EXPOSURES.index(e)
+            k = R.REGISTRY.exposure_names.index(e)
             v = x[e] * lr[k]
             out[:, j] += v * adult if e in BEHAVIOURS else v
     names = list(PATHWAYS)
@@ -193,7 +194,7 @@ def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
     the cell's target prevalences (1 + sum over exposed states of p (RR - 1))."""
     shape = (2, 5, L.N_AGE)
     adult = (AGES >= mp.value("adult_age")).astype(float)
-    rr = dict(zip(EXPOSURES, tables.rr_mort))
+    rr = dict(zip(R.REGISTRY.exposure_names, tables.rr_mort))
     smk = smoking_rr_by_age(mp)
     cur_rr = (
         smk[:, None, :] if smk is not None else 1 + (rr["smoking_current"] - 1) * adult

@@ -17,7 +17,7 @@ MEASURES = {
     "ltc1": (R.S_LTC1P, R.S_LTC2P),  # exactly one condition = 1+ minus 2+
     "good_health": (R.S_GOOD,),
     "smoking": (R.S_SMOKE,),
-    "obesity": (R.S_OBESE,),
+    "obesity": (R.REGISTRY.stat("obese"),),
     "mortality": (R.S_HAZ,),
 }
 

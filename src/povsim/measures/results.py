@@ -14,30 +14,23 @@ from povsim.model import registry as R
 
 SEX_LABELS = ("male", "female", "all")
 QUINTILE_LABELS = ("1", "2", "3", "4", "5", "all")
-ADULT = 18
 
-# measure -> (tally column, age_min, age_max) for prevalences (share of persons).
-PREVALENCES: dict[str, tuple[int, int, int]] = {
-    "poverty": (R.S_POVERTY, 0, 100),
-    "child_poverty": (R.S_POVERTY, 0, 15),
-    "cold_home": (R.S_COLD, 0, 100),
-    "smoking": (R.S_SMOKE, ADULT, 100),
-    "obesity": (R.S_OBESE, ADULT, 100),
-    "inactivity": (R.S_INACTIVE, ADULT, 100),
-    "alcohol_risk": (R.S_ALCOHOL, ADULT, 100),
-    "lonely": (R.S_ISOLATED, ADULT, 100),
-    "mltc": (R.S_LTC2P, ADULT, 100),
-    "unmet_need": (R.S_UNMET, ADULT, 100),
-    "employment": (R.S_EMPLOYED, 16, 64),
-    "good_health": (R.S_GOOD, 0, 100),
-}
+
+def prevalences(registry: R.Registry = R.REGISTRY) -> dict[str, tuple[int, int, int]]:
+    """measure -> (tally column, age_min, age_max) of every prevalence (share of persons) in
+    the order of the results table: the registry's measures, so a new binary risk factor gets
+    its measure without an edit here."""
+    return {m.name: (registry.stat(m.stat), m.lo, m.hi) for m in registry.prevalences}
+
+
+PREVALENCES = prevalences()
 EXPECTANCIES = ("le0", "hle0", "le65", "hle65")
 
 
 def grouped(tallies: np.ndarray) -> np.ndarray:
     """(H, N_CELL, S) -> (H, 3, 6, 101, S): sex male/female/all x quintile 1-5/all."""
     h = tallies.shape[0]
-    t = tallies.reshape(h, 2, L.N_Q, L.N_AGE, R.N_STAT)
+    t = tallies.reshape(h, 2, L.N_Q, L.N_AGE, tallies.shape[-1])
     t = np.concatenate([t, t.sum(axis=2, keepdims=True)], axis=2)
     return np.concatenate([t, t.sum(axis=1, keepdims=True)], axis=1)
 
@@ -68,9 +61,15 @@ def rates(g: np.ndarray, person_weight: float, fallback_mx: np.ndarray) -> tuple
 
 
 def tidy(
-    tallies: np.ndarray, start_year: int, arm: str, person_weight: float, fallback_mx: np.ndarray
+    tallies: np.ndarray,
+    start_year: int,
+    arm: str,
+    person_weight: float,
+    fallback_mx: np.ndarray,
+    registry: R.Registry = R.REGISTRY,
 ) -> pd.DataFrame:
-    """Tidy long table of every measure for every year, sex and quintile."""
+    """Tidy long table of every measure for every year, sex and quintile; the prevalences are
+    those of ``registry`` (whose tally columns ``tallies`` has)."""
     g = grouped(tallies)
     h = g.shape[0]
     mx, var_mx, good, n = rates(g, person_weight, fallback_mx)
@@ -93,7 +92,7 @@ def tidy(
     ses["population"] = np.zeros_like(values["population"])
     values["deaths"] = g[..., R.S_DEATHS].sum(axis=-1)
     ses["deaths"] = np.sqrt(values["deaths"] * person_weight)
-    for name, (col, lo, hi) in PREVALENCES.items():
+    for name, (col, lo, hi) in prevalences(registry).items():
         num = g[..., lo : hi + 1, col].sum(axis=-1)
         den = expo[..., lo : hi + 1].sum(axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):

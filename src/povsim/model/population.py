@@ -8,6 +8,7 @@ draws) in every arm of a scenario whatever happens to anyone else.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -16,29 +17,15 @@ from scipy.special import expit
 from povsim.inputs import layout as L
 from povsim.inputs.layout import N_AGE, N_Q, SEXES
 from povsim.inputs.parameters import ModelParams
-from povsim.model import registry as R
-from povsim.model.registry import B_ALCOHOL, B_COLD, B_INACTIVE, B_ISOLATED, B_OBESE, B_UNMET
-from povsim.model.rng import (
-    D_INIT_ALCOHOL,
-    D_INIT_COLD,
-    D_INIT_EMPLOYED,
-    D_INIT_F1,
-    D_INIT_F2,
-    D_INIT_INACTIVE,
-    D_INIT_ISOLATED,
-    D_INIT_LTC,
-    D_INIT_OBESE,
+from povsim.model.registry import (
     D_INIT_SEX,
-    D_INIT_SMOKE,
-    D_INIT_UNMET,
-    D_INIT_Z1,
-    D_INIT_Z2,
-    normal,
-    person_key,
-    seed_key,
-    uniform,
-    uniforms,
+    FACTOR,
+    POVERTY,
+    REGISTRY,
+    SMOKING,
+    Registry,
 )
+from povsim.model.rng import normal, person_key, seed_key, uniform, uniforms
 from povsim.model.tables import CellTables
 
 
@@ -51,12 +38,8 @@ class Population:
     sex: np.ndarray  # uint8, 0 male 1 female
     quint: np.ndarray  # uint8, 0 = IMD quintile 1 (most deprived)
     smoke: np.ndarray  # uint8, 0 never 1 current 2 ex
-    obese: np.ndarray  # uint8
-    inactive: np.ndarray  # uint8
-    alcohol: np.ndarray  # uint8, above 14 units a week
-    cold: np.ndarray  # uint8, cold/damp/non-decent home
-    isolated: np.ndarray  # uint8, often/always lonely
-    unmet: np.ndarray  # uint8, unmet need for services
+    bins: np.ndarray  # uint8 (n, k): binary risk factors, one column per registry factor;
+    #                   pop.<attr> is factor <attr>'s column (e.g. pop.cold, a view)
     employed: np.ndarray  # uint8, in work (children: lives with a worker)
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more long-term conditions)
     good: np.ndarray  # uint8, self-rated health good/very good this year
@@ -70,6 +53,7 @@ class Population:
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
     n_initial: int
     births_per_year: int
+    registry: Registry = REGISTRY  # the factors that are the columns of ``bins``
 
     @property
     def size(self) -> int:
@@ -87,30 +71,56 @@ class Population:
             }
         )
 
-    def state_arrays(self) -> tuple[np.ndarray, ...]:
-        """Arrays in the order :func:`povsim.engine.kernel.step_year` takes them."""
-        return (
-            self.alive,
-            self.age,
-            self.sex,
-            self.quint,
-            self.smoke,
-            self.obese,
-            self.inactive,
-            self.alcohol,
-            self.cold,
-            self.isolated,
-            self.unmet,
-            self.employed,
-            self.ltc,
-            self.good,
-            self.zinc,
-            self.frail_or,
-            self.transfer,
-            self.mort_mult,
-            self.ltc_mult,
-            self.weight,
-        )
+    def __getattr__(self, name: str) -> np.ndarray:
+        """``pop.<attr>``: the (n,) column of ``bins`` of the factor whose ``attr`` is ``name``
+        (a view: writing to it writes ``bins``), e.g. ``pop.cold[held] = 0``."""
+        d = self.__dict__
+        if "registry" in d and "bins" in d:
+            j = d["registry"].attr_index(name)
+            if j is not None:
+                return d["bins"][:, j]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def factor(self, name: str) -> np.ndarray:
+        """The (n,) column (a view) of binary factor ``name`` (its registry name)."""
+        return self.bins[:, self.registry.index(name)]
+
+    def kernel_arrays(self) -> PersonArrays:
+        """The arrays the year step reads and writes (the arrays themselves, not copies)."""
+        return PersonArrays(**{name: getattr(self, name) for name in PersonArrays._fields})
+
+
+class PersonArrays(NamedTuple):
+    """The person state the year step (:func:`povsim.engine.kernel.step_year`) reads and
+    writes, index = person id. Units: age in years, transfer in £/year added to equivalised
+    income, weight in real persons."""
+
+    alive: np.ndarray  # uint8
+    age: np.ndarray  # int16, 0-100
+    sex: np.ndarray  # uint8
+    quint: np.ndarray  # uint8, 0 = IMD quintile 1
+    smoke: np.ndarray  # uint8, 0 never 1 current 2 ex
+    bins: np.ndarray  # uint8 (n, k): binary risk factors in registry order
+    employed: np.ndarray  # uint8
+    ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more)
+    good: np.ndarray  # uint8, written: self-rated health good this year
+    zinc: np.ndarray  # float64, income potential (AR(1) standard normal)
+    frail_or: np.ndarray  # float64, odds multiplier of not-good health
+    transfer: np.ndarray  # float64, £/year
+    mort_mult: np.ndarray  # float64, mortality multiplier from interventions
+    ltc_mult: np.ndarray  # float64, LTC-onset multiplier from interventions
+    weight: np.ndarray  # float64, real persons represented
+
+
+class Prevalences(NamedTuple):
+    """Cell prevalences (flat, N_CELL) a person's states are drawn from at creation."""
+
+    smoke_cur: np.ndarray
+    smoke_ex: np.ndarray
+    bins: np.ndarray  # (k, N_CELL), registry factor order
+    employed: np.ndarray
+    ltc1p: np.ndarray
+    ltc2p: np.ndarray
 
 
 def single_year_counts(mp: ModelParams) -> np.ndarray:
@@ -138,19 +148,16 @@ def _largest_remainder_flat(expected: np.ndarray, total: int) -> np.ndarray:
     return base
 
 
-def _empty_population(n: int, n0: int, n_births: int, real_total: float) -> Population:
+def _empty_population(
+    n: int, n0: int, n_births: int, real_total: float, registry: Registry
+) -> Population:
     return Population(
         alive=np.zeros(n, np.uint8),
         age=np.zeros(n, np.int16),
         sex=np.zeros(n, np.uint8),
         quint=np.zeros(n, np.uint8),
         smoke=np.zeros(n, np.uint8),
-        obese=np.zeros(n, np.uint8),
-        inactive=np.zeros(n, np.uint8),
-        alcohol=np.zeros(n, np.uint8),
-        cold=np.zeros(n, np.uint8),
-        isolated=np.zeros(n, np.uint8),
-        unmet=np.zeros(n, np.uint8),
+        bins=np.zeros((n, registry.k), np.uint8),
         employed=np.zeros(n, np.uint8),
         ltc=np.zeros(n, np.uint8),
         good=np.ones(n, np.uint8),
@@ -164,6 +171,7 @@ def _empty_population(n: int, n0: int, n_births: int, real_total: float) -> Popu
         birth_year=np.full(n, -1, np.int16),
         n_initial=n0,
         births_per_year=n_births,
+        registry=registry,
     )
 
 
@@ -184,7 +192,8 @@ def build_population(
     (largest remainder) rather than sampled, and each stands for real total / ``size`` real
     persons, so the simulated size is a speed/precision choice only. Births each year equal
     the simulated number at age 0 (about 1.1% a year), by quintile in proportion to the
-    simulated age-0 persons, sex drawn with the sex ratio at birth.
+    simulated age-0 persons, sex drawn with the sex ratio at birth. Its binary factors are
+    those of ``tables.registry``.
     """
     if composition is None:
         composition = mp.composition
@@ -196,7 +205,7 @@ def build_population(
     n0 = int(alloc.sum())
     n_births = int(round(alloc[:, 0].sum())) if births else 0
     n = n0 + n_births * horizon
-    pop = _empty_population(n, n0, n_births, real_total)
+    pop = _empty_population(n, n0, n_births, real_total, tables.registry)
     sexes = np.repeat(np.repeat([0, 1], L.N_AGE), alloc.ravel())
     ages = np.repeat(np.tile(np.arange(L.N_AGE), 2), alloc.ravel())
     pop.sex[:n0] = sexes
@@ -222,24 +231,7 @@ def _birth_sexes(pop: Population, mp: ModelParams, sk: np.uint64, ids: np.ndarra
 
 
 def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> None:
-    init_persons(
-        0,
-        n,
-        sk,
-        pop.age,
-        pop.sex,
-        pop.quint,
-        pop.smoke,
-        pop.obese,
-        pop.inactive,
-        pop.alcohol,
-        pop.cold,
-        pop.isolated,
-        pop.unmet,
-        pop.employed,
-        pop.ltc,
-        pop.zinc,
-        pop.frail,
+    prev = Prevalences(
         tables.p_smoke_cur,
         tables.p_smoke_ex,
         tables.p_bin,
@@ -247,6 +239,7 @@ def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> 
         tables.p_ltc1p,
         tables.p_ltc2p,
     )
+    init_persons(0, n, sk, pop.kernel_arrays(), pop.frail, prev, pop.registry.init_layout())
 
 
 def _build_by_quintile(
@@ -268,7 +261,7 @@ def _build_by_quintile(
     births_q = alloc[:, :, 0].sum(axis=0) if births else np.zeros(5, np.int64)
     n_births = int(births_q.sum())
     n = n0 + n_births * horizon
-    pop = _empty_population(n, n0, n_births, real_total)
+    pop = _empty_population(n, n0, n_births, real_total, tables.registry)
     cells = by_age.ravel()
     pop.sex[:n0] = np.repeat(np.repeat([0, 1], L.N_AGE * 5), cells)
     pop.age[:n0] = np.repeat(np.tile(np.repeat(np.arange(L.N_AGE), 5), 2), cells)
@@ -312,20 +305,36 @@ def shrunk_cell_mean(values: np.ndarray, cells: np.ndarray, k: float = 10.0) -> 
 
 
 def effect_product_np(
-    rr: np.ndarray, adult, smoke, obese, inactive, alcohol, cold, isolated, pov, unmet, ltc
+    rr: np.ndarray,
+    registry: Registry,
+    adult: np.ndarray,
+    smoke: np.ndarray,
+    bins: np.ndarray,
+    pov: np.ndarray,
+    ltc: np.ndarray,
 ) -> np.ndarray:
-    """Vectorised twin of the kernel's ``_effect_product`` (same exposures, same rules)."""
+    """Product of effects ``rr`` (registry exposure order) per person, as exp of a sum of log
+    effects, with the persons' exposures by the kernel's rules (adult-only effects count where
+    ``adult`` is 1). The log effects are summed in ``registry.fit_groups``, each group left to
+    right, as the fitted normalisers always have been (a different grouping rounds
+    differently)."""
     lr = np.log(rr)
     x = np.zeros(smoke.shape[0])
-    x += adult * (
-        (smoke == 1) * lr[R.K_SMOKE_CUR]
-        + (smoke == 2) * lr[R.K_SMOKE_EX]
-        + obese * lr[R.K_OBESE]
-        + inactive * lr[R.K_INACTIVE]
-        + alcohol * lr[R.K_ALCOHOL]
-    )
-    x += cold * lr[R.K_COLD] + isolated * lr[R.K_ISOLATED] + pov * lr[R.K_POVERTY]
-    x += unmet * lr[R.K_UNMET] + (ltc == 1) * lr[R.K_LTC1] + (ltc >= 2) * lr[R.K_LTC2]
+    for group in registry.fit_groups:
+        s = None
+        for e in group:
+            ex = registry.exposures[e]
+            if ex.kind == SMOKING:
+                term = (smoke == ex.arg) * lr[e]
+            elif ex.kind == FACTOR:
+                term = bins[:, ex.arg] * lr[e]
+            elif ex.kind == POVERTY:
+                term = pov * lr[e]
+            else:  # LTC: 1, or 2 meaning 2 or more
+                term = (ltc == ex.arg if ex.arg < 2 else ltc >= ex.arg) * lr[e]
+            s = term if s is None else s + term
+        assert s is not None  # groups are never empty
+        x += adult * s if registry.exposures[group[0]].adult_only else s
     return np.exp(x)
 
 
@@ -396,17 +405,7 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
     )
     pov = (y < tables.poverty_line).astype(float)
     adult = (age >= mp.value("adult_age")).astype(float)
-    args = (
-        adult,
-        pop.smoke[live],
-        pop.obese[live],
-        pop.inactive[live],
-        pop.alcohol[live],
-        pop.cold[live],
-        pop.isolated[live],
-        pov,
-        pop.unmet[live],
-    )
+    args = (pop.registry, adult, pop.smoke[live], pop.bins[live], pov)
     ltc = pop.ltc[live]
     tables.mort_norm = shrunk_cell_mean(effect_product_np(tables.rr_mort, *args, ltc), c)
     m_ltc = effect_product_np(tables.rr_ltc, *args, np.zeros_like(ltc))
@@ -421,45 +420,45 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
 
 
 @njit(parallel=True, cache=True)
-def init_persons(
-    lo,
-    hi,
-    seed_k,
-    age,
-    sex,
-    quint,
-    smoke,
-    obese,
-    inactive,
-    alcohol,
-    cold,
-    isolated,
-    unmet,
-    employed,
-    ltc,
-    zinc,
-    frail,
-    p_smoke_cur,
-    p_smoke_ex,
-    p_bin,
-    p_emp,
-    p_ltc1p,
-    p_ltc2p,
-):
-    """Draw the states of persons ``lo..hi-1`` from cell prevalences (age, sex, quintile set)."""
+def init_persons(lo, hi, seed_k, persons, frail, prev, draws):
+    """Draw the states of persons ``lo..hi-1`` (:class:`PersonArrays`, age, sex and quintile
+    already set; ``frail`` (n,)) from cell prevalences ``prev`` (:class:`Prevalences`) with the
+    creation draw numbers ``draws`` (:class:`~povsim.model.registry.InitLayout`)."""
+    # Unpacked before the parallel loop, one name per statement: Numba silently drops writes
+    # made inside prange through a namedtuple's array fields, or through names bound by tuple
+    # unpacking of them (numba#7135, #10338; the registry test checks every state).
+    age = persons.age
+    sex = persons.sex
+    quint = persons.quint
+    smoke = persons.smoke
+    bins = persons.bins
+    employed = persons.employed
+    ltc = persons.ltc
+    zinc = persons.zinc
+    p_smoke_cur = prev.smoke_cur
+    p_smoke_ex = prev.smoke_ex
+    p_bin = prev.bins
+    p_emp = prev.employed
+    p_ltc1p = prev.ltc1p
+    p_ltc2p = prev.ltc2p
+    d_smoke = draws.d_smoke
+    d_employed = draws.d_employed
+    d_ltc = draws.d_ltc
+    d_z1 = draws.d_z1
+    d_z2 = draws.d_z2
+    d_f1 = draws.d_f1
+    d_f2 = draws.d_f2
+    fdraw = draws.factor_draws
+    k = bins.shape[1]
     for i in prange(lo, hi):
         c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + np.int64(age[i])
         key = person_key(seed_k, i, 0)
-        u = uniform(key, D_INIT_SMOKE)
+        u = uniform(key, d_smoke)
         smoke[i] = 1 if u < p_smoke_cur[c] else (2 if u < p_smoke_cur[c] + p_smoke_ex[c] else 0)
-        obese[i] = uniform(key, D_INIT_OBESE) < p_bin[B_OBESE, c]
-        inactive[i] = uniform(key, D_INIT_INACTIVE) < p_bin[B_INACTIVE, c]
-        alcohol[i] = uniform(key, D_INIT_ALCOHOL) < p_bin[B_ALCOHOL, c]
-        cold[i] = uniform(key, D_INIT_COLD) < p_bin[B_COLD, c]
-        isolated[i] = uniform(key, D_INIT_ISOLATED) < p_bin[B_ISOLATED, c]
-        unmet[i] = uniform(key, D_INIT_UNMET) < p_bin[B_UNMET, c]
-        employed[i] = uniform(key, D_INIT_EMPLOYED) < p_emp[c]
-        u = uniform(key, D_INIT_LTC)
+        for b in range(k):
+            bins[i, b] = uniform(key, fdraw[b]) < p_bin[b, c]
+        employed[i] = uniform(key, d_employed) < p_emp[c]
+        u = uniform(key, d_ltc)
         ltc[i] = 2 if u < p_ltc2p[c] else (1 if u < p_ltc1p[c] else 0)
-        zinc[i] = normal(key, D_INIT_Z1, D_INIT_Z2)
-        frail[i] = normal(key, D_INIT_F1, D_INIT_F2)
+        zinc[i] = normal(key, d_z1, d_z2)
+        frail[i] = normal(key, d_f1, d_f2)

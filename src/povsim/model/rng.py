@@ -2,8 +2,8 @@
 
 A draw is a pure function of its key, so results do not depend on thread count, chunking
 or the order persons are visited, and two arms run with the same seed give each person the
-same draws (common random numbers). Each purpose has its own draw number (see the ``D_*``
-constants); never reuse a number for two purposes.
+same draws (common random numbers). Each purpose has its own draw number, stated in
+:mod:`povsim.model.registry` (which refuses a number used twice).
 
 The mixer is the splitmix64 finaliser (Steele, Lea & Flood 2014), a bijection on 64-bit
 integers with full avalanche. One 64-bit hash yields two 32-bit uniforms, so draw ``d`` uses
@@ -26,38 +26,6 @@ _S31 = np.uint64(31)
 _S32 = np.uint64(32)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _INV32 = 1.0 / 4294967296.0
-
-# Draw numbers. Year key 0 is the person's creation (initial population or birth);
-# simulated year t uses year key t + 1.
-D_INIT_SMOKE = 0
-D_INIT_OBESE = 1
-D_INIT_INACTIVE = 2
-D_INIT_ALCOHOL = 3
-D_INIT_COLD = 4
-D_INIT_ISOLATED = 5
-D_INIT_UNMET = 6
-D_INIT_EMPLOYED = 7
-D_INIT_LTC = 8
-D_INIT_SEX = 9
-D_INIT_Z1 = 10  # income potential, Box-Muller pair
-D_INIT_Z2 = 11
-D_INIT_F1 = 12  # frailty, Box-Muller pair
-D_INIT_F2 = 13
-
-D_DEATH = 0
-D_HEALTH = 1
-D_SMOKE = 2
-D_OBESE = 3
-D_INACTIVE = 4
-D_ALCOHOL = 5
-D_COLD = 6
-D_ISOLATED = 7
-D_UNMET = 8
-D_EMPLOYED = 9
-D_LTC = 10
-D_INCOME = 11
-# Interventions take draws from D_INTERVENTION_BASE + 4 * k (k = intervention index).
-D_INTERVENTION_BASE = 32
 
 
 @njit(inline="always", cache=True)
@@ -84,6 +52,24 @@ def uniform(key: np.uint64, draw: np.int64) -> float:
 
 
 @njit(inline="always", cache=True)
+def draw_hashes(key: np.uint64, out: np.ndarray) -> None:
+    """Fill ``out`` with the 64-bit hashes behind draws 0 .. 2 * len(out) - 1 of a person-year
+    key: hash j holds draws 2j (low half) and 2j + 1 (high half), as :func:`uniform` makes
+    them. The year step computes them once per person-year instead of once per draw."""
+    for j in range(out.shape[0]):
+        out[j] = mix64(key + np.uint64(j) * GOLDEN + GOLDEN)
+
+
+@njit(inline="always", cache=True)
+def uniform_of(hashes: np.ndarray, draw: np.int64) -> float:
+    """:func:`uniform` of draw number ``draw``, from hashes made by :func:`draw_hashes`."""
+    h = hashes[draw >> 1]
+    if draw & 1:
+        h = h >> _S32
+    return float(h & _MASK32) * _INV32
+
+
+@njit(inline="always", cache=True)
 def normal(key: np.uint64, draw1: np.int64, draw2: np.int64) -> float:
     """Standard normal by Box-Muller from two uniforms of the same key."""
     u1 = uniform(key, draw1)
@@ -98,14 +84,20 @@ _NORM_TABLE = np.clip(ndtri(np.linspace(0.0, 1.0, 4097)), -4.0, 4.0)
 
 
 @njit(inline="always", cache=True)
-def approx_normal(key: np.uint64, draw: np.int64) -> float:
-    """Approximately standard normal from one uniform, by linear interpolation in a 4,097-point
-    inverse-CDF table (exact to about 1e-4 within 3.5 SD). Used for yearly income shocks,
-    where it is far cheaper than Box-Muller and the extreme tails do not matter."""
-    x = uniform(key, draw) * 4096.0
+def approx_normal_u(u: float) -> float:
+    """Approximately standard normal from a uniform ``u``, by linear interpolation in a
+    4,097-point inverse-CDF table (exact to about 1e-4 within 3.5 SD). Used for yearly income
+    shocks, where it is far cheaper than Box-Muller and the extreme tails do not matter."""
+    x = u * 4096.0
     k = np.int64(x)
     f = x - k
     return _NORM_TABLE[k] * (1.0 - f) + _NORM_TABLE[k + 1] * f
+
+
+@njit(inline="always", cache=True)
+def approx_normal(key: np.uint64, draw: np.int64) -> float:
+    """:func:`approx_normal_u` of draw number ``draw`` of a person-year key."""
+    return approx_normal_u(uniform(key, draw))
 
 
 def seed_key(seed: int) -> np.uint64:

@@ -16,7 +16,8 @@ from scipy.special import expit, logit, ndtr
 from povsim.inputs import layout as L
 from povsim.inputs.calibration_files import AGE_SPECIFIC_START
 from povsim.inputs.layout import AGES, SEXES
-from povsim.inputs.parameters import BINARY_FACTORS, EXPOSURES, TURNOVER, ModelParams
+from povsim.inputs.parameters import ModelParams
+from povsim.model.registry import REGISTRY, Registry
 
 # --- age-band tables to single years -------------------------------------------------------
 
@@ -140,21 +141,24 @@ def age_shifted(p: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 
 # Below the youngest published band, prevalence ramps up from these ages (assumption: long-term
-# conditions accrue from birth; smoking and drinking start in the early teens).
+# conditions accrue from birth; smoking starts in the early teens). Binary risk factors state
+# theirs in the registry (Factor.ramp_from).
 RAMP_FROM = {
     "ltc1plus": 0,
     "ltc2plus": 0,
     "smoking_current": 12,
     "smoking_ex": 12,
-    "alcohol_risk": 12,
 }
 
 
 LTC_FACTORS = ("ltc1plus", "ltc2plus")
 
 
-def factor_prevalence(mp: ModelParams, factor: str, outside: float = 0.0) -> np.ndarray:
-    """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor.
+def factor_prevalence(
+    mp: ModelParams, factor: str, outside: float = 0.0, ramp_from: int | None = None
+) -> np.ndarray:
+    """Target prevalence (2, 5, 101) by sex, quintile and age for one risk factor; below the
+    youngest band it ramps up from age ``ramp_from`` (default: RAMP_FROM, else none).
 
     Band means of the national table are preserved (population-weighted within each band);
     the deprivation gradient is a multiplicative ratio by quintile (by sex where the table has
@@ -163,7 +167,8 @@ def factor_prevalence(mp: ModelParams, factor: str, outside: float = 0.0) -> np.
     rows = mp.prevalence[mp.prevalence["factor"] == factor]
     if rows.empty:
         return np.zeros((2, 5, L.N_AGE))
-    base = sex_age_profile(rows, "prevalence", outside, RAMP_FROM.get(factor), age_weights(mp))
+    ramp = RAMP_FROM.get(factor) if ramp_from is None else ramp_from
+    base = sex_age_profile(rows, "prevalence", outside, ramp, age_weights(mp))
     if factor in LTC_FACTORS and "ltc_age_shift_years" in mp.scalars:
         shift = np.asarray(mp.value("ltc_age_shift_years"), float)
         return np.clip(np.stack([age_shifted(base[si], shift) for si in range(2)]), 0.0, 0.98)
@@ -408,7 +413,9 @@ class CellTables:
     """Per-cell arrays (flat, length N_CELL) and effect vectors for the kernel.
 
     Normalisers (``mort_norm``, ``ltc_norm*``, ``health_odds``) are filled from the starting
-    population by :func:`povsim.model.population.fit_to_population`.
+    population by :func:`povsim.model.population.fit_to_population`. Rows of ``p_bin``,
+    ``bin_inc`` and ``bin_rem`` are the binary factors of ``registry``; the effect vectors
+    follow its exposures.
     """
 
     mx: np.ndarray
@@ -443,36 +450,43 @@ class CellTables:
     smoke_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     # Age-specific cold-home RR / all-age RR, per cell (applied to persons in a cold home).
     cold_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    registry: Registry = REGISTRY
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(x.shape[:-3] + (L.N_CELL,)), dtype=np.float64)
 
 
-def effect_vector(mp: ModelParams, outcome: str) -> np.ndarray:
-    return np.array([mp.rr[outcome][e] for e in EXPOSURES], dtype=np.float64)
+def effect_vector(mp: ModelParams, outcome: str, registry: Registry = REGISTRY) -> np.ndarray:
+    """Relative risks (odds ratios for poor health) of ``outcome`` in the registry's exposure
+    order; an exposure without a row in relative_risks.csv has none (1)."""
+    return np.array([mp.rr[outcome].get(e, 1.0) for e in registry.exposure_names], dtype=np.float64)
 
 
-def build_cell_tables(mp: ModelParams) -> CellTables:
+def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTables:
+    """Per-cell targets and transition rates of the states of ``registry`` (see CellTables)."""
     mx, good = target_mx_and_good(mp)
     cur = factor_prevalence(mp, "smoking_current")
     ex = factor_prevalence(mp, "smoking_ex")
     ex = np.minimum(ex, 0.99 - cur)
-    p_bin = np.stack([factor_prevalence(mp, f) for f in BINARY_FACTORS])
+    p_bin = np.stack(
+        [factor_prevalence(mp, f.name, ramp_from=f.ramp_from) for f in registry.factors]
+    )
     adult = (AGES >= mp.value("adult_age")).astype(float)
+    adult_only = {e.name for e in registry.exposures if e.adult_only}
     by_age = {e: rr_by_age(mp, e) for e in AGE_SPECIFIC}
 
     def rr(exposure: str) -> np.ndarray:
         age = by_age.get(exposure)
         if age is not None:
             return age[:, None, :]
-        r = mp.rr["mortality"][exposure]
-        return 1.0 + (r - 1.0) * adult if exposure in BEHAVIOURS else np.full(L.N_AGE, r)
+        r = mp.rr["mortality"].get(exposure, 1.0)
+        return 1.0 + (r - 1.0) * adult if exposure in adult_only else np.full(L.N_AGE, r)
 
     inc_rem = []
-    for j, f in enumerate(BINARY_FACTORS):
-        (start,) = survivors([p_bin[j]], [rr(f)], mx)
-        inc_rem.append(binary_transitions(p_bin[j], mp.value(TURNOVER[f]), start))
+    for j, f in enumerate(registry.factors):
+        (start,) = survivors([p_bin[j]], [rr(f.name)], mx)
+        inc_rem.append(binary_transitions(p_bin[j], mp.value(f.turnover), start))
     smk_start = tuple(survivors([cur, ex], [rr("smoking_current"), rr("smoking_ex")], mx))
     smk_init, smk_cess, smk_rel = smoking_transitions(
         cur, ex, mp.value("smoking_relapse"), smk_start
@@ -522,12 +536,13 @@ def build_cell_tables(mp: ModelParams) -> CellTables:
         emp_entry=_flat(emp_entry),
         emp_norm=_flat(emp_norm),
         inc_mu=_flat(mu),
-        rr_mort=effect_vector(mp, "mortality"),
-        rr_ltc=effect_vector(mp, "ltc_onset"),
-        or_health=effect_vector(mp, "poor_health"),
+        rr_mort=effect_vector(mp, "mortality", registry),
+        rr_ltc=effect_vector(mp, "ltc_onset", registry),
+        or_health=effect_vector(mp, "poor_health", registry),
         poverty_line=float(line),
         smoke_mort_factor=mort_factor(mp, "smoking_current"),
         cold_mort_factor=mort_factor(mp, "cold_home"),
+        registry=registry,
     )
 
 

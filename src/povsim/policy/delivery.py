@@ -22,7 +22,8 @@ from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
 from povsim.model.population import Population, cell_index
-from povsim.model.rng import D_INTERVENTION_BASE, uniforms
+from povsim.model.registry import D_INTERVENTION_BASE
+from povsim.model.rng import uniforms
 from povsim.model.tables import CellTables
 
 # Below 16 the employment flag means "lives with someone in work" (parameters.py), so the

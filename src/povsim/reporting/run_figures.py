@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from povsim.model import registry as R  # noqa: E402
+
 QUINTILE_COLOURS = {
     "1": "#b2182b",
     "2": "#ef8a62",
@@ -61,17 +63,9 @@ STYLE: Any = {  # rc parameters; Any: matplotlib types rc keys as one long Liter
     "grid.linewidth": 0.6,
 }
 
-OUTCOME_LABELS = {
-    "poverty": "Poverty (% of persons)",
-    "child_poverty": "Child poverty (% aged 0-15)",
-    "cold_home": "Cold / non-decent home (% of persons)",
-    "smoking": "Smoking (% adults)",
-    "obesity": "Obesity (% adults)",
-    "inactivity": "Physical inactivity (% adults)",
-    "mltc": "2+ long-term conditions (% adults)",
-    "lonely": "Loneliness (% adults)",
-    "unmet_need": "Unmet need, GP access (% adults)",
-}
+# Panels of the outcomes figure: the registry's prevalence measures that have a figure label,
+# in results-table order (a new binary risk factor gets its panel from its registry row).
+OUTCOME_LABELS = {m.name: m.label for m in R.REGISTRY.prevalences if m.label is not None}
 
 
 def arm_colours(arms) -> dict[str, str]:

@@ -37,7 +37,7 @@ class Check:
 
 def _cells(tal: np.ndarray, years: int = 3) -> np.ndarray:
     """(2, 5, 101, N_STAT) sums over the first ``years`` simulated years."""
-    return tal[:years].sum(axis=0).reshape(2, 5, L.N_AGE, R.N_STAT)
+    return tal[:years].sum(axis=0).reshape(2, 5, L.N_AGE, tal.shape[-1])
 
 
 def _share(c: np.ndarray, stat: int, ages: np.ndarray, sex=None, q=None) -> float:
@@ -71,7 +71,7 @@ def smoking_years_lost(mp: ModelParams, from_age: int = 25) -> float:
 def analytic_checks(mp: ModelParams) -> list[Check]:
     """Checks computed from the cell tables alone (fast)."""
     t = build_cell_tables(mp)
-    alc = t.p_bin.reshape(-1, 2, 5, L.N_AGE)[R.B_ALCOHOL]
+    alc = t.p_bin.reshape(-1, 2, 5, L.N_AGE)[R.REGISTRY.index("alcohol_risk")]
     adult = (AGES >= 16) & (AGES <= 100)
     p1, p5 = alc[:, 0, adult].mean(), alc[:, 4, adult].mean()
     odds = (p1 / (1 - p1)) / (p5 / (1 - p5))
@@ -141,7 +141,7 @@ def simulated_checks(tal: np.ndarray, weight_sii: np.ndarray | None = None) -> l
                     "NHS Digital, HSE 2018 Summary: men 35% vs 20%, women 37% vs 21% [V] "
                     "(the model's inputs are HSE 2019 Table 6)",
                     pub,
-                    100 * _share(c, R.S_OBESE, a16, si, q),
+                    100 * _share(c, R.REGISTRY.stat("obese"), a16, si, q),
                     pub - 4,
                     pub + 4,
                     "crude in the model; age-standardised in HSE",
