@@ -44,7 +44,7 @@ def _calibration_with_dummy(dest: Path, effects: bool) -> Path:
             f.write(f'dummy,all,{lo},{hi},{p},assumption,"{src}"\n')
     with open(dest / "prevalence_gradient_by_quintile.csv", "a") as f:
         for q, rel in enumerate((1.4, 1.2, 1.0, 0.8, 0.6), start=1):
-            f.write(f'dummy,{q},{rel},assumption,"{src}"\n')
+            f.write(f'dummy,all,{q},{rel},assumption,"{src}"\n')
     if effects:
         with open(dest / "relative_risks.csv", "a") as f:
             for outcome, rr in (("mortality", 1.5), ("ltc_onset", 1.3), ("poor_health", 2.0)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,11 @@ import click
 from povsim import __version__
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
+# Command-line bounds: the same as the scenario schema's (population.size, seed), so a bad
+# value is blamed on the option that gave it, not on the scenario file.
+SIZE = click.IntRange(100, 20_000_000)
+SEED = click.IntRange(0, 2**63 - 1)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -39,10 +45,22 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
         _fail(str(e))
 
 
+def _check_output(out: Path, loaded) -> None:
+    """Refuse, before any computation, an output folder povsim may not replace (a user's
+    files, the working folder, a folder holding an input): one line, exit 2."""
+    from povsim.reporting.files import OutputFolderError, check_output_folder
+
+    try:
+        check_output_folder(out, loaded.input_files())
+    except OutputFolderError as e:
+        _fail(str(e))
+
+
 def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figures: bool):
     """Run ``compute(progress)`` behind a progress bar, then ``write(result, out, figures)``:
-    a bad local fit is one line and exit 2, an unwritable folder exit 1."""
+    a bad local fit or output folder is one line and exit 2, an unwritable folder exit 1."""
     from povsim.inputs.errors import ScenarioError
+    from povsim.reporting.files import OutputFolderError
 
     progress = _LazyProgress(label, enabled=not quiet)
     try:
@@ -54,6 +72,8 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
         progress.close()
     try:
         write(result, out, figures=figures)
+    except OutputFolderError as e:
+        _fail(str(e))
     except OSError as e:
         _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
     return result
@@ -95,7 +115,41 @@ class _LazyProgress:
             self.bar = None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM is handled like Ctrl-C: clean up, then stop
+
+
+class _Povsim(click.Group):
+    """The command group, with errors for people: a usage error is one line (`error: ...`,
+    exit 2) instead of click's four, and SIGTERM, like Ctrl-C, stops the command after
+    removing anything half-written (exit 130)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGTERM, _interrupt)
+        except ValueError:  # not the main thread (e.g. inside a test runner's thread)
+            pass
+        try:
+            code = super().main(
+                args, prog_name or "povsim", complete_var, standalone_mode=False, **extra
+            )
+        except click.UsageError as e:
+            where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+            _fail(" ".join(e.format_message().split()) + where)
+        except click.ClickException as e:
+            _fail(" ".join(e.format_message().split()), code=e.exit_code)
+        except (KeyboardInterrupt, click.Abort):
+            _fail("interrupted; nothing half-written was left behind", code=EXIT_INTERRUPTED)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Povsim, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="povsim")
 def main() -> None:
     """povsim: health inequalities by deprivation in England, simulated person by person."""
@@ -110,8 +164,8 @@ def main() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory [default: outputs/<scenario name>].",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
-@click.option("--size", type=click.IntRange(min=1), help="Simulated persons at the start.")
+@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
+@click.option("--size", type=SIZE, help="Simulated persons at the start.")
 @click.option(
     "--replicates",
     type=click.IntRange(1, 1000),
@@ -119,7 +173,9 @@ def main() -> None:
     show_default=True,
     help="Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.",
 )
-@click.option("--threads", type=int, help="Numba threads (results do not depend on it).")
+@click.option(
+    "--threads", type=click.IntRange(min=1), help="Numba threads (results do not depend on it)."
+)
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 def run(
@@ -141,6 +197,7 @@ def run(
     from povsim.studies.run import run as api_run
 
     out = output or Path("outputs") / sc.name
+    _check_output(out, sc)
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
@@ -266,14 +323,16 @@ def real_scale_line(h: dict, area_name: str) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (default outputs/<name>/).",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
-@click.option("--size", type=click.IntRange(min=100), help="Simulated persons at the start.")
+@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
+@click.option("--size", type=SIZE, help="Simulated persons at the start.")
 @click.option(
     "--replicates",
     type=click.IntRange(1, 100),
     help="Seeds per strategy for Monte Carlo intervals (overrides the file's).",
 )
-@click.option("--threads", type=int, help="Numba threads (results do not depend on it).")
+@click.option(
+    "--threads", type=click.IntRange(min=1), help="Numba threads (results do not depend on it)."
+)
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @click.option(
@@ -310,6 +369,7 @@ def compare(
     from povsim.studies.compare import compare_strategies
 
     out = output or Path("outputs") / inv.name
+    _check_output(out, inv)
     res = _compute_and_write(
         f"comparing {inv.name}",
         quiet,
@@ -392,12 +452,16 @@ def validate(scenario: Path) -> None:
         from povsim.inputs.investment import load_investment
 
         inv = _load(load_investment, scenario, None, None)
+        if inv.calibration is not None:
+            _check_fit(inv.scenario({}))
         click.echo(
             f"{scenario}: ok (investment question '{inv.name}', "
             f"{len(inv.levers)} levers, {len(inv.strategies)} strategies, "
             f"£{inv.budget.per_year:,.0f} a year for {inv.budget.years} years)"
         )
         return
+    if sc.calibration is not None:
+        _check_fit(sc)
     where = (
         ""
         if sc.population.area == "england"
@@ -433,6 +497,18 @@ def override_warnings(sc) -> list[str]:
     ]
 
 
+def _check_fit(sc) -> None:
+    """A local area's fit must exist, be povsim's and match its files (as `run` requires),
+    so that what `validate` accepts the commands run."""
+    from povsim.inputs.errors import ScenarioError
+    from povsim.model.area import area_params
+
+    try:
+        area_params(sc)
+    except ScenarioError as e:
+        _fail(str(e))
+
+
 @main.command()
 @click.option(
     "--size",
@@ -447,7 +523,7 @@ def override_warnings(sc) -> list[str]:
     show_default=True,
     help="Simulated years averaged (ONS figures are 3-year averages).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=20190101, show_default=True)
+@click.option("--seed", type=SEED, default=20190101, show_default=True)
 @click.option(
     "--rounds",
     type=click.IntRange(0, 10),
@@ -615,8 +691,8 @@ def parameters() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory [default: outputs/<scenario>-sensitivity-<method>].",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the file's).")
-@click.option("--size", type=click.IntRange(min=1), help="Simulated persons at the start.")
+@click.option("--seed", type=SEED, help="Random seed (overrides the file's).")
+@click.option("--size", type=SIZE, help="Simulated persons at the start.")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -684,14 +760,20 @@ def sensitivity(
             f"{scenario}: arms: povsim sensitivity needs at least one arm to compare with "
             f"the baseline"
         )
+    from povsim.reporting.files import OutputFolderError
     from povsim.reporting.sensitivity_outputs import write_sensitivity
-    from povsim.studies.sensitivity import make_design, run_sensitivity
+    from povsim.studies.sensitivity import check_design_size, make_design, run_sensitivity
     from povsim.studies.sweep import SweepError, dask_client
 
+    out = output or Path("outputs") / f"{sc.name}-sensitivity-{method}"
+    _check_output(out, sc)
+    try:
+        check_design_size(method, n, len(sc.uncertainty), second_order)
+    except SweepError as e:
+        _fail(str(e))
     notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
     for note in notes:
         click.echo(f"warning: {note}", err=True)
-    out = output or Path("outputs") / f"{sc.name}-sensitivity-{method}"
     progress = _LazyProgress(f"{method} sweep of {sc.name}", enabled=not quiet, delay=0.5)
     client = None
     try:
@@ -716,8 +798,14 @@ def sensitivity(
         progress.close()
         if client is not None:
             client.close()
+    for path in res.manifest.get("corrupt_checkpoints", []):
+        click.echo(
+            f"warning: {path}: unreadable checkpoint batch (cut short?); ran it again", err=True
+        )
     try:
         write_sensitivity(res, out, figures=not no_figures)
+    except OutputFolderError as e:
+        _fail(str(e))
     except OSError as e:
         _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
     m = res.manifest

@@ -17,16 +17,19 @@ import csv
 import math
 import os
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from povsim.inputs import layout as L
 from povsim.inputs.layout import SEXES
+from povsim.inputs.reading import MAX_CSV_BYTES, InputFileError, read_text
 
 COLUMNS = ("sex", "age_min", "age_max", "quintile", "count")
 MAX_AGE = L.N_AGE - 1  # 100 = 100 and over
+# An area's real persons: a billion is 15 times the UK's 67 million (room for what-ifs such
+# as a doubled England) and still catches a stray exponent; it keeps every total finite.
+MAX_PERSONS = 1_000_000_000
 
 
 class CompositionError(ValueError):
@@ -74,11 +77,9 @@ def _int(path: str, row: int, col: str, text: str, lo: int, hi: int) -> int:
 def _rows(path: str) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
     """(header line number, header, [(line number, fields)]) skipping comments and blanks."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise _err(path, None, None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _err(path, None, None, f"cannot read file ({exc.__class__.__name__})") from None
+        text = read_text(path, MAX_CSV_BYTES)
+    except InputFileError as exc:
+        raise _err(path, None, None, str(exc)) from None
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
@@ -152,18 +153,31 @@ def read_composition_table(path: str | os.PathLike) -> pd.DataFrame:
             raise _err(
                 path, number, "count", "not a number", c_text, "a number of persons >= 0"
             ) from None
-        if not math.isfinite(count) or count < 0:
+        if not math.isfinite(count) or not 0 <= count <= MAX_PERSONS:
             raise _err(
                 path,
                 number,
                 "count",
-                "negative count" if count < 0 else "not a finite number",
+                "negative count"
+                if count < 0
+                else "implausibly many persons"
+                if math.isfinite(count)
+                else "not a finite number",
                 c_text,
-                "a number of persons >= 0",
+                f"a number of persons from 0 to {MAX_PERSONS:,}",
             )
         out.append((sex, lo, hi, int(q_text), count, number))
     table = pd.DataFrame(out, columns=[*COLUMNS, "row"])
     _check_bands(path, table)
+    if table["count"].sum() > MAX_PERSONS:
+        raise _err(
+            path,
+            None,
+            "count",
+            "implausibly many persons in all",
+            f"{table['count'].sum():,.0f}",
+            f"at most {MAX_PERSONS:,} persons in all",
+        )
     if table["count"].sum() <= 0:
         raise _err(path, None, "count", "all counts are zero", 0, "at least one person")
     return table

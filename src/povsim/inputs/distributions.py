@@ -23,6 +23,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "beta": ("alpha", "beta"),
 }
 OPTIONAL = {"beta": ("min", "max")}  # beta on [min, max] (default 0..1)
+BETA_SHAPE = (0.01, 10_000.0)
 NUMERIC = ("min", "max", "mode", "mean", "sd", "low", "high", "alpha", "beta")
 # Intervention fields that can be uncertain (numbers only; integers such as years cannot).
 ARM_FIELDS = (
@@ -48,7 +49,7 @@ class Uncertain(BaseModel):
     beta(alpha, beta) on [min, max] (default [0, 1]). Units are those of the field.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     dist: Literal["uniform", "triangular", "normal", "truncnorm", "lognormal", "beta"]
     min: Number | None = None
     max: Number | None = None
@@ -106,13 +107,28 @@ class Uncertain(BaseModel):
             if not self._v("high") > self._v("low"):
                 own("high", "must be greater than low", self._v("high"), f"> {self.low}")
         if self.dist == "beta":
+            # Below 0.01 nearly all mass sits at the two ends; above 10,000 the prior is a
+            # point (and the quantile function loses precision): neither is a real prior.
             for name in ("alpha", "beta"):
                 if not getattr(self, name) > 0:
                     own(name, "must be positive", getattr(self, name), "> 0")
+                if not BETA_SHAPE[0] <= getattr(self, name) <= BETA_SHAPE[1]:
+                    own(
+                        name,
+                        "must be a beta shape parameter from 0.01 to 10,000",
+                        getattr(self, name),
+                        "0.01..10000",
+                    )
         return self
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Quantile function: unit-interval draws -> values (clipped to [EPS, 1 - EPS])."""
+        """Quantile function: unit-interval draws -> values (clipped to [EPS, 1 - EPS]).
+        Overflow to infinity is not warned about: the ends are checked against the field's
+        bounds, and an infinite end is refused there in one line."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._quantiles(u)
+
+    def _quantiles(self, u: np.ndarray) -> np.ndarray:
         from scipy import stats
 
         u = np.clip(np.asarray(u, dtype=float), EPS, 1.0 - EPS)

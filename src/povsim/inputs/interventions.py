@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
-from povsim.inputs.errors import CONFIG, NAME_PATTERN, Number, own
+from povsim.inputs.errors import (
+    CONFIG,
+    MAX_INCOME_EFFECT,
+    MAX_MONEY,
+    MAX_PERSONS,
+    MAX_UNIT_COST,
+    MAX_WEIGHT,
+    NAME_PATTERN,
+    Number,
+    own,
+)
 
 
 class Targeting(BaseModel):
@@ -58,14 +68,14 @@ class Targeting(BaseModel):
             if (
                 w is None
                 or len(w) != 5
-                or any(isinstance(x, bool) or x < 0 for x in w)
+                or any(isinstance(x, bool) or not 0 <= x <= MAX_WEIGHT for x in w)
                 or max(w) <= 0
             ):
                 own(
                     "weights",
                     "must be 5 non-negative weights (Q1..Q5), not all zero",
                     w,
-                    "e.g. [5, 4, 3, 2, 1]",
+                    f"e.g. [5, 4, 3, 2, 1] (each at most {MAX_WEIGHT:,.0f})",
                 )
         return self
 
@@ -85,8 +95,8 @@ class Cost(BaseModel):
     """Costs in £ (prices of the start year)."""
 
     model_config = CONFIG
-    fixed_per_year: Number = Field(0.0, ge=0)
-    per_participant: Number = Field(0.0, ge=0)
+    fixed_per_year: Number = Field(0.0, ge=0, le=MAX_MONEY)
+    per_participant: Number = Field(0.0, ge=0, le=MAX_UNIT_COST)
     # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
     # year's reach goes from the first eligible person to all of them (harder to reach).
     diminishing_returns: Number = Field(0.0, ge=0, le=100)
@@ -124,14 +134,15 @@ class InterventionBase(BaseModel):
     eligibility: Eligibility = Field(default_factory=Eligibility)
     coverage: Number = Field(1.0, ge=0, le=1)
     uptake: Number = Field(1.0, ge=0, le=1)
-    effect: Number = Field(ge=0)
+    effect: Number = Field(ge=0, le=MAX_INCOME_EFFECT)  # each type may bound it lower
     effect_source: str = Field(min_length=1)
     decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
     cost: Cost = Field(default_factory=Cost)
-    capacity: Number | None = Field(None, gt=0)  # most participants a year (real persons)
+    # most participants a year (real persons)
+    capacity: Number | None = Field(None, gt=0, le=MAX_PERSONS)
     # £ a year available (real population): caps participants at what it pays for, after
     # the fixed cost and any treatment continuing from earlier years.
-    budget_per_year: Number | None = Field(None, gt=0)
+    budget_per_year: Number | None = Field(None, gt=0, le=MAX_MONEY)
     # Multipliers of uptake and of effect by quintile (Q1..Q5) relative to the national value
     # (divided by their mean): intervention-generated inequality. None = the default of
     # calibration/intervention_gradients.csv for this type (none if it has no rows there);
@@ -181,10 +192,10 @@ class InterventionBase(BaseModel):
         self._check_type()
         for name in ("uptake_by_quintile", "effect_by_quintile"):
             w = getattr(self, name)
-            if w is not None and (len(w) != 5 or min(w) < 0 or max(w) <= 0):
+            if w is not None and (len(w) != 5 or min(w) < 0 or max(w) <= 0 or max(w) > 100):
                 own(
                     name,
-                    "must be 5 non-negative multipliers (Q1..Q5), not all zero",
+                    "must be 5 multipliers 0-100 (Q1..Q5), not all zero",
                     w,
                     "e.g. [0.8, 0.9, 1, 1.1, 1.2]",
                 )
@@ -258,7 +269,8 @@ class AccessIntervention(InterventionBase):
 
     type: Literal["access"]
     ltc_multiplier: Number = Field(1.0, gt=0, le=1)
-    capacity_added: Number = Field(0.0, ge=0)  # appointments per year added to capacity
+    # appointments a year added to capacity (bounded: 10x England's ~350m GP appointments)
+    capacity_added: Number = Field(0.0, ge=0, le=4e9)
     EFFECT_IS: ClassVar[str] = "is a mortality multiplier for access"
     EFFECT_IS_PROBABILITY: ClassVar[bool] = False
 

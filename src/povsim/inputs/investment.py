@@ -16,22 +16,29 @@ from operator import or_
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from povsim.inputs import layout as L
-from povsim.inputs.errors import Number, own
+from povsim.inputs.errors import CONFIG, MAX_MONEY, MAX_WEIGHT, NAME_PATTERN, Number, is_name, own
 from povsim.inputs.interventions import SCHEMAS, Intervention, InterventionBase
 from povsim.inputs.loader import load_file
 from povsim.inputs.schema import (
-    CONFIG,
-    NAME_PATTERN,
     Arm,
     Feedbacks,
     LocalCalibration,
     PopulationSpec,
     Scenario,
     check_parameter_overrides,
+    named_files,
 )
+
+# Upper bounds on the sizes of a question (each strategy, lever and budget level is simulated,
+# so these keep a file from asking for days of computing by accident).
+MAX_LEVERS = 20
+MAX_STRATEGIES = 50
+MAX_LEVELS = 20
+MAX_LIST = 100  # thresholds, aversions
+MAX_THRESHOLD = 10_000_000  # GBP per QALY: NICE's range is GBP 20,000-30,000
 
 # Intervention fields an investment question sets itself, not each lever.
 SET_BY_STRATEGY = ("start_year", "end_year", "targeting", "budget_per_year", "name")
@@ -42,7 +49,7 @@ class Budget(BaseModel):
     ``years`` years from ``start_year`` (default: the first simulated year)."""
 
     model_config = CONFIG
-    per_year: Number = Field(gt=0)
+    per_year: Number = Field(gt=0, le=MAX_MONEY)
     years: int = Field(ge=1, le=50)
     start_year: int | None = Field(None, ge=1990, le=2200)
     source: str = ""
@@ -118,14 +125,14 @@ class Strategy(BaseModel):
                 if (
                     w is None
                     or len(w) != L.N_Q
-                    or any(isinstance(x, bool) or x < 0 for x in w)
+                    or any(isinstance(x, bool) or not 0 <= x <= MAX_WEIGHT for x in w)
                     or max(w) <= 0
                 ):
                     own(
                         "weights",
                         "must be 5 non-negative need weights per head (Q1..Q5), not all zero",
                         w,
-                        "e.g. [5, 4, 3, 2, 1]",
+                        f"e.g. [5, 4, 3, 2, 1] (each at most {MAX_WEIGHT:,.0f})",
                     )
             elif self.weights is not None:
                 own("weights", "only used with need: weights", self.weights, "remove it")
@@ -148,7 +155,9 @@ class Strategy(BaseModel):
                 )
             total = 0.0
             for lever, shares in self.split.items():
-                if len(shares) != L.N_Q or any(isinstance(x, bool) or x < 0 for x in shares):
+                if len(shares) != L.N_Q or any(
+                    isinstance(x, bool) or not 0 <= x <= 1 for x in shares
+                ):
                     own(f"split.{lever}", "must be 5 non-negative shares (Q1..Q5)", shares)
                 total += float(sum(shares))
             if abs(total - 1.0) > 1e-6:
@@ -171,11 +180,17 @@ def _check_shares(path: str, shares: dict[str, Any]) -> None:
     if (
         not shares
         or any(
-            isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in shares.values()
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= MAX_WEIGHT
+            for v in shares.values()
         )
         or sum(shares.values()) <= 0
     ):
-        own(path, "must map lever names to non-negative shares, not all zero", shares)
+        own(
+            path,
+            "must map lever names to non-negative shares, not all zero",
+            shares,
+            f"shares from 0 to {MAX_WEIGHT:,.0f}",
+        )
 
 
 class PlaceStrategy(BaseModel):
@@ -201,8 +216,8 @@ class PlaceStrategy(BaseModel):
         if self.rule == "split":
             if not self.split:
                 own("split", "required when rule is split", None, "place: share, summing to 1")
-            if any(isinstance(v, bool) or v < 0 for v in self.split.values()):
-                own("split", "shares must be non-negative numbers", self.split)
+            if any(isinstance(v, bool) or not 0 <= v <= 1 for v in self.split.values()):
+                own("split", "shares must be numbers from 0 to 1", self.split)
             total = float(sum(self.split.values()))
             if abs(total - 1.0) > 1e-6:
                 own(
@@ -236,15 +251,20 @@ class Economics(BaseModel):
     model_config = CONFIG
     discount_rate_costs: Number | None = Field(None, ge=0, le=0.2)
     discount_rate_health: Number | None = Field(None, ge=0, le=0.2)
-    thresholds: list[Number] | None = None
-    aversions: list[Number] = Field(default_factory=lambda: [0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20])
+    thresholds: list[Number] | None = Field(None, max_length=MAX_LIST)
+    aversions: list[Number] = Field(
+        default_factory=lambda: [0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20], max_length=MAX_LIST
+    )
     evaluation_year: int | None = Field(None, ge=1990, le=2200)
 
     @field_validator("thresholds", "aversions")
     @classmethod
-    def _non_negative(cls, v: list[Number] | None) -> list[Number] | None:
-        if v is not None and (not v or any(isinstance(x, bool) or x < 0 for x in v)):
-            own("", "must be a non-empty list of non-negative numbers", v)
+    def _non_negative(cls, v: list[Number] | None, info: Any) -> list[Number] | None:
+        # aversions above 100 weigh only the worst-off quintile, as 100 does (and overflow);
+        # thresholds in GBP per QALY.
+        top = 100 if info.field_name == "aversions" else MAX_THRESHOLD
+        if v is not None and (not v or any(isinstance(x, bool) or not 0 <= x <= top for x in v)):
+            own("", "must be a non-empty list of non-negative numbers", v, f"numbers 0..{top:,}")
         return v
 
 
@@ -258,7 +278,7 @@ class Objective(BaseModel):
     model_config = CONFIG
     measure: Literal["qalys", "ede", "gap"] = "qalys"
     aversion: Number = Field(10.0, ge=0, le=100)
-    max_cost_per_qaly: Number | None = Field(None, gt=0)
+    max_cost_per_qaly: Number | None = Field(None, gt=0, le=MAX_THRESHOLD)
 
 
 class Optimiser(BaseModel):
@@ -269,7 +289,10 @@ class Optimiser(BaseModel):
 
     model_config = CONFIG
     enabled: bool = True
-    levels: list[Number] = Field(default_factory=lambda: [0.0625, 0.125, 0.25, 0.5, 1.0])
+    # each level is simulated for every lever and quintile
+    levels: list[Number] = Field(
+        default_factory=lambda: [0.0625, 0.125, 0.25, 0.5, 1.0], max_length=MAX_LEVELS
+    )
     step: Number = Field(0.05, ge=0.01, le=0.5)
     candidates: int = Field(3, ge=1, le=10)
 
@@ -307,9 +330,9 @@ class Investment(BaseModel):
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
     calibration: LocalCalibration | None = None  # local targets (population.area: local)
     budget: Budget
-    levers: dict[str, Lever]
+    levers: dict[str, Lever] = Field(max_length=MAX_LEVERS)
     lever_shares: dict[str, Number] | None = None
-    strategies: dict[str, Strategy]
+    strategies: dict[str, Strategy] = Field(max_length=MAX_STRATEGIES)
     economics: Economics = Field(default_factory=Economics)
     objective: Objective = Field(default_factory=Objective)
     optimiser: Optimiser = Field(default_factory=Optimiser)
@@ -319,6 +342,11 @@ class Investment(BaseModel):
     places: list[str] | Literal["all_icbs"] | None = None
     place_strategies: dict[str, PlaceStrategy] | None = None
     source_path: str | None = None
+    _files: tuple[str, ...] = PrivateAttr(default=())  # the file and its extends chain
+
+    def input_files(self) -> tuple[str, ...]:
+        """Every file this question was read from or names."""
+        return named_files(self)
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -333,10 +361,10 @@ class Investment(BaseModel):
             own("strategies", "at least one strategy is needed", self.strategies)
         names = ", ".join(self.levers)
         for lever in self.levers:
-            if not re.match(r"^[A-Za-z0-9_]{1,40}$", lever):
+            if not is_name(lever, r"^[A-Za-z0-9_]{1,40}$"):
                 own(f"levers.{lever}", "lever names are 1-40 of A-Z a-z 0-9 _", lever)
         for key, strat in self.strategies.items():
-            if key == "baseline" or not re.match(NAME_PATTERN, key):
+            if key == "baseline" or not is_name(key):
                 own(
                     f"strategies.{key}",
                     "strategy names are 1-64 of A-Z a-z 0-9 _ - and not `baseline`",

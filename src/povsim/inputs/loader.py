@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
@@ -16,25 +15,20 @@ from povsim.inputs import uncertainty as U
 from povsim.inputs.composition import CompositionError, read_composition
 from povsim.inputs.errors import error, field_keys, translate
 from povsim.inputs.parameters import calibration_dir, read_table
+from povsim.inputs.reading import InputFileError, read_yaml
 from povsim.inputs.schema import Scenario
 from povsim.inputs.targets import TargetsError, read_local_targets
 
 
-def _read_yaml(path: str) -> dict[str, Any]:
-    """Parse one file; anything but a top-level mapping is an error."""
+def _read_yaml(path: str, source: str | None = None, field: str | None = None) -> dict[str, Any]:
+    """Parse one file; anything but a top-level mapping is an error. ``source`` and
+    ``field``: the file and key that named ``path`` (``extends``), for the message."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(path, None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(path, None, f"cannot read file ({exc.__class__.__name__})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        why = getattr(exc, "problem", None) or getattr(exc, "context", None) or exc
-        raise error(path, None, f"invalid YAML{where}: {why}") from None
+        data = read_yaml(path)
+    except InputFileError as exc:
+        if source is not None:
+            raise error(source, field, f"{exc} ({path})") from None
+        raise error(path, exc.field, str(exc)) from None
     _require_mapping(data, path)
     return data
 
@@ -81,8 +75,11 @@ def _anchor_paths(data: dict[str, Any], source: str) -> dict[str, Any]:
     return data
 
 
-def _resolve(data: dict[str, Any], source: str, chain: tuple[str, ...]) -> dict[str, Any]:
-    """Follow ``extends`` (relative to ``source``) recursively and merge."""
+def _resolve(
+    data: dict[str, Any], source: str, chain: tuple[str, ...], files: list[str] | None = None
+) -> dict[str, Any]:
+    """Follow ``extends`` (relative to ``source``) recursively and merge; ``files`` collects
+    the files of the chain."""
     data = _anchor_paths(dict(data), source)
     if "extends" not in data:
         return data
@@ -93,9 +90,9 @@ def _resolve(data: dict[str, Any], source: str, chain: tuple[str, ...]) -> dict[
     if os.path.realpath(parent) in (os.path.realpath(p) for p in chain):
         names = " -> ".join([*chain, parent])
         raise error(source, "extends", f"cycle {names}", target)
-    if not os.path.isfile(parent):
-        raise error(source, "extends", f"file not found ({parent})", target)
-    base = _resolve(_read_yaml(parent), parent, (*chain, parent))
+    if files is not None:
+        files.append(parent)
+    base = _resolve(_read_yaml(parent, source, "extends"), parent, (*chain, parent), files)
     return _deep_merge(base, data)
 
 
@@ -124,7 +121,8 @@ def _build(
     root: type[BaseModel] | None = None,
 ) -> Any:
     root = root or Scenario
-    merged = _resolve(data, source, chain)
+    files = [source] if source_path is not None else []
+    merged = _resolve(data, source, chain, files)
     if "source_path" in merged:
         raise error(source, "source_path", "set by the loader, not allowed in a scenario file")
     if root is Scenario and "levers" in merged and "budget" in merged:
@@ -147,6 +145,7 @@ def _build(
         sc = root.model_validate(merged)
     except ValidationError as exc:
         raise translate(exc.errors()[0], source, root) from None
+    sc._files = tuple(files)
     if getattr(sc, "uncertainty", None):
         check_uncertainty(sc, source, root)
     if isinstance(sc, Scenario):

@@ -9,10 +9,19 @@ import difflib
 import math
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from povsim.inputs.distributions import Uncertain
-from povsim.inputs.errors import CONFIG, NAME_PATTERN, Number, own
+from povsim.inputs.errors import (
+    CONFIG,
+    MAX_ARMS,
+    MAX_INTERVENTIONS,
+    MAX_UNCERTAIN,
+    NAME_PATTERN,
+    Number,
+    is_name,
+    own,
+)
 from povsim.inputs.interventions import (
     Intervention,
 )
@@ -38,7 +47,13 @@ class PopulationSpec(BaseModel):
     # CSV of real persons by sex, age band and IMD quintile (see composition.py); a path
     # relative to the scenario file that names it. Required for local, refused otherwise.
     composition: str | None = Field(None, min_length=1)
-    area_name: str | None = Field(None, min_length=1, max_length=80)  # for reports
+    area_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="1-80 characters without line breaks or control characters",
+    )  # printed in reports and tables
 
     @model_validator(mode="after")
     def _check_area(self) -> PopulationSpec:
@@ -110,7 +125,9 @@ class Arm(BaseModel):
     model_config = CONFIG
     description: str = ""
     interventions: list[Intervention] = Field(
-        default_factory=list, description="a list of intervention blocks, each with a type"
+        default_factory=list,
+        max_length=MAX_INTERVENTIONS,
+        description="a list of intervention blocks, each with a type",
     )
 
 
@@ -121,7 +138,7 @@ class CapacityLoop(BaseModel):
     enabled: bool = True
     # Default (None): calibration/parameters.yaml `capacity_adjustment_years` and
     # `capacity_investment_delay_years` (assumptions, with their reasoning there).
-    adjustment_years: Number | None = Field(None, gt=0)
+    adjustment_years: Number | None = Field(None, gt=0, le=100)
     investment_delay_years: int | None = Field(None, ge=0, le=20)
     unconstrained: bool = False  # capacity always meets demand: the loop has no effect
 
@@ -152,11 +169,16 @@ class Scenario(BaseModel):
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
     feedbacks: Feedbacks = Field(default_factory=Feedbacks)
-    arms: dict[str, Arm] = Field(default_factory=dict)
+    arms: dict[str, Arm] = Field(default_factory=dict, max_length=MAX_ARMS)
     calibration: LocalCalibration | None = None  # local targets (area: local only)
     # Uncertain inputs for `povsim sensitivity`, by path (see uncertainty.py); ignored by run.
-    uncertainty: dict[str, Uncertain] = Field(default_factory=dict)
+    uncertainty: dict[str, Uncertain] = Field(default_factory=dict, max_length=MAX_UNCERTAIN)
     source_path: str | None = None  # set by the loader, rejected in YAML
+    _files: tuple[str, ...] = PrivateAttr(default=())  # the file and its extends chain
+
+    def input_files(self) -> tuple[str, ...]:
+        """Every file this scenario was read from or names (see :func:`named_files`)."""
+        return named_files(self)
 
     @model_validator(mode="after")
     def _check_calibration(self) -> Scenario:
@@ -173,10 +195,8 @@ class Scenario(BaseModel):
     @field_validator("arms")
     @classmethod
     def _check_arm_names(cls, value: dict[str, Arm]) -> dict[str, Arm]:
-        import re
-
         for name in value:
-            if name == "baseline" or not re.match(NAME_PATTERN, name):
+            if name == "baseline" or not is_name(name):
                 own(
                     f"arms.{name}", "arm names are 1-64 of A-Z a-z 0-9 _ - and not `baseline`", name
                 )
@@ -186,6 +206,16 @@ class Scenario(BaseModel):
     @classmethod
     def _check_parameters(cls, value: Any) -> Any:
         return check_parameter_overrides(value)
+
+
+def named_files(model: Any) -> tuple[str, ...]:
+    """The files a loaded scenario or compare file was read from (itself and its ``extends``
+    chain) and the files it names (composition, local targets and fit), for output-folder
+    checks and sweep fingerprints."""
+    named = [model.population.composition]
+    if model.calibration is not None:
+        named += [model.calibration.targets, model.calibration.fitted_path()]
+    return tuple(dict.fromkeys([*model._files, *(n for n in named if n)]))
 
 
 def check_parameter_overrides(value: Any) -> Any:

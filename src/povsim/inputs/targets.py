@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from povsim.inputs.layout import SEXES
+from povsim.inputs.reading import (
+    MAX_CSV_BYTES,
+    MAX_YAML_BYTES,
+    InputFileError,
+    read_bytes,
+    read_text,
+    read_yaml,
+)
 
 MEASURES = ("le0", "hle0")
 TARGET_COLUMNS = ("measure", "sex", "quintile", "value", "period", "source")
@@ -45,11 +52,9 @@ def read_local_targets(path: str | Path) -> pd.DataFrame:
     """Validated local targets (measure, sex, quintile, value, period, source, row)."""
     path = str(path)
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except FileNotFoundError:
-        raise _terr(path, None, None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _terr(path, None, None, f"cannot read file ({exc.__class__.__name__})") from None
+        lines = read_text(path, MAX_CSV_BYTES).splitlines()
+    except InputFileError as exc:
+        raise _terr(path, None, None, str(exc)) from None
     header, rows, seen = None, [], {}
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -115,7 +120,8 @@ def read_local_targets(path: str | Path) -> pd.DataFrame:
 
 
 def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """sha256 of a file's contents (bounded: only input files are hashed)."""
+    return hashlib.sha256(read_bytes(path, MAX_CSV_BYTES)).hexdigest()
 
 
 def composition_sha256(ref: str | Path) -> str:
@@ -129,20 +135,51 @@ def composition_sha256(ref: str | Path) -> str:
 
 
 def read_local_fitted(path: str | Path, targets_path: str, composition_path: str) -> dict[str, Any]:
-    """The local shifts of a fitted file; ValueError (one line) when it is missing or was
-    fitted to other targets or another composition than the scenario's."""
+    """The local shifts of a fitted file; ValueError (one line) when it is missing, is not a
+    fit povsim wrote, or was fitted to other targets or another composition than the
+    scenario's."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(
             f"{path}: local calibration not found; run `povsim calibrate "
             "--scenario <this scenario>` first"
         )
-    doc = yaml.safe_load(path.read_text())
+    rerun = "re-run `povsim calibrate --scenario <this scenario>`"
+    try:
+        doc = read_yaml(path, MAX_YAML_BYTES)
+    except InputFileError as exc:
+        raise ValueError(f"{path}: {exc}; {rerun}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("local"), dict):
+        raise ValueError(f"{path}: not a local fit written by povsim (no `local:` block); {rerun}")
+    bad = _non_finite(doc["local"], "local")
+    if bad:
+        raise ValueError(f"{path}: {bad}: not a finite number; {rerun}")
     for key, file in (("targets_sha256", targets_path), ("composition_sha256", composition_path)):
-        digest = file_sha256(file) if key == "targets_sha256" else composition_sha256(file)
+        try:
+            digest = file_sha256(file) if key == "targets_sha256" else composition_sha256(file)
+        except InputFileError as exc:
+            raise ValueError(f"{file}: {exc}") from None
         if doc.get(key) != digest:
             raise ValueError(
-                f"{path}: fitted to a different {key.split('_')[0]} file than "
-                f"{file}; re-run `povsim calibrate --scenario <this scenario>`"
+                f"{path}: fitted to a different {key.split('_')[0]} file than {file}; {rerun}"
             )
     return doc["local"]
+
+
+def _non_finite(node: Any, path: str) -> str | None:
+    """The path of the first value in a fitted block that is not a finite number."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            found = _non_finite(v, f"{path}.{k}")
+            if found:
+                return found
+        return None
+    if isinstance(node, list):
+        for i, v in enumerate(node):
+            found = _non_finite(v, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(node, bool) or not isinstance(node, (int, float)) or not math.isfinite(node):
+        return path
+    return None

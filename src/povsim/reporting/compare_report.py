@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from povsim.reporting.compare_figures import CAPTIONS, write_investment_figures
-from povsim.reporting.files import atomic_dir, json_safe
+from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import CSS, esc, fmt_big_money, fmt_money, img
 from povsim.reporting.run_report import assumptions
 from povsim.studies.compare import OPTIMISED, InvestmentResults
@@ -315,7 +315,7 @@ def write_investment_outputs(res: InvestmentResults, out_dir: Path, figures: boo
         }
         (tmp / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
         manifest = {**res.manifest, "investment_as_run": res.investment.model_dump(mode="json")}
-        (tmp / "manifest.json").write_text(json.dumps(json_safe(manifest), indent=2, default=str))
+        write_manifest(tmp / "manifest.json", json_safe(manifest))
         figdir = tmp / "figures"
         if figures:
             write_investment_figures(res, figdir)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from povsim.measures.results import Results
-from povsim.reporting.files import atomic_dir, json_safe
+from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.run_figures import write_figures
 from povsim.reporting.run_report import write_report
 from povsim.reporting.summary import summary
@@ -35,7 +35,7 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
             json.dumps(json_safe(summary(results)), indent=2, allow_nan=False)
         )
         manifest = {**results.manifest, "scenario_as_run": results.scenario}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        write_manifest(tmp / "manifest.json", manifest)
         if figures:
             write_figures(
                 frame,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from povsim.reporting.files import atomic_dir, json_safe
+from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import esc
 from povsim.studies.places_compare import OPTIMISED, PlacesResults
 
@@ -142,7 +142,7 @@ def write_places_outputs(res: PlacesResults, out_dir: Path, figures: bool = True
         }
         (tmp / "summary.json").write_text(json.dumps(json_safe(summary), indent=2))
         manifest = {**res.manifest, "investment_as_run": res.investment.model_dump(mode="json")}
-        (tmp / "manifest.json").write_text(json.dumps(json_safe(manifest), indent=2, default=str))
+        write_manifest(tmp / "manifest.json", json_safe(manifest))
         if figures:
             (tmp / "figures").mkdir()
             figure(res, tmp / "figures" / "places.png")

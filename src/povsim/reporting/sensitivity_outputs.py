@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-from povsim.reporting.files import atomic_dir
+from povsim.reporting.files import atomic_dir, write_manifest
 from povsim.reporting.sensitivity_figures import write_figures
 from povsim.studies.sensitivity import SensitivityResult, checkpoint_dir_for
 
@@ -29,6 +28,6 @@ def write_sensitivity(res: SensitivityResult, out_dir: Path, figures: bool = Tru
                 frame.to_csv(tmp / f"{name}.csv", index=False)
         if figures:
             write_figures(res, tmp / "figures")
-        (tmp / "manifest.json").write_text(json.dumps(res.manifest, indent=2, default=str))
+        write_manifest(tmp / "manifest.json", res.manifest)
     shutil.rmtree(checkpoint_dir_for(out_dir), ignore_errors=True)
     return out_dir

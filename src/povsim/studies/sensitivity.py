@@ -110,6 +110,7 @@ class Sweep:
     ran_batches: int
     loaded_batches: int
     ran_rows: int = 0
+    corrupt: list[str] = field(default_factory=list)  # unreadable checkpoints, rerun
 
 
 def run_design(
@@ -153,6 +154,7 @@ def run_design(
         res.ran_batches,
         res.loaded_batches,
         res.ran_rows,
+        res.corrupt,
     )
 
 
@@ -365,10 +367,14 @@ def checkpoint_dir_for(out_dir: Path) -> Path:
 
 
 def sweep_key(sc: Any, method: str, n: int, second_order: bool, levels: int) -> str:
+    """Fingerprint of a sweep: the scenario as validated, the contents of every file it was
+    read from or names (a composition edited in place must not reuse old batches), and the
+    command's settings."""
     data = sc.model_dump(mode="json", exclude={"source_path"})
     return fingerprint(
         {
             "scenario": data,
+            "files": input_digests(sc),
             "method": method,
             "n": n,
             "second_order": second_order,
@@ -376,6 +382,62 @@ def sweep_key(sc: Any, method: str, n: int, second_order: bool, levels: int) -> 
             "povsim": __version__,
         }
     )
+
+
+def input_digests(sc: Any) -> dict[str, str]:
+    """sha256 of each file a scenario was read from or names ("missing" if absent)."""
+    from povsim.inputs.reading import InputFileError
+    from povsim.inputs.targets import composition_sha256, file_sha256
+
+    out = {}
+    for path in sc.input_files() if hasattr(sc, "input_files") else ():
+        try:
+            out[str(path)] = file_sha256(path)
+        except InputFileError:
+            try:  # a shipped place named by code or name: the digest of its rows
+                out[str(path)] = composition_sha256(path)
+            except Exception:  # not a place either: the file is missing
+                out[str(path)] = "missing"
+    return out
+
+
+# A sweep's design is held in memory (unit cube, values, outputs); beyond this many model
+# runs it would take weeks at a fraction of a second a run, and the arrays tens of GB.
+MAX_RUNS = 10_000_000
+
+
+def design_rows(method: str, n: int, d: int, second_order: bool = True) -> int:
+    """Model runs of a design: Sobol N(2D+2) (N(D+2) without S2), Morris N(D+1), PSA N."""
+    if method == "sobol":
+        return n * ((2 * d + 2) if second_order else (d + 2))
+    if method == "morris":
+        return n * (d + 1)
+    return n
+
+
+def check_design_size(method: str, n: int, d: int, second_order: bool = True) -> None:
+    """Refuse (SweepError naming -n) a design too large to run or to hold in memory, before
+    anything is allocated."""
+    import os
+
+    from povsim.studies.sweep import SweepError
+
+    rows = design_rows(method, n, d, second_order)
+    if rows > MAX_RUNS:
+        raise SweepError(
+            f"-n {n}: {method} with {d} uncertain input{'s' if d != 1 else ''} needs "
+            f"{rows:,} model runs; allowed at most {MAX_RUNS:,} runs (a smaller -n)"
+        )
+    need = rows * (3 * d + 200) * 8  # unit cube, values, outputs (float64), with headroom
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = None
+    if free and need > free // 2:
+        raise SweepError(
+            f"-n {n}: the design of {rows:,} runs needs about {need / 2**30:,.1f} GiB of "
+            f"memory and {free / 2**30:,.1f} GiB is free; allowed a smaller -n"
+        )
 
 
 def run_sensitivity(
@@ -398,6 +460,7 @@ def run_sensitivity(
     from povsim.studies.sample_model import ScenarioModel
 
     names = U.names(sc)
+    check_design_size(method, n, len(names), second_order)
     design = make_design(method, names, n, sc.seed, second_order, levels)
     key = sweep_key(sc, method, n, second_order, levels)
     model = ScenarioModel(sc, token=key)
@@ -441,6 +504,7 @@ def run_sensitivity(
         "batch_rows": design.batch_rows,
         "batches_run": sw.ran_batches,
         "batches_loaded_from_checkpoints": sw.loaded_batches,
+        "corrupt_checkpoints": sw.corrupt,
         "sweep_seconds": round(sw.seconds, 2),
         "runs_this_call": sw.ran_rows,
         "runs_per_second": round(sw.ran_rows / sw.seconds, 3) if sw.seconds > 0 else None,

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,6 +68,7 @@ class SweepResult:
     ran_batches: int
     loaded_batches: int
     seconds: float
+    corrupt: list[str] = field(default_factory=list)  # checkpoint files unreadable, rerun
 
 
 # --- worker side -------------------------------------------------------------------------
@@ -128,8 +129,8 @@ def _open_checkpoints(directory: Path, key: str, described: dict[str, Any]) -> N
             old = None
         if old != key:
             raise SweepError(
-                f"{directory}: checkpoints of a different sweep (scenario, method, "
-                f"N, seed or size differ); remove the folder or choose another -o"
+                f"{directory}: checkpoints of a different sweep (the scenario or a file it "
+                f"names, method, N, seed or size differ); remove the folder or choose another -o"
             )
         return
     _atomic_write(
@@ -170,6 +171,7 @@ def run_sweep(
     starts = list(range(0, n, batch_rows))
     todo = []
     loaded = 0
+    corrupt: list[str] = []
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
         _open_checkpoints(checkpoint_dir, key, described or {})
@@ -177,11 +179,12 @@ def run_sweep(
         e = min(s + batch_rows, n)
         p = _batch_path(checkpoint_dir, s) if checkpoint_dir is not None else None
         if p is not None and p.exists():
-            y = np.load(p)
-            if y.shape == (e - s, k):
+            y = _load_batch(p)
+            if y is not None and y.shape == (e - s, k):
                 out[s:e] = y
                 loaded += 1
                 continue
+            corrupt.append(str(p))  # cut short (a full disk, a copy) or not ours: run again
         todo.append(s)
     done_rows = loaded_rows = n - sum(min(s + batch_rows, n) - s for s in todo)
     if progress:
@@ -215,7 +218,17 @@ def run_sweep(
         ran_batches=finished,
         loaded_batches=loaded,
         seconds=time.perf_counter() - t0,
+        corrupt=corrupt,
     )
+
+
+def _load_batch(path: Path) -> np.ndarray | None:
+    """A checkpointed batch, or None when the file cannot be read as one."""
+    try:
+        y = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return y if isinstance(y, np.ndarray) and y.dtype == float else None
 
 
 def _save_npy(path: Path, y: np.ndarray) -> None:
