@@ -93,7 +93,8 @@ def cold_mort_factor(tables: CellTables, pop: Population) -> np.ndarray | None:
 
 def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray | None:
     """Each person's product of age-specific mortality factors (smoking, cold home), or None
-    when no exposure has an age-specific table."""
+    when no exposure has an age-specific table: what the kernel applies (engine/kernel.py),
+    for the normaliser fit and the decomposition."""
     parts = [
         f
         for f in (smoking_mort_factor(tables, pop, mp), cold_mort_factor(tables, pop))
@@ -186,18 +187,9 @@ def simulate(
         pop.alive[born] = 1
         for hook in hooks or ():
             hook(t, pop, tables, ctx)
-        # Age-specific smoking and cold-home risks ride on the person's mortality multiplier
-        # for this year only (interventions reset and rebuild the multiplier every year; a
-        # retrofit clears the cold flag before this point).
-        pm = person_mort_factor(tables, pop, mp)
-        if pm is not None:
-            saved = pop.mort_mult.copy()
-            pop.mort_mult *= pm
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
-        if pm is not None:
-            pop.mort_mult[:] = saved
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])
         if progress is not None:

@@ -546,16 +546,16 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
     )
 
 
-# Exposures whose mortality RR may be age-specific (``relative_risks_by_age.csv``); the kernel
-# applies the all-age value and the person's yearly mortality multiplier carries the ratio.
+# Exposures whose mortality RR may be age-specific (``relative_risks_by_age.csv``); the kernel's
+# effect product applies the all-age value and a per-cell factor carries the ratio.
 AGE_SPECIFIC = tuple(AGE_SPECIFIC_START)
 
 
 def mort_factor(mp: ModelParams, exposure: str) -> np.ndarray:
     """Per cell: the age-specific mortality RR of ``exposure`` divided by the all-age value the
-    kernel applies (1 where there is no age-specific table). Applied to exposed persons (adult
-    current smokers; persons in a cold home) through the person's mortality multiplier (see
-    engine/simulate.py)."""
+    kernel applies (1 where there is no age-specific table). The kernel multiplies exposed
+    persons' hazard by it (adult current smokers; persons in a cold home: cell-table columns
+    ``P_SMKF`` and ``age_factor_column``, see engine/kernel.py)."""
     age = rr_by_age(mp, exposure)
     if age is None:
         return np.ones(L.N_CELL)
