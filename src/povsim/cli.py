@@ -580,22 +580,30 @@ def _calibrate_local(
     from povsim.inputs.errors import ScenarioError
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.parameters import load_params
-    from povsim.inputs.targets import read_local_targets
-    from povsim.model.area import area_composition, composition_ref
+    from povsim.inputs.place_targets import place_targets
+    from povsim.inputs.targets import SHIPPED, read_local_targets
+    from povsim.model.area import area_composition, composition_ref, local_targets_ref
     from povsim.studies.calibrate_local import calibrate_local, fitted_status, write_local_fitted
 
     try:
         sc = load_scenario(scenario)
     except ScenarioError as e:
         _fail(str(e))
-    if sc.calibration is None or not sc.calibration.targets:
+
+    targets_ref, fitted_path = local_targets_ref(sc)
+    if targets_ref is None:
         _fail(
-            f"{scenario}: calibration.targets: required for `povsim calibrate --scenario`; "
-            "got nothing; allowed a CSV of local le0/hle0 by sex and quintile"
+            f"{scenario}: calibration.targets: required for `povsim calibrate --scenario` "
+            "(no published targets shipped for this area); got nothing; allowed a CSV of "
+            "local le0/hle0 by sex and quintile"
         )
     mp = load_params(sc.parameters)
     comp = area_composition(sc.population, mp.life)
-    targets = read_local_targets(sc.calibration.targets)
+    if targets_ref.startswith(SHIPPED):
+        targets = place_targets(sc.population.area)
+        click.echo(f"targets: published figures shipped for {sc.population.label()}", err=True)
+    else:
+        targets = read_local_targets(targets_ref)
     size = sc.population.size if size is None else size
     local, report = calibrate_local(
         mp,
@@ -614,11 +622,11 @@ def _calibrate_local(
         click.echo(f"  {r.residual:11s} {r.sex:6s} Q{r.quintile}: {r.status}")
     if not dry_run:
         path = write_local_fitted(
-            sc.calibration.fitted_path(),
+            fitted_path,
             local,
             report,
             status,
-            sc.calibration.targets,
+            targets_ref,
             composition_ref(sc.population),
             mp.fitted.get("fitted_on"),
             size,
@@ -639,6 +647,7 @@ def places(search: str | None, level: str | None) -> None:
     """List the real places a scenario may name (population.area), with their mid-2019
     population and the share of it in each national IMD2019 quintile; SEARCH filters by
     code prefix or part of the name."""
+    from povsim.inputs.place_targets import measures_of
     from povsim.inputs.places import quintile_mix, search_places
 
     found = search_places(search, level)
@@ -646,15 +655,74 @@ def places(search: str | None, level: str | None) -> None:
         _fail(f"places: no place matches '{search}'; try a shorter part of the name")
     click.echo(
         f"{'code':9s}  {'level':14s}  {'population':>10s}  "
-        f"{'Q1%':>4s} {'Q2%':>4s} {'Q3%':>4s} {'Q4%':>4s} {'Q5%':>4s}  name"
+        f"{'Q1%':>4s} {'Q2%':>4s} {'Q3%':>4s} {'Q4%':>4s} {'Q5%':>4s}  {'targets':8s} name"
     )
     for p in found:
         mix = " ".join(f"{100 * x:4.0f}" for x in quintile_mix(p))
-        click.echo(f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {p.label}")
+        click.echo(
+            f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {measures_of(p.code):8s} "
+            f"{p.label}"
+        )
     click.echo(
         f"{len(found)} place(s); mid-2019 persons, Q1 = most deprived national IMD2019 "
-        "quintile (Core20); sources: calibration/places/sources.yaml"
+        "quintile (Core20); targets: published expectancies shipped for `povsim calibrate "
+        "--scenario` (calibration/places/targets.csv); sources: calibration/places/sources.yaml, "
+        "targets_sources.yaml"
     )
+
+
+@main.command("refresh-targets")
+@click.option(
+    "--from-file",
+    "from_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Fingertips CSV saved earlier (indicators 90366/90362); repeatable. Without it, "
+    "the Fingertips API is asked (needs the network).",
+)
+@click.option("--period", default="2017-19", show_default=True, help="Period to keep.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Snapshot to write [the shipped calibration/places/targets.csv].",
+)
+def refresh_targets(from_files: tuple[Path, ...], period: str, out: Path | None) -> None:
+    """Write a new snapshot of the published life expectancy (LE, OHID Fingertips 90366) and
+    healthy life expectancy (HLE, 90362) at birth of every local authority, for `povsim
+    calibrate --scenario` of a named place. Optional: the shipped snapshot works offline."""
+    import datetime as dt
+
+    from povsim.inputs.place_targets import (
+        AREA_TYPES,
+        fetch_fingertips,
+        from_fingertips,
+        targets_path,
+        write_snapshot,
+    )
+    from povsim.inputs.targets import TargetsError
+
+    if from_files:
+        texts = [f.read_text(encoding="utf-8-sig") for f in from_files]
+        origin = "from " + ", ".join(f.name for f in from_files)
+    else:
+        try:
+            texts = [fetch_fingertips(a) for a in AREA_TYPES]
+        except OSError as exc:
+            _fail(f"refresh-targets: Fingertips not reached ({exc}); nothing written")
+        origin = "from the OHID Fingertips API"
+    today = dt.date.today().isoformat()
+    try:
+        table = from_fingertips(texts, period, today)
+        path = write_snapshot(
+            table,
+            out or targets_path(),
+            f"Written by `povsim refresh-targets` on {today} {origin}: LE (90366) and HLE "
+            f"(90362) at birth, {period}, whole area (quintile all).",
+        )
+    except TargetsError as exc:
+        _fail(f"refresh-targets: {exc}; nothing written")
+    n = table.code.nunique()
+    click.echo(f"wrote {path}: {len(table)} rows, {n} places, {period}")
 
 
 @main.command()

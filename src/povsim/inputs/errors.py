@@ -7,8 +7,9 @@ import datetime as _dt
 import difflib
 import math
 import re
+from collections.abc import Mapping
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, NoReturn, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
@@ -47,7 +48,7 @@ class ScenarioError(Exception):
 
 def own(
     path: str, problem: str, got: Any = ..., allowed: str | None = None, hint: str | None = None
-) -> None:
+) -> NoReturn:
     """Raise a pydantic error that carries our own wording (and a deeper path)."""
     raise PydanticCustomError(
         OWN,
@@ -274,7 +275,7 @@ def model_at(
     return model, tuple(clean)
 
 
-def translate(err: dict[str, Any], source: str, root: type[BaseModel]) -> ScenarioError:
+def translate(err: Mapping[str, Any], source: str, root: type[BaseModel]) -> ScenarioError:
     """Turn pydantic's first error into our one-line wording."""
     model, loc = model_at(_strip_union_tags(tuple(err["loc"])), root)
     path = ".".join(str(part) for part in loc)

@@ -477,6 +477,17 @@ class Investment(BaseModel):
     def last_year(self) -> int:
         return self.population.start_year + self.population.horizon - 1
 
+    def with_run_options(self, seed: int | None = None, size: int | None = None) -> Investment:
+        """This question with the command line's seed and simulated size, where given."""
+        inv = self
+        if size is not None:
+            inv = inv.model_copy(
+                update={"population": inv.population.model_copy(update={"size": size})}
+            )
+        if seed is not None:
+            inv = inv.model_copy(update={"seed": seed})
+        return inv
+
     def scenario(self, arms: dict[str, list[Intervention]]) -> Scenario:
         """The scenario that runs the given arms on this question's population and model."""
         return Scenario(

@@ -145,7 +145,7 @@ def _build(
         sc = root.model_validate(merged)
     except ValidationError as exc:
         raise translate(exc.errors()[0], source, root) from None
-    sc._files = tuple(files)
+    sc._files = tuple(files)  # type: ignore[attr-defined]  # files it named (fingerprints)
     if getattr(sc, "uncertainty", None):
         check_uncertainty(sc, source, root)
     if isinstance(sc, Scenario):

@@ -158,6 +158,7 @@ class _GuardedLoader(yaml.SafeLoader):
                         field=path,
                     )
                 seen[key] = key_node.start_mark.line + 1
+        assert isinstance(node, yaml.MappingNode)  # flatten_mapping above needs one too
         return super().construct_mapping(node, deep=deep)
 
 

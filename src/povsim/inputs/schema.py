@@ -187,7 +187,7 @@ class Scenario(BaseModel):
             own(
                 "calibration",
                 "local calibration targets need population.area: local or a place",
-                self.calibration.targets,
+                cal.targets,
                 "remove calibration, or set population.area: local or a place",
             )
         return self

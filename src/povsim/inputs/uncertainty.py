@@ -76,7 +76,7 @@ ALLOWED_PATHS = (
 )
 
 
-def targets(sc: Any, path: str) -> list[tuple[str, ...]] | None:
+def targets(sc: Any, path: str) -> list[tuple[Any, ...]] | None:
     """Where ``path`` points in the scenario's data, as key tuples into its dict form
     (``("parameters", name, i)``, ``("arms", arm, "interventions", j, field...)``), or None
     if it does not resolve. ``arms.*`` gives one target per arm with that intervention."""
@@ -90,7 +90,7 @@ def targets(sc: Any, path: str) -> list[tuple[str, ...]] | None:
         is_list = isinstance(spec["default"], (list, tuple))
         if is_list != (index is not None):
             return None
-        if is_list and index >= len(spec["default"]):
+        if is_list and index is not None and index >= len(spec["default"]):
             return None
         return [("parameters", name) if index is None else ("parameters", name, index)]
     if path in FEEDBACK_FIELDS:

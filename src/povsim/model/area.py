@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,7 @@ from povsim.inputs.composition import (
 )
 from povsim.inputs.parameters import ModelParams, load_params
 from povsim.inputs.places import place_composition_table
+from povsim.inputs.targets import SHIPPED
 from povsim.model.population import single_year_counts
 
 if TYPE_CHECKING:
@@ -63,15 +65,39 @@ def area_params(sc: Scenario) -> ModelParams:
         mp = replace(mp, composition=area_composition(spec, mp.life))
     except CompositionError as exc:
         raise ScenarioError(f"{where}: population.composition: {exc}") from None
-    if sc.calibration is not None and sc.calibration.targets:
-        try:
-            local = read_local_fitted(
-                sc.calibration.fitted_path(), sc.calibration.targets, composition_ref(spec)
-            )
-        except ValueError as exc:
-            raise ScenarioError(f"{where}: calibration: {exc}") from None
-        mp = replace(mp, fitted={**mp.fitted, "local": local})
-    return mp
+    targets, fitted = local_targets_ref(sc)
+    if targets is None:
+        return mp
+    if targets.startswith(SHIPPED) and not Path(fitted).is_file():
+        return mp  # a place's published targets apply once `povsim calibrate` has fitted them
+    try:
+        local = read_local_fitted(fitted, targets, composition_ref(spec))
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: calibration: {exc}") from None
+    return replace(mp, fitted={**mp.fitted, "local": local})
+
+
+def local_targets_ref(sc: Scenario) -> tuple[str | None, str]:
+    """(targets, fitted file) of the scenario's local calibration: its own
+    ``calibration.targets`` CSV, else a named place's shipped targets (``shipped:<code>``,
+    fitted beside the scenario as ``<scenario>.fitted.yaml`` unless ``calibration.fitted``
+    says where), else (None, "")."""
+    from povsim.inputs.place_targets import place_targets
+
+    cal = sc.calibration
+    if cal is not None and cal.targets:
+        return cal.targets, cal.fitted_path()
+    spec = sc.population
+    if not spec.is_place() or place_targets(spec.area) is None:
+        return None, ""
+    if cal is not None and cal.fitted:
+        fitted = cal.fitted
+    elif sc.source_path:
+        src = Path(sc.source_path)
+        fitted = str(src.with_name(src.stem + ".fitted.yaml"))
+    else:
+        return None, ""
+    return SHIPPED + spec.area, fitted
 
 
 def composition_ref(spec: PopulationSpec) -> str:
@@ -84,6 +110,7 @@ def area_composition(spec: PopulationSpec, life: pd.DataFrame) -> np.ndarray:
     shipped place; raises :class:`CompositionError` for a bad composition CSV."""
     if spec.is_place():
         return place_composition(spec.area, life)
+    assert spec.composition is not None  # the schema requires it for area: local
     return read_composition(spec.composition, life)
 
 

@@ -110,5 +110,6 @@ def uniforms(seed_k: np.uint64, pids: np.ndarray, year_key: int, draw: int) -> n
     """Vector of draws for many persons (used by interventions and tests)."""
     out = np.empty(pids.shape[0])
     for i in range(pids.shape[0]):
-        out[i] = uniform(person_key(seed_k, pids[i], year_key), draw)
+        # Numba takes Python ints for its int64 arguments (the annotations are for readers).
+        out[i] = uniform(person_key(seed_k, pids[i], year_key), draw)  # type: ignore[arg-type]
     return out

@@ -487,7 +487,8 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
     for j, f in enumerate(registry.factors):
         (start,) = survivors([p_bin[j]], [rr(f.name)], mx)
         inc_rem.append(binary_transitions(p_bin[j], mp.value(f.turnover), start))
-    smk_start = tuple(survivors([cur, ex], [rr("smoking_current"), rr("smoking_ex")], mx))
+    start_cur, start_ex = survivors([cur, ex], [rr("smoking_current"), rr("smoking_ex")], mx)
+    smk_start = (start_cur, start_ex)
     smk_init, smk_cess, smk_rel = smoking_transitions(
         cur, ex, mp.value("smoking_relapse"), smk_start
     )

@@ -45,7 +45,9 @@ def allocation(
     """£ a year by lever and quintile (levers, 5); sums to the yearly budget."""
     b = float(inv.budget.per_year)
     if strategy.rule == "split":
-        return b * np.array([strategy.split.get(name, [0.0] * L.N_Q) for name in inv.levers], float)
+        split = strategy.split or {}
+        rows = [split.get(name, [0.0] * L.N_Q) for name in inv.levers]
+        return b * np.array(rows, dtype=np.float64)
     mix = lever_mix(inv, strategy)
     pop = np.asarray(population_q, float)
     if strategy.rule == "universal":

@@ -76,7 +76,11 @@ def _what_was_run(results: Results) -> str:
     horizon = int(pop.get("horizon", m.get("horizon", 0)))
     reps = int(m.get("replicates", 1))
     seed = m.get("seed", sc.get("seed"))
-    seeds = f"{seed}" if reps == 1 else f"{seed} to {int(seed) + reps - 1} (one per replicate)"
+    seeds = (
+        f"{seed}"
+        if reps == 1 or seed is None
+        else f"{seed} to {int(seed) + reps - 1} (one per replicate)"
+    )
     arms = sc.get("arms", {}) or {}
     arm_text = (
         "baseline only"

@@ -224,7 +224,7 @@ def calibrate(
         + [f"hle0_q{q}" for q in range(1, 6)]
         + ["le0_sii", "hle0_sii", "hle0", "hle65"]
     )
-    targets = {s: {} for s in SEXES}
+    targets: dict[str, dict[str, float]] = {s: {} for s in SEXES}
     for s in SEXES:
         for k in keys:
             m, _, grp = k.partition("_q")
@@ -249,6 +249,7 @@ def calibrate(
             for k in targets[s]:
                 aim[s][k] += targets[s][k] - sim[s][k]
         fitted = fit_analytic(mp, aim)
+    assert sim is not None  # rounds >= 1 simulates at least once
     report = fit_report(targets_df, sim, size, years, seed)
     return fitted, pd.concat([report, extra_targets(mp)], ignore_index=True)
 

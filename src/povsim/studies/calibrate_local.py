@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from povsim.inputs.parameters import SEXES, ModelParams
-from povsim.inputs.targets import composition_sha256, file_sha256
+from povsim.inputs.targets import composition_sha256, targets_sha256
 from povsim.measures import life_table as M
 from povsim.model.tables import apply_local, target_mx_and_good
 from povsim.studies.calibrate import simulated_values
@@ -153,6 +153,7 @@ def calibrate_local(
         local = fit_local_analytic(mp, composition, aim)
     report = targets[["measure", "sex", "quintile", "value", "period", "source"]].copy()
     report = report.rename(columns={"value": "target"})
+    assert sim is not None  # the loop above simulates at least once
     report["model"] = [round(_sim_value(sim, t), 3) for t in targets.itertuples()]
     report["error"] = (report["model"] - report["target"]).round(3)
     return local, report
@@ -187,7 +188,7 @@ def write_local_fitted(
         "fitted_on": _dt.date.today().isoformat(),
         "national_fitted_on": national_fitted_on,
         "targets": str(targets_path),
-        "targets_sha256": file_sha256(targets_path),
+        "targets_sha256": targets_sha256(targets_path),
         "composition": str(composition_path),
         "composition_sha256": composition_sha256(composition_path),
         "simulation": {"size": size, "years": years, "seed": seed},

@@ -148,12 +148,7 @@ def compare_strategies(
 ) -> InvestmentResults:
     """Run the investment question ``inv`` and return its :class:`InvestmentResults`."""
     t0 = time.perf_counter()
-    if size is not None:
-        inv = inv.model_copy(
-            update={"population": inv.population.model_copy(update={"size": size})}
-        )
-    if seed is not None:
-        inv = inv.model_copy(update={"seed": seed})
+    inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
     sc = inv.scenario({})
     mp = area_params(sc)  # the area's composition and local calibration, if any
@@ -311,14 +306,14 @@ def compare_strategies(
             ),
             "rule": inv.strategies[k].rule if k in inv.strategies else "optimised",
         }
-        for m, (v, lo, hi) in pooled[k].items():
-            row[m], row[f"{m}_lo"], row[f"{m}_hi"] = v, lo, hi
+        for measure, (v, lo, hi) in pooled[k].items():
+            row[measure], row[f"{measure}_lo"], row[f"{measure}_hi"] = v, lo, hi
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("objective", ascending=False, kind="stable")
     real = real_population(mp)
-    for m in ("qalys_gained", "healthy_years_gained", "participants", "cost"):
+    for measure in ("qalys_gained", "healthy_years_gained", "participants", "cost"):
         for suffix in ("", "_lo", "_hi"):
-            table[f"{m}_per_100k{suffix}"] = table[f"{m}{suffix}"] * PER / real
+            table[f"{measure}_per_100k{suffix}"] = table[f"{measure}{suffix}"] * PER / real
     table.insert(1, "rank", np.arange(1, len(table) + 1))
     table = table.reset_index(drop=True)
 

@@ -206,12 +206,7 @@ def compare_places(
 ) -> PlacesResults:
     """Run a ``places:`` investment question; see the module docstring."""
     t0 = time.perf_counter()
-    if size is not None:
-        inv = inv.model_copy(
-            update={"population": inv.population.model_copy(update={"size": size})}
-        )
-    if seed is not None:
-        inv = inv.model_copy(update={"seed": seed})
+    inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
     codes = list(inv.places or [])
     places = [find_place(c) for c in codes]
@@ -349,7 +344,7 @@ def compare_places(
             "shares": national_q / national_q.sum(),
             "base_hle0": _pooled([b["hle0_first"] for b in bs], w),
         }
-        for j, k in enumerate(arm_names):
+        for j, arm_name in enumerate(arm_names):
             unpacked = [_unpack_arm(v, j) for v in block]
             g = _sum_gains([u[0] for u in unpacked])
             after = {
@@ -368,12 +363,12 @@ def compare_places(
                 national_q,
                 g.healthy_years,
             )
-            per_rep[k].append(m)
+            per_rep[arm_name].append(m)
             for i, (gp, _) in enumerate(unpacked):
                 place_rows.append(
                     {
                         "replicate": r,
-                        "strategy": k,
+                        "strategy": arm_name,
                         "code": codes[i],
                         "qalys_gained": float(gp.qalys.sum()),
                         "healthy_years_gained": float(gp.healthy_years_disc.sum()),
@@ -392,16 +387,18 @@ def compare_places(
         ]
         shown.append(OPTIMISED)
     rows = []
-    for k in shown:
-        ps = (inv.place_strategies or {}).get(k)
+    for strat in shown:
+        shown_ps = (inv.place_strategies or {}).get(strat)
         row: dict[str, Any] = {
-            "strategy": k,
-            "rule": ps.rule if ps else "optimised",
-            "within": (ps.within or first_within) if ps else "optimised",
-            "description": ps.description if ps else "best allocation found by the optimiser",
+            "strategy": strat,
+            "rule": shown_ps.rule if shown_ps else "optimised",
+            "within": (shown_ps.within or first_within) if shown_ps else "optimised",
+            "description": shown_ps.description
+            if shown_ps
+            else "best allocation found by the optimiser",
         }
-        for m, (v, lo, hi) in pooled[k].items():
-            row[m], row[f"{m}_lo"], row[f"{m}_hi"] = v, lo, hi
+        for measure, (v, lo, hi) in pooled[strat].items():
+            row[measure], row[f"{measure}_lo"], row[f"{measure}_hi"] = v, lo, hi
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("objective", ascending=False, kind="stable")
     table.insert(1, "rank", np.arange(1, len(table) + 1))

@@ -82,7 +82,7 @@ def _init_worker(threads: int | None) -> None:
     if threads:
         import numba
 
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
 def evaluate_batch(
@@ -109,7 +109,7 @@ def fingerprint(parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     write(tmp)
     os.replace(tmp, path)
@@ -254,7 +254,7 @@ def _run_pool(
         initializer=_init_worker,
         initargs=(1,),
     ) as pool:
-        pending = set()
+        pending: set[Any] = set()
         queue = list(todo)
         try:
             # Keep at most two batches per worker in flight so an interrupt loses little.

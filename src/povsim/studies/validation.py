@@ -187,17 +187,17 @@ def simulated_checks(tal: np.ndarray, weight_sii: np.ndarray | None = None) -> l
     good = c[..., R.S_GOOD] / np.maximum(c[..., R.S_EXPO], 1e-12)
     le = M.life_expectancy(hz)
     hle = M.sullivan_hle(hz, good)
-    for q, pub in ((0, 66.3), (4, 82.0)):
+    for q, pub_share in ((0, 66.3), (4, 82.0)):
         checks.append(
             Check(
                 f"Share of life in good health, female, {'most' if q == 0 else 'least'} "
                 "deprived (%)",
                 "ONS, Health state life expectancies by deprivation, England 2018-20: decile 1 "
                 "66.3%, decile 10 82.0% [V]",
-                pub,
+                pub_share,
                 100 * float(hle[1, q] / le[1, q]),
-                pub - 5 + (3 if q == 0 else 0),
-                pub + 5 - (3 if q == 4 else 0),
+                pub_share - 5 + (3 if q == 0 else 0),
+                pub_share + 5 - (3 if q == 4 else 0),
                 "deciles in the source, quintiles in the model: Q1 above D1, Q5 below D10",
             )
         )
