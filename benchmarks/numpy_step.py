@@ -182,10 +182,15 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     g = u >= odds * (1.0 - u)
     p.good[idx] = g
 
-    # Expected hazard.
+    # Expected hazard, with the age-specific relative risks (smoking; the binary factor
+    # lay.age_rr_bit) as the cell's factor over the all-age RR of the effect product.
+    af = np.where((sm == 1) & ad, pc[:, K.P_SMKF], 1.0)
+    if lay.age_rr_bit >= 0:
+        col = K.age_factor_column(bins.shape[1])
+        af = np.where(bins[:, lay.age_rr_bit] == 1, af * pc[:, col], af)
     h = (
         pc[:, K.P_MX]
-        * p.mort_mult[idx]
+        * (p.mort_mult[idx] * af)
         * _product(rr_mort, lay, ad, sm, bins, pov, lt)
         / pc[:, K.P_MNORM]
     )

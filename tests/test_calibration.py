@@ -85,6 +85,6 @@ def test_shipped_fit_report_is_within_tolerance():
     doc = yaml.safe_load((calibration_dir() / "fitted.yaml").read_text())
     checked = [r for r in doc["fit_report"] if r.get("tolerance") is not None]
     # LE, LE SII, HLE SII and LE SII at 65 for each sex; male HLE SII at 65; smoking-
-    # attributable deaths; multimorbidity onset gap
-    assert len(checked) == 11
+    # attributable deaths; multimorbidity onset gap; cold-home-attributable deaths at 65+
+    assert len(checked) == 12
     assert all(r["within"] for r in checked)

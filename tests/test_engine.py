@@ -232,6 +232,7 @@ def test_constant_hazard_cohort(mp, h):
     tables.rr_mort[:] = 1.0
     tables.mort_norm[:] = 1.0
     tables.smoke_mort_factor[:] = 1.0  # no age-specific smoking risk either
+    tables.cold_mort_factor[:] = 1.0  # nor cold-home risk
     tallies = simulate(mp, tables, pop, horizon, seed)
     w = float(pop.weight[0])
 

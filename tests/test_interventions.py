@@ -420,3 +420,76 @@ def test_a_block_without_a_type_lists_the_types():
         "arms.a.interventions.0.type: required key is missing; allowed income, housing, "
         "behaviour, access, community, employment"
     )
+
+
+# --- intervention-generated inequality (issue 13 item 6) -------------------------------------
+
+
+def _one_year_by_quintile(spec_kw: dict, size: int = 60_000):
+    """Participants and quitters by quintile after one programme year."""
+    sc = scenario({"a": arm(block(**spec_kw))}, size=size, horizon=1)
+    mp = area_params(sc)
+    tables, pop = prepare(mp, size, 1, sc.seed)
+    spec = sc.arms["a"].interventions[0]
+    prog = Programme.build([spec], mp, sc.seed, 2020, 1)
+    smokers = (pop.smoke == 1) & (pop.alive == 1) & (pop.age >= 18)
+    prog.apply(0, pop, tables)
+    a = prog.items[0]
+    part = np.bincount(pop.quint[smokers], minlength=5)
+    quit_ = np.bincount(pop.quint[smokers & (pop.smoke == 2)], minlength=5)
+    reached = a.record.participants[0] / pop.weight[0]
+    return a, part, reached, quit_
+
+
+def test_stop_smoking_defaults_carry_the_deprivation_gradient():
+    # calibration/intervention_gradients.csv: success falls with deprivation (Brose & McEwen
+    # 2016), uptake is higher in the most deprived areas (Tob Control 2007).
+    a, smokers, reached, quit_ = _one_year_by_quintile(
+        {"start_year": 2019, "effect": 0.5, "coverage": 1.0, "uptake": 0.6}
+    )
+    assert a.effect_q[0] < 1 < a.effect_q[4]
+    assert a.effect_q.mean() == pytest.approx(1.0)
+    assert a.uptake_q[0] > a.uptake_q[4]
+    success = quit_ / reached
+    assert success[0] < success[4] - 0.1  # about 0.42 vs 0.59
+    rate = reached / smokers
+    assert rate[0] > rate[4] + 0.08  # about 0.71 vs 0.57 (uptake 0.6 x 1.19 and x 0.95)
+
+
+def test_a_scenario_can_switch_the_gradient_off():
+    flat = {"start_year": 2019, "effect": 0.5, "coverage": 1.0, "uptake": 0.6}
+    flat.update(uptake_by_quintile=[1, 1, 1, 1, 1], effect_by_quintile=[1, 1, 1, 1, 1])
+    a, smokers, reached, quit_ = _one_year_by_quintile(flat)
+    np.testing.assert_allclose(a.effect_q, 1.0)
+    np.testing.assert_allclose(a.uptake_q, 1.0)
+    success = quit_ / reached
+    assert abs(success[0] - success[4]) < 0.05
+    rate = reached / smokers
+    assert abs(rate[0] - rate[4]) < 0.04
+
+
+def test_types_without_evidence_of_a_gradient_have_none():
+    sc = scenario(
+        {"a": arm(block(type="community", behaviour=None, effect=0.3))}, size=2000, horizon=1
+    )
+    prog = Programme.build(sc.arms["a"].interventions, area_params(sc), sc.seed, 2019, 1)
+    np.testing.assert_allclose(prog.items[0].uptake_q, 1.0)
+    np.testing.assert_allclose(prog.items[0].effect_q, 1.0)
+
+
+@pytest.mark.parametrize(
+    "kw,words",
+    [
+        ({"uptake_by_quintile": [1, 1, 1]}, "uptake_by_quintile"),
+        ({"effect_by_quintile": [1, -1, 1, 1, 1]}, "effect_by_quintile"),
+        (
+            {"type": "access", "behaviour": None, "effect": 0.9, "effect_by_quintile": [1] * 5},
+            "not a probability",
+        ),
+    ],
+)
+def test_bad_quintile_multipliers_are_one_line_errors(kw, words):
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(block(**kw))}, size=2000, horizon=1)
+    msg = str(e.value)
+    assert "\n" not in msg and words in msg, msg

@@ -140,3 +140,105 @@ def test_baseline_run_gets_a_baseline_report(tmp_path):
     assert json.loads((out / "summary.json").read_text())["arms"] == {}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Baseline report" in html and "Headline results" not in html
+
+
+def test_cli_run_writes_the_decomposition_and_charts_it(tmp_path):
+    import base64
+    import io
+    from html.parser import HTMLParser
+
+    from matplotlib.image import imread
+
+    sc = tmp_path / "dec.yaml"
+    sc.write_text(f"extends: {BASELINE}\nname: dec\npopulation: {{size: 6000, horizon: 1}}\n")
+    out = tmp_path / "dec"
+    res = CliRunner().invoke(main, ["run", str(sc), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    dec = pd.read_csv(out / "decomposition.csv")
+    assert {"sex", "measure", "pathway", "years", "share", "method"} <= set(dec.columns)
+
+    class Figures(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.imgs: list[dict] = []
+            self.ids: set[str] = set()
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "img":
+                self.imgs.append(a)
+            if "id" in a:
+                self.ids.add(a["id"])
+
+    parser = Figures()
+    parser.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert "decomposition" in parser.ids
+    charts = [i for i in parser.imgs if "What explains the baseline gap" in i.get("alt", "")]
+    assert len(charts) == 1
+    png = base64.b64decode(charts[0]["src"].split(",", 1)[1])
+    assert png == (out / "figures" / "decomposition.png").read_bytes()
+    assert imread(io.BytesIO(png)).shape[1] > 500  # a real, decodable image
+    # The table under it has every pathway and the residual, men and women.
+    html = (out / "report.html").read_text(encoding="utf-8")
+    section = html.split('id="decomposition"')[1].split("<h2")[0]
+    for word in ("smoking", "housing", "long term conditions", "residual", "male LE gap"):
+        assert word in section, word
+
+
+def _hy(arm_values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "arm": a,
+                "year": 2048,
+                "sex": "all",
+                "quintile": "all",
+                "measure": "healthy_years_gained_cumulative",
+                "value": v,
+            }
+            for a, v in arm_values.items()
+        ]
+    )
+
+
+def test_loop_dependence_flags_arms_resting_mostly_on_the_loops():
+    from povsim.measures.contrast import loop_dependence
+
+    on = _hy({"plain": 100.0, "loopy": 100.0, "hurt": 100.0, "edge": 100.0})
+    off = _hy({"plain": 90.0, "loopy": 20.0, "hurt": 260.0, "edge": 50.0})
+    d = loop_dependence(on, off).set_index("arm")
+    assert d.loc["loopy", "share_from_loops"] == pytest.approx(0.8)
+    assert d.depends_on_loops.to_dict() == {
+        "plain": False,
+        "loopy": True,
+        "hurt": True,  # the loops take away more than half: also rests on them
+        "edge": False,  # exactly half is not "mostly"
+    }
+
+
+def test_cli_flags_the_capacity_arm_of_hypertension_case_finding(tmp_path):
+    # README/issue: "with capacity" gains several times the plain arm almost entirely through
+    # the assumed capacity loop; the report must say so, and must not flag the plain arm.
+    out = tmp_path / "htn"
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(REPO / "scenarios/hypertension_case_finding.yaml"),
+            "-o",
+            str(out),
+            "--size",
+            "20000",
+            "--no-figures",
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    d = pd.read_csv(out / "loop_dependence.csv").set_index("arm")
+    assert bool(d.loc["core20_cap", "depends_on_loops"])
+    assert not bool(d.loc["core20", "depends_on_loops"])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Caution: core20_cap depends mostly on assumed loop parameters" in html
+    assert "Caution: core20 depends" not in html
+    summ = json.loads((out / "summary.json").read_text())
+    assert summ["loop_dependence"]["core20_cap"]["depends_on_loops"] is True

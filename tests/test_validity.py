@@ -12,10 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from povsim.cli import main
-from povsim.engine.simulate import prepare, simulate
+from povsim.engine.simulate import cold_mort_factor, prepare, simulate
 from povsim.inputs.parameters import calibration_dir, load_params
-from povsim.measures.attribution import decompose, smoking_attributable_deaths
+from povsim.measures.attribution import (
+    cold_home_attributable_deaths,
+    decompose,
+    smoking_attributable_deaths,
+)
 from povsim.measures.results import tidy
+from povsim.model import registry as R
 from povsim.studies.validation import analytic_checks, checks_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +66,39 @@ CASES = [
         ),
         "smoking_current,mortality,male,66,79",
         "gap in ages",
+    ),
+    (
+        "relative_risks_by_age.csv",
+        lambda t: t.replace("cold_home,mortality,all,0,64", "cold_home,mortality,all,5,64"),
+        "cold_home,mortality,all,5,64",
+        "gap in ages",
+    ),
+    (
+        "relative_risks_by_age.csv",
+        lambda t: t.replace("cold_home,mortality,all,65,", "damp_home,mortality,all,65,"),
+        "damp_home,mortality,all,65,",
+        "column exposure",
+    ),
+    (
+        "intervention_gradients.csv",
+        lambda t: (
+            "\n".join(
+                ln
+                for ln in t.splitlines()
+                if not ln.startswith("stop_smoking,behaviour:smoking,effect,3,")
+            )
+            + "\n"
+        ),
+        "stop_smoking,behaviour:smoking,effect,5,",
+        "quintile 3 missing",
+    ),
+    (
+        "intervention_gradients.csv",
+        lambda t: t.replace(
+            "health_check,access,uptake,2,0.8904", "health_check,access,uptake,2,-0.8904"
+        ),
+        "health_check,access,uptake,2,",
+        "column relative",
     ),
 ]
 
@@ -160,3 +198,57 @@ def test_validation_doc_has_ten_external_checks():
         ln for ln in section.splitlines() if ln.startswith("| ") and ("pass" in ln or "FAIL" in ln)
     ]
     assert len(rows) >= 10
+
+
+# --- housing: cold homes act on mortality at 65+ (excess winter deaths) ---------------------
+
+
+def test_cold_home_attributable_deaths_match_their_derivation():
+    # relative_risks_by_age.csv: 30% of excess winter deaths at 65+ (ONS 2017-19 winters,
+    # England's share) = 0.30 x 36,650 x 0.918 x 0.947 = 9,560 deaths a year.
+    cad = cold_home_attributable_deaths(load_params())
+    assert cad["attributable"] == pytest.approx(9_560, rel=0.03)
+    none = cold_home_attributable_deaths(load_params({"rr.mortality.cold_home": 1.0}))
+    assert none["attributable"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cold_home_mortality_acts_only_at_65_plus(small):
+    mp, tables, pop = small
+    f = cold_mort_factor(tables, pop)
+    assert f is not None
+    r = mp.rr["mortality"]["cold_home"]
+    cold = pop.cold == 1
+    old, young = cold & (pop.age >= 65), cold & (pop.age < 65)
+    assert old.any() and young.any()
+    # The kernel applies the all-age value r; the factor makes it 1.13 at 65+ and 1 below.
+    np.testing.assert_allclose(f[old] * r, 1.13)
+    np.testing.assert_allclose(f[young] * r, 1.0)
+    np.testing.assert_allclose(f[~cold], 1.0)
+
+
+def test_warm_homes_save_lives_only_through_the_cold_home_risk():
+    def deaths(params):
+        mp = load_params(params)
+        tables, pop = prepare(mp, 30_000, 1, 3)
+        base = simulate(mp, tables, pop.copy(), 1, 3)
+        warm = pop.copy()
+        warm.cold[:] = 0  # every home made decent
+        arm = simulate(mp, tables, warm, 1, 3)
+        return base[..., R.S_HAZ].sum() - arm[..., R.S_HAZ].sum()  # expected deaths averted
+
+    assert deaths({}) > 0
+    assert deaths({"rr.mortality.cold_home": 1.0}) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_model_doc_tables_match_the_calibration_files():
+    # docs/model.md §8, §10 and §11 are generated from calibration/ by
+    # benchmarks/model_tables.py; a changed file must be followed by a regenerated page.
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/model_tables.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, "docs/model.md is stale: run python benchmarks/model_tables.py"

@@ -305,7 +305,9 @@ def run(
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
-        lambda p: api_run(sc, replicates=replicates, progress=p, decomposition=True),
+        lambda p: api_run(
+            sc, replicates=replicates, progress=p, decomposition=True, loop_check=True
+        ),
         write_outputs,
         out,
         not no_figures,
@@ -657,16 +659,25 @@ def calibrate(
         return
     size = 500_000 if size is None else size
     rounds = 2 if rounds is None else rounds
+    from dataclasses import replace
+
+    from povsim.inputs.parameters import load_params
     from povsim.studies.calibrate import calibrate as fit
-    from povsim.studies.calibrate import write_fitted
+    from povsim.studies.calibrate import residual_by_age, write_fitted
 
     fitted, report = fit(
         size=size, years=years, seed=seed, rounds=rounds, log=lambda s: click.echo(s, err=True)
     )
     cols = ["measure", "sex", "group", "target", "model", "error", "tolerance", "within", "tag"]
     click.echo(report[cols].to_string(index=False))
+    residuals = residual_by_age(replace(load_params(), fitted=fitted), size, seed)
+    wide = residuals.pivot_table(
+        index=["sex", "age_min", "age_max"], columns="quintile", values="residual"
+    )
+    click.echo("fitted mortality residual (log rate ratio vs the mean of the quintiles):")
+    click.echo(wide.to_string())
     if not dry_run:
-        path = write_fitted(fitted, report, size, years, seed)
+        path = write_fitted(fitted, report, size, years, seed, residuals=residuals)
         click.echo(f"wrote {path}")
 
 

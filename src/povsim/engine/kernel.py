@@ -64,17 +64,28 @@ def cell_columns(k: int) -> tuple[int, int, int, int, int, int]:
     normaliser, odds of not-good health, income location, smoking initiation / cessation /
     relapse (0-6), then k incidences (times the capacity multiplier where it applies), k
     remissions, employment entry and exit if in good / poor health, LTC incidences 0->1 and
-    1->2 and their normalisers; each row padded to whole 64-byte cache lines."""
+    1->2 and their normalisers, the age-specific mortality factor of the binary factor
+    ``age_rr_bit`` (:func:`age_factor_column`); each row padded to whole 64-byte cache lines.
+    Column 7 (``P_SMKF``) holds the age-specific smoking factor."""
     binc = 8
     brem = binc + k
     emp = brem + k
     ltci = emp + 4
     ltcn = ltci + 2
-    n_cols = (ltcn + 2 + 7) // 8 * 8
+    n_cols = (ltcn + 3 + 7) // 8 * 8
     return binc, brem, emp, ltci, ltcn, n_cols
 
 
+def age_factor_column(k: int) -> int:
+    """Column of the age-specific mortality factor of a binary factor (after the LTC
+    normalisers)."""
+    return cell_columns(k)[4] + 2
+
+
 P_MX, P_MNORM, P_HODDS, P_INCMU, P_SMK0 = 0, 1, 2, 3, 4  # P_SMK0 + smoking state: 4, 5, 6
+# Age-specific mortality RR of current smoking / the all-age RR the effect table applies
+# (relative_risks_by_age.csv), for adult current smokers.
+P_SMKF = 7
 
 
 def year_inputs(
@@ -119,6 +130,8 @@ def year_inputs(
     p[:, ltci + 1] = tables.ltc_i12
     p[:, ltcn] = tables.ltc_norm01
     p[:, ltcn + 1] = tables.ltc_norm12
+    p[:, P_SMKF] = tables.smoke_mort_factor
+    p[:, ltcn + 2] = tables.cold_mort_factor
     effects = np.stack([tables.or_health, tables.rr_mort, tables.rr_ltc])
     code_effects = _effect_tables(
         effects,
@@ -261,6 +274,8 @@ def _make_step_year(lay: KernelLayout):
     n_words = len(cnt_cols) // 4
     n_fwords = n_words - _N_CORE_WORDS
     binc, brem, p_emp, p_ltci, p_ltcn, _ = cell_columns(k)
+    p_agef = age_factor_column(k)
+    age_bit = lay.age_rr_bit
     span = 1 << (k + 2)  # exposure codes per smoking state
 
     @njit(parallel=True, cache=True, error_model="numpy")
@@ -368,7 +383,14 @@ def _make_step_year(lay: KernelLayout):
                 g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
                 good[i] = np.uint8(g)
 
-                h = pc[P_MX] * mort_mult[i] * eff_m[full] / pc[P_MNORM]
+                # Age-specific relative risks (smoking; the binary factor age_bit, a cold
+                # home): the cell's factor over the all-age RR that eff_m applies.
+                af = 1.0
+                if sm == 1 and adult:
+                    af = pc[P_SMKF]
+                if age_bit >= 0 and (fb >> age_bit) & 1:
+                    af = af * pc[p_agef]
+                h = pc[P_MX] * (mort_mult[i] * af) * eff_m[full] / pc[P_MNORM]
                 dead = _dies(uniform_of(hs, d_death), h)
                 if counting:
                     w = w_all

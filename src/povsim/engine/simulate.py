@@ -67,10 +67,11 @@ def prepare(
         scen = build_cell_tables(mp, registry)
         tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health
         tables.smoke_mort_factor = scen.smoke_mort_factor
+        tables.cold_mort_factor = scen.cold_mort_factor
     return tables, pop
 
 
-def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray | None:
+def smoking_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray | None:
     """Each person's age-specific smoking factor (1 unless an adult current smoker), or None
     when there is no age-specific table."""
     f = tables.smoke_mort_factor
@@ -79,6 +80,29 @@ def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> 
     c = cell_index(pop)
     smoker = (pop.smoke == 1) & (pop.age >= mp.value("adult_age"))
     return np.where(smoker, f[c], 1.0)
+
+
+def cold_mort_factor(tables: CellTables, pop: Population) -> np.ndarray | None:
+    """Each person's age-specific cold-home factor (1 unless in a cold home), or None when
+    there is no age-specific table."""
+    f = tables.cold_mort_factor
+    if np.all(f == 1.0):
+        return None
+    return np.where(pop.cold == 1, f[cell_index(pop)], 1.0)
+
+
+def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray | None:
+    """Each person's product of age-specific mortality factors (smoking, cold home), or None
+    when no exposure has an age-specific table: what the kernel applies (engine/kernel.py),
+    for the normaliser fit and the decomposition."""
+    parts = [
+        f
+        for f in (smoking_mort_factor(tables, pop, mp), cold_mort_factor(tables, pop))
+        if f is not None
+    ]
+    if not parts:
+        return None
+    return np.prod(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
 def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray:
@@ -94,7 +118,8 @@ def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.nd
 
 
 def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> None:
-    """Refit the mortality normaliser with the age-specific smoking factor included."""
+    """Refit the mortality normaliser with the age-specific factors (smoking, cold home)
+    included."""
     pm = person_mort_factor(tables, pop, mp)
     if pm is None:
         return
@@ -162,17 +187,9 @@ def simulate(
         pop.alive[born] = 1
         for hook in hooks or ():
             hook(t, pop, tables, ctx)
-        # Age-specific smoking risk rides on the person's mortality multiplier for this year
-        # only (interventions reset and rebuild the multiplier every year).
-        pm = person_mort_factor(tables, pop, mp)
-        if pm is not None:
-            saved = pop.mort_mult.copy()
-            pop.mort_mult *= pm
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
-        if pm is not None:
-            pop.mort_mult[:] = saved
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])
         if progress is not None:

@@ -14,7 +14,10 @@ import pandas as pd
 
 from povsim.inputs.errors import ScenarioError
 
-ADULT_AGE = 18  # age-specific relative risks must cover adult_age..100
+ADULT_AGE = 18
+# Exposures that may have age-specific mortality RRs, and the first age their bands must
+# cover (behaviours count from adult_age; a cold home at every age).
+AGE_SPECIFIC_START = {"smoking_current": ADULT_AGE, "cold_home": 0}
 
 
 def _lines(path: Path) -> list[int]:
@@ -93,9 +96,16 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
     _numbers(df, path, lines, "rr", 0.01, 100.0, "a relative risk 0.01-100")
     _numbers(df, path, lines, "age_min", 0, 100, "an age 0-100")
     _numbers(df, path, lines, "age_max", 0, 100, "an age 0-100")
+    for k, r in enumerate(df.itertuples()):
+        if r.exposure not in AGE_SPECIFIC_START:
+            allowed = ", ".join(AGE_SPECIFIC_START)
+            raise _fail(path, lines[k], "exposure", "no age-specific risk", r.exposure, allowed)
+        if r.outcome != "mortality":
+            raise _fail(path, lines[k], "outcome", "no age-specific risk", r.outcome, "mortality")
     for _, idx in df.groupby(["exposure", "outcome", "sex"]).groups.items():
         rows = df.loc[idx].assign(line_no=[lines[k] for k in idx]).sort_values("age_min")
-        expect = ADULT_AGE
+        start = AGE_SPECIFIC_START[str(rows.exposure.iloc[0])]
+        expect = start
         for r in rows.itertuples():
             lo, hi = int(r.age_min), int(r.age_max)
             if lo != expect:
@@ -106,7 +116,7 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
                     "age_min",
                     f"{problem} for {r.exposure}/{r.outcome}/{r.sex}",
                     lo,
-                    f"{expect} (bands must cover {ADULT_AGE}-100 once)",
+                    f"{expect} (bands must cover {start}-100 once)",
                 )
             if hi < lo:
                 raise _fail(path, r.line_no, "age_max", "below age_min", hi, f">= {lo}")
@@ -120,3 +130,52 @@ def check_rr_by_age(df: pd.DataFrame, path: Path) -> None:
                 int(rows.age_max.iloc[-1]),
                 "the last band ends at 100",
             )
+
+
+GRADIENT_TYPES = ("income", "housing", "behaviour", "access", "community", "employment")
+EFFECT_IS_PROBABILITY = ("housing", "behaviour", "community", "employment")
+
+
+def check_intervention_gradients(df: pd.DataFrame, path: Path) -> None:
+    """Uptake/effect multipliers by quintile: known field and type, relative >= 0, and every
+    programme and field with quintiles 1-5 exactly once."""
+    _require(df, path, ("programme", "applies_to", "field", "quintile", "relative"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "relative", 0.0, 100.0, "a multiplier 0-100")
+    _numbers(df, path, lines, "quintile", 1, 5, "a quintile 1-5")
+    for k, r in enumerate(df.itertuples()):
+        if r.field not in ("uptake", "effect"):
+            raise _fail(path, lines[k], "field", "unknown field", r.field, "uptake, effect")
+        kind = str(r.applies_to).split(":")[0]
+        if kind not in GRADIENT_TYPES:
+            raise _fail(
+                path,
+                lines[k],
+                "applies_to",
+                "unknown type",
+                r.applies_to,
+                ", ".join(GRADIENT_TYPES),
+            )
+        if r.field == "effect" and kind not in EFFECT_IS_PROBABILITY:
+            raise _fail(
+                path,
+                lines[k],
+                "field",
+                f"type {kind}: its effect is not a probability of success",
+                r.field,
+                "uptake",
+            )
+    for (prog, fld), idx in df.groupby(["programme", "field"]).groups.items():
+        rows = df.loc[idx]
+        qs = sorted(int(q) for q in rows.quintile)
+        last = max(lines[k] for k in idx)
+        if qs != [1, 2, 3, 4, 5]:
+            missing = sorted(set(range(1, 6)) - set(qs))
+            problem = (
+                f"programme {prog}, field {fld}: quintile {missing[0]} missing"
+                if missing
+                else f"programme {prog}, field {fld}: a quintile appears twice"
+            )
+            raise _fail(path, last, "quintile", problem, allowed="exactly one row for each of 1-5")
+        if rows.applies_to.nunique() != 1:
+            raise _fail(path, last, "applies_to", f"programme {prog}: differs between rows")

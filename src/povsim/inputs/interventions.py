@@ -143,10 +143,18 @@ class InterventionBase(BaseModel):
     # £ a year available (real population): caps participants at what it pays for, after
     # the fixed cost and any treatment continuing from earlier years.
     budget_per_year: Number | None = Field(None, gt=0, le=MAX_MONEY)
+    # Multipliers of uptake and of effect by quintile (Q1..Q5) relative to the national value
+    # (divided by their mean): intervention-generated inequality. None = the default of
+    # calibration/intervention_gradients.csv for this type (none if it has no rows there);
+    # [1, 1, 1, 1, 1] = equal in every quintile.
+    uptake_by_quintile: list[Number] | None = None
+    effect_by_quintile: list[Number] | None = None
 
     # Upper bound of ``effect`` and how it is worded when exceeded (None: no bound).
     EFFECT_MAX: ClassVar[float | None] = 1.0
     EFFECT_IS: ClassVar[str] = "is a probability for this type"
+    # Whether ``effect`` is a probability of success (effect_by_quintile applies).
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = True
 
     @model_validator(mode="before")
     @classmethod
@@ -182,6 +190,22 @@ class InterventionBase(BaseModel):
                 f">= start_year ({self.start_year})",
             )
         self._check_type()
+        for name in ("uptake_by_quintile", "effect_by_quintile"):
+            w = getattr(self, name)
+            if w is not None and (len(w) != 5 or min(w) < 0 or max(w) <= 0 or max(w) > 100):
+                own(
+                    name,
+                    "must be 5 multipliers 0-100 (Q1..Q5), not all zero",
+                    w,
+                    "e.g. [0.8, 0.9, 1, 1.1, 1.2]",
+                )
+        if self.effect_by_quintile is not None and not self.EFFECT_IS_PROBABILITY:
+            own(
+                "effect_by_quintile",
+                f"type {self.type_name()}: its effect is not a probability of success",
+                self.effect_by_quintile,
+                "uptake_by_quintile only",
+            )
         if self.EFFECT_MAX is not None and self.effect > self.EFFECT_MAX:
             own("effect", self.EFFECT_IS, self.effect, f"0..{self.EFFECT_MAX:g}")
         if self.eligibility.age_max < self.eligibility.age_min:
@@ -208,6 +232,7 @@ class IncomeIntervention(InterventionBase):
 
     type: Literal["income"]
     EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
 
     def _check_type(self) -> None:
         if self.decay != 0:
@@ -247,6 +272,7 @@ class AccessIntervention(InterventionBase):
     # appointments a year added to capacity (bounded: 10x England's ~350m GP appointments)
     capacity_added: Number = Field(0.0, ge=0, le=4e9)
     EFFECT_IS: ClassVar[str] = "is a mortality multiplier for access"
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
 
 
 class CommunityIntervention(InterventionBase):

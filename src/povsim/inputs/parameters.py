@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from povsim.inputs.calibration_files import check_gradient, check_prevalence, check_rr_by_age
+from povsim.inputs.calibration_files import (
+    check_gradient,
+    check_intervention_gradients,
+    check_prevalence,
+    check_rr_by_age,
+)
 from povsim.inputs.layout import SEXES
 
 # Outcomes of the effect table (relative_risks.csv); which exposures the model has is the
@@ -57,6 +62,15 @@ def _load_raw(directory: str) -> dict[str, Any]:
         if (d / "relative_risks_by_age.csv").exists()
         else pd.DataFrame(columns=["exposure", "outcome", "sex", "age_min", "age_max", "rr"]),
     }
+    raw["intervention_gradients"] = (
+        read_table("intervention_gradients.csv", d)
+        if (d / "intervention_gradients.csv").exists()
+        else pd.DataFrame(columns=["programme", "applies_to", "field", "quintile", "relative"])
+    )
+    if len(raw["intervention_gradients"]):
+        check_intervention_gradients(
+            raw["intervention_gradients"], d / "intervention_gradients.csv"
+        )
     check_prevalence(raw["prevalence"], d / "prevalence_by_age_sex.csv")
     check_gradient(raw["gradient"], d / "prevalence_gradient_by_quintile.csv")
     if len(raw["rr_by_age"]):
@@ -91,6 +105,9 @@ class ModelParams:
     # Real persons (2, 5, 101) by sex, IMD quintile and age of a local area (see
     # composition.py); None = England's mid-2019 population in equal quintile fifths.
     composition: np.ndarray | None = None
+    # Uptake and effect of interventions by quintile (intervention_gradients.csv): the
+    # defaults an intervention block takes unless it sets uptake/effect_by_quintile.
+    intervention_gradients: pd.DataFrame | None = None
 
     def value(self, name: str) -> Any:
         return self.scalars[name]["value"]
@@ -163,6 +180,7 @@ def load_params(
         overrides=overrides,
         rr_by_age=raw["rr_by_age"],
         rr_calibration=rr_calibration,
+        intervention_gradients=raw["intervention_gradients"],
     )
 
 

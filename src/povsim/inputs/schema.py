@@ -136,11 +136,10 @@ class CapacityLoop(BaseModel):
 
     model_config = CONFIG
     enabled: bool = True
-    # Assumptions (no UK estimate found): workforce and premises take about five years to
-    # follow demand (GP training alone is 3 years after foundation), and new investment
-    # takes two years to become capacity. Set in scenarios/baseline.yaml.
-    adjustment_years: Number = Field(5.0, gt=0, le=100)
-    investment_delay_years: int = Field(2, ge=0, le=20)
+    # Default (None): calibration/parameters.yaml `capacity_adjustment_years` and
+    # `capacity_investment_delay_years` (assumptions, with their reasoning there).
+    adjustment_years: Number | None = Field(None, gt=0, le=100)
+    investment_delay_years: int | None = Field(None, ge=0, le=20)
     unconstrained: bool = False  # capacity always meets demand: the loop has no effect
 
 

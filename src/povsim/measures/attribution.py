@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from povsim.engine.simulate import person_mort_factor, poverty_flags
+from povsim.engine.simulate import cold_mort_factor, poverty_flags, smoking_mort_factor
 from povsim.inputs import layout as L
 from povsim.inputs.layout import AGES, SEXES
 from povsim.inputs.parameters import ModelParams
 from povsim.measures import life_table as M
 from povsim.model import registry as R
 from povsim.model.population import Population, cell_index, single_year_counts
-from povsim.model.tables import CellTables, build_cell_tables, smoking_rr_by_age
+from povsim.model.tables import CellTables, build_cell_tables, rr_by_age, smoking_rr_by_age
 
 # Pathways of the decomposition and the exposures (relative-risk entries) each one removes.
 PATHWAYS: dict[str, tuple[str, ...]] = {
@@ -75,6 +75,29 @@ def smoking_attributable_deaths(mp: ModelParams, age_min: int = 35) -> dict[str,
     return out
 
 
+def cold_home_attributable_deaths(mp: ModelParams, age_min: int = 65) -> dict[str, float]:
+    """Deaths a year attributable to living in a cold (non-decent) home at ``age_min``+ in
+    England's mid-2019 population, by the same PAF method: in every cell deaths = persons x
+    calibrated rate, PAF = p (RR(a) - 1) / (1 + p (RR(a) - 1)) with the age-specific RR."""
+    t = build_cell_tables(mp)
+    shape = (2, 5, L.N_AGE)
+    mx = t.mx.reshape(shape)
+    p = t.p_bin.reshape((-1,) + shape)[R.REGISTRY.index("cold_home")]
+    persons = np.repeat(single_year_counts(mp)[:, None, :] / 5.0, 5, axis=1)
+    if mp.composition is not None:
+        persons = np.asarray(mp.composition, float)
+    age = rr_by_age(mp, "cold_home")
+    rr = age[:, None, :] if age is not None else mp.rr["mortality"]["cold_home"]
+    excess = p * (rr - 1.0)
+    paf = excess / (1.0 + excess)
+    deaths = persons * mx
+    sel = AGES >= age_min
+    return {
+        "attributable": float((deaths * paf)[..., sel].sum()),
+        "deaths": float(deaths[..., sel].sum()),
+    }
+
+
 # --- decomposition of the gap ---------------------------------------------------------------
 
 
@@ -84,7 +107,7 @@ def _pathway_logs(
     pop: Population,
     mp: ModelParams,
     live: np.ndarray,
-    pm: np.ndarray | None,
+    pm: dict[str, np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """(n, n_pathways) log relative risk of each person through each pathway."""
     adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
@@ -109,8 +132,10 @@ def _pathway_logs(
             k = R.REGISTRY.exposure_names.index(e)
             v = x[e] * lr[k]
             out[:, j] += v * adult if e in BEHAVIOURS else v
-    if pm is not None:  # age-specific smoking risk
-        out[:, 0] += np.log(pm[live])
+    names = list(PATHWAYS)
+    for path, f in (pm or {}).items():  # age-specific factors (smoking, cold home)
+        if f is not None:
+            out[:, names.index(path)] += np.log(f[live])
     return out
 
 
@@ -123,10 +148,13 @@ class GapModel:
         stride = max(1, int(np.ceil(live.size / MAX_PERSONS)))
         mask = np.zeros(pop.alive.shape[0], bool)
         mask[live[::stride]] = True
-        pm = person_mort_factor(tables, pop, mp)
+        pm = {
+            "smoking": smoking_mort_factor(tables, pop, mp),
+            "housing": cold_mort_factor(tables, pop),
+        }
         self.c = cell_index(pop)[mask]
         self.lm = _pathway_logs(tables.rr_mort, tables, pop, mp, mask, pm)
-        self.lh = _pathway_logs(tables.or_health, tables, pop, mp, mask, None)
+        self.lh = _pathway_logs(tables.or_health, tables, pop, mp, mask)
         self.h0 = np.log(tables.health_odds[self.c]) + mp.value("frailty_sd") * pop.frail[mask]
         self.n = np.bincount(self.c, minlength=L.N_CELL).astype(float)
         self.mx = tables.mx
@@ -179,6 +207,9 @@ def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
     prev["poverty"] = tables.p_pov.reshape(shape)
 
     def one(name: str) -> np.ndarray:
+        age = rr_by_age(mp, name)
+        if age is not None:
+            return 1.0 + prev[name] * (age[:, None, :] - 1.0)
         r = rr[name]
         scale = adult if name in BEHAVIOURS else 1.0
         return 1.0 + prev[name] * (r - 1.0) * scale

@@ -391,3 +391,51 @@ def pool_replicates(frames: list[pd.DataFrame], keep_se: bool) -> pd.DataFrame:
     res["lo"] = res.value - tq * res.se
     res["hi"] = res.value + tq * res.se
     return res[[*KEYS, "value", "se", "lo", "hi"]]
+
+
+# Loop parameters an arm's gain may rest on (all assumptions in calibration/parameters.yaml).
+LOOP_PARAMETERS = (
+    "capacity_unmet_sensitivity",
+    "inverse_care_weights",
+    "capacity_adjustment_years",
+    "capacity_investment_delay_years",
+    "trust_baseline",
+    "trust_growth",
+    "trust_erosion",
+)
+LOOP_SHARE_FLAG = 0.5  # "depends mostly on the loops": more than half the gain
+
+
+def loop_dependence(on: pd.DataFrame, off: pd.DataFrame) -> pd.DataFrame:
+    """How much of each arm's healthy life-years gained (cumulative, final year, persons)
+    comes from the feedback loops: ``on`` and ``off`` are comparison frames of the same
+    scenario and seed with the loops on and off. ``share_from_loops`` = (on - off) / on;
+    ``depends_on_loops`` when the loops account for more than half of the gain either way
+    (|on - off| > 0.5 |on|), i.e. the arm's result rests mostly on assumed loop parameters."""
+
+    def final(f: pd.DataFrame) -> pd.Series:
+        d = f[
+            (f.measure == "healthy_years_gained_cumulative")
+            & (f.sex == "all")
+            & (f.quintile == "all")
+        ]
+        d = d[d.year == d.year.max()]
+        return d.set_index("arm").value
+
+    a, b = final(on), final(off)
+    rows = []
+    for arm in a.index:
+        g_on, g_off = float(a[arm]), float(b.get(arm, np.nan))
+        diff = g_on - g_off
+        share = diff / g_on if g_on != 0 else np.nan
+        rows.append(
+            {
+                "arm": arm,
+                "healthy_years_gained": g_on,
+                "healthy_years_gained_loops_off": g_off,
+                "from_loops": diff,
+                "share_from_loops": share,
+                "depends_on_loops": bool(abs(diff) > LOOP_SHARE_FLAG * abs(g_on)),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -158,6 +158,8 @@ class Results:
     # The baseline gap split by pathway (measures/attribution.py) and the age pattern by arm.
     decomposition: pd.DataFrame | None = None
     by_age: pd.DataFrame | None = None
+    # Each arm's gain with the feedback loops on and off (measures/contrast.loop_dependence).
+    loop_dependence: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: arm, year, sex, quintile, measure, value, se."""

@@ -37,6 +37,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from povsim.inputs.calibration_files import AGE_SPECIFIC_START
+
 # Draw numbers from this one up belong to interventions: D_INTERVENTION_BASE + 4 * k + j for
 # intervention k (j = 0..3); the model's own draws (yearly and at creation) lie below it.
 D_INTERVENTION_BASE = 32
@@ -268,6 +270,9 @@ class KernelLayout(NamedTuple):
     expo_arg: tuple[int, ...]  # (n_exposures,) Exposure.arg
     expo_adult: tuple[bool, ...]  # (n_exposures,) Exposure.adult_only
     capacity_limited: tuple[bool, ...]  # (k,) incidence x the capacity loop's multiplier
+    # Binary factor whose mortality RR is age-specific (relative_risks_by_age.csv; its
+    # per-cell factor is a column of the cell table), or -1.
+    age_rr_bit: int = -1
 
 
 class InitLayout(NamedTuple):
@@ -401,6 +406,9 @@ class Registry:
             expo_arg=tuple(e.arg for e in self.exposures),
             expo_adult=tuple(e.adult_only for e in self.exposures),
             capacity_limited=tuple(x.capacity_limited for x in self.factors),
+            age_rr_bit=next(
+                (j for j, x in enumerate(self.factors) if x.name in AGE_SPECIFIC_START), -1
+            ),
         )
 
     def init_layout(self) -> InitLayout:

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.special import expit, logit, ndtr
 
 from povsim.inputs import layout as L
+from povsim.inputs.calibration_files import AGE_SPECIFIC_START
 from povsim.inputs.layout import AGES, SEXES
 from povsim.inputs.parameters import ModelParams
 from povsim.model.registry import REGISTRY, Registry
@@ -178,27 +179,36 @@ def factor_prevalence(
     return np.clip(out, 0.0, 0.98)
 
 
-def smoking_rr_by_age(mp: ModelParams, outcome: str = "mortality") -> np.ndarray | None:
-    """Relative risk of current smoking by sex and age (2, 101) from
-    ``relative_risks_by_age.csv`` with the scenario's excess-risk scaling
-    RR(a) = 1 + (RR_table(a) - 1)(r - 1)/(r0 - 1), r the scenario's and r0 the calibration's
-    all-age value; 1 below ``adult_age``. None when the table has no rows for it."""
+BEHAVIOURS = frozenset({"smoking_current", "smoking_ex", "obese", "inactive", "alcohol_risk"})
+
+
+def rr_by_age(mp: ModelParams, exposure: str, outcome: str = "mortality") -> np.ndarray | None:
+    """Relative risk of ``exposure`` by sex and age (2, 101) from ``relative_risks_by_age.csv``
+    with the scenario's excess-risk scaling RR(a) = 1 + (RR_table(a) - 1)(r - 1)/(r0 - 1),
+    r the scenario's and r0 the calibration's all-age value (``relative_risks.csv``); 1 below
+    ``adult_age`` for behaviours. None when the table has no rows for it."""
     t = mp.rr_by_age
     if t is None or not len(t):
         return None
-    rows = t[(t["exposure"] == "smoking_current") & (t["outcome"] == outcome)]
+    rows = t[(t["exposure"] == exposure) & (t["outcome"] == outcome)]
     if rows.empty:
         return None
-    r = mp.rr[outcome]["smoking_current"]
-    r0 = (mp.rr_calibration or mp.rr)[outcome]["smoking_current"]
+    r = mp.rr[outcome][exposure]
+    r0 = (mp.rr_calibration or mp.rr)[outcome][exposure]
     scale = (r - 1.0) / (r0 - 1.0) if r0 != 1.0 else 0.0
     out = np.ones((2, L.N_AGE))
     for si, s in enumerate(SEXES):
         for row in rows[rows["sex"].isin([s, "all"])].itertuples():
             ages = (AGES >= int(row.age_min)) & (AGES <= int(row.age_max))
             out[si, ages] = 1.0 + (float(row.rr) - 1.0) * scale
-    out[:, AGES < mp.value("adult_age")] = 1.0
+    if exposure in BEHAVIOURS:
+        out[:, AGES < mp.value("adult_age")] = 1.0
     return out
+
+
+def smoking_rr_by_age(mp: ModelParams, outcome: str = "mortality") -> np.ndarray | None:
+    """Relative risk of current smoking by sex and age (2, 101); see :func:`rr_by_age`."""
+    return rr_by_age(mp, "smoking_current", outcome)
 
 
 # --- target mortality and good health by quintile ------------------------------------------
@@ -438,6 +448,8 @@ class CellTables:
     health_odds: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     # Age-specific smoking RR / all-age RR, per cell (applied to adult current smokers).
     smoke_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    # Age-specific cold-home RR / all-age RR, per cell (applied to persons in a cold home).
+    cold_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     registry: Registry = REGISTRY
 
 
@@ -462,12 +474,12 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
     )
     adult = (AGES >= mp.value("adult_age")).astype(float)
     adult_only = {e.name for e in registry.exposures if e.adult_only}
-
-    smk_age = smoking_rr_by_age(mp)
+    by_age = {e: rr_by_age(mp, e) for e in AGE_SPECIFIC}
 
     def rr(exposure: str) -> np.ndarray:
-        if exposure == "smoking_current" and smk_age is not None:
-            return smk_age[:, None, :]
+        age = by_age.get(exposure)
+        if age is not None:
+            return age[:, None, :]
         r = mp.rr["mortality"].get(exposure, 1.0)
         return 1.0 + (r - 1.0) * adult if exposure in adult_only else np.full(L.N_AGE, r)
 
@@ -529,19 +541,27 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
         rr_ltc=effect_vector(mp, "ltc_onset", registry),
         or_health=effect_vector(mp, "poor_health", registry),
         poverty_line=float(line),
-        smoke_mort_factor=smoke_mort_factor(mp),
+        smoke_mort_factor=mort_factor(mp, "smoking_current"),
+        cold_mort_factor=mort_factor(mp, "cold_home"),
         registry=registry,
     )
 
 
-def smoke_mort_factor(mp: ModelParams) -> np.ndarray:
-    """Per cell: the age-specific mortality RR of current smoking divided by the all-age value
-    the kernel applies (1 where there is no age-specific table). Applied to adult current
-    smokers through the person's mortality multiplier (see engine/simulate.py)."""
-    smk_age = smoking_rr_by_age(mp)
-    if smk_age is None:
+# Exposures whose mortality RR may be age-specific (``relative_risks_by_age.csv``); the kernel's
+# effect product applies the all-age value and a per-cell factor carries the ratio.
+AGE_SPECIFIC = tuple(AGE_SPECIFIC_START)
+
+
+def mort_factor(mp: ModelParams, exposure: str) -> np.ndarray:
+    """Per cell: the age-specific mortality RR of ``exposure`` divided by the all-age value the
+    kernel applies (1 where there is no age-specific table). The kernel multiplies exposed
+    persons' hazard by it (adult current smokers; persons in a cold home: cell-table columns
+    ``P_SMKF`` and ``age_factor_column``, see engine/kernel.py)."""
+    age = rr_by_age(mp, exposure)
+    if age is None:
         return np.ones(L.N_CELL)
-    r = mp.rr["mortality"]["smoking_current"]
-    f = smk_age / r if r != 0 else np.ones_like(smk_age)
-    f[:, AGES < mp.value("adult_age")] = 1.0
+    r = mp.rr["mortality"][exposure]
+    f = age / r if r != 0 else np.ones_like(age)
+    if exposure in BEHAVIOURS:
+        f[:, AGES < mp.value("adult_age")] = 1.0
     return _flat(np.broadcast_to(f[:, None, :], (2, 5, L.N_AGE)).copy())

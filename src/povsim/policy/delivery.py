@@ -77,6 +77,10 @@ class Active:
     record: InterventionRecord
     # Persons currently holding the benefit (bool per slot; sized on the first year applied).
     held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # Multipliers of uptake and of the success probability by quintile (N_Q,), mean 1:
+    # intervention-generated inequality (see :func:`quintile_multipliers`).
+    uptake_q: np.ndarray = field(default_factory=lambda: np.ones(L.N_Q))
+    effect_q: np.ndarray = field(default_factory=lambda: np.ones(L.N_Q))
 
     def scale(self, year: int) -> float:
         """Share of full coverage in ``year``: 0 outside the programme, ramped at the start."""
@@ -86,6 +90,28 @@ class Active:
         if s.ramp_up_years == 0:
             return 1.0
         return min(1.0, (year - s.start_year + 1) / s.ramp_up_years)
+
+
+def quintile_multipliers(spec: InterventionBase, mp: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """(uptake, effect) multipliers by quintile for an intervention block: its own
+    ``uptake_by_quintile`` / ``effect_by_quintile``, else the rows of
+    ``calibration/intervention_gradients.csv`` that apply to its type (and behaviour), else 1.
+    Each is divided by its mean, so the block's ``uptake`` and ``effect`` stay national means
+    and a gradient only redistributes them between quintiles."""
+    table = mp.intervention_gradients
+    target = spec.type + (f":{spec.subtype}" if spec.subtype else "")
+    out = []
+    for fld in ("uptake", "effect"):
+        own = getattr(spec, f"{fld}_by_quintile")
+        v = np.ones(L.N_Q)
+        if own is not None:
+            v = np.asarray(own, float)
+        elif table is not None and len(table):
+            rows = table[(table.applies_to == target) & (table.field == fld)]
+            if len(rows):
+                v = rows.sort_values("quintile").relative.to_numpy(float)
+        out.append(v / v.mean())
+    return out[0], out[1]
 
 
 @dataclass
@@ -165,7 +191,8 @@ def reach(
         return idx[:0], 0.0
     qw = np.asarray(s.targeting.quintile_weights())[pop.quint[idx]]
     mult = ctx.uptake_mult_q[pop.quint[idx]] if uses_trust else 1.0
-    p = s.coverage * scale * qw * np.minimum(1.0, s.uptake * mult)
+    uq = a.uptake_q[pop.quint[idx]]
+    p = s.coverage * scale * qw * np.minimum(1.0, s.uptake * uq * mult)
     u = uniforms(ctx.sk, idx.astype(np.int64), year_key, D_INTERVENTION_BASE + 4 * a.index)
     chosen = u < p
     w = float(pop.weight[idx[0]])

@@ -74,7 +74,11 @@ class Loops:
             demand = demand_from_tallies(last_year)
             if self._capacity is None:
                 self._capacity = demand  # capacity meets need at the start
-            delay = cap.investment_delay_years
+            delay = (
+                cap.investment_delay_years
+                if cap.investment_delay_years is not None
+                else int(self.mp.value("capacity_investment_delay_years"))
+            )
             self._pipeline.append(investment)
             arriving = self._pipeline[-1 - delay] if len(self._pipeline) > delay else 0.0
             if cap.unconstrained:
@@ -87,7 +91,12 @@ class Loops:
             s.demand[t], s.capacity[t], s.access_ratio[t] = demand, self._capacity, ratio
             s.unmet_mult[t] = unmet_mult
             # Recruitment closes the gap to demand over `adjustment_years`; investment adds.
-            self._capacity += (demand - self._capacity) / cap.adjustment_years + arriving
+            tau = (
+                cap.adjustment_years
+                if cap.adjustment_years is not None
+                else float(self.mp.value("capacity_adjustment_years"))
+            )
+            self._capacity += (demand - self._capacity) / tau + arriving
         uptake_mult = np.ones(5)
         if self.feedbacks.trust.enabled:
             t0 = np.asarray(self.mp.value("trust_baseline"), float)

@@ -35,6 +35,7 @@ from povsim.policy.delivery import (
     YearContext,
     current_income,
     decay_held,
+    quintile_multipliers,
     record,
     stream_identity,
     stream_key,
@@ -66,8 +67,15 @@ class Programme:
         for s in specs:
             ident = stream_identity(s)
             seen[ident] = seen.get(ident, 0) + 1
+            uq, eq = quintile_multipliers(s, mp)
             items.append(
-                Active(s, stream_key(ident, seen[ident]), InterventionRecord.empty(horizon))
+                Active(
+                    s,
+                    stream_key(ident, seen[ident]),
+                    InterventionRecord.empty(horizon),
+                    uptake_q=uq,
+                    effect_q=eq,
+                )
             )
         return cls(items, mp, seed, start_year)
 

@@ -14,7 +14,8 @@ from povsim.reporting.summary import summary
 
 def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
     """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
-    decomposition.csv, by_age.csv, summary.json, manifest.json, figures/ and report.html."""
+    decomposition.csv, loop_dependence.csv, by_age.csv, summary.json, manifest.json, figures/
+    and report.html."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         frame = results.to_frame()
@@ -26,6 +27,8 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
             comparison.to_parquet(tmp / "comparison.parquet", index=False)
         if results.decomposition is not None:
             results.decomposition.to_csv(tmp / "decomposition.csv", index=False)
+        if results.loop_dependence is not None:
+            results.loop_dependence.to_csv(tmp / "loop_dependence.csv", index=False)
         if results.by_age is not None:
             results.by_age.to_csv(tmp / "by_age.csv", index=False)
         (tmp / "summary.json").write_text(
@@ -34,6 +37,11 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         manifest = {**results.manifest, "scenario_as_run": results.scenario}
         write_manifest(tmp / "manifest.json", manifest)
         if figures:
-            write_figures(frame, tmp / "figures", comparison=comparison)
+            write_figures(
+                frame,
+                tmp / "figures",
+                comparison=comparison,
+                decomposition=results.decomposition,
+            )
         write_report(results, tmp / "figures", tmp / "report.html")
     return out_dir

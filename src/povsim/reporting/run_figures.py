@@ -404,13 +404,68 @@ def feedback_loops_figure(frame: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
+SEX_COLOURS = {"male": "#1f78b4", "female": "#e7298a"}
+PATHWAY_LABELS = {
+    "smoking": "Smoking",
+    "obesity": "Obesity",
+    "inactivity": "Physical inactivity",
+    "alcohol": "Alcohol > 14 units",
+    "income": "Income / poverty",
+    "housing": "Housing (cold home)",
+    "isolation": "Isolation (loneliness)",
+    "access": "Access (unmet need)",
+    "long_term_conditions": "Long-term conditions",
+    "residual": "Residual (not explained)",
+}
+
+
+def decomposition_figure(decomposition: pd.DataFrame, path: Path) -> None:
+    """What explains the baseline gap: one horizontal bar per pathway (and the residual) by
+    sex, in years of the Q5 - Q1 gap of LE and of HLE at birth (Shapley rows)."""
+    d = decomposition[decomposition.method == "shapley"]
+    paths = [p for p in PATHWAY_LABELS if p in set(d.pathway)]
+    y = np.arange(len(paths))[::-1].astype(float)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.42 * len(paths) + 1.8), sharey=True)
+    for ax, (meas, title) in zip(
+        axes, (("le0", "Life expectancy at birth"), ("hle0", "Healthy life expectancy at birth"))
+    ):
+        for k, sex in enumerate(("male", "female")):
+            g = d[(d.measure == meas) & (d.sex == sex)].set_index("pathway")
+            v = np.array([float(g.years.get(p, np.nan)) for p in paths])
+            total = float(g.years.get("total", np.nan))
+            ax.barh(
+                y + (0.2 if k == 0 else -0.2),
+                v,
+                height=0.38,
+                color=SEX_COLOURS[sex],
+                label=f"{sex} (gap {total:.1f} y)",
+            )
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(f"{title}: gap Q5 - Q1")
+        ax.set_xlabel("years of the gap (Shapley)")
+        ax.legend(loc="upper right")
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels([PATHWAY_LABELS[p] for p in paths])
+    fig.suptitle("What explains the deprivation gap (baseline, first year)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def write_figures(
-    frame: pd.DataFrame, directory: Path, comparison: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    directory: Path,
+    comparison: pd.DataFrame | None = None,
+    decomposition: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Every figure of a run into ``directory``; arm figures when ``comparison`` has rows."""
+    """Every figure of a run into ``directory``; arm figures when ``comparison`` has rows;
+    ``decomposition.png`` when the run decomposed the baseline gap."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     with plt.rc_context(STYLE):
+        if decomposition is not None and not decomposition.empty:
+            p = directory / "decomposition.png"
+            decomposition_figure(decomposition, p)
+            written.append(p)
         if comparison is not None and not comparison.empty:
             for name, fn, data in (
                 ("hle_change_by_quintile", hle_change_figure, comparison),

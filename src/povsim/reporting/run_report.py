@@ -59,6 +59,10 @@ FIGURE_CAPTIONS = {
     "inequality": "Gap (Q5 minus Q1) and slope index of inequality of LE and HLE at birth, by "
     "sex (years).",
     "outcomes": "Risk factors and outcomes by IMD quintile, first and last year (%).",
+    "decomposition": "What explains the baseline gap between the least and most deprived "
+    "fifths (Q5 minus Q1), in years of LE and HLE at birth: each pathway's Shapley share "
+    "(its relative risks set to 1 with the calibration kept, averaged over every order of "
+    "removal) and the residual the exposures leave unexplained, by sex (decomposition.csv).",
 }
 
 
@@ -375,6 +379,74 @@ def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str
     return "".join(parts)
 
 
+def _loop_check(results: Results) -> str:
+    """Arms whose gain rests mostly on the feedback loops, whose parameters are assumptions."""
+    d = results.loop_dependence
+    if d is None or d.empty:
+        return ""
+    flagged = d[d.depends_on_loops]
+    rows = "".join(
+        f"<tr><td>{esc(str(r.arm))}</td><td>{fmt_count(r.healthy_years_gained)}</td>"
+        f"<td>{fmt_count(r.healthy_years_gained_loops_off)}</td>"
+        f"<td>{fmt_pct(r.share_from_loops)}</td>"
+        f"<td>{'<strong>yes</strong>' if r.depends_on_loops else 'no'}</td></tr>"
+        for r in d.itertuples()
+    )
+    warn = "".join(
+        f"<p><strong>Caution: {esc(str(r.arm))} depends mostly on assumed loop "
+        "parameters.</strong> "
+        f"{fmt_pct(r.share_from_loops)} of its {fmt_count(r.healthy_years_gained)} healthy "
+        f"life-years gained come from the feedback loops; with the loops off it gains "
+        f"{fmt_count(r.healthy_years_gained_loops_off)}. Every loop parameter (capacity "
+        "sensitivity, inverse-care weights, adjustment and investment delays, trust) is an "
+        "assumption (calibration/parameters.yaml): read this arm's result as conditional on "
+        "them and test them with povsim sensitivity.</p>"
+        for r in flagged.itertuples()
+    )
+    return (
+        '<h2 id="loops">How much rests on the feedback loops</h2>'
+        + warn
+        + "<table><tr><th>arm</th><th>healthy life-years gained</th><th>with the loops off</th>"
+        "<th>share from the loops</th><th>depends mostly on the loops</th></tr>"
+        + rows
+        + "</table><p class='muted'>Cumulative healthy life-years gained over the horizon, "
+        "first seed, with the capacity and trust loops on (as run) and off. An arm is flagged "
+        "when the loops account for more than half of its gain, either way "
+        "(loop_dependence.csv).</p>"
+    )
+
+
+def _decomposition(results: Results, figures_dir: Path | None) -> str:
+    """What explains the gap: the chart and the years by pathway (Shapley), men and women."""
+    dec = results.decomposition
+    if dec is None or dec.empty:
+        return ""
+    d = dec[(dec.method == "shapley") & dec.measure.isin(["le0", "hle0"])]
+    wide = d.pivot_table(index="pathway", columns=["sex", "measure"], values="years")
+    order = [p for p in (*d.pathway.drop_duplicates(),) if p in wide.index]
+    cols = [(s, m) for s in ("male", "female") for m in ("le0", "hle0") if (s, m) in wide.columns]
+    head = "".join(f"<th>{esc(s)} {'LE' if m == 'le0' else 'HLE'} gap</th>" for s, m in cols)
+    body = "".join(
+        f"<tr><td>{esc(p.replace('_', ' '))}</td>"
+        + "".join(f"<td>{wide.loc[p, c]:.2f}</td>" for c in cols)
+        + "</tr>"
+        for p in order
+    )
+    fig = ""
+    p = Path(figures_dir) / "decomposition.png" if figures_dir is not None else None
+    if p is not None and p.is_file():
+        fig = img(p, FIGURE_CAPTIONS["decomposition"])
+    return (
+        '<h2 id="decomposition">What explains the gap</h2>'
+        + fig
+        + f"<table><tr><th>pathway</th>{head}</tr>{body}</table>"
+        + "<p class='muted'>Years of the Q5 minus Q1 gap in the first simulated year. Pathways "
+        "add up to all_pathways; residual is what the calibration's quintile residuals carry; "
+        "all_pathways + residual = total. Relative risks from different, partly unadjusted "
+        "studies multiplied together overstate joint effects, so all_pathways leans high.</p>"
+    )
+
+
 def _targeting(t: dict[str, Any]) -> str:
     rule = t.get("rule", "universal")
     if rule == "universal":
@@ -607,7 +679,12 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
     toc = [("run", "What was run")]
     if heads:
         toc.append(("headlines", "Headline results"))
-    toc += [("baseline", "Baseline"), ("figures", "Figures")]
+    if results.loop_dependence is not None and not results.loop_dependence.empty:
+        toc.append(("loops", "Loop dependence"))
+    toc.append(("baseline", "Baseline"))
+    if results.decomposition is not None and not results.decomposition.empty:
+        toc.append(("decomposition", "What explains the gap"))
+    toc.append(("figures", "Figures"))
     if sc.get("arms"):
         toc.append(("interventions", "Interventions"))
     toc += [("assumptions", "Assumptions"), ("caveats", "Caveats")]
@@ -647,7 +724,9 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
             + _sex_gaps_table(heads)
         )
     parts += [
+        _loop_check(results),
         _baseline_tables(results),
+        _decomposition(results, figures_dir),
         _figures(results, figures_dir, arms),
         _interventions(results),
         _assumptions(results),

@@ -188,4 +188,22 @@ def summary(results: Results) -> dict[str, Any]:
         "last_year": {"year": last, **headline(f, last)},
         "arm_units": ARM_UNITS,
         "arms": arm_headlines(results),
+        "loop_dependence": loop_dependence_summary(results),
+    }
+
+
+def loop_dependence_summary(results: Results) -> dict[str, Any] | None:
+    """Each arm's healthy life-years gained with the feedback loops on and off (first seed),
+    the share the loops account for, and whether the arm depends mostly on them."""
+    d = results.loop_dependence
+    if d is None or d.empty:
+        return None
+    return {
+        str(r.arm): {
+            "healthy_years_gained": float(r.healthy_years_gained),
+            "healthy_years_gained_loops_off": float(r.healthy_years_gained_loops_off),
+            "share_from_loops": float(r.share_from_loops),
+            "depends_on_loops": bool(r.depends_on_loops),
+        }
+        for r in d.itertuples()
     }

@@ -44,6 +44,11 @@ TOLERANCES = {"le0": 0.3, "le0_sii": 0.5, "hle0_sii": 1.0, "le65_sii": 0.5, "hle
 # than in the least deprived fifth [V] (accepted 8-12).
 SMOKING_DEATHS_2019 = 74_600.0
 MLTC_GAP_TARGET, MLTC_GAP_TOL = 10.0, 2.0
+# Deaths a year attributable to cold homes at 65+, England, as derived in
+# calibration/relative_risks_by_age.csv (cold_home rows): 30% (WHO, via ACE 2015) of the mean
+# excess winter deaths of winters 2017-18 (50,100) and 2018-19 (23,200) in England and Wales
+# (ONS), x the 65+ share (46,000 / 50,100), x England's share of the population (mid-2019).
+COLD_HOME_DEATHS = 0.30 * (50_100 + 23_200) / 2 * (46_000 / 50_100) * (56_286_961 / 59_439_840)
 SII_WEIGHT = 3.0  # the published SII is read in the primary source; quintiles are derived
 
 
@@ -249,13 +254,30 @@ def calibrate(
     return fitted, pd.concat([report, extra_targets(mp)], ignore_index=True)
 
 
+def residual_by_age(mp: ModelParams, size: int = 500_000, seed: int = 20190101) -> pd.DataFrame:
+    """The fitted quintile mortality gradient split by sex and age band into what the
+    exposures explain and the residual the calibration carries (log rate ratio of each
+    quintile against the mean of the five; measures.attribution.gradient_split), on the
+    starting population of the fit's setting."""
+    from povsim.engine.simulate import prepare
+    from povsim.measures.attribution import gradient_split
+
+    tables, pop = prepare(mp, size, 1, seed)
+    return gradient_split(tables, pop, mp)
+
+
 def extra_targets(mp: ModelParams) -> pd.DataFrame:
-    """Fit-report rows for smoking-attributable deaths and the multimorbidity onset gap."""
-    from povsim.measures.attribution import smoking_attributable_deaths
+    """Fit-report rows for smoking- and cold-home-attributable deaths and the multimorbidity
+    onset gap."""
+    from povsim.measures.attribution import (
+        cold_home_attributable_deaths,
+        smoking_attributable_deaths,
+    )
     from povsim.measures.by_age import onset_gap
     from povsim.model.tables import factor_prevalence
 
     sad = smoking_attributable_deaths(mp)
+    cad = cold_home_attributable_deaths(mp)
     p2 = factor_prevalence(mp, "ltc2plus").mean(axis=0)
     gap = onset_gap(p2)
     rows = [
@@ -282,6 +304,19 @@ def extra_targets(mp: ModelParams) -> pd.DataFrame:
             "within": bool(abs(gap - MLTC_GAP_TARGET) <= MLTC_GAP_TOL),
             "tag": "V",
             "source": "Health Foundation (Stafford et al. 2018): 2+ conditions at 61 vs 71",
+        },
+        {
+            "measure": "cold_home_attributable_deaths_65plus",
+            "sex": "all",
+            "group": "all",
+            "target": round(COLD_HOME_DEATHS),
+            "model": round(cad["attributable"]),
+            "error": round(cad["attributable"] - COLD_HOME_DEATHS),
+            "tolerance": round(0.05 * COLD_HOME_DEATHS),
+            "within": bool(abs(cad["attributable"] / COLD_HOME_DEATHS - 1) <= 0.05),
+            "tag": "D",
+            "source": "30% of excess winter deaths at 65+, England share, ONS winters "
+            "2017-18 and 2018-19 (derivation in relative_risks_by_age.csv)",
         },
     ]
     return pd.DataFrame(rows)
@@ -314,6 +349,9 @@ def fit_report(
     return pd.DataFrame(rows)
 
 
+INT_COLS = ("age_min", "age_max", "quintile")
+
+
 def write_fitted(
     fitted: dict[str, Any],
     report: pd.DataFrame,
@@ -321,8 +359,10 @@ def write_fitted(
     years: int,
     seed: int,
     directory: Path | None = None,
+    residuals: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``fitted.yaml`` (values + fit report) atomically."""
+    """Write ``fitted.yaml`` (values, fit report and, when given, the mortality gradient by
+    age band split into explained and residual) atomically."""
     d = directory or calibration_dir()
     doc = {
         "about": (
@@ -341,6 +381,22 @@ def write_fitted(
             for row in report.to_dict("records")
         ],
     }
+    if residuals is not None:
+        doc["residual_by_age"] = {
+            "about": (
+                "Quintile mortality gradient by sex and age band in the starting population "
+                "of the fit's setting: log rate ratio of each quintile against the mean of "
+                "the five (calibrated), the part the exposures explain (their mean relative "
+                "risk in the quintile) and the fitted residual (the rest)."
+            ),
+            "rows": [
+                {
+                    k: (int(v) if k in INT_COLS else float(v)) if k != "sex" else v
+                    for k, v in r.items()
+                }
+                for r in residuals.to_dict("records")
+            ],
+        }
     path = d / "fitted.yaml"
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(yaml.safe_dump(doc, sort_keys=False, width=100))

@@ -17,7 +17,12 @@ from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
 from povsim.measures.attribution import decompose
 from povsim.measures.by_age import by_age_frame
-from povsim.measures.contrast import arm_contrasts, compare_arms, pool_replicates
+from povsim.measures.contrast import (
+    arm_contrasts,
+    compare_arms,
+    loop_dependence,
+    pool_replicates,
+)
 from povsim.measures.economics import EconomicSettings
 from povsim.measures.results import Results, tidy
 from povsim.model.area import add_per_100k, area_params, real_population
@@ -198,6 +203,18 @@ def run_once(
     return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
 
 
+def loops_off(sc: Scenario) -> Scenario:
+    """The same scenario with both feedback loops switched off."""
+    fb = sc.feedbacks
+    off = fb.model_copy(
+        update={
+            "capacity": fb.capacity.model_copy(update={"enabled": False}),
+            "trust": fb.trust.model_copy(update={"enabled": False}),
+        }
+    )
+    return sc.model_copy(update={"feedbacks": off})
+
+
 def run(
     scenario: str | Path | Scenario,
     *,
@@ -206,14 +223,18 @@ def run(
     replicates: int = 1,
     progress: Callable[[int, int], None] | None = None,
     decomposition: bool = False,
+    loop_check: bool = False,
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
     ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
     with seeds seed, seed+1, ... and values are means with between-replicate standard errors
     and 95% intervals. ``progress(done, total)`` counts simulated years over all runs.
-    ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does). The
-    same scenario and seed give identical numbers whatever the thread count.
+    ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does).
+    ``loop_check`` (``povsim run`` does) reruns every arm with the feedback loops off, on the
+    first seed, and reports how much of each arm's gain the loops (all of whose parameters
+    are assumptions) account for (``Results.loop_dependence``). The same scenario and seed
+    give identical numbers whatever the thread count.
     """
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.schema import Scenario
@@ -239,9 +260,11 @@ def run(
     mp = area_params(sc)
     h = sc.population.horizon
     runs_per = len(sc.arms) + 1
-    total = replicates * runs_per * h
+    fb = sc.feedbacks
+    check = loop_check and bool(sc.arms) and (fb.capacity.enabled or fb.trust.enabled)
+    total = (replicates + int(check)) * runs_per * h
     levels, comps, person_years = [], [], 0.0
-    decomposition = None
+    decomp: pd.DataFrame | None = None
     tallies: dict[str, np.ndarray] = {}
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
@@ -252,7 +275,13 @@ def run(
         comps.append(comp)
         person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
         if r == 0:
-            tallies, decomposition = tal, dec
+            tallies, decomp = tal, dec
+    dependence = None
+    if check:
+        cb = (lambda done: progress(replicates * runs_per * h + done, total)) if progress else None
+        _, comp_off, tal_off, weight_off, _ = run_once(loops_off(sc), mp, sc.seed, cb)
+        person_years += sum(float(v[..., 0].sum()) for v in tal_off.values()) / weight_off
+        dependence = loop_dependence(comps[0], comp_off)
     elapsed = time.perf_counter() - t0
     frame = pool_replicates(levels, keep_se=True)[
         ["arm", "year", "sex", "quintile", "measure", "value", "se"]
@@ -284,6 +313,7 @@ def run(
         manifest=manifest,
         tallies=tallies,
         comparison=comparison,
-        decomposition=decomposition,
+        decomposition=decomp,
+        loop_dependence=dependence,
         by_age=by_age_frame(tallies, sc.population.start_year),
     )

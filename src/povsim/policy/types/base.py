@@ -81,7 +81,8 @@ class InterventionType:
         s, pop, held = a.spec, ctx.pop, a.held
         idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
         reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
-        success = reached[draw(a, reached, ctx, 1) < s.effect]
+        p = np.minimum(1.0, s.effect * a.effect_q[pop.quint[reached]])
+        success = reached[draw(a, reached, ctx, 1) < p]
         success = self.can_succeed(s, pop, success)
         held[success] = True
         self.succeed(s, pop, success)
