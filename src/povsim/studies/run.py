@@ -278,8 +278,10 @@ def run(
             tallies, decomp = tal, dec
     dependence = None
     if check:
-        cb = (lambda done: progress(replicates * runs_per * h + done, total)) if progress else None
-        _, comp_off, tal_off, weight_off, _ = run_once(loops_off(sc), mp, sc.seed, cb)
+        off_cb = (
+            (lambda done: progress(replicates * runs_per * h + done, total)) if progress else None
+        )
+        _, comp_off, tal_off, weight_off, _ = run_once(loops_off(sc), mp, sc.seed, off_cb)
         person_years += sum(float(v[..., 0].sum()) for v in tal_off.values()) / weight_off
         dependence = loop_dependence(comps[0], comp_off)
     elapsed = time.perf_counter() - t0
