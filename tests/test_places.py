@@ -403,6 +403,26 @@ def test_place_strategies_split_the_national_budget():
     assert need[0] / per_head[0] > need[1] / per_head[1]  # more per head where more deprived
 
 
+def test_places_comparison_on_a_dask_cluster_equals_the_local_run(tmp_path):
+    """`--scheduler`: the places run as tasks on a Dask cluster give the same table as the
+    in-process run (the same executor as `povsim sensitivity`)."""
+    distributed = pytest.importorskip("distributed")
+    from povsim.inputs.investment import load_investment
+    from povsim.studies.places_compare import compare_places
+
+    inv = load_investment(_places_file(tmp_path, "places: [Knowsley, Wokingham]\n"))
+    one = compare_places(inv, workers=1)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dask = compare_places(inv, client=client, checkpoint_dir=tmp_path / "ckpt")
+    pd.testing.assert_frame_equal(one.table, dask.table)
+    pd.testing.assert_frame_equal(one.by_place, dask.by_place)
+
+
 def test_places_comparison_runs_the_same_in_process_and_on_the_pool(tmp_path):
     from povsim.inputs.investment import load_investment
     from povsim.reporting.places_report import write_places_outputs
