@@ -44,7 +44,17 @@ SWEEPS = [  # (scenario, method, n, size)
     ("warm_homes_core20.yaml", "psa", 8, 1000),
 ]
 # Keys of summary.json / manifest that are timings or paths, not results.
-VOLATILE = {"timings", "elapsed_s", "created", "date", "seconds", "runs_per_s", "output", "path"}
+VOLATILE = {
+    "timings",
+    "elapsed_s",
+    "created",
+    "date",
+    "seconds",
+    "runs_per_s",
+    "output",
+    "path",
+    "composition",  # an absolute path to the input file: differs between checkouts
+}
 
 
 def _scrub(obj: object) -> object:
