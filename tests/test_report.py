@@ -242,3 +242,21 @@ def test_cli_flags_the_capacity_arm_of_hypertension_case_finding(tmp_path):
     assert "Caution: core20 depends" not in html
     summ = json.loads((out / "summary.json").read_text())
     assert summ["loop_dependence"]["core20_cap"]["depends_on_loops"] is True
+
+
+def test_a_local_area_is_not_labelled_england(tmp_path):
+    """The whole-area row of the report's baseline tables and the console table carry the
+    area's name, not "England" (issue 15 item 2)."""
+    import re
+
+    scen = Path(__file__).resolve().parents[1] / "scenarios" / "local_urban_deprived.yaml"
+    out = tmp_path / "local"
+    r = CliRunner().invoke(
+        main, ["run", str(scen), "--size", "3000", "-o", str(out), "--no-figures"]
+    )
+    assert r.exit_code == 0, r.output
+    name = "an illustrative deprived urban area"
+    assert name in r.output  # the console table's whole-area row
+    rows = re.findall(r"<tr><td>([^<]*)</td>", (out / "report.html").read_text())
+    assert name in rows
+    assert "England" not in rows

@@ -328,7 +328,7 @@ def _print_table(results) -> None:
     f = results.frame
     first, last = int(f.year.min()), int(f.year.max())
     console = Console()
-    area = "England" if results.manifest.get("area", "england") == "england" else "whole area"
+    area = str(results.manifest.get("area_name") or "England")
     for sex in ("male", "female"):
         t = Table(title=f"{results.scenario['name']}: {sex}s, years at birth", title_justify="left")
         t.add_column("IMD quintile")

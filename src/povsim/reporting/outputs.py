@@ -42,6 +42,7 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
                 tmp / "figures",
                 comparison=comparison,
                 decomposition=results.decomposition,
+                area_name=str(results.manifest.get("area_name") or "England"),
             )
         write_report(results, tmp / "figures", tmp / "report.html")
     return out_dir

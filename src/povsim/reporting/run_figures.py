@@ -115,7 +115,9 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def expectancies_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
+def expectancies_figure(
+    frame: pd.DataFrame, arm: str, path: Path, area_name: str = "England"
+) -> None:
     """LE and HLE at birth by quintile and sex over the horizon (95% Monte Carlo bands)."""
     f = frame[frame.arm == arm]
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
@@ -132,7 +134,7 @@ def expectancies_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
                     d.value.to_numpy(),
                     d.se.to_numpy(),
                     QUINTILE_COLOURS[q],
-                    QUINTILE_NAMES[q],
+                    area_name if q == "all" else QUINTILE_NAMES[q],
                     "--" if q == "all" else "-",
                 )
             ax.set_title(f"{title}, {sex}s (years)")
@@ -456,9 +458,11 @@ def write_figures(
     directory: Path,
     comparison: pd.DataFrame | None = None,
     decomposition: pd.DataFrame | None = None,
+    area_name: str = "England",
 ) -> list[Path]:
     """Every figure of a run into ``directory``; arm figures when ``comparison`` has rows;
-    ``decomposition.png`` when the run decomposed the baseline gap."""
+    ``decomposition.png`` when the run decomposed the baseline gap; the whole-area lines are
+    labelled ``area_name``."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     with plt.rc_context(STYLE):
@@ -487,6 +491,9 @@ def write_figures(
                 ("outcomes", outcomes_figure),
             ):
                 p = directory / f"{name}{suffix}.png"
-                arm_fn(frame, arm, p)
+                if arm_fn is expectancies_figure:
+                    expectancies_figure(frame, arm, p, area_name)
+                else:
+                    arm_fn(frame, arm, p)
                 written.append(p)
     return written

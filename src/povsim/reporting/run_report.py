@@ -323,7 +323,9 @@ def _baseline_tables(results: Results) -> str:
                 for m in ("le0", "hle0")
                 for yr in years
             )
-            body.append(f"<tr><td>{esc(QUINTILE_NAMES[q])}</td>{vals}</tr>")
+            # The whole-area row is named after the area (a local area is not England).
+            label = _area_name(results) if q == "all" else QUINTILE_NAMES[q]
+            body.append(f"<tr><td>{esc(label)}</td>{vals}</tr>")
         for s, label in (("gap", "Gap Q5-Q1"), ("sii", "SII")):
             vals = "".join(
                 f'<td class="num">{val(yr, sex, "all", f"{m}_{s}")}</td>'
