@@ -23,12 +23,12 @@ tests/test_numpy_reference.py and tests/test_registry.py verify it).
 from __future__ import annotations
 
 import contextlib
-import math
 
 import numpy as np
 
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
+from povsim.model import households as HH
 from povsim.model.registry import FACTOR, POVERTY, SMOKING
 from povsim.model.rng import _C1, _NORM_TABLE, C2, GOLDEN
 
@@ -111,6 +111,65 @@ def approx_normal(h: np.ndarray, draw: int) -> np.ndarray:
     return _NORM_TABLE[k] * (1.0 - f) + _NORM_TABLE[k + 1] * f
 
 
+# --- the household pre-pass --------------------------------------------------------------------
+
+
+def pool_income_numpy(
+    ptr,
+    members,
+    alive,
+    age,
+    sex,
+    quint,
+    zinc,
+    employed,
+    transfer,
+    inc_mu,
+    family_shift,
+    sigma,
+    log_replacement,
+    working_age_max,
+    out,
+):
+    """Same contract as :func:`povsim.model.households.pool_income`, on whole arrays: every
+    household sum is an unbuffered ``np.add.at`` over its members in person order, the order
+    the compiled loop adds them in, so the doubles agree bit for bit."""
+    n_hh = ptr.shape[0] - 1
+    hh_of = np.repeat(np.arange(n_hh), np.diff(ptr))
+    live = alive[members] != 0
+    m = members[live]
+    h = hh_of[live]
+    a = age[m].astype(np.int64)
+    q = quint[m].astype(np.int64)
+    c = (sex[m].astype(np.int64) * L.N_Q + q) * L.N_AGE + a
+    child = np.zeros(n_hh, bool)
+    child[h[a <= HH.CHILD_MAX]] = True
+    is14 = a >= HH.OECD_ADULT_AGE
+    w = np.where(is14, HH.OECD_OTHER, HH.OECD_CHILD)
+    pos14 = np.flatnonzero(is14)
+    _, first = np.unique(h[pos14], return_index=True)
+    w[pos14[first]] = HH.OECD_FIRST
+    scale = np.zeros(n_hh)
+    np.add.at(scale, h, w)
+    paid = np.zeros(n_hh)
+    np.add.at(paid, h, transfer[m])
+    earn = a >= HH.EARNER_AGE
+    ly = inc_mu[c] + sigma * zinc[m]
+    ly_e = np.where(child[h], ly + family_shift[q], ly)
+    out_of_work = (a <= working_age_max) & (employed[m] == 0)
+    ly_e = np.where(out_of_work, ly_e + log_replacement, ly_e)
+    total = np.zeros(n_hh)
+    np.add.at(total, h[earn], np.exp(ly_e[earn]))
+    earners = np.bincount(h[earn], minlength=n_hh)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (total + paid) / scale
+    pooled = earners[h] > 0
+    out[m[pooled]] = e[h[pooled]]
+    own = ~pooled
+    ly_o = np.where(out_of_work[own], ly[own] + log_replacement, ly[own])
+    out[m[own]] = np.exp(ly_o) + transfer[m[own]]
+
+
 # --- the yearly step -------------------------------------------------------------------------
 
 
@@ -146,8 +205,6 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     chunk = (n + n_chunks - 1) // n_chunks
     inc_rho = sc.inc_rho
     shock_sd = float(np.sqrt(1.0 - inc_rho * inc_rho))
-    log_repl = math.log(sc.replacement)
-    log_line = math.log(sc.poverty_line)
     if not tallies.flags.c_contiguous:
         raise ValueError("tallies must be C-contiguous (n_chunks, N_CELL, n_stats)")
     tallies[...] = 0.0
@@ -163,14 +220,8 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     w = p.weight[idx]
     emp = p.employed[idx]
 
-    # Income and poverty.
-    ly = pc[:, K.P_INCMU] + sc.inc_sigma * p.zinc[idx]
-    ly = ly + np.where((a <= sc.working_age_max) & (emp == 0), log_repl, 0.0)
-    tr = p.transfer[idx]
-    pov = ly < log_line
-    has_tr = tr != 0.0
-    if has_tr.any():
-        pov[has_tr] = np.exp(ly[has_tr]) + tr[has_tr] < sc.poverty_line
+    # Income and poverty: the household's equivalised income from the pre-pass.
+    pov = p.heq[idx] < sc.poverty_line
     ad = a >= sc.adult_age
     sm, lt = p.smoke[idx], p.ltc[idx]
     bins = p.bins[idx]  # (m, k) copy: the states at the start of the year
@@ -278,13 +329,16 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
 @contextlib.contextmanager
 def numpy_kernel():
     """Within the block, :func:`povsim.engine.simulate.simulate` steps years with the NumPy twin
-    (it calls ``povsim.engine.kernel.step_year`` through the module, so the loop is unchanged)."""
-    saved = K.step_year
+    and the household pre-pass with its NumPy twin (both are called through their modules,
+``povsim.engine.kernel.step_year`` and ``povsim.model.households.pool_income``, so the loop is
+unchanged)."""
+    saved, saved_pool = K.step_year, HH.pool_income
     K.step_year = step_year_numpy
+    HH.pool_income = pool_income_numpy
     try:
         yield
     finally:
-        K.step_year = saved
+        K.step_year, HH.pool_income = saved, saved_pool
 
 
 def compare_states(pa, pb) -> dict[str, int]:

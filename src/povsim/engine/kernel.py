@@ -162,15 +162,6 @@ def _binary_step(x, u, inc, rem):
 
 
 @njit(inline="always", cache=True)
-def log_income_of(mu, sigma, z, age, employed, working_age_max, log_replacement):
-    """Log equivalised household income (£ per year) before transfers."""
-    y = mu + sigma * z
-    if age <= working_age_max and employed == 0:
-        y += log_replacement
-    return y
-
-
-@njit(inline="always", cache=True)
 def _dies(u, h):
     """u < 1 - exp(-h) without computing exp for almost everyone: 1 - exp(-h) lies in
     [h - h^2/2, h], so only draws inside that narrow band need the exact value."""
@@ -308,7 +299,7 @@ def _make_step_year(lay: KernelLayout):
         good = persons.good
         zinc = persons.zinc
         frail_or = persons.frail_or
-        transfer = persons.transfer
+        heq = persons.heq
         mort_mult = persons.mort_mult
         ltc_mult = persons.ltc_mult
         weight = persons.weight
@@ -318,9 +309,7 @@ def _make_step_year(lay: KernelLayout):
         P = year.cells.copy()
         eff = year.code_effects
         sc = year.scalars
-        inc_sigma = sc.inc_sigma
         inc_rho = sc.inc_rho
-        working_age_max = sc.working_age_max
         adult_age = sc.adult_age
         poverty_line = sc.poverty_line
 
@@ -328,8 +317,6 @@ def _make_step_year(lay: KernelLayout):
         n_chunks = tallies.shape[0]
         chunk = (n + n_chunks - 1) // n_chunks
         shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
-        log_repl = np.log(sc.replacement)
-        log_line = np.log(poverty_line)
         eff_h = eff[0]
         eff_m = eff[1]
         eff_l = eff[2]
@@ -360,14 +347,9 @@ def _make_step_year(lay: KernelLayout):
                 # Every draw of this person-year, two per 64-bit hash, computed once.
                 draw_hashes(year_key(pkey[i], t + 1), hs)
                 emp = employed[i]
-                ly = log_income_of(
-                    pc[P_INCMU], inc_sigma, zinc[i], a, emp, working_age_max, log_repl
-                )
-                tr = transfer[i]
-                if tr == 0.0:
-                    pov = ly < log_line
-                else:
-                    pov = np.exp(ly) + tr < poverty_line
+                # Income: the household's equivalised income, pooled before the step
+                # (model/households.py pool_income), the same for every member.
+                pov = heq[i] < poverty_line
                 adult = a >= adult_age
                 sm = np.int64(smoke[i])
                 lt = np.int64(ltc[i])

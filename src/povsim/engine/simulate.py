@@ -12,11 +12,13 @@ import numpy as np
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import ModelParams, calibration_params
+from povsim.model import population as P
 from povsim.model.population import (
     Population,
     build_population,
     cell_index,
     effect_product_np,
+    fit_household_income,
     fit_to_population,
     shrunk_cell_mean,
 )
@@ -61,6 +63,7 @@ def prepare(
     base = calibration_params(mp)
     tables = build_cell_tables(base, registry)
     pop = build_population(base, tables, size, horizon, seed, births, composition)
+    fit_household_income(tables, pop, base)
     fit_to_population(tables, pop, base)
     fit_smoking_age(tables, pop, base)
     if base is not mp:
@@ -106,15 +109,9 @@ def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> 
 
 
 def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray:
-    """1.0 for each person below the poverty line this year (as the kernel computes it)."""
-    c = cell_index(pop)
-    wa_max = mp.value("working_age_max")
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
-    y = (
-        np.where((pop.age <= wa_max) & (pop.employed == 0), y * mp.value("replacement_ratio"), y)
-        + pop.transfer
-    )
-    return (y < tables.poverty_line).astype(float)
+    """1.0 for each person below the poverty line this year (as the kernel computes it: from
+    the household pre-pass's equivalised income with transfers)."""
+    return (P.equivalised_income(pop, tables, mp) < tables.poverty_line).astype(float)
 
 
 def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> None:
@@ -189,6 +186,9 @@ def simulate(
             hook(t, pop, tables, ctx)
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
+        # The household pre-pass: this year's equivalised household incomes (with the hooks'
+        # transfers) into pop.heq, which the year step reads as every member's income.
+        P.equivalised_income(pop, tables, mp, out=pop.heq)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])

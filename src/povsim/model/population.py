@@ -12,12 +12,14 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from scipy.special import expit
+from scipy.special import expit, ndtri
 
 from povsim.inputs import layout as L
 from povsim.inputs.layout import N_AGE, N_Q, SEXES
 from povsim.inputs.parameters import ModelParams
+from povsim.model import households as HH
 from povsim.model.registry import (
+    D_INIT_HOUSEHOLD,
     D_INIT_SEX,
     FACTOR,
     POVERTY,
@@ -46,11 +48,16 @@ class Population:
     zinc: np.ndarray  # float64, income potential (standard normal, AR(1))
     frail: np.ndarray  # float64, persistent health frailty (standard normal)
     frail_or: np.ndarray  # float64, exp(frailty_sd * frail): odds multiplier of not-good health
-    transfer: np.ndarray  # float64, £/year added to equivalised income by interventions
+    transfer: np.ndarray  # float64, £/year paid to the person's household by interventions
     mort_mult: np.ndarray  # float64, mortality multiplier set by interventions (1 = none)
     ltc_mult: np.ndarray  # float64, LTC-onset/progression multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
+    heq: np.ndarray  # float64, £/year equivalised household income with transfers (pre-pass)
+    hh: np.ndarray  # int64, household of each slot (fixed; births placed at creation)
+    hh_ptr: np.ndarray  # int64 (H + 1,): members of h are hh_members[hh_ptr[h]:hh_ptr[h + 1]]
+    hh_members: np.ndarray  # int64 (n,): slots sorted by household, then person
+    hh_kind: np.ndarray  # int8 (H,): household type at creation (households.HOUSEHOLD_TYPES)
     n_initial: int
     births_per_year: int
     registry: Registry = REGISTRY  # the factors that are the columns of ``bins``
@@ -92,8 +99,8 @@ class Population:
 
 class PersonArrays(NamedTuple):
     """The person state the year step (:func:`povsim.engine.kernel.step_year`) reads and
-    writes, index = person id. Units: age in years, transfer in £/year added to equivalised
-    income, weight in real persons."""
+    writes, index = person id. Units: age in years, equivalised household income in £/year,
+    weight in real persons."""
 
     alive: np.ndarray  # uint8
     age: np.ndarray  # int16, 0-100
@@ -106,7 +113,8 @@ class PersonArrays(NamedTuple):
     good: np.ndarray  # uint8, written: self-rated health good this year
     zinc: np.ndarray  # float64, income potential (AR(1) standard normal)
     frail_or: np.ndarray  # float64, odds multiplier of not-good health
-    transfer: np.ndarray  # float64, £/year
+    heq: np.ndarray  # float64, £/year equivalised household income with transfers, written by
+    #                  the household pre-pass (households.pool_income) before each year step
     mort_mult: np.ndarray  # float64, mortality multiplier from interventions
     ltc_mult: np.ndarray  # float64, LTC-onset multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
@@ -169,6 +177,11 @@ def _empty_population(
         ltc_mult=np.ones(n),
         weight=np.full(n, real_total / n0),
         birth_year=np.full(n, -1, np.int16),
+        heq=np.zeros(n),
+        hh=np.zeros(n, np.int64),
+        hh_ptr=np.zeros(1, np.int64),
+        hh_members=np.arange(n, dtype=np.int64),
+        hh_kind=np.zeros(0, np.int8),
         n_initial=n0,
         births_per_year=n_births,
         registry=registry,
@@ -221,7 +234,55 @@ def build_population(
         pop.quint[n0:] = (ids - n0) % 5
         pop.birth_year[n0:] = (ids - n0) // n_births
     _init_states(pop, tables, sk, n)
+    _households(pop, mp, sk)
     return pop
+
+
+def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
+    """Place every slot in a household (households.assign_households) from the creation
+    draws ``household_1..4``."""
+    ids = np.arange(pop.size, dtype=np.int64)
+    u = np.stack([uniforms(sk, ids, 0, d) for d in D_INIT_HOUSEHOLD], axis=1)
+    table = mp.households
+    if table is None:
+        raise ValueError("no household composition table (calibration/household_composition.csv)")
+    pop.hh, pop.hh_kind = HH.assign_households(
+        pop.age, pop.sex, pop.quint, pop.n_initial, pop.birth_year, u, table
+    )
+    pop.hh_ptr, pop.hh_members = HH.household_index(pop.hh)
+
+
+def equivalised_income(
+    pop: Population,
+    tables: CellTables,
+    mp: ModelParams,
+    with_transfer: bool = True,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Equivalised disposable household income (£ per year) of every living slot (the
+    household pre-pass, households.pool_income; others 0 or ``out``'s values), with this
+    year's transfers or without them (incomes before transfers, for eligibility)."""
+    if out is None:
+        out = np.zeros(pop.size)
+    transfer = pop.transfer if with_transfer else np.zeros(pop.size)
+    HH.pool_income(
+        pop.hh_ptr,
+        pop.hh_members,
+        pop.alive,
+        pop.age,
+        pop.sex,
+        pop.quint,
+        pop.zinc,
+        pop.employed,
+        transfer,
+        tables.inc_mu,
+        tables.family_income_shift,
+        float(mp.value("income_sigma")),
+        float(np.log(mp.value("replacement_ratio"))),
+        int(mp.value("working_age_max")),
+        out,
+    )
+    return out
 
 
 def _birth_sexes(pop: Population, mp: ModelParams, sk: np.uint64, ids: np.ndarray) -> None:
@@ -274,6 +335,7 @@ def _build_by_quintile(
         pop.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
         pop.birth_year[n0:] = (ids - n0) // n_births
     _init_states(pop, tables, sk, n)
+    _households(pop, mp, sk)
     return pop
 
 
@@ -386,6 +448,66 @@ def solve_intercepts(
     return alpha
 
 
+def fit_household_income(
+    tables: CellTables, pop: Population, mp: ModelParams, iterations: int = 60
+) -> np.ndarray:
+    """Fit the income locations to households (in place): ``tables.inc_mu`` gains a log shift
+    per (sex, quintile, 10-year age band) so that poverty of household income among persons
+    aged 16+ in each group is the group's target (``tables.p_pov``), and
+    ``tables.family_income_shift`` (5,) a log shift of earners living with a dependent child so
+    that poverty among children 0-15 in each quintile is ``mp.child_poverty_target``.
+
+    Before households every person's income was drawn to hit its cell's target directly;
+    pooling and the OECD scale move those shares (couples are richer per head, lone parents
+    and large families poorer), and children's poverty now follows from their households, so
+    both are refitted to the starting population (damped probit steps, as the other
+    normalisers are fitted to it). The family shift stands for what person-level draws do not
+    carry, chiefly child-related benefits and tax credits. Returns the child-poverty share by
+    quintile reached (5,), for the fit report."""
+    live = pop.alive == 1
+    c = cell_index(pop)[live]
+    age = pop.age[live]
+    q = pop.quint[live].astype(np.int64)
+    line = tables.poverty_line
+    adult = age >= HH.EARNER_AGE
+    child = age <= HH.CHILD_MAX
+    band_of_cell = _band_index(np.arange(L.N_CELL))
+    grp = band_of_cell[c]
+    n_adult = np.bincount(grp[adult], minlength=110)
+    target_g = np.bincount(grp[adult], tables.p_pov[c][adult], minlength=110) / np.maximum(
+        n_adult, 1
+    )
+    n_child = np.bincount(q[child], minlength=L.N_Q)
+    target_q = (
+        np.asarray(mp.child_poverty_target, float)
+        if mp.child_poverty_target is not None
+        else np.bincount(q[child], tables.p_pov[c][child], minlength=L.N_Q)
+        / np.maximum(n_child, 1)
+    )
+    base = tables.inc_mu.copy()
+    shift = np.zeros(110)
+    fam = np.zeros(L.N_Q)
+    step_size = 0.8 * float(mp.value("income_sigma"))
+    clip = lambda p: np.clip(p, 1e-3, 1 - 1e-3)  # noqa: E731
+    out = np.zeros(pop.size)
+    obs_q = np.zeros(L.N_Q)
+    for _ in range(iterations):
+        tables.inc_mu = base + shift[band_of_cell]
+        tables.family_income_shift = fam.copy()
+        pov = equivalised_income(pop, tables, mp, with_transfer=False, out=out)[live] < line
+        obs_g = np.bincount(grp[adult], pov[adult], minlength=110) / np.maximum(n_adult, 1)
+        obs_q = np.bincount(q[child], pov[child], minlength=L.N_Q) / np.maximum(n_child, 1)
+        d_g = np.where(n_adult > 0, ndtri(clip(obs_g)) - ndtri(clip(target_g)), 0.0)
+        d_q = np.where(n_child > 0, ndtri(clip(obs_q)) - ndtri(clip(target_q)), 0.0)
+        shift += step_size * d_g
+        fam += step_size * d_q
+        if max(np.abs(d_g).max(), np.abs(d_q).max()) < 1e-3:
+            break
+    tables.inc_mu = base + shift[band_of_cell]
+    tables.family_income_shift = fam
+    return obs_q
+
+
 def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> None:
     """Fill the cell normalisers from the starting population (in place).
 
@@ -397,12 +519,7 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
     live = pop.alive == 1
     c = cell_index(pop)[live]
     age = pop.age[live]
-    wa_max = mp.value("working_age_max")
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc[live])
-    y = (
-        np.where((age <= wa_max) & (pop.employed[live] == 0), y * mp.value("replacement_ratio"), y)
-        + pop.transfer[live]
-    )
+    y = equivalised_income(pop, tables, mp)[live]
     pov = (y < tables.poverty_line).astype(float)
     adult = (age >= mp.value("adult_age")).astype(float)
     args = (pop.registry, adult, pop.smoke[live], pop.bins[live], pov)
