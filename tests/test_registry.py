@@ -26,7 +26,7 @@ DUMMY = Factor(
     "dummy",
     attr="dummy",
     draw=12,
-    init_draw=14,
+    init_draw=18,
     turnover="turnover_dummy",
     measure="dummy_share",
     label="Dummy factor (% adults)",
@@ -157,7 +157,7 @@ def test_factor_without_effects_changes_no_existing_number(dummy_registry, tmp_p
 
 def test_registry_refuses_a_reused_draw_number():
     clash = Factor(
-        "clash", attr="clash", draw=5, init_draw=15, turnover="t", measure="m", label="m"
+        "clash", attr="clash", draw=5, init_draw=19, turnover="t", measure="m", label="m"
     )
     with pytest.raises(ValueError, match="draw number 5 used by both 'alcohol_risk' and 'clash'"):
         Registry(FACTORS + (clash,))
