@@ -110,7 +110,7 @@ class Eligibility(BaseModel):
     age_min: int = Field(0, ge=0, le=100)
     age_max: int = Field(100, ge=0, le=100)
     in_poverty: bool = False
-    with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
+    with_children: bool = False  # persons in a household with a dependent child (aged 0-15)
     with_ltc: bool = False  # at least one long-term condition
 
 

@@ -1,10 +1,14 @@
-"""Income: a cash transfer added to each participant's equivalised household income.
+"""Income: a cash transfer paid to a household.
 
-Reach: the block's eligibility (``in_poverty`` uses income before transfers). Take-up persists:
-the reach draw is the same every year (year key 0), so the same eligible households claim every
-programme year. Effect: ``effect`` £ a year on the person's transfer for that year, acting
-through poverty (mortality, LTC onset, self-rated health). Participants: recipients. Payments
-stop after ``end_year`` (nothing is held, so ``decay`` has no use and must be 0).
+Reach: households with a member meeting the block's eligibility (``in_poverty`` uses the
+household's equivalised income before transfers; ``with_children`` a household with a
+dependent child), each once, through its first eligible member. Take-up persists: the reach
+draw is the same every year (year key 0), so the same eligible households claim every programme
+year. Effect: ``effect`` £ a year paid to the household that year; the household pre-pass adds
+it to the household's income, so every member's equivalised income rises by ``effect`` over
+the household's modified OECD scale, acting through poverty (mortality, LTC onset, self-rated
+health). Participants: recipient households (cost per household). Payments stop after
+``end_year`` (nothing is held, so ``decay`` has no use and must be 0).
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from typing import ClassVar
 import numpy as np
 
 from povsim.inputs.interventions import InterventionBase
-from povsim.policy.delivery import Active, Delivered, YearContext, eligible, reach
+from povsim.policy.delivery import (
+    Active,
+    Delivered,
+    YearContext,
+    eligible,
+    household_representatives,
+    reach,
+)
 from povsim.policy.types.base import InterventionType
 
 
@@ -23,15 +34,19 @@ class Income(InterventionType):
     decays: ClassVar[bool] = False  # a transfer is paid or not; nothing is held
     outlasts_programme: ClassVar[bool] = False
     needs_income: ClassVar[bool] = True
+    per_household: ClassVar[bool] = True  # (deliver below reaches households itself)
 
     def deliver(self, a: Active, ctx: YearContext, scale: float) -> Delivered:
         s = a.spec
-        idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)))
+        idx = household_representatives(
+            ctx.pop, np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)))
+        )
         participants, extra = reach(a, idx, ctx, 0, scale, self.uses_trust)
         ctx.pop.transfer[participants] += s.effect
         return Delivered(participants, s.cost.per_participant, extra)
 
     def describe(self, spec: InterventionBase) -> str:
         return (
-            f"£{spec.effect:,.0f} a year added to each participating household's equivalised income"
+            f"£{spec.effect:,.0f} a year paid to each participating household (shared by its "
+            "members: equivalised by the household's size)"
         )
