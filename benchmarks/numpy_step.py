@@ -123,7 +123,6 @@ def libm_exp(x: np.ndarray) -> np.ndarray:
     return _LIBM_EXP(x).astype(np.float64) if x.size else np.zeros(0)
 
 
-
 def pool_income_numpy(
     ptr,
     members,
@@ -339,9 +338,9 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
 @contextlib.contextmanager
 def numpy_kernel():
     """Within the block, :func:`povsim.engine.simulate.simulate` steps years with the NumPy twin
-    and the household pre-pass with its NumPy twin (both are called through their modules,
-``povsim.engine.kernel.step_year`` and ``povsim.model.households.pool_income``, so the loop is
-unchanged)."""
+        and the household pre-pass with its NumPy twin (both are called through their modules,
+    ``povsim.engine.kernel.step_year`` and ``povsim.model.households.pool_income``, so the loop is
+    unchanged)."""
     saved, saved_pool = K.step_year, HH.pool_income
     K.step_year = step_year_numpy
     HH.pool_income = pool_income_numpy

@@ -182,7 +182,13 @@ def check_intervention_gradients(df: pd.DataFrame, path: Path) -> None:
 
 
 # Household composition (household_composition.csv): the items and the categories each allows.
-HOUSEHOLD_TYPES = ("one_person", "couple_no_children", "couple_with_children", "lone_parent", "other")
+HOUSEHOLD_TYPES = (
+    "one_person",
+    "couple_no_children",
+    "couple_with_children",
+    "lone_parent",
+    "other",
+)
 HOUSEHOLD_ITEMS = {
     "household_type": HOUSEHOLD_TYPES,
     "children_per_family": ("1", "2", "3", "4"),

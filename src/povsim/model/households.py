@@ -170,9 +170,7 @@ def assign_households(
                     partner = men.take(ma + PARTNER_GAP, max(EARNER_AGE, ma - 10), ma + 15)
                     if partner >= 0:
                         hh[partner] = h
-            kinds.append(
-                TYPE_CODE["couple_with_children" if partner >= 0 else "lone_parent"]
-            )
+            kinds.append(TYPE_CODE["couple_with_children" if partner >= 0 else "lone_parent"])
         # Households without dependent children, in the table's proportions to the families.
         total = families / fam_share if families and fam_share > 0 else 0.0
         n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))

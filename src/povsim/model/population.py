@@ -481,8 +481,7 @@ def fit_household_income(
     target_q = (
         np.asarray(mp.child_poverty_target, float)
         if mp.child_poverty_target is not None
-        else np.bincount(q[child], tables.p_pov[c][child], minlength=L.N_Q)
-        / np.maximum(n_child, 1)
+        else np.bincount(q[child], tables.p_pov[c][child], minlength=L.N_Q) / np.maximum(n_child, 1)
     )
     base = tables.inc_mu.copy()
     shift = np.zeros(110)
