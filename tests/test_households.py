@@ -8,11 +8,11 @@ import pytest
 
 import povsim
 from povsim.engine.simulate import prepare, simulate
+from povsim.inputs.interventions import parse_intervention
 from povsim.inputs.parameters import load_params
 from povsim.model import households as HH
-from povsim.model.population import equivalised_income
-from povsim.inputs.interventions import parse_intervention
 from povsim.model import registry as R
+from povsim.model.population import equivalised_income
 from povsim.policy.interventions import Programme
 from test_interventions import LOOPS_OFF, arm, scenario
 

@@ -21,8 +21,8 @@ import numpy as np
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
-from povsim.model.population import Population, equivalised_income
 from povsim.model import households as HH
+from povsim.model.population import Population, equivalised_income
 from povsim.model.registry import D_INTERVENTION_BASE
 from povsim.model.rng import uniforms
 from povsim.model.tables import CellTables
