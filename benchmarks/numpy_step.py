@@ -126,6 +126,7 @@ def libm_exp(x: np.ndarray) -> np.ndarray:
 def pool_income_numpy(
     ptr,
     members,
+    hh,
     alive,
     age,
     sex,
@@ -142,7 +143,8 @@ def pool_income_numpy(
 ):
     """Same contract as :func:`povsim.model.households.pool_income`, on whole arrays: every
     household sum is an unbuffered ``np.add.at`` over its members in person order, the order
-    the compiled loop adds them in, so the doubles agree bit for bit."""
+    the compiled loops add them in, and exp is the C library's, so the doubles agree bit for
+    bit."""
     n_hh = ptr.shape[0] - 1
     hh_of = np.repeat(np.arange(n_hh), np.diff(ptr))
     live = alive[members] != 0
@@ -151,32 +153,33 @@ def pool_income_numpy(
     a = age[m].astype(np.int64)
     q = quint[m].astype(np.int64)
     c = (sex[m].astype(np.int64) * L.N_Q + q) * L.N_AGE + a
-    child = np.zeros(n_hh, bool)
-    child[h[a <= HH.CHILD_MAX]] = True
-    is14 = a >= HH.OECD_ADULT_AGE
-    w = np.where(is14, HH.OECD_OTHER, HH.OECD_CHILD)
-    pos14 = np.flatnonzero(is14)
-    _, first = np.unique(h[pos14], return_index=True)
-    w[pos14[first]] = HH.OECD_FIRST
-    scale = np.zeros(n_hh)
-    np.add.at(scale, h, w)
-    paid = np.zeros(n_hh)
-    np.add.at(paid, h, transfer[m])
-    earn = a >= HH.EARNER_AGE
     ly = inc_mu[c] + sigma * zinc[m]
-    ly_e = np.where(child[h], ly + family_shift[q], ly)
     out_of_work = (a <= working_age_max) & (employed[m] == 0)
-    ly_e = np.where(out_of_work, ly_e + log_replacement, ly_e)
+    ly = np.where(out_of_work, ly + log_replacement, ly)
+    earn = a >= HH.EARNER_AGE
     total = np.zeros(n_hh)
-    np.add.at(total, h[earn], libm_exp(ly_e[earn]))
+    np.add.at(total, h[earn], libm_exp(ly[earn]))
+    tr = transfer[m]
+    # Transfers are added in person order over all persons (members of one household are in
+    # person order, so per household the same sequence).
+    payers = np.flatnonzero((alive != 0) & (transfer != 0.0))
+    paid = np.zeros(n_hh)
+    np.add.at(paid, hh[payers], transfer[payers])
+    n14 = np.bincount(h[a >= HH.OECD_ADULT_AGE], minlength=n_hh)
+    n_under = np.bincount(h[a < HH.OECD_ADULT_AGE], minlength=n_hh)
     earners = np.bincount(h[earn], minlength=n_hh)
+    child = np.bincount(h[a <= HH.CHILD_MAX], minlength=n_hh) > 0
+    q_h = np.zeros(n_hh, np.int64)
+    q_h[h] = q
+    fam = libm_exp(np.asarray(family_shift, np.float64))
+    total = np.where(child, total * fam[q_h], total)
+    scale = HH.OECD_FIRST + HH.OECD_OTHER * (n14 - 1) + HH.OECD_CHILD * n_under
     with np.errstate(divide="ignore", invalid="ignore"):
         e = (total + paid) / scale
     pooled = earners[h] > 0
     out[m[pooled]] = e[h[pooled]]
     own = ~pooled
-    ly_o = np.where(out_of_work[own], ly[own] + log_replacement, ly[own])
-    out[m[own]] = libm_exp(ly_o) + transfer[m[own]]
+    out[m[own]] = libm_exp(ly[own]) + tr[own]
 
 
 # --- the yearly step -------------------------------------------------------------------------

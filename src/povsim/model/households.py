@@ -291,10 +291,19 @@ def household_index(hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ptr, members
 
 
+# What the pre-pass's first loop writes for a person who brings no income (an earner's entry
+# is the income itself, > 0): not alive, a child under 14, a child aged 14-15.
+_DEAD, _UNDER14, _CHILD14 = -1.0, -2.0, -3.0
+# Persons per block of the pre-pass's person-order loops (fixed, so no result depends on the
+# thread count; the loops write disjoint slots anyway).
+_BLOCK = 16384
+
+
 @njit(parallel=True, cache=True)
 def pool_income(
     ptr,
     members,
+    hh,
     alive,
     age,
     sex,
@@ -312,62 +321,83 @@ def pool_income(
     """Equivalised disposable household income (£ per year) of every living person, in place
     in ``out`` (others untouched).
 
-    A member aged 16+ brings ``exp(mu + family shift + sigma * zinc)``, times the replacement
-    ratio at working age out of work (``mu`` = ``inc_mu`` of the member's cell, the family
-    shift of its quintile when the household has a living child 0-15); the household adds the
-    transfers paid to any member (``transfer``, £ per year) and divides by its modified OECD
-    scale. A household with nobody aged 16+ alive (a child whose adults died) gives each member
-    their own income as before households (own ``mu`` and ``zinc`` plus own transfer).
+    A member aged 16+ brings ``exp(mu + sigma * zinc)``, plus the log replacement ratio at
+    working age out of work (``mu`` = ``inc_mu`` of the member's cell); when the household has
+    a living child 0-15 the sum of its members' incomes is multiplied by
+    ``exp(family_shift[q])`` of its quintile; the household adds the transfers paid through any
+    member (``transfer``, £ per year) and divides by its modified OECD scale
+    ``1 + 0.5 (persons 14+ - 1) + 0.3 children under 14``. A household with nobody aged 16+
+    alive (a child whose adults died) gives each member their own income as before households
+    (own ``mu`` and ``zinc``, plus own transfer).
 
-    Each household is summed by one thread, over its members in person order, so the result
-    does not depend on the number of threads.
+    Memory access is kept mostly sequential (the members of a household are spread over the
+    person arrays): each person's income (or what they are) in person order; the transfers
+    added to their households in person order (one thread, only when any is paid); each
+    household's sum over its members in person order (one read per member); each person's
+    household value in person order. No sum depends on the number of threads.
     """
+    n = alive.shape[0]
     n_hh = ptr.shape[0] - 1
-    for h in prange(n_hh):
-        lo = ptr[h]
-        hi = ptr[h + 1]
-        child = False
-        for m in range(lo, hi):
-            i = members[m]
-            if alive[i] != 0 and age[i] <= CHILD_MAX:
-                child = True
-        total = 0.0
-        paid = 0.0
-        scale = 0.0
-        n14 = 0
-        earners = 0
-        for m in range(lo, hi):
-            i = members[m]
+    y = np.empty(n)
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    any_paid = np.zeros(n_blocks, np.bool_)
+    for b in prange(n_blocks):
+        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
             if alive[i] == 0:
+                y[i] = _DEAD
                 continue
+            if transfer[i] != 0.0:
+                any_paid[b] = True
             a = np.int64(age[i])
-            q = np.int64(quint[i])
-            if a >= OECD_ADULT_AGE:
-                scale += OECD_FIRST if n14 == 0 else OECD_OTHER
-                n14 += 1
-            else:
-                scale += OECD_CHILD
-            paid += transfer[i]
             if a >= EARNER_AGE:
-                c = (np.int64(sex[i]) * N_Q + q) * N_AGE + a
+                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
                 ly = inc_mu[c] + sigma * zinc[i]
-                if child:
-                    ly += family_shift[q]
                 if a <= working_age_max and employed[i] == 0:
                     ly += log_replacement
-                total += np.exp(ly)
+                y[i] = np.exp(ly)
+            else:
+                y[i] = _CHILD14 if a >= OECD_ADULT_AGE else _UNDER14
+    paid = np.zeros(n_hh)
+    for b in range(n_blocks):
+        if any_paid[b]:
+            for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+                if alive[i] != 0 and transfer[i] != 0.0:
+                    paid[hh[i]] += transfer[i]
+    fam = np.exp(family_shift)
+    he = np.empty(n_hh)
+    for h in prange(n_hh):
+        total = 0.0
+        n14 = 0
+        n_under = 0
+        earners = 0
+        child = False
+        for m in range(ptr[h], ptr[h + 1]):
+            v = y[members[m]]
+            if v >= 0.0:
+                total += v
                 earners += 1
-        if earners > 0:
-            e = (total + paid) / scale
-            for m in range(lo, hi):
-                i = members[m]
-                if alive[i] != 0:
-                    out[i] = e
-        else:
-            for m in range(lo, hi):
-                i = members[m]
-                if alive[i] == 0:
-                    continue
+                n14 += 1
+            elif v == _CHILD14:
+                n14 += 1
+                child = True
+            elif v == _UNDER14:
+                n_under += 1
+                child = True
+        if earners == 0:
+            he[h] = -1.0
+            continue
+        if child:
+            total *= fam[np.int64(quint[members[ptr[h]]])]
+        scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
+        he[h] = (total + paid[h]) / scale
+    for b in prange(n_blocks):
+        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+            if alive[i] == 0:
+                continue
+            e = he[hh[i]]
+            if e >= 0.0:
+                out[i] = e
+            else:
                 a = np.int64(age[i])
                 c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
                 ly = inc_mu[c] + sigma * zinc[i]

@@ -268,6 +268,7 @@ def equivalised_income(
     HH.pool_income(
         pop.hh_ptr,
         pop.hh_members,
+        pop.hh,
         pop.alive,
         pop.age,
         pop.sex,
