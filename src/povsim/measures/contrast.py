@@ -29,7 +29,15 @@ import numpy as np
 import pandas as pd
 
 from povsim.inputs import layout as L
+from povsim.inputs.unit_costs import UnitCosts
 from povsim.measures import life_table as M
+from povsim.measures.costs import (
+    PERSPECTIVES,
+    CostLevels,
+    PerspectiveContrast,
+    ProgrammeCost,
+    cost_levels,
+)
 from povsim.measures.economics import (
     EconomicSettings,
     discount_factors,
@@ -112,7 +120,7 @@ class ArmLevels:
     """One arm's run reduced to what contrasts need, real persons: tallies summed over ages
     (H, 3, 6, N_STAT) by sex male/female/all x quintile 1-5/all; QALYs lived per cell
     (H, N_CELL) and in total (H,); the programme's cost (H,) £ and participants (H, N_Q); each
-    intervention's spending."""
+    intervention's spending; its cost streams by perspective (None without unit costs)."""
 
     grouped: np.ndarray
     qalys_cell: np.ndarray
@@ -120,15 +128,21 @@ class ArmLevels:
     cost: np.ndarray
     participants: np.ndarray
     spending: tuple[Spending, ...]
+    costs: CostLevels | None = None
 
     @classmethod
     def of(
-        cls, tallies: np.ndarray, programme: Programme, utilities: tuple[np.ndarray, np.ndarray]
+        cls,
+        tallies: np.ndarray,
+        programme: Programme,
+        utilities: tuple[np.ndarray, np.ndarray],
+        unit_costs: UnitCosts | None = None,
     ) -> ArmLevels:
         """Reduce tallies (H, N_CELL, N_STAT) and the programme that produced them."""
         h = tallies.shape[0]
         q = qalys_by_cell(tallies, utilities)
         items = programme.items
+        paid = [ProgrammeCost(a.record.cost, a.spec.payer, a.spec.TRANSFER) for a in items]
         return cls(
             grouped=grouped(tallies).sum(axis=3),
             qalys_cell=q,
@@ -139,6 +153,7 @@ class ArmLevels:
                 Spending(a.record.participants, a.record.cost, _cell_quintile(a.spec.name))
                 for a in items
             ),
+            costs=None if unit_costs is None else cost_levels(tallies, unit_costs, paid),
         )
 
 
@@ -151,7 +166,8 @@ class ArmContrast:
     arm's ``cost`` (H,) £ and ``participants`` (H, N_Q). For sex `all` by quintile 1-5/all,
     (H, 6): the same deltas discounted at the health rate (``*_disc``); ``cost_disc`` (H,) at
     the cost rate. ``qalys_total`` (H,): arm total minus baseline total (the sweep's order of
-    additions; equal to ``qalys[:, 2, 5]`` up to rounding).
+    additions; equal to ``qalys[:, 2, 5]`` up to rounding). ``costs``: who pays and who saves,
+    by perspective (:mod:`povsim.measures.costs`; None without unit costs).
     """
 
     arm: ArmLevels
@@ -166,6 +182,7 @@ class ArmContrast:
     cost_disc: np.ndarray
     rate_costs: float
     rate_health: float
+    costs: PerspectiveContrast | None = None
 
     @classmethod
     def between(cls, arm: ArmLevels, base: ArmLevels, econ: EconomicSettings) -> ArmContrast:
@@ -189,6 +206,11 @@ class ArmContrast:
             cost_disc=arm.cost * dc,
             rate_costs=econ.rate_costs,
             rate_health=econ.rate_health,
+            costs=(
+                PerspectiveContrast.between(arm.costs, base.costs, econ.unit_costs, econ.rate_costs)
+                if arm.costs is not None and base.costs is not None and econ.unit_costs is not None
+                else None
+            ),
         )
 
     @property
@@ -250,7 +272,10 @@ def arm_contrasts(
     tallies: dict[str, np.ndarray], programmes: dict[str, Programme], econ: EconomicSettings
 ) -> dict[str, ArmContrast]:
     """Every non-baseline arm of one run against its ``baseline`` arm."""
-    levels = {k: ArmLevels.of(t, programmes[k], econ.utilities) for k, t in tallies.items()}
+    levels = {
+        k: ArmLevels.of(t, programmes[k], econ.utilities, econ.unit_costs)
+        for k, t in tallies.items()
+    }
     return {
         k: ArmContrast.between(v, levels["baseline"], econ)
         for k, v in levels.items()
@@ -333,6 +358,10 @@ def compare_arms(
                 arr = np.full((len(years), 3, 6), np.nan)
                 arr[:, 2, 5] = np.where(np.isfinite(v), v, np.nan)
                 out.append(_long(arr, years, name, arm))
+    # Costs by perspective after every other row, so the rows above keep their places.
+    for arm, c in contrasts.items():
+        if c.costs is not None:
+            out.extend(perspective_rows(c, years, arm))
     if not out:
         return pd.DataFrame(columns=[*KEYS, "value", "se", "lo", "hi"])
     res = pd.concat(out, ignore_index=True).dropna(subset=["value"])
@@ -367,6 +396,47 @@ def _economic_rows(
         rows.append(_long(_total_only(v), years, name, arm))
     for thr in thresholds:
         rows.append(_long(_total_only(thr * qd - cd), years, f"nmb_{int(thr)}", arm))
+    return rows
+
+
+def perspective_rows(c: ArmContrast, years: np.ndarray, arm: str) -> list[pd.DataFrame]:
+    """Who pays and who saves (:mod:`povsim.measures.costs`), GBP for the modelled area, sex
+    `all`: for each perspective p, yearly ``costs_avoided_<p>`` by quintile and in total,
+    ``programme_cost_<p>`` and ``net_cost_<p>`` (programme cost borne minus costs avoided);
+    cumulative discounted ``costs_avoided_<p>_discounted_cumulative``,
+    ``net_cost_<p>_discounted_cumulative``, ``roi_<p>`` (discounted costs avoided / discounted
+    programme cost borne; absent when p bears none) and ``cost_per_qaly_<p>`` (discounted net
+    cost / discounted QALYs gained); ``earnings_gained`` by quintile and its discounted
+    cumulative total (productivity, apart from every perspective); ``inactive_sick_averted``
+    (persons) by quintile."""
+    pc = c.costs
+    if pc is None:
+        return []
+    d = discount_factors(len(years), c.rate_costs)
+    qd = np.cumsum(c.qalys_disc[:, 5])
+    rows = []
+    for p in PERSPECTIVES:
+        avoided = pc.costs_avoided[p]
+        rows.append(_long(_by_q_all(avoided), years, f"costs_avoided_{p}", arm))
+        rows.append(_long(_total_only(pc.programme[p]), years, f"programme_cost_{p}", arm))
+        rows.append(_long(_total_only(pc.net_cost(p)), years, f"net_cost_{p}", arm))
+        cum_avoided = np.cumsum(avoided.sum(axis=1) * d)
+        cum_paid = np.cumsum(pc.programme[p] * d)
+        cum_net = cum_paid - cum_avoided
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roi = np.where(cum_paid > 0, cum_avoided / cum_paid, np.nan)
+            per_qaly = np.where(qd != 0, cum_net / qd, np.nan)
+        for name, v in (
+            (f"costs_avoided_{p}_discounted_cumulative", cum_avoided),
+            (f"net_cost_{p}_discounted_cumulative", cum_net),
+            (f"roi_{p}", roi),
+            (f"cost_per_qaly_{p}", per_qaly),
+        ):
+            rows.append(_long(_total_only(v), years, name, arm))
+    rows.append(_long(_by_q_all(pc.earnings_gained), years, "earnings_gained", arm))
+    cum_earn = np.cumsum(pc.earnings_gained.sum(axis=1) * d)
+    rows.append(_long(_total_only(cum_earn), years, "earnings_gained_discounted_cumulative", arm))
+    rows.append(_long(_by_q_all(pc.inactive_sick_averted), years, "inactive_sick_averted", arm))
     return rows
 
 
