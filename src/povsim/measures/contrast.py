@@ -36,6 +36,7 @@ from povsim.measures.costs import (
     CostLevels,
     PerspectiveContrast,
     ProgrammeCost,
+    bears,
     cost_levels,
 )
 from povsim.measures.economics import (
@@ -100,11 +101,14 @@ def grouped_cells(per_cell: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Spending:
     """One intervention's yearly participants (H, N_Q) real persons and cost (H,) £, and the
-    quintile index it is restricted to (a budget cell, named ``<lever>-q<k>``), if any."""
+    quintile index it is restricted to (a budget cell, named ``<lever>-q<k>``), if any; who
+    pays it (a perspective) and whether it is a transfer."""
 
     participants: np.ndarray
     cost: np.ndarray
     quintile: int | None
+    payer: str = "local_government"
+    transfer: bool = False
 
 
 def _cell_quintile(name: str | None) -> int | None:
@@ -150,7 +154,13 @@ class ArmLevels:
             cost=sum((a.record.cost for a in items), np.zeros(h)),
             participants=sum((a.record.participants for a in items), np.zeros((h, L.N_Q))),
             spending=tuple(
-                Spending(a.record.participants, a.record.cost, _cell_quintile(a.spec.name))
+                Spending(
+                    a.record.participants,
+                    a.record.cost,
+                    _cell_quintile(a.spec.name),
+                    a.spec.payer,
+                    a.spec.TRANSFER,
+                )
                 for a in items
             ),
             costs=None if unit_costs is None else cost_levels(tallies, unit_costs, paid),
@@ -250,14 +260,29 @@ class ArmContrast:
             "life_years_disc": self.life_years_disc[:, :5].sum(axis=0),
         }
 
-    def cost_by_quintile(self) -> tuple[np.ndarray, float, np.ndarray]:
+    def net_cost_by_quintile(self, perspective: str) -> np.ndarray:
+        """Discounted net cost (N_Q,) £ for ``perspective`` over the horizon: the programme
+        cost it bears, charged to quintiles as :meth:`cost_by_quintile` does, minus the
+        discounted costs it avoids in each quintile (zeros without unit costs)."""
+        if self.costs is None:
+            return np.zeros(L.N_Q)
+        d = discount_factors(self.costs.costs_avoided[perspective].shape[0], self.rate_costs)
+        avoided = (self.costs.costs_avoided[perspective] * d[:, None]).sum(axis=0)
+        return self.cost_by_quintile(perspective)[0] - avoided
+
+    def cost_by_quintile(
+        self, perspective: str | None = None
+    ) -> tuple[np.ndarray, float, np.ndarray]:
         """(discounted cost by quintile (N_Q,) £, undiscounted cost £, participants by quintile
         (N_Q,) real persons) over the horizon. An intervention restricted to a quintile (a
-        budget cell) is charged to it; any other to the quintiles it reached, in proportion."""
+        budget cell) is charged to it; any other to the quintiles it reached, in proportion.
+        With ``perspective``, only the costs that perspective bears."""
         cost_q = np.zeros(L.N_Q)
         part_q = np.zeros(L.N_Q)
         cost_all = 0.0
         for sp in self.arm.spending:
+            if perspective is not None and not bears(perspective, sp.payer, sp.transfer):
+                continue
             reach = sp.participants.sum(axis=0)
             share = reach / reach.sum() if reach.sum() > 0 else np.full(L.N_Q, 1.0 / L.N_Q)
             if sp.quintile is not None:

@@ -42,6 +42,7 @@ __all__ = [
     "CostLevels",
     "PerspectiveContrast",
     "ProgrammeCost",
+    "bears",
     "cost_levels",
     "nhs_spend_by_age",
     "stat",
@@ -78,15 +79,24 @@ class ProgrammeCost:
     transfer: bool
 
 
+def bears(perspective: str, payer: str, transfer: bool) -> bool:
+    """Whether ``perspective`` bears the cost of a programme paid by ``payer``: its payer
+    does; local government also bears what social care pays; society bears every cost that is
+    not a transfer."""
+    return (
+        perspective == payer
+        or (perspective == "local_government" and payer == "social_care")
+        or (perspective == "society" and not transfer)
+    )
+
+
 def borne(items: list[ProgrammeCost], h: int) -> dict[str, np.ndarray]:
     """Programme cost (H,) GBP borne by each perspective (module docstring)."""
     out = {p: np.zeros(h) for p in PERSPECTIVES}
     for it in items:
-        out[it.payer] = out[it.payer] + it.cost
-        if it.payer == "social_care":
-            out["local_government"] = out["local_government"] + it.cost
-        if not it.transfer and it.payer != "society":
-            out["society"] = out["society"] + it.cost
+        for p in PERSPECTIVES:
+            if bears(p, it.payer, it.transfer):
+                out[p] = out[p] + it.cost
     return out
 
 

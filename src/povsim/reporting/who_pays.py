@@ -80,6 +80,47 @@ def who_pays_table(comparison: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def who_pays_from_totals(table: pd.DataFrame, name: str = "strategy") -> pd.DataFrame:
+    """The same frame as :func:`who_pays_table` from one row per option (column ``name``)
+    holding discounted totals (``costs_avoided_<p>_disc``, ``net_cost_<p>_disc``,
+    ``roi_<p>``, ``cost_per_qaly_<p>``, ``earnings_gained_disc``): `povsim compare`'s
+    comparison table. Empty when it has no cost columns."""
+    if table is None or table.empty or "net_cost_nhs_disc" not in table.columns:
+        return pd.DataFrame(columns=COLUMNS)
+    rows = []
+    for r in table.to_dict("records"):
+
+        def get(key: str, r: dict = r) -> float:
+            v = r.get(key)
+            return float(v) if v is not None else float("nan")
+
+        for p in PERSPECTIVES:
+            avoided, net = get(f"costs_avoided_{p}_disc"), get(f"net_cost_{p}_disc")
+            rows.append(
+                {
+                    "arm": r[name],
+                    "perspective": p,
+                    "programme_cost": net + avoided,
+                    "costs_avoided": avoided,
+                    "net_cost": net,
+                    "roi": get(f"roi_{p}"),
+                    "per_qaly": get(f"cost_per_qaly_{p}"),
+                }
+            )
+        rows.append(
+            {
+                "arm": r[name],
+                "perspective": "earnings",
+                "programme_cost": np.nan,
+                "costs_avoided": get("earnings_gained_disc"),
+                "net_cost": np.nan,
+                "roi": np.nan,
+                "per_qaly": np.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 def who_pays_figure(table: pd.DataFrame, path: Path) -> bool:
     """Bars per perspective (programme cost borne, costs avoided, net cost; £ million), one
     panel per arm; False (nothing written) when the table is empty."""
