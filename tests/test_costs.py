@@ -280,3 +280,123 @@ def test_unknown_funder_is_one_line_listing_the_perspectives(tmp_path):
     assert "\n" not in msg and "funder" in msg and "councils" in msg
     assert all(p in msg for p in PERSPECTIVES), msg
     assert not out.exists()
+
+
+# --- povsim compare: objectives and constraints by perspective ------------------------------
+
+INV = {
+    "extends": str(BASELINE),
+    "name": "tiny_costs",
+    "seed": 3,
+    "population": {"size": 3000, "horizon": 4},
+    "replicates": 1,
+    "budget": {"per_year": 200_000_000, "years": 2, "start_year": 2020},
+    "levers": {
+        "checks": {
+            "type": "access",
+            "eligibility": {"with_ltc": True, "age_min": 40},
+            "uptake": 0.5,
+            "effect": 0.87,
+            "effect_source": "test",
+            "cost": {"per_participant": 110},
+        },
+        "homes": {
+            "type": "housing",
+            "uptake": 0.3,
+            "effect": 0.8,
+            "effect_source": "test",
+            "cost": {"per_participant": 4000},
+        },
+    },
+    "strategies": {"universal": {"rule": "universal"}, "targeted": {"rule": "targeted"}},
+    "objective": {"measure": "net_cost_nhs"},
+    "optimiser": {"levels": [1.0], "step": 0.5, "candidates": 1},
+    "economics": {"aversions": [0, 1]},
+}
+
+
+def _inv(tmp_path: Path, **objective):
+    import yaml
+
+    from povsim.inputs.investment import load_investment
+
+    data = {**INV, "objective": objective}
+    p = tmp_path / "inv.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return load_investment(p)
+
+
+@pytest.mark.parametrize(
+    "objective,words",
+    [
+        ({"measure": "net_cost_councils"}, "net_cost_nhs"),
+        ({"measure": "qalys", "max_net_cost": 0}, "net_cost_perspective"),
+        (
+            {"measure": "roi_nhs", "max_net_cost": 0, "net_cost_perspective": "exchequer"},
+            "must be the objective's perspective",
+        ),
+        (
+            {"measure": "qalys", "max_net_cost": 0, "net_cost_perspective": "nhs_trusts"},
+            "exchequer",
+        ),
+    ],
+)
+def test_bad_perspective_objective_is_one_line(tmp_path, objective, words):
+    from povsim.inputs.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as e:
+        _inv(tmp_path, **objective)
+    assert "\n" not in str(e.value) and words in str(e.value), str(e.value)
+
+
+def test_simulated_objective_by_perspective_and_its_cap(tmp_path):
+    from povsim.studies.compare import simulated_objective
+
+    m = {"net_cost_nhs_disc": -5.0, "roi_nhs": 2.0, "net_cost_exchequer_disc": 10.0}
+    assert simulated_objective(_inv(tmp_path, measure="net_cost_nhs"), m, 99.0) == 5.0
+    assert simulated_objective(_inv(tmp_path, measure="roi_nhs"), m, 99.0) == 2.0
+    capped = _inv(tmp_path, measure="qalys", max_net_cost=0, net_cost_perspective="exchequer")
+    assert simulated_objective(capped, m, 99.0) == -np.inf  # exchequer loses 10 > 0
+    loose = _inv(tmp_path, measure="qalys", max_net_cost=20, net_cost_perspective="exchequer")
+    assert simulated_objective(loose, m, 99.0) == 99.0
+    no_roi = {**m, "roi_nhs": float("nan")}  # the NHS paid nothing: no ROI to rank by
+    assert simulated_objective(_inv(tmp_path, measure="roi_nhs"), no_roi, 99.0) == -np.inf
+
+
+def test_compare_ranks_by_net_cost_to_the_nhs(tmp_path):
+    from povsim.studies.compare import compare_strategies
+
+    res = compare_strategies(_inv(tmp_path, measure="net_cost_nhs"))
+    t = res.table
+    assert {f"net_cost_{p}_disc" for p in PERSPECTIVES} <= set(t.columns)
+    np.testing.assert_allclose(t.objective, -t.net_cost_nhs_disc)
+    assert list(t.objective) == sorted(t.objective, reverse=True)
+    # Warm homes are the council's, case finding the NHS's: both bear some cost here.
+    assert (t.programme_cost_local_government_disc > 0).any()
+    assert (t.programme_cost_nhs_disc > 0).any()
+
+
+def test_who_pays_table_reads_the_comparison():
+    from povsim.reporting.who_pays import who_pays_table
+
+    rows = []
+    for p, (avoided, net) in zip(PERSPECTIVES, [(10, -10), (2, 3), (2, 8), (5, 95), (12, -2)]):
+        rows += [
+            ("a", 2030, "all", "all", f"costs_avoided_{p}_discounted_cumulative", avoided),
+            ("a", 2030, "all", "all", f"net_cost_{p}_discounted_cumulative", net),
+        ]
+    rows.append(("a", 2029, "all", "all", "net_cost_nhs_discounted_cumulative", 1e9))
+    comp = pd.DataFrame(rows, columns=["arm", "year", "sex", "quintile", "measure", "value"])
+    t = who_pays_table(comp).set_index("perspective")
+    assert t.loc["nhs", "net_cost"] == -10 and t.loc["nhs", "programme_cost"] == 0
+    assert t.loc["exchequer", "programme_cost"] == 100
+    assert t.loc["society", "costs_avoided"] == 12
+    assert who_pays_table(comp[~comp.measure.str.startswith("net_cost")]).empty
+
+
+def test_sensitivity_outputs_include_costs_by_perspective():
+    from povsim.studies.sample_model import OUTPUTS
+
+    for p in PERSPECTIVES:
+        assert f"net_cost_{p}_disc" in OUTPUTS and f"costs_avoided_{p}_disc" in OUTPUTS
+    assert "earnings_gained_disc" in OUTPUTS

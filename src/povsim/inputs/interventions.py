@@ -152,7 +152,9 @@ class InterventionBase(BaseModel):
     # [1, 1, 1, 1, 1] = equal in every quintile.
     uptake_by_quintile: list[Number] | None = None
     effect_by_quintile: list[Number] | None = None
-    # Who pays the programme's cost (a cost perspective); None = the type's DEFAULT_FUNDER.
+    # Who pays the programme's cost (a cost perspective, docs/model.md "Costs by perspective").
+    # None = the type's default: exchequer for income and employment, nhs for access and
+    # community, local_government for housing and behaviour.
     funder: Funder | None = None
 
     # Who pays when ``funder`` is not set, and whether the cost is a transfer (a payment to
@@ -259,19 +261,17 @@ class IncomeIntervention(InterventionBase):
 
 class HousingIntervention(InterventionBase):
     """Retrofit of cold/damp homes: ``effect`` is the probability that a retrofit ends the
-    exposure."""
+    exposure. Paid by default by local government (council home-improvement schemes)."""
 
     type: Literal["housing"]
-    # Local authorities run home-improvement and warm-home schemes (default funder).
 
 
 class BehaviourIntervention(InterventionBase):
     """Support to change a health behaviour: ``effect`` is the probability that a participant
-    changes (quits, becomes active, ...) for a year."""
+    changes (quits, becomes active, ...) for a year. Paid by default by local government
+    (public health grant)."""
 
     type: Literal["behaviour"]
-    # Stop-smoking, weight and activity services are commissioned by local authorities from
-    # the public health grant (default funder local_government).
     behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
 
     def _check_type(self) -> None:

@@ -301,7 +301,10 @@ class Objective(BaseModel):
     measure: ObjectiveMeasure = "qalys"
     aversion: Number = Field(10.0, ge=0, le=100)
     max_cost_per_qaly: Number | None = Field(None, gt=0, le=MAX_THRESHOLD)
+    # Most discounted net cost (£ over the horizon; negative: must save at least this much)
+    # for ``net_cost_perspective``; allocations above it are ranked last.
     max_net_cost: Number | None = Field(None, ge=-MAX_MONEY * 1000, le=MAX_MONEY * 1000)
+    # The perspective ``max_net_cost`` limits (with a net_cost_<p>/roi_<p> objective: its p).
     net_cost_perspective: (
         Literal["nhs", "social_care", "local_government", "exchequer", "society"] | None
     ) = None

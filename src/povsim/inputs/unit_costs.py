@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from povsim.inputs import layout as L
 from povsim.inputs.calibration_files import (
@@ -57,7 +58,7 @@ class UnitCosts:
     tax_rate: np.ndarray
 
 
-def _by_age(rows, quintile: str = "all") -> np.ndarray:
+def _by_age(rows: pd.DataFrame, quintile: str = "all") -> np.ndarray:
     """(N_AGE,) values of an item's bands for ``quintile`` (or its `all` rows); 0 outside."""
     out = np.zeros(L.N_AGE)
     for r in rows.itertuples():
@@ -85,7 +86,7 @@ def _load(directory: str) -> UnitCosts:
     for r in nhs[(nhs["sex"] == "all") & (q == "all")].itertuples():
         overall[int(r.age)] = float(r.spend)
 
-    def item(p: str, name: str) -> object:
+    def item(p: str, name: str) -> pd.DataFrame:
         return uc[(uc["perspective"] == p) & (uc["item"] == name)]
 
     def scalar(p: str, name: str) -> float:
