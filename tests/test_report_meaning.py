@@ -1,0 +1,193 @@
+"""Reports lead with the answer: "What this means" first, sign-correct wording (narrows /
+widens / unchanged, gains / losses), a baseline-only run and an arm with no effect; user
+text autoescaped; a print stylesheet (issue 15 item 6)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import povsim
+from povsim.reporting.html import CSS
+from povsim.reporting.outputs import write_outputs
+from povsim.reporting.run_report import arm_meaning
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINE = REPO / "scenarios" / "baseline.yaml"
+
+
+class Sections(HTMLParser):
+    """Text of each <section>/<h2 id> part, the order of h2 headings, and every tag seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.h2: list[str] = []
+        self.meaning: list[str] = []
+        self.tags: list[str] = []
+        self._in_meaning_p = False
+        self._in_h2 = False
+        self._section = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if tag == "section":
+            self._section = a.get("id", "")
+        if tag == "h2":
+            self._in_h2 = True
+            self.h2.append("")
+        if tag == "p" and self._section == "meaning":
+            self._in_meaning_p = True
+            self.meaning.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "section":
+            self._section = ""
+        if tag == "h2":
+            self._in_h2 = False
+        if tag == "p":
+            self._in_meaning_p = False
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.h2[-1] += data
+        if self._in_meaning_p:
+            self.meaning[-1] += data
+
+
+def parse(html: str) -> Sections:
+    p = Sections()
+    p.feed(html)
+    return p
+
+
+def _stat(v, lo=None, hi=None):
+    d = {"value": v}
+    if lo is not None:
+        d.update(lo=lo, hi=hi, se=0.1)
+    return d
+
+
+def _heads(gap, d1, d5, hy, cost=1e6, cpq=5000.0, q=100.0, lo=None, hi=None):
+    ineq = {"hle0_gap": None if gap is None else _stat(gap, lo, hi)}
+    return {
+        "year": 2048,
+        "period": [2019, 2048],
+        "hle0_change": {"1": _stat(d1), "5": _stat(d5), "all": _stat((d1 + d5) / 2)},
+        "inequality_change": {"all": ineq},
+        "healthy_years_gained": _stat(hy),
+        "cost": _stat(cost),
+        "cost_per_qaly": None if cpq is None else _stat(cpq),
+        "qalys_gained_discounted": _stat(q),
+    }
+
+
+def test_a_narrowing_gap_is_said_to_narrow_through_the_most_deprived():
+    text = arm_meaning("pkg", _heads(-0.4, 0.5, 0.1, 1234), "England", 1)
+    assert "pkg narrows the healthy-life-expectancy gap" in text
+    assert "by 0.40 years in 2048" in text
+    assert "rises by 0.50 years in the most deprived fifth" in text
+    assert "one replicate, so no interval" in text
+    assert "gains 1,234 healthy life-years in England" in text
+    assert "£5,000 per QALY" in text
+    assert "widens" not in text and "loses" not in text
+
+
+def test_a_widening_gap_and_a_loss_are_said_so():
+    text = arm_meaning("bad", _heads(0.3, -0.2, 0.1, -500, cpq=None, q=-20), "Knowsley", 1)
+    assert "bad widens the healthy-life-expectancy gap" in text and "by 0.30 years" in text
+    assert "HLE at birth falls by 0.20 years in the most deprived fifth" in text
+    assert "loses 500 healthy life-years in Knowsley" in text
+    assert "no cost per QALY" in text
+    assert "narrows" not in text and "gains 500" not in text
+
+
+def test_levelling_down_is_named_as_the_least_deprived_falling():
+    text = arm_meaning("down", _heads(-0.3, 0.0, -0.3, -100, cpq=None, q=-5), "England", 1)
+    assert "narrows" in text
+    assert "falls by 0.30 years in the least deprived fifth" in text
+
+
+def test_an_interval_is_given_and_one_including_zero_is_flagged():
+    text = arm_meaning("x", _heads(-0.1, 0.1, 0.0, 10, lo=-0.3, hi=0.05), "England", 10)
+    assert "95% interval -0.30 to +0.05 years; it includes no change" in text
+
+
+def test_an_arm_with_no_effect_is_said_to_change_nothing():
+    text = arm_meaning("idle", _heads(0.0, 0.0, 0.0, 0, cost=0, cpq=None, q=0), "England", 1)
+    assert "changes no headline outcome" in text
+    assert "narrows" not in text and "widens" not in text and "gains 0" not in text
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, str]:
+    d = tmp_path_factory.mktemp("meaning")
+    (d / "base.yaml").write_text(
+        f"extends: {BASELINE}\nname: base_only\npopulation: {{size: 2000, horizon: 3}}\n"
+    )
+    (d / "idle.yaml").write_text(
+        f"extends: {BASELINE}\nname: idle_run\n"
+        "description: 'A <b>bold</b> & <script>x()</script> description'\n"
+        "population: {size: 2000, horizon: 3}\n"
+        "arms:\n  idle:\n    description: '<img src=x onerror=alert(1)>'\n"
+        "    interventions: []\n"
+    )
+    out = {}
+    for name in ("base", "idle"):
+        res = povsim.run(d / f"{name}.yaml")
+        folder = write_outputs(res, d / f"out_{name}", figures=False)
+        out[name] = (folder / "report.html").read_text(encoding="utf-8")
+    return out
+
+
+def test_what_this_means_comes_first(reports):
+    for html in reports.values():
+        h2 = parse(html).h2
+        assert h2[0] == "What this means", h2[:3]
+        assert h2.index("What was run") == 1
+
+
+def test_a_baseline_only_run_says_so_and_states_the_gap(reports):
+    meaning = " ".join(parse(reports["base"]).meaning)
+    assert "baseline only: no intervention is compared" in meaning
+    m = re.search(r"a gap of (\d+\.\d) years", meaning)
+    assert m and float(m.group(1)) > 0
+    assert "narrows the healthy" not in meaning and "widens the healthy" not in meaning
+
+
+def test_an_arm_without_interventions_changes_nothing(reports):
+    meaning = " ".join(parse(reports["idle"]).meaning)
+    assert "idle changes no headline outcome" in meaning
+
+
+def test_user_text_is_escaped_never_markup(reports):
+    html = reports["idle"]
+    p = parse(html)
+    assert "script" not in p.tags  # no <script> element anywhere
+    assert p.tags.count("img") == 0  # the arm description's <img> is text, not an element
+    assert "A &lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;x()&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_print_stylesheet_is_there():
+    css = CSS
+    assert "@media print" in css
+    printing = css[css.index("@media print") :]
+    for rule in (
+        "nav { display: none; }",
+        "page-break-inside: avoid",
+        "max-width: 100%",
+        "color: #000",
+        "background: #fff",
+    ):
+        assert rule in printing, rule
+    assert re.search(r"table, figure[^{]*\{[^}]*break-inside: avoid", printing)
+
+
+def test_the_report_carries_the_print_stylesheet(reports):
+    html = reports["base"]
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "@media print" in style and "&gt;" not in style  # CSS is not escaped
