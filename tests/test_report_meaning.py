@@ -4,16 +4,19 @@ text autoescaped; a print stylesheet (issue 15 item 6)."""
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import povsim
 from povsim.reporting.html import CSS
-from povsim.reporting.outputs import write_outputs
+from povsim.reporting.outputs import EXPECTANCY_MEASURES, write_outputs
 from povsim.reporting.run_report import arm_meaning
+from povsim.reporting.workbook import write_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.yaml"
@@ -140,12 +143,13 @@ def reports(tmp_path_factory) -> dict[str, str]:
         res = povsim.run(d / f"{name}.yaml")
         folder = write_outputs(res, d / f"out_{name}", figures=False)
         out[name] = (folder / "report.html").read_text(encoding="utf-8")
+        out[f"{name}_dir"] = folder
     return out
 
 
 def test_what_this_means_comes_first(reports):
-    for html in reports.values():
-        h2 = parse(html).h2
+    for name in ("base", "idle"):
+        h2 = parse(reports[name]).h2
         assert h2[0] == "What this means", h2[:3]
         assert h2.index("What was run") == 1
 
@@ -191,3 +195,48 @@ def test_the_report_carries_the_print_stylesheet(reports):
     html = reports["base"]
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
     assert "@media print" in style and "&gt;" not in style  # CSS is not escaped
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"quintile": str})
+
+
+def test_the_workbook_holds_the_reports_tables_as_in_the_csvs(reports):
+    folder = reports["idle_dir"]
+    book = pd.read_excel(folder / "tables.xlsx", sheet_name=None, dtype={"quintile": str})
+    assert list(book)[0] == "README"
+    readme = dict(zip(book["README"]["item"], book["README"]["value"]))
+    assert readme["scenario"] == "idle_run" and int(readme["seed"]) == 1
+    assert readme["povsim version"] == povsim.__version__
+    assert "years" in readme["units (levels)"]
+    results, comparison = _csv(folder / "results.csv"), _csv(folder / "comparison.csv")
+    expected = {
+        "comparison_final_year": comparison[comparison.year == comparison.year.max()],
+        "expectancies": results[results.measure.isin(EXPECTANCY_MEASURES)],
+    }
+    if (folder / "loop_dependence.csv").is_file():
+        expected["loop_dependence"] = pd.read_csv(folder / "loop_dependence.csv")
+    for sheet, frame in expected.items():
+        got = book[sheet]
+        assert len(got) > 0, sheet
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), frame.reset_index(drop=True), check_dtype=False
+        )
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["workbook"]["file"] == "tables.xlsx"
+    assert man["workbook"]["sheets"] == list(book)
+    assert not list(folder.glob(".tables.xlsx.partial-*"))  # written in one step
+
+
+def test_workbook_sheet_names_are_valid_and_nan_is_an_empty_cell(tmp_path):
+    frame = pd.DataFrame({"a": [1.5, float("nan")], "b": ["x", "y"]})
+    long = "a_name_much_longer_than_thirty_one_characters"
+    sheets = write_workbook(
+        tmp_path / "t.xlsx",
+        {long: (frame, "t.csv"), long + "_2": (frame, "u.csv"), "a/b": (frame, "v.csv")},
+        {"seed": 3},
+    )
+    assert all(len(s) <= 31 for s in sheets) and len(set(sheets)) == 3
+    assert "a_b" in sheets
+    back = pd.read_excel(tmp_path / "t.xlsx", sheet_name=sheets[0])
+    pd.testing.assert_frame_equal(back, frame)

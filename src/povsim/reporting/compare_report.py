@@ -18,6 +18,7 @@ from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import figure, fmt_big_money, fmt_money
 from povsim.reporting.html import render as render_template
 from povsim.reporting.run_report import assumptions
+from povsim.reporting.workbook import WORKBOOK, write_workbook
 from povsim.studies.compare import OPTIMISED, InvestmentResults
 
 OBJECTIVE_WORDS = {
@@ -305,8 +306,8 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
 
 def write_investment_outputs(res: InvestmentResults, out_dir: Path, figures: bool = True) -> Path:
     """Write comparison.csv/.parquet (ranked, one row per strategy), allocations.csv,
-    by_quintile.csv, ede.csv, frontier.csv, replicates.csv, summary.json, manifest.json,
-    figures/ and report.html into ``out_dir``, atomically."""
+    by_quintile.csv, ede.csv, frontier.csv, replicates.csv, summary.json, tables.xlsx,
+    manifest.json, figures/ and report.html into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         res.table.to_csv(tmp / "comparison.csv", index=False)
@@ -326,7 +327,36 @@ def write_investment_outputs(res: InvestmentResults, out_dir: Path, figures: boo
             "optimiser": res.optimiser,
         }
         (tmp / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
-        manifest = {**res.manifest, "investment_as_run": res.investment.model_dump(mode="json")}
+        tables = {
+            "comparison": (res.table, "comparison.csv: one row per strategy, ranked"),
+            "allocations": (res.allocations, "allocations.csv: £ a year by lever and quintile"),
+            "by_quintile": (res.by_quintile, "by_quintile.csv"),
+            "ede": (res.ede, "ede.csv: EDE health by inequality aversion"),
+        }
+        if not res.frontier.empty:
+            tables["frontier"] = (res.frontier, "frontier.csv")
+        if res.replicate_rows is not None:
+            tables["replicates"] = (res.replicate_rows, "replicates.csv")
+        m = res.manifest
+        readme = {
+            "question": res.investment.name,
+            "description": res.investment.question or res.investment.description,
+            "seed": m.get("seed"),
+            "replicates": m.get("replicates"),
+            "povsim version": m.get("povsim_version"),
+            "area": m.get("area"),
+            "real population (persons)": m.get("real_population"),
+            "units": "QALYs discounted; costs GBP, start-year prices, discounted; gap/SII "
+            "changes in years of HLE/LE at birth in the evaluation year (negative = narrower); "
+            "core20_share: share of QALYs gained in the most deprived fifth; *_lo/*_hi: 95% "
+            "Monte Carlo interval over replicates",
+        }
+        sheets = write_workbook(tmp / WORKBOOK, tables, readme)
+        manifest = {
+            **res.manifest,
+            "investment_as_run": res.investment.model_dump(mode="json"),
+            "workbook": {"file": WORKBOOK, "sheets": ["README", *sheets]},
+        }
         write_manifest(tmp / "manifest.json", json_safe(manifest))
         figdir = tmp / "figures"
         if figures:

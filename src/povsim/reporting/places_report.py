@@ -14,6 +14,7 @@ import pandas as pd
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import figure as embed
 from povsim.reporting.html import render
+from povsim.reporting.workbook import WORKBOOK, write_workbook
 from povsim.studies.places_compare import OPTIMISED, PlacesResults
 
 
@@ -161,7 +162,7 @@ def report_html(res: PlacesResults, figure_path: Path | None) -> str:
 
 def write_places_outputs(res: PlacesResults, out_dir: Path, figures: bool = True) -> Path:
     """Write comparison.csv (national, ranked), by_place.csv, allocations.csv, summary.json,
-    manifest.json, figures/places.png and report.html into ``out_dir``, atomically."""
+    tables.xlsx, manifest.json, figures/places.png and report.html into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         res.table.to_csv(tmp / "comparison.csv", index=False)
@@ -173,7 +174,28 @@ def write_places_outputs(res: PlacesResults, out_dir: Path, figures: bool = True
             "optimiser": res.optimiser,
         }
         (tmp / "summary.json").write_text(json.dumps(json_safe(summary), indent=2))
-        manifest = {**res.manifest, "investment_as_run": res.investment.model_dump(mode="json")}
+        m = res.manifest
+        tables = {
+            "comparison": (res.table, "comparison.csv: national, one row per strategy, ranked"),
+            "by_place": (res.by_place, "by_place.csv: every place under every strategy"),
+            "allocations": (res.allocations, "allocations.csv"),
+        }
+        readme = {
+            "question": res.investment.name,
+            "description": res.investment.question or res.investment.description,
+            "places": ", ".join(map(str, m.get("places", []))),
+            "seed": m.get("seed"),
+            "replicates": m.get("replicates"),
+            "povsim version": m.get("povsim_version"),
+            "units": "QALYs discounted; costs and gbp_* in GBP (start-year prices); "
+            "gbp_per_head a year per resident; hle0_sii_change in years (negative = narrower)",
+        }
+        sheets = write_workbook(tmp / WORKBOOK, tables, readme)
+        manifest = {
+            **res.manifest,
+            "investment_as_run": res.investment.model_dump(mode="json"),
+            "workbook": {"file": WORKBOOK, "sheets": ["README", *sheets]},
+        }
         write_manifest(tmp / "manifest.json", json_safe(manifest))
         if figures:
             (tmp / "figures").mkdir()
