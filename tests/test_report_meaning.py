@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -240,3 +241,50 @@ def test_workbook_sheet_names_are_valid_and_nan_is_an_empty_cell(tmp_path):
     assert "a_b" in sheets
     back = pd.read_excel(tmp_path / "t.xlsx", sheet_name=sheets[0])
     pd.testing.assert_frame_equal(back, frame)
+
+
+def test_gap_is_between_the_quintiles_an_area_has():
+    from povsim.measures import life_table as M
+
+    v = np.array([[50.0, 55.0, 60.0, 65.0, 70.0]] * 3)
+    shares = np.array([[1, 1, 1, 1, 1], [0, 1, 1, 1, 1], [0, 0, 1, 0, 0]], float)
+    g = M.gap(v, shares)
+    assert g[0] == 20.0 and g[1] == 15.0 and np.isnan(g[2])  # Q5-Q1, Q5-Q2, none
+
+
+def test_an_area_without_quintile_1_says_so_and_measures_its_gap_from_q2(tmp_path):
+    comp = REPO / "scenarios" / "data" / "rural_affluent_composition_illustrative.csv"
+    lines = comp.read_text().splitlines()
+    out_lines = []
+    for line in lines:
+        parts = line.split(",")
+        if not line.startswith("#") and len(parts) > 4 and parts[3] == "1":
+            parts[4] = "0"
+        out_lines.append(",".join(parts))
+    (tmp_path / "comp.csv").write_text("\n".join(out_lines) + "\n")
+    (tmp_path / "empty.yaml").write_text(
+        f"extends: {BASELINE}\nname: emptyq1\npopulation:\n  area: local\n"
+        "  area_name: Emptyshire\n  composition: comp.csv\n  size: 2000\n  horizon: 2\n"
+        "arms:\n  warm:\n    interventions:\n      - {type: housing, start_year: 2019, "
+        "end_year: 2020, coverage: 0.3, effect: 0.9, effect_source: t, "
+        "cost: {per_participant: 4000, source: t}}\n"
+    )
+    out = write_outputs(povsim.run(tmp_path / "empty.yaml"), tmp_path / "out")
+    results = pd.read_csv(out / "results.csv", dtype={"quintile": str})
+    gaps = results[results.measure.isin(["le0_gap", "hle0_gap"]) & (results.arm == "baseline")]
+    assert gaps.value.notna().all()  # no NaN where a gap between Q2 and Q5 exists
+    q = results[(results.arm == "baseline") & (results.measure == "hle0") & (results.sex == "all")]
+    q = q.set_index(["year", "quintile"]).value
+    hle_gap = gaps[(gaps.sex == "all") & (gaps.measure == "hle0_gap")].set_index("year").value
+    for yr, v in hle_gap.items():
+        assert v == pytest.approx(q[(yr, "5")] - q[(yr, "2")])
+    comparison = pd.read_csv(out / "comparison.csv", dtype={"quintile": str})
+    assert comparison[comparison.measure == "hle0_gap_change"].value.notna().all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    meaning = " ".join(parse(html).meaning)
+    assert "Emptyshire has no residents in IMD quintile 1" in meaning
+    assert "measured between quintiles 2 and 5" in meaning
+    assert "between quintiles 2 and 5 (the most and least deprived the area has)" in meaning
+    assert "HLE gap, Q5 minus Q2" in html and "Gap Q5-Q2" in html
+    assert "nan" not in re.sub(r"data:image/png;base64,[^\"]+", "", html).lower().split()
+    assert (out / "figures" / "gap_over_time.png").is_file()

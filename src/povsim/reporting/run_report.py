@@ -34,7 +34,7 @@ from povsim.reporting.html import (
     render,
     stat_cell,
 )
-from povsim.reporting.summary import arm_headlines
+from povsim.reporting.summary import arm_headlines, empty_quintile_note, gap_ends
 
 QUINTILE_NAMES = {
     "1": "Q1 (most deprived)",
@@ -83,39 +83,59 @@ def _value(stat: dict[str, Any] | None) -> float:
     return float(stat["value"]) if stat is not None and finite(stat.get("value")) else 0.0
 
 
-def _through(d1: float, d5: float) -> str:
-    """What moved the gap: the most deprived fifth rising, or the least deprived falling."""
-    if d1 == 0 and d5 == 0:
-        return ""
-    if abs(d1) >= abs(d5):
-        verb = "rises" if d1 > 0 else "falls"
+def _ends_words(ends: tuple[str, str]) -> tuple[str, str, str]:
+    """How the text names the gap and its two ends: the most and least deprived fifths, or
+    the quintiles an area with an empty quintile has."""
+    if ends == ("1", "5"):
         return (
-            f", mostly because HLE at birth {verb} by {abs(d1):.2f} years in the most deprived "
-            f"fifth (least deprived fifth {d5:+.2f})"
+            "the most and least deprived fifths",
+            "the most deprived fifth",
+            "the least deprived fifth",
         )
-    verb = "rises" if d5 > 0 else "falls"
+    lo, hi = ends
     return (
-        f", mostly because HLE at birth {verb} by {abs(d5):.2f} years in the least deprived "
-        f"fifth (most deprived fifth {d1:+.2f})"
+        f"quintiles {lo} and {hi} (the most and least deprived the area has)",
+        f"quintile {lo}",
+        f"quintile {hi}",
     )
 
 
-def arm_meaning(arm: str, h: dict[str, Any], area_name: str, reps: int) -> str:
+def _through(d1: float, d5: float, ends: tuple[str, str] = ("1", "5")) -> str:
+    """What moved the gap: the most deprived end rising, or the least deprived falling."""
+    if d1 == 0 and d5 == 0:
+        return ""
+    _, low, high = _ends_words(ends)
+    if abs(d1) >= abs(d5):
+        verb = "rises" if d1 > 0 else "falls"
+        return (
+            f", mostly because HLE at birth {verb} by {abs(d1):.2f} years in {low} "
+            f"({high} {d5:+.2f})"
+        )
+    verb = "rises" if d5 > 0 else "falls"
+    return (
+        f", mostly because HLE at birth {verb} by {abs(d5):.2f} years in {high} ({low} {d1:+.2f})"
+    )
+
+
+def arm_meaning(
+    arm: str, h: dict[str, Any], area_name: str, reps: int, ends: tuple[str, str] = ("1", "5")
+) -> str:
     """One arm's answer in plain English: what it does to the HLE gap between the most and
     least deprived fifths (sign-correct: narrows / widens / leaves unchanged), what moved it,
     the healthy life-years gained or lost and the cost per QALY."""
     first, last = h["period"]
     gap = h["inequality_change"]["all"].get("hle0_gap")
     g = round(_value(gap), 2)
-    d1 = round(_value(h["hle0_change"].get("1")), 2)
-    d5 = round(_value(h["hle0_change"].get("5")), 2)
+    d1 = round(_value(h["hle0_change"].get(ends[0])), 2)
+    d5 = round(_value(h["hle0_change"].get(ends[1])), 2)
+    between, _, _ = _ends_words(ends)
     hy = h.get("healthy_years_gained")
     hyv = round(_value(hy))
     cost = _value(h.get("cost"))
     if g == 0 and d1 == 0 and d5 == 0 and hyv == 0:
         text = (
             f"Over {first}-{last}, {arm} changes no headline outcome at this simulated size: "
-            "the healthy-life-expectancy gap between the most and least deprived fifths, "
+            f"the healthy-life-expectancy gap between {between}, "
             f"healthy life expectancy in both and healthy life-years in {area_name} are the "
             "same as in the baseline"
         )
@@ -123,18 +143,17 @@ def arm_meaning(arm: str, h: dict[str, Any], area_name: str, reps: int) -> str:
             text += f", for {fmt_big_money(cost)}"
         return text + "."
     if gap is None:
-        text = f"In {last}, the gap between the most and least deprived fifths is not defined"
+        text = f"In {last}, {area_name} has no gap between quintiles (one quintile only)"
     elif g == 0:
         text = (
-            f"{arm} leaves the healthy-life-expectancy gap between the most and least deprived "
-            f"fifths unchanged in {last} ({_interval(gap, reps)})"
+            f"{arm} leaves the healthy-life-expectancy gap between {between} unchanged in "
+            f"{last} ({_interval(gap, reps)})"
         )
     else:
         verb = "narrows" if g < 0 else "widens"
         text = (
-            f"{arm} {verb} the healthy-life-expectancy gap between the most and least "
-            f"deprived fifths by {abs(g):.2f} years in {last} ({_interval(gap, reps)})"
-            + _through(d1, d5)
+            f"{arm} {verb} the healthy-life-expectancy gap between {between} by "
+            f"{abs(g):.2f} years in {last} ({_interval(gap, reps)})" + _through(d1, d5, ends)
         )
     text += ". "
     if hy is not None:
@@ -172,11 +191,13 @@ def baseline_meaning(results: Results) -> list[str]:
         "This run is the baseline only: no intervention is compared with it, so it shows "
         "where health inequality goes with no new policy."
     ]
-    q1, q5, gap = get(last, "1", "hle0"), get(last, "5", "hle0"), get(last, "all", "hle0_gap")
+    lo, hi = gap_ends(results.frame)
+    _, low, high = _ends_words((lo, hi))
+    q1, q5, gap = get(last, lo, "hle0"), get(last, hi, "hle0"), get(last, "all", "hle0_gap")
     if q1 is not None and q5 is not None and gap is not None:
         text = (
-            f"In {last}, healthy life expectancy at birth in {area} is {q1:.1f} years in the "
-            f"most deprived fifth and {q5:.1f} in the least deprived, a gap of {gap:.1f} years"
+            f"In {last}, healthy life expectancy at birth in {area} is {q1:.1f} years in "
+            f"{low} and {q5:.1f} in {high}, a gap of {gap:.1f} years"
         )
         lgap = get(last, "all", "le0_gap")
         if lgap is not None:
@@ -194,12 +215,16 @@ def baseline_meaning(results: Results) -> list[str]:
 
 
 def what_this_means(results: Results, heads: dict[str, dict[str, Any]]) -> list[str]:
-    """The report's opening paragraphs, generated from its numbers."""
-    if not heads:
-        return baseline_meaning(results)
-    reps = int(results.manifest.get("replicates", 1))
+    """The report's opening paragraphs, generated from its numbers; first, when the area has
+    no residents in some quintile, what the gap is measured between."""
     area = _area_name(results)
-    return [arm_meaning(arm, h, area, reps) for arm, h in heads.items()]
+    note = empty_quintile_note(results.frame, area)
+    first = [note] if note else []
+    if not heads:
+        return first + baseline_meaning(results)
+    reps = int(results.manifest.get("replicates", 1))
+    ends = gap_ends(results.frame)
+    return first + [arm_meaning(arm, h, area, reps, ends) for arm, h in heads.items()]
 
 
 # --- sections -------------------------------------------------------------------------------
@@ -341,7 +366,15 @@ def _findings(heads: dict[str, dict[str, Any]], area_name: str = "England") -> l
     return items
 
 
-def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England") -> list[dict]:
+def _gap_label(results: Results) -> str:
+    """ "Q5 minus Q1", or the quintiles an area with an empty end quintile has."""
+    lo, hi = gap_ends(results.frame)
+    return f"Q{hi} minus Q{lo}"
+
+
+def _headline_table(
+    heads: dict[str, dict[str, Any]], area_name: str = "England", gap_label: str = "Q5 minus Q1"
+) -> list[dict]:
     """Rows of the headline table: ``{"group": text}`` or ``{"label", "cells"}``."""
     arms = list(heads)
     any_h = next(iter(heads.values()))
@@ -365,7 +398,7 @@ def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England"
     group(f"Change in inequality in {last}, years (negative = narrower)")
     for m, name in (("hle0", "HLE"), ("le0", "LE")):
         row(
-            f"{name} gap, Q5 minus Q1",
+            f"{name} gap, {gap_label}",
             lambda h, m=m: h["inequality_change"]["all"].get(f"{m}_gap"),
             fmt_years,
         )
@@ -444,11 +477,13 @@ def _baseline_tables(results: Results) -> dict[str, Any]:
             # The whole-area row is named after the area (a local area is not England).
             label = _area_name(results) if q == "all" else QUINTILE_NAMES[q]
             body.append({"label": label, "values": vals, "em": False})
-        for s, label in (("gap", "Gap Q5-Q1"), ("sii", "SII")):
+        lo, hi = gap_ends(results.frame)
+        for s, label in (("gap", f"Gap Q{hi}-Q{lo}"), ("sii", "SII")):
             vals = [val(yr, sex, "all", f"{m}_{s}") for m in ("le0", "hle0") for yr in years]
             body.append({"label": label, "values": vals, "em": True})
         tables.append({"title": title, "columns": cols, "rows": body})
-    return {"first": first, "tables": tables}
+    note = empty_quintile_note(results.frame, _area_name(results))
+    return {"first": first, "tables": tables, "notes": [note] if note else []}
 
 
 def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> dict[str, Any]:
@@ -761,7 +796,7 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
         arms=arms,
         reps=int(m.get("replicates", 1)),
         findings=_findings(heads, area) if heads else [],
-        headline_rows=_headline_table(heads, area) if heads else [],
+        headline_rows=_headline_table(heads, area, _gap_label(results)) if heads else [],
         sex_rows=_sex_gaps_table(heads) if heads else [],
         loops=loops,
         baseline=_baseline_tables(results),
