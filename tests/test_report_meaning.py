@@ -288,3 +288,26 @@ def test_an_area_without_quintile_1_says_so_and_measures_its_gap_from_q2(tmp_pat
     assert "HLE gap, Q5 minus Q2" in html and "Gap Q5-Q2" in html
     assert "nan" not in re.sub(r"data:image/png;base64,[^\"]+", "", html).lower().split()
     assert (out / "figures" / "gap_over_time.png").is_file()
+
+
+def test_the_templates_ship_inside_the_package():
+    import tomllib
+
+    from povsim.reporting.html import TEMPLATES, environment
+
+    pkg = Path(povsim.__file__).parent
+    assert TEMPLATES.is_relative_to(pkg)  # hatch packages src/povsim whole, data files too
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text())
+    wheel = conf["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert "src/povsim" in wheel["packages"] and "exclude" not in wheel
+    names = set(environment().list_templates())
+    for t in (
+        "base.html.j2",
+        "macros.html.j2",
+        "style.css",
+        "run_report.html.j2",
+        "compare_report.html.j2",
+        "places_report.html.j2",
+        "sensitivity_report.html.j2",
+    ):
+        assert t in names, t
