@@ -295,6 +295,7 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         objective=objective_words(res),
         ranked=_ranked_table(res),
         frontier=frontier,
+        after_results=[],
         figures=figs,
         figures_written=figures_dir is not None and Path(figures_dir).is_dir(),
         search=search,

@@ -59,9 +59,11 @@ def stat_cell(stat: dict | None, fmt: Callable[[float], str]) -> dict[str, str] 
     None (shown as n/a) where undefined."""
     if stat is None or not finite(stat.get("value")):
         return None
-    out = {"text": fmt(stat["value"]), "ci": ""}
+    out = {"text": fmt(stat["value"]), "ci": "", "flag": ""}
     if finite(stat.get("lo")) and finite(stat.get("hi")):
         out["ci"] = f"95%: {fmt(stat['lo'])} to {fmt(stat['hi'])}"
+    if stat.get("imprecise"):  # a figure resting on few simulated events says so
+        out["flag"] = str(stat.get("note") or "imprecise")
     return out
 
 

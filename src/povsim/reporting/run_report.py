@@ -798,6 +798,7 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
         findings=_findings(heads, area) if heads else [],
         headline_rows=_headline_table(heads, area, _gap_label(results)) if heads else [],
         sex_rows=_sex_gaps_table(heads) if heads else [],
+        after_headlines=[],
         loops=loops,
         baseline=_baseline_tables(results),
         decomposition=decomposition,
