@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pandas as pd
 
 from povsim.reporting.compare_figures import CAPTIONS, write_investment_figures
@@ -18,6 +19,8 @@ from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import figure, fmt_big_money, fmt_money
 from povsim.reporting.html import render as render_template
 from povsim.reporting.run_report import assumptions
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import LABELS, who_pays_from_totals, who_pays_html
 from povsim.reporting.workbook import WORKBOOK, write_workbook
 from povsim.studies.compare import OPTIMISED, InvestmentResults
 
@@ -25,6 +28,8 @@ OBJECTIVE_WORDS = {
     "qalys": "discounted QALYs gained",
     "ede": "gain in equally distributed equivalent health at inequality aversion {a:g}",
     "gap": "narrowing of the Q1-Q5 gap in health per person",
+    **{f"net_cost_{p}": f"lowest discounted net cost to {LABELS[p]}" for p in LABELS},
+    **{f"roi_{p}": f"highest return on investment to {LABELS[p]}" for p in LABELS},
 }
 
 
@@ -42,6 +47,11 @@ def objective_words(res: InvestmentResults) -> str:
     text = OBJECTIVE_WORDS[o.measure].format(a=o.aversion)
     if o.measure == "gap" and o.max_cost_per_qaly is not None:
         text += f", at no more than £{o.max_cost_per_qaly:,.0f} per QALY"
+    if o.max_net_cost is not None and o.net_cost_perspective is not None:
+        text += (
+            f", with a discounted net cost to {LABELS[o.net_cost_perspective]} of at most "
+            f"{fmt_big_money(o.max_net_cost)}"
+        )
     return text
 
 
@@ -264,10 +274,11 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; they "
         "show simulation noise only, not uncertainty in effects, costs or relative risks (use "
         "`povsim sensitivity` for that).",
-        "Costs are the programmes' own costs (£, start-year prices), discounted; health and "
-        "care costs avoided are not counted. Treatment under an access lever continues and is "
-        "paid after the budget years, so a strategy may cost more than the budget; a lever "
-        "whose eligible pool is exhausted leaves money unspent (both show in the cost column).",
+        "The cost column is the programmes' own costs (£, start-year prices), discounted; NHS, "
+        "social-care and Exchequer costs avoided are in 'Who pays, who saves'. Treatment "
+        "under an access lever continues and is paid after the budget years, so a strategy may "
+        "cost more than the budget; a lever whose eligible pool is exhausted leaves money "
+        "unspent (both show in the cost column).",
         "QALYs weight each simulated year by an EQ-5D utility by age, sex and self-rated health "
         "(Ara & Brazier 2010 population norms; the not-good/good ratio is an assumption).",
         "Gap, SII and RII changes are period LE/HLE at birth in the evaluation year "
@@ -295,7 +306,15 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         objective=objective_words(res),
         ranked=_ranked_table(res),
         frontier=frontier,
-        after_results=[],
+        after_results=[
+            markupsafe.Markup(
+                who_pays_html(
+                    who_pays_from_totals(res.table),
+                    str(m.get("area", "England")),
+                    Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None,
+                )
+            )
+        ],
         figures=figs,
         figures_written=figures_dir is not None and Path(figures_dir).is_dir(),
         search=search,

@@ -21,6 +21,8 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from povsim.model import registry as R  # noqa: E402
 from povsim.reporting.summary import gap_ends  # noqa: E402
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE  # noqa: E402
+from povsim.reporting.who_pays import who_pays_figure, who_pays_table  # noqa: E402
 
 QUINTILE_COLOURS = {
     "1": "#b2182b",
@@ -567,6 +569,9 @@ def write_figures(
             ):
                 p = directory / f"{name}.png"
                 fn(data, p)
+                written.append(p)
+            p = directory / WHO_PAYS_FIGURE
+            if who_pays_figure(who_pays_table(comparison), p):
                 written.append(p)
         if has_loops(frame):
             p = directory / "feedback_loops.png"

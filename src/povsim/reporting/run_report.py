@@ -15,6 +15,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pandas as pd
 import yaml
 
@@ -35,6 +36,8 @@ from povsim.reporting.html import (
     stat_cell,
 )
 from povsim.reporting.summary import arm_headlines, empty_quintile_note, gap_ends
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import who_pays_html, who_pays_table
 
 QUINTILE_NAMES = {
     "1": "Q1 (most deprived)",
@@ -516,6 +519,15 @@ def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> dic
     return {"written": True, "main": main, "by_arm": by_arm}
 
 
+def _who_pays(results: Results, figures_dir: Path | None) -> markupsafe.Markup:
+    """Costs by perspective per arm (reporting/who_pays.py builds its own escaped HTML;
+    empty without cost rows)."""
+    fig = Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None
+    return markupsafe.Markup(
+        who_pays_html(who_pays_table(results.comparison), _area_name(results), fig)
+    )
+
+
 def _loop_check(results: Results) -> dict[str, Any] | None:
     """Arms whose gain rests mostly on the feedback loops, whose parameters are assumptions."""
     d = results.loop_dependence
@@ -768,6 +780,8 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
     toc = [("meaning", "What this means"), ("run", "What was run")]
     if heads:
         toc.append(("headlines", "Headline results"))
+        if not who_pays_table(results.comparison).empty:
+            toc.append(("who-pays", "Who pays, who saves"))
     if loops is not None:
         toc.append(("loops", "Loop dependence"))
     toc.append(("baseline", "Baseline"))
@@ -798,7 +812,7 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
         findings=_findings(heads, area) if heads else [],
         headline_rows=_headline_table(heads, area, _gap_label(results)) if heads else [],
         sex_rows=_sex_gaps_table(heads) if heads else [],
-        after_headlines=[],
+        after_headlines=[_who_pays(results, figures_dir)] if heads else [],
         loops=loops,
         baseline=_baseline_tables(results),
         decomposition=decomposition,
