@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from povsim.reporting.figure_store import save_figure
 from povsim.reporting.run_figures import ARM_PALETTE, DPI, QUINTILE_NAMES, STYLE
 
 LEVER_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
@@ -40,8 +41,7 @@ def _colours(names: list[str]) -> dict[str, str]:
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def impact_plane(table: pd.DataFrame, threshold: float, col: dict[str, str], path: Path) -> None:

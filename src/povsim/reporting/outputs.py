@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from povsim.measures.results import Results
@@ -12,12 +13,19 @@ from povsim.reporting.run_report import write_report
 from povsim.reporting.summary import summary
 
 
-def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
+def write_outputs(
+    results: Results,
+    out_dir: Path,
+    figures: bool = True,
+    phase: Callable[[str], None] | None = None,
+) -> Path:
     """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
     decomposition.csv, loop_dependence.csv, by_age.csv, summary.json, manifest.json, figures/
-    and report.html."""
+    and report.html; ``phase(text)`` is told each step."""
+    say = phase or (lambda text: None)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
+        say("writing tables and summary.json")
         frame = results.to_frame()
         frame.to_csv(tmp / "results.csv", index=False)
         frame.to_parquet(tmp / "results.parquet", index=False)
@@ -37,6 +45,7 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         manifest = {**results.manifest, "scenario_as_run": results.scenario}
         write_manifest(tmp / "manifest.json", manifest)
         if figures:
+            say("drawing figures")
             write_figures(
                 frame,
                 tmp / "figures",
@@ -44,5 +53,6 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
                 decomposition=results.decomposition,
                 area_name=str(results.manifest.get("area_name") or "England"),
             )
+        say("writing report.html")
         write_report(results, tmp / "figures", tmp / "report.html")
     return out_dir

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from povsim.reporting.figure_store import save_figure
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import esc
 from povsim.studies.places_compare import OPTIMISED, PlacesResults
@@ -63,8 +64,7 @@ def figure(res: PlacesResults, path: Path) -> None:
     ax.set_title(f"Where {best} puts the money", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def _table_html(df: pd.DataFrame, cols: list[str]) -> str:

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from povsim.model import registry as R  # noqa: E402
+from povsim.reporting.figure_store import save_figure  # noqa: E402
 
 QUINTILE_COLOURS = {
     "1": "#b2182b",
@@ -111,8 +112,7 @@ def _band(ax, x, y, se, colour, label, style="-"):
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI)  # figures call tight_layout; "tight" bbox would lay out twice
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)  # figures call tight_layout; "tight" bbox: laid out twice
 
 
 def expectancies_figure(

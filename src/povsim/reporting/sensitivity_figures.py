@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from povsim.reporting.figure_store import save_figure
 from povsim.reporting.run_figures import ARM_PALETTE, BASELINE_COLOUR, DPI, STYLE, plt
 
 # Outputs shown in the figures (the tables hold every output).
@@ -66,8 +67,7 @@ def indices_figure(indices: pd.DataFrame, method: str, path: Path) -> None:
     )
     fig.suptitle(what)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def convergence_figure(conv: pd.DataFrame, path: Path) -> None:
@@ -88,8 +88,7 @@ def convergence_figure(conv: pd.DataFrame, path: Path) -> None:
     axes[0][0].legend(fontsize=7)
     fig.suptitle("Convergence of ST as N grows")
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def ceac_figure(ce: pd.DataFrame, path: Path) -> None:
@@ -106,8 +105,7 @@ def ceac_figure(ce: pd.DataFrame, path: Path) -> None:
     ax.set_title("Cost-effectiveness acceptability curves")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def write_figures(res: Any, directory: Path) -> list[Path]:
