@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -317,6 +318,21 @@ def _configure_logging(verbose: int, level: str | None) -> None:
 def main(verbose: int, log_level: str | None) -> None:
     """povsim: health inequalities by deprivation in England, simulated person by person."""
     _configure_logging(verbose, log_level and log_level.lower())
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A deprecated syntax in a file is one line for the person who wrote it, not Python's
+    two-line warning with a source path inside povsim."""
+    from povsim.inputs.errors import DeprecatedSyntax
+
+    if issubclass(category, DeprecatedSyntax):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
 
 
 @main.command()
@@ -430,7 +446,9 @@ def _print_arm_headlines(results) -> None:
 
 
 def real_scale_line(h: dict, area_name: str) -> str:
-    """'1,240 healthy life-years gained in <area>, £3.1m a year; per 100,000: ...'."""
+    """'1,240 healthy life-years gained in <area>, £93m in all (£3.1m mean a year over
+    2019-2048); per 100,000: ...': the yearly cost is the mean over the whole period (the
+    programme may spend in only some of its years), so it says so."""
     from povsim.reporting.html import fmt_count
 
     def short_money(v: float) -> str:
@@ -450,7 +468,11 @@ def real_scale_line(h: dict, area_name: str) -> str:
     if hy is not None:
         parts.append(f"{fmt_count(hy)} healthy life-years gained in {area_name}")
     if cost is not None:
-        parts.append(f"{short_money(cost)} in all ({short_money(cpy)} a year)")
+        period = h.get("period") or ("?", "?")
+        parts.append(
+            f"{short_money(cost)} in all ({short_money(cpy)} mean a year over "
+            f"{period[0]}-{period[1]})"
+        )
     if deaths is not None:
         parts.append(f"{fmt_count(deaths)} deaths averted")
     if part is not None:

@@ -46,6 +46,12 @@ class ScenarioError(Exception):
         super().__init__(" ".join(message.split()))  # guarantee a single line
 
 
+class DeprecatedSyntax(FutureWarning):
+    """An old way of writing something that is still accepted (with this warning) and will be
+    removed; the message says what to write instead. A FutureWarning, so Python shows it to
+    the people who write the files, not only to developers."""
+
+
 def own(
     path: str, problem: str, got: Any = ..., allowed: str | None = None, hint: str | None = None
 ) -> NoReturn:
