@@ -473,7 +473,7 @@ class CalibrationResult:
 
     def plot(self, which: str | None = None) -> Any:
         """``{"fit": Figure}``: model against target for each row of the fit report."""
-        import matplotlib.pyplot as plt
+        from povsim.reporting.figure_store import plt
 
         r = self.report.dropna(subset=["target", "model"])
         fig, ax = plt.subplots(figsize=(5.5, 5.5))

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from povsim.reporting.figure_store import save_figure
+from povsim.reporting.figure_store import plt, save_figure
 from povsim.reporting.run_figures import ARM_PALETTE, DPI, QUINTILE_NAMES, STYLE
 
 LEVER_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")

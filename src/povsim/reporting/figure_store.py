@@ -3,6 +3,7 @@ a dict of open matplotlib Figures (the Python API's ``.plot()``), without writin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,7 +12,11 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Files need no display: Agg, unless a backend was asked for. Jupyter asks for its inline one
+# (MPLBACKEND), and forcing Agg there would stop the Figures that `.plot()` returns from
+# showing. Every figure module gets pyplot from here, so this choice comes first.
+if not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 # A context variable, not a global: figures kept in one thread or task never leak into another.

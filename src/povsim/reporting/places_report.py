@@ -37,10 +37,7 @@ def summary_lines(res: PlacesResults) -> list[str]:
 
 def figure(res: PlacesResults, path: Path) -> None:
     """Sorted bars: £ per head a year in each place, best strategy against equal per head."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from povsim.reporting.figure_store import plt
 
     best = res.table.strategy.iloc[0]
     bp = res.by_place

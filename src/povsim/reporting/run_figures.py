@@ -11,16 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from povsim.model import registry as R  # noqa: E402
-from povsim.reporting.figure_store import save_figure  # noqa: E402
+from povsim.model import registry as R
+from povsim.reporting.figure_store import plt, save_figure  # pyplot, its backend chosen
 
 QUINTILE_COLOURS = {
     "1": "#b2182b",
