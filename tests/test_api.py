@@ -202,3 +202,26 @@ def test_cli_commands_go_through_the_api(tmp_path, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     assert len(seen) == 1 and seen[0]["decomposition"] and seen[0]["loop_check"]
+
+
+def test_places_api_is_the_places_command_s_table():
+    t = povsim.places("Knowsley")
+    assert list(t.columns) == [
+        "code",
+        "level",
+        "name",
+        "population",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "q5",
+        "targets",
+    ]
+    row = t[t.level == "single_tier_la"].iloc[0]
+    assert row["code"].startswith("E08") and row["population"] > 100_000
+    assert abs(row[["q1", "q2", "q3", "q4", "q5"]].sum() - 1) < 1e-9
+    assert row["q1"] > 0.5  # Knowsley: most residents in the most deprived national fifth
+    res = CliRunner().invoke(main, ["places", "Knowsley"])
+    assert res.exit_code == 0 and row["code"] in res.output and "Knowsley" in res.output
+    assert povsim.places("no such place anywhere").empty

@@ -22,7 +22,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_API = ("run", "compare", "sensitivity", "calibrate")
+_API = ("run", "compare", "sensitivity", "calibrate", "places")
 
 
 def __getattr__(name: str):
@@ -52,6 +52,7 @@ __all__ = [
     "compare",
     "sensitivity",
     "calibrate",
+    "places",
     "load_scenario",
     "load_investment",
     "Results",

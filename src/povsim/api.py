@@ -61,6 +61,7 @@ __all__ = [
     "SensitivityAnalysis",
     "calibrate",
     "compare",
+    "places",
     "run",
     "sensitivity",
 ]
@@ -617,3 +618,33 @@ def _calibrate_local(
     return CalibrationResult(
         local, report, size, years, seed, status=status, scenario=sc, notes=notes
     )
+
+
+# --- places -------------------------------------------------------------------------------------
+
+
+def places(search: str | None = None, level: str | None = None) -> pd.DataFrame:
+    """The real places a scenario may name as ``population.area`` (``povsim places``): one row
+    each with ``code``, ``level``, ``name``, mid-2019 ``population`` (persons), ``q1``..``q5``
+    (share of it in each national IMD2019 quintile, 1 = most deprived) and ``targets`` (the
+    published expectancies shipped for a local fit: le0, hle0, le0+hle0 or -). ``search``
+    keeps codes starting with it or names containing it; ``level`` one of icb, sub_icb,
+    single_tier_la, upper_tier_la, lower_tier_la. An empty table when nothing matches."""
+    from povsim.inputs.place_targets import measures_of
+    from povsim.inputs.places import quintile_mix, search_places
+
+    rows = []
+    for p in search_places(search, level):
+        mix = quintile_mix(p)
+        rows.append(
+            {
+                "code": p.code,
+                "level": p.level,
+                "name": p.label,
+                "population": p.population,
+                **{f"q{q + 1}": float(mix[q]) for q in range(5)},
+                "targets": measures_of(p.code),
+            }
+        )
+    columns = ["code", "level", "name", "population", "q1", "q2", "q3", "q4", "q5", "targets"]
+    return pd.DataFrame(rows, columns=columns)

@@ -803,21 +803,19 @@ def places(search: str | None, level: str | None) -> None:
     """List the real places a scenario may name (population.area), with their mid-2019
     population and the share of it in each national IMD2019 quintile; SEARCH filters by
     code prefix or part of the name."""
-    from povsim.inputs.place_targets import measures_of
-    from povsim.inputs.places import quintile_mix, search_places
+    from povsim import api
 
-    found = search_places(search, level)
-    if not found:
+    found = api.places(search, level)
+    if found.empty:
         _fail(f"places: no place matches '{search}'; try a shorter part of the name")
     click.echo(
         f"{'code':9s}  {'level':14s}  {'population':>10s}  "
         f"{'Q1%':>4s} {'Q2%':>4s} {'Q3%':>4s} {'Q4%':>4s} {'Q5%':>4s}  {'targets':8s} name"
     )
-    for p in found:
-        mix = " ".join(f"{100 * x:4.0f}" for x in quintile_mix(p))
+    for p in found.itertuples():
+        mix = " ".join(f"{100 * x:4.0f}" for x in (p.q1, p.q2, p.q3, p.q4, p.q5))
         click.echo(
-            f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {measures_of(p.code):8s} "
-            f"{p.label}"
+            f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {p.targets:8s} {p.name}"
         )
     click.echo(
         f"{len(found)} place(s); mid-2019 persons, Q1 = most deprived national IMD2019 "
