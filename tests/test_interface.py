@@ -343,7 +343,7 @@ def test_one_syntax_for_proportionate_weights_old_form_warns(tmp_path):
     # On the command line the warning is one line, not Python's two.
     res = CliRunner().invoke(main, ["validate", str(old_file)])
     assert res.exit_code == 0, res.output
-    assert "warning: strategies: `need: weights` is deprecated" in res.output
+    assert f"warning: {old_file}: strategies: `need: weights` is deprecated" in res.output
     assert "DeprecatedSyntax" not in res.output and "warnings.warn" not in res.output
 
 

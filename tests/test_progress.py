@@ -31,7 +31,10 @@ def tiny_sweep(tmp_path: Path) -> Path:
     return write_tiny(tmp_path, size=500, horizon=2)
 
 
-def test_run_prints_every_phase_off_a_terminal(tmp_path):
+def test_run_prints_every_phase_off_a_terminal(tmp_path, monkeypatch):
+    import povsim.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)  # a tiny run is quicker than the delay
     res = CliRunner().invoke(main, ["run", str(small_arms(tmp_path)), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     err = res.stderr
@@ -56,9 +59,22 @@ def test_run_prints_every_phase_off_a_terminal(tmp_path):
         main, ["run", str(small_arms(tmp_path)), "-o", str(tmp_path / "q"), "-q"]
     )
     assert quiet.exit_code == 0 and "simulating small:" not in quiet.stderr
+    # Before the delay, nothing: a bad input's error stays the only line.
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 3600.0)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {BASE}\nname: bad\nseed: -1\n")
+    res = CliRunner().invoke(main, ["run", str(bad), "-o", str(tmp_path / "b")])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    slow = CliRunner().invoke(
+        main, ["run", str(small_arms(tmp_path)), "-o", str(tmp_path / "s"), "--no-figures"]
+    )
+    assert slow.exit_code == 0 and "building the population" not in slow.stderr
 
 
-def test_sweep_prints_phases_and_runs_done_of_total(tmp_path):
+def test_sweep_prints_phases_and_runs_done_of_total(tmp_path, monkeypatch):
+    import povsim.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
     sc = tiny_sweep(tmp_path)
     out = tmp_path / "s"
     res = CliRunner().invoke(

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,6 +19,9 @@ log = logging.getLogger("povsim")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
+# Seconds before progress (bar, phases, plain lines) appears: a quick command prints only its
+# result, and a bad input only its one-line error.
+PROGRESS_DELAY = 1.5
 # Command-line bounds: the same as the scenario schema's (population.size, seed), so a bad
 # value is blamed on the option that gave it, not on the scenario file.
 SIZE = click.IntRange(100, 20_000_000)
@@ -96,9 +100,27 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
     overrides = {"seed": seed, "population.size": size, **more}
     log.info("reading %s", path)
     try:
-        return loader(path, {k: v for k, v in overrides.items() if v is not None})
+        with _deprecations(path):
+            return loader(path, {k: v for k, v in overrides.items() if v is not None})
     except ScenarioError as e:
         _fail(str(e))
+
+
+@contextmanager
+def _deprecations(path: Path):
+    """A deprecated syntax in ``path`` is one line for the person who wrote the file
+    (``warning: FILE: ...``), not Python's two-line warning pointing inside povsim; other
+    warnings are passed on unchanged."""
+    from povsim.inputs.errors import DeprecatedSyntax
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", DeprecatedSyntax)
+        yield
+    for w in seen:
+        if issubclass(w.category, DeprecatedSyntax):
+            click.echo(f"warning: {path}: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _check_output(out: Path, loaded) -> None:
@@ -167,7 +189,10 @@ class _LazyProgress:
     stderr is not a terminal (a log file, a CI job) plain lines instead, one per step, at most
     one every ``every`` seconds and always the last."""
 
-    def __init__(self, description: str, enabled: bool, delay: float = 1.5, every: float = 1.0):
+    def __init__(
+        self, description: str, enabled: bool, delay: float | None = None, every: float = 1.0
+    ):
+        delay = PROGRESS_DELAY if delay is None else delay
         self.description, self.enabled, self.delay, self.every = description, enabled, delay, every
         self.start = time.perf_counter()
         self.bar: Any = None  # a rich Progress once shown
@@ -176,16 +201,26 @@ class _LazyProgress:
         self.last_line: float | None = None  # when the last plain line was written
         self.done, self.total = 0, 0  # the last step reported (for an interrupt's message)
         self.current = ""  # the phase under way
+        self.waiting: list[str] = []  # phases not printed yet (the first `delay` seconds)
 
     def phase(self, text: str) -> None:
-        """A new phase: one plain line off a terminal, the bar's label on one."""
+        """A new phase: one plain line off a terminal, the bar's label on one. Like the bar,
+        the lines start only once the command has taken ``delay`` seconds (then with the
+        phases so far), so a quick command, or a bad input's one-line error, stays alone."""
         self.current = text
         if not self.enabled:
             return
         if self.bar is not None:
             self.bar.update(self.task, description=f"{self.description}: {text}")
         elif self.plain:
-            click.echo(f"{self.description}: {text}", err=True)
+            self.waiting.append(text)
+            self._flush_phases()
+
+    def _flush_phases(self) -> None:
+        if self.waiting and time.perf_counter() - self.start >= self.delay:
+            for text in self.waiting:
+                click.echo(f"{self.description}: {text}", err=True)
+            self.waiting = []
 
     def where(self) -> str:
         """'during <phase> after 120/600 steps' for an interrupt's message."""
@@ -214,6 +249,7 @@ class _LazyProgress:
         if not self.enabled:
             return
         if self.plain:
+            self._flush_phases()
             self._line(done, total)
             return
         if self.bar is None:
@@ -318,21 +354,6 @@ def _configure_logging(verbose: int, level: str | None) -> None:
 def main(verbose: int, log_level: str | None) -> None:
     """povsim: health inequalities by deprivation in England, simulated person by person."""
     _configure_logging(verbose, log_level and log_level.lower())
-    warnings.showwarning = _show_warning
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A deprecated syntax in a file is one line for the person who wrote it, not Python's
-    two-line warning with a source path inside povsim."""
-    from povsim.inputs.errors import DeprecatedSyntax
-
-    if issubclass(category, DeprecatedSyntax):
-        click.echo(f"warning: {message}", err=True)
-    else:
-        _SHOW_WARNING(message, category, filename, lineno, file, line)
-
-
-_SHOW_WARNING = warnings.showwarning
 
 
 @main.command()

@@ -87,6 +87,9 @@ class Uncertain(BaseModel):
     source: str = Field(
         min_length=1,
         description="publication, year and table, or 'assumption: why' (a non-empty string)",
+        json_schema_extra={
+            "allowed": "publication, year and table, or 'assumption: why' (a non-empty string)"
+        },
     )
 
     @model_validator(mode="after")

@@ -143,9 +143,12 @@ def field_keys(model: type[BaseModel]) -> list[str]:
 
 
 def expect(field: Any) -> str:
-    """Human description of what a field accepts, derived from its type and bounds."""
-    if field.description:
-        return field.description
+    """Human description of what a field accepts: its ``allowed`` wording where the type and
+    bounds cannot say it (a name pattern, say), else derived from its type and bounds. (Not its
+    ``description``, which says what the field means, for the reference.)"""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("allowed"), str):
+        return extra["allowed"]
     ann = field.annotation
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "a mapping with keys " + ", ".join(field_keys(ann))

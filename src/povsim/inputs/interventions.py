@@ -150,7 +150,10 @@ class InterventionBase(BaseModel):
     model_config = CONFIG
     type: str  # narrowed to one literal by each type
     name: str | None = Field(
-        None, pattern=NAME_PATTERN, description="1-64 characters from A-Z a-z 0-9 _ -"
+        None,
+        pattern=NAME_PATTERN,
+        description="1-64 characters from A-Z a-z 0-9 _ -",
+        json_schema_extra={"allowed": "1-64 characters from A-Z a-z 0-9 _ -"},
     )
     start_year: int = Field(
         ge=1990, le=2200, description="first calendar year it is delivered (and charged)"

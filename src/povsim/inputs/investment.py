@@ -439,6 +439,9 @@ class Investment(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN,
         description="1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)",
+        json_schema_extra={
+            "allowed": "1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)"
+        },
     )
     description: str = Field("", description="free text shown in reports")
     question: str = Field(

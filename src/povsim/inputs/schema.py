@@ -59,6 +59,7 @@ class PopulationSpec(BaseModel):
         max_length=80,
         pattern=r"^[^\x00-\x1f\x7f]+$",
         description="1-80 characters without line breaks or control characters",
+        json_schema_extra={"allowed": "1-80 characters without line breaks or control characters"},
     )  # printed in reports and tables
 
     @model_validator(mode="after")
@@ -134,6 +135,7 @@ class Arm(BaseModel):
         default_factory=list,
         max_length=MAX_INTERVENTIONS,
         description="a list of intervention blocks, each with a type",
+        json_schema_extra={"allowed": "a list of intervention blocks, each with a type"},
     )
 
 
@@ -190,6 +192,9 @@ class Scenario(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN,
         description="1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)",
+        json_schema_extra={
+            "allowed": "1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)"
+        },
     )
     description: str = Field("", description="free text shown in reports; empty by default")
     seed: int = Field(
