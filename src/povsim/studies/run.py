@@ -15,6 +15,7 @@ import pandas as pd
 from povsim import __version__
 from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
+from povsim.inputs.unit_costs import load_unit_costs
 from povsim.measures.attribution import decompose
 from povsim.measures.by_age import by_age_frame
 from povsim.measures.contrast import (
@@ -269,6 +270,7 @@ def run(
     if phase is not None:
         phase(f"reading the calibration of {sc.population.label()}")
     mp = area_params(sc)
+    load_unit_costs()  # a bad unit-cost table stops the run before anything is simulated
     h = sc.population.horizon
     runs_per = len(sc.arms) + 1
     fb = sc.feedbacks

@@ -459,8 +459,10 @@ def run_sensitivity(
     ``out_dir`` itself (see :func:`write_sensitivity`). ``phase(text)`` is told each phase."""
     say = phase or (lambda text: None)
     from povsim.inputs import uncertainty as U
+    from povsim.inputs.unit_costs import load_unit_costs
     from povsim.studies.sample_model import ScenarioModel
 
+    load_unit_costs()  # a bad unit-cost table stops here, not in a worker
     names = U.names(sc)
     check_design_size(method, n, len(names), second_order)
     say(f"sampling the {method} design ({len(names)} uncertain inputs)")
