@@ -111,6 +111,18 @@ def _check_output(out: Path, loaded) -> None:
         _fail(str(e))
 
 
+def _say_estimate(work, sc, quiet: bool) -> None:
+    """Before a command expected to take over a minute: 'estimated 7 min (...)' on stderr
+    (never with --quiet; studies/estimate.py)."""
+    if quiet:
+        return
+    from povsim.studies.estimate import announce
+
+    line = announce(work, sc)
+    if line:
+        click.echo(line, err=True)
+
+
 def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figures: bool):
     """Run ``compute(progress)`` behind a progress bar, then ``write(result, out, figures)``:
     a bad local fit or output folder is one line and exit 2, an unwritable folder exit 1."""
@@ -302,6 +314,12 @@ def run(
 
     out = output or Path("outputs") / sc.name
     _check_output(out, sc)
+    from povsim.studies.estimate import Workload
+
+    fb = sc.feedbacks
+    loops = bool(sc.arms) and (fb.capacity.enabled or fb.trust.enabled)
+    runs = (replicates + int(loops)) * (len(sc.arms) + 1)
+    _say_estimate(Workload(runs, sc.population.size, sc.population.horizon), sc, quiet)
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
@@ -362,7 +380,7 @@ def _print_table(results) -> None:
 
 def _print_arm_headlines(results) -> None:
     from povsim.reporting.run_report import one_line
-    from povsim.reporting.summary import arm_headlines
+    from povsim.reporting.summary import arm_headlines, imprecise_figures
 
     heads = arm_headlines(results)
     m = results.manifest
@@ -376,6 +394,10 @@ def _print_arm_headlines(results) -> None:
     for arm, h in heads.items():
         click.echo("  " + one_line(arm, h))
         click.echo("    " + real_scale_line(h, name))
+    for arm, label, note in imprecise_figures(heads):
+        click.echo(f"  {arm}: {label} {note}")
+    if heads and int(m.get("replicates", 1)) == 1:
+        click.echo("  (95% intervals: within-run, from 16 blocks of simulated persons)")
 
 
 def real_scale_line(h: dict, area_name: str) -> str:
@@ -401,7 +423,13 @@ def real_scale_line(h: dict, area_name: str) -> str:
     if cost is not None:
         parts.append(f"{short_money(cost)} in all ({short_money(cpy)} a year)")
     if deaths is not None:
-        parts.append(f"{fmt_count(deaths)} deaths averted")
+        d = h.get("deaths_averted") or {}
+        ci = (
+            f" (95% {fmt_count(d['lo'])} to {fmt_count(d['hi'])})"
+            if d.get("lo") is not None and d.get("hi") is not None
+            else ""
+        )
+        parts.append(f"{fmt_count(deaths)} deaths averted{ci}")
     if part is not None:
         parts.append(f"{fmt_count(part)} participant-years")
     p = h.get("per_100k") or {}
@@ -462,6 +490,12 @@ def compare(
 
     out = output or Path("outputs") / inv.name
     _check_output(out, inv)
+    from povsim.studies.compare import simulated_runs
+    from povsim.studies.estimate import Workload
+
+    sc_inv = inv.scenario({})
+    work = Workload(simulated_runs(inv), sc_inv.population.size, sc_inv.population.horizon)
+    _say_estimate(work, sc_inv, quiet)
     res = _compute_and_write(
         f"comparing {inv.name}",
         quiet,
@@ -481,7 +515,7 @@ def compare(
                 f"{int(r['rank']):>4}  {r.strategy:16s} {r.objective:>10.4g} "
                 f"{r.qalys_gained:>10,.0f} {r.cost / 1e6:>12,.1f}m "
                 f"{r.cost_per_qaly:>8,.0f} {r.hle0_sii_change:>+11.3f} "
-                f"{r.core20_share:>6.0%}"
+                + (f"{r.core20_share:>6.0%}" if r.core20_share == r.core20_share else "   n/a")
             )
         for line in plain_summary(res):
             click.echo(line)
@@ -1030,6 +1064,12 @@ def sensitivity(
     notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
     for note in notes:
         click.echo(f"warning: {note}", err=True)
+    from povsim.studies.estimate import Workload
+    from povsim.studies.sensitivity import design_rows
+
+    rows = design_rows(method, n, len(sc.uncertainty), second_order)
+    work = Workload(rows * (len(sc.arms) + 1), sc.population.size, sc.population.horizon)
+    _say_estimate(work, sc, quiet)
     progress = _LazyProgress(f"{method} sweep of {sc.name}", enabled=not quiet, delay=0.5)
     log.info("%s sweep of %s: %s", method, sc.name, ", ".join(sc.uncertainty))
     client = None
@@ -1092,9 +1132,15 @@ def _print_sensitivity(res) -> None:
             top = ", ".join(f"{p} {v:.2f}" for p, v in zip(d.parameter[:3], d.value[:3]))
             click.echo(f"{out}: top {kind}: {top}")
     if res.psa is not None:
-        p = res.psa[res.psa.statistic == "p_gap_narrows"]
-        for r in p.itertuples():
-            click.echo(f"{r.arm}: probability the HLE gap narrows {r.value:.2f}")
+        p = res.psa[res.psa.output == "hle0_gap_change"].set_index(["arm", "statistic"]).value
+        for arm in dict.fromkeys(res.psa.arm):
+            click.echo(
+                f"{arm}: probability the HLE gap narrows {p[(arm, 'p_gap_narrows')]:.2f} "
+                f"(95% {p[(arm, 'p_gap_narrows_lo')]:.2f} to {p[(arm, 'p_gap_narrows_hi')]:.2f}, "
+                f"{p[(arm, 'draws')]:.0f} draws)"
+            )
+    for w in res.manifest.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

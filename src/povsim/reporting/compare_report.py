@@ -59,8 +59,13 @@ def plain_summary(res: InvestmentResults) -> list[str]:
         f"{top.qalys_gained:,.0f} QALYs gained{_ci(top, 'qalys_gained', lambda v: f'{v:,.0f}')} "
         f"for {fmt_big_money(top.cost)} (discounted), {fmt_money(top.cost_per_qaly)} per QALY; "
         f"the HLE gap (Q5-Q1) changes by {top.hle0_gap_change:+.3f} years and its SII by "
-        f"{top.hle0_sii_change:+.3f} years; {top.core20_share:.0%} of the QALYs go to the "
-        "most deprived fifth."
+        f"{top.hle0_sii_change:+.3f} years; "
+        + (
+            f"{top.core20_share:.0%} of the QALYs gained go to the most deprived fifth."
+            if _f(top.core20_share)
+            else "the share going to the most deprived fifth is undefined (total QALYs "
+            "gained indistinguishable from zero)."
+        )
     )
     eff = t.loc[t.qalys_gained.idxmax()]
     eq = t.loc[t.hle0_sii_change.idxmin()]
@@ -104,6 +109,8 @@ COLUMNS = [
     ("hle0_gap_change", "HLE gap change (y)", lambda v: f"{v:+.3f}"),
     ("hle0_sii_change", "HLE SII change (y)", lambda v: f"{v:+.3f}"),
     ("le0_sii_change", "LE SII change (y)", lambda v: f"{v:+.3f}"),
+    # Of the positive QALY gains (measures.equity.core20_share); n/a = undefined: no gain, or
+    # total QALYs gained indistinguishable from zero.
     ("core20_share", "Share to Core20", lambda v: f"{v:.0%}"),
 ]
 

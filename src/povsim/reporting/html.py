@@ -31,6 +31,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 tr.group td { background: #fafafa; font-weight: 600; color: var(--muted); }
 table.kv th { width: 210px; background: none; font-weight: 600; }
 .ci { color: var(--muted); font-size: 0.86em; display: block; }
+.imprecise { color: #a33; font-size: 0.86em; display: block; }
 .tables { display: flex; flex-wrap: wrap; gap: 18px; }
 figure { margin: 14px 0 26px; page-break-inside: avoid; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
@@ -77,12 +78,15 @@ def fmt_big_money(v: float) -> str:
 
 
 def cell(stat: dict | None, fmt) -> str:
-    """Value with its 95% interval underneath when the run had replicates."""
+    """Value with its 95% interval underneath when known (replicates or within-run), and the
+    few-events flag (``imprecise``, ``note``) when the figure rests on few simulated events."""
     if stat is None or not finite(stat.get("value")):
         return '<td class="num">n/a</td>'
     text = esc(fmt(stat["value"]))
     if finite(stat.get("lo")) and finite(stat.get("hi")):
         text += f'<span class="ci">95%: {esc(fmt(stat["lo"]))} to {esc(fmt(stat["hi"]))}</span>'
+    if stat.get("imprecise"):
+        text += f'<span class="imprecise">{esc(stat.get("note", "imprecise"))}</span>'
     return f'<td class="num">{text}</td>'
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from povsim.inputs.interventions import parse_intervention
 from povsim.inputs.parameters import calibration_dir, read_table
+from povsim.measures.precision import MIN_SIMULATED_EVENTS
 from povsim.measures.results import Results
 from povsim.policy.types import describe
 from povsim.reporting.html import (
@@ -32,7 +33,7 @@ from povsim.reporting.html import (
     img,
     includes_zero,
 )
-from povsim.reporting.summary import arm_headlines
+from povsim.reporting.summary import arm_headlines, imprecise_figures
 
 QUINTILE_NAMES = {
     "1": "Q1 (most deprived)",
@@ -208,6 +209,21 @@ def _findings(heads: dict[str, dict[str, Any]], area_name: str = "England") -> s
             f"{esc('; '.join(parts))}.{esc(tail)}</li>"
         )
     return "<ul>" + "".join(items) + "</ul>"
+
+
+def _imprecise_list(heads: dict[str, dict[str, Any]]) -> str:
+    """A warning paragraph naming every headline total that rests on few simulated events."""
+    items = [
+        f"<li>{esc(arm)}: {esc(label)} {esc(note)}</li>"
+        for arm, label, note in imprecise_figures(heads)
+    ]
+    if not items:
+        return ""
+    return (
+        "<div class='imprecise-list'><p><strong>Imprecise figures</strong></p><ul>"
+        + "".join(items)
+        + "</ul></div>"
+    )
 
 
 def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England") -> str:
@@ -612,11 +628,15 @@ def _caveats(results: Results) -> str:
         )
     else:
         mc = (
-            "This run had a single replicate, so changes against the baseline carry no "
-            "intervals. Monte Carlo intervals are produced only with "
-            "<code>povsim run --replicates N</code> (e.g. 10); even then they show "
-            "simulation noise, not uncertainty in the parameters or effects. Shaded bands "
-            "on level figures are within-run sampling intervals."
+            "This run had a single replicate: intervals on changes against the baseline are "
+            "within-run 95% Monte Carlo intervals, from the spread of the change across 16 "
+            "blocks of simulated persons (batch means for totals; a jackknife for "
+            "expectancies, which is conservative for life expectancy; docs/precision.md). "
+            "<code>povsim run --replicates N</code> (e.g. 10) gives intervals across "
+            "independent runs instead. Either way they show simulation noise, not "
+            "uncertainty in the parameters or effects. A total resting on fewer than "
+            f"{MIN_SIMULATED_EVENTS} simulated events is marked imprecise. Shaded bands on "
+            "level figures are within-run sampling intervals."
         )
     items = [
         mc,
@@ -720,9 +740,11 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
             + (
                 "Grey figures under each value: 95% interval across replicates."
                 if reps > 1
-                else "No intervals: single replicate (see Caveats)."
+                else "Grey figures under each value: 95% within-run Monte Carlo interval "
+                "(single replicate; see Caveats)."
             )
             + "</p>"
+            + _imprecise_list(heads)
             + _sex_gaps_table(heads)
         )
     parts += [

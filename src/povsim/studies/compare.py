@@ -29,6 +29,7 @@ from povsim.measures.equity import (
     measures,
     objective_batch,
     objective_value,
+    pooled_share,
     quintile_gains,
     ranking_switches,
 )
@@ -129,6 +130,10 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
         tq = float(stats.t.ppf(0.975, n - 1))
     for k in keys:
         v = np.array([r[k] for r in rows], float)
+        if k == "core20_share":  # bounded in [0, 1] (measures.equity.pooled_share)
+            q = out.get("qalys_gained", (np.nan, np.nan, np.nan))
+            out[k] = pooled_share(v, q[1], q[2], tq if n > 1 else np.nan)[:3]
+            continue
         mean = float(np.mean(v))
         if n > 1 and np.all(np.isfinite(v)):
             half = tq * float(np.std(v, ddof=1)) / np.sqrt(n)
@@ -136,6 +141,17 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
         else:
             out[k] = (mean, float("nan"), float("nan"))
     return out
+
+
+def simulated_runs(inv: Investment, replicates: int | None = None) -> int:
+    """Arm runs :func:`compare_strategies` simulates (for the run-time estimate): the
+    optimiser's response runs and every strategy and candidate with a baseline, per
+    replicate."""
+    reps = replicates or inv.replicates
+    opt = inv.optimiser
+    n_resp = len(inv.levers) * len(opt.levels) if opt.enabled else 0
+    n_final = len(inv.strategies) + (opt.candidates if opt.enabled else 0)
+    return ((n_resp + 1) if opt.enabled else 0) + reps * (n_final + 1)
 
 
 def compare_strategies(

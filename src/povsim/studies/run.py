@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from povsim import __version__
+from povsim.engine.blocks import BlockTally
 from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
 from povsim.measures.attribution import decompose
@@ -24,6 +25,7 @@ from povsim.measures.contrast import (
     pool_replicates,
 )
 from povsim.measures.economics import EconomicSettings
+from povsim.measures.precision import attach, within_run
 from povsim.measures.results import Results, tidy
 from povsim.model.area import add_per_100k, area_params, real_population
 from povsim.model.population import Population
@@ -133,6 +135,8 @@ class ArmRuns:
     weight: float  # real persons per simulated person
     population_q: np.ndarray  # real persons by quintile at the start (5,)
     decomposition: pd.DataFrame | None = None
+    # Each arm's tallies by person-id block (H, k, N_CELL, 3), for within-run intervals.
+    blocks: dict[str, np.ndarray] | None = None
 
 
 def simulate_arms(
@@ -142,8 +146,10 @@ def simulate_arms(
     arms: dict[str, list[Intervention]] | None = None,
     progress: Callable[[int], None] | None = None,
     decomposition: bool = False,
+    within: bool = False,
 ) -> ArmRuns:
     """Run the baseline arm and ``arms`` (default: the scenario's) with one seed.
+    ``within``: also record tallies by person-id block (:mod:`povsim.engine.blocks`).
 
     Every arm, the baseline arm with its feedback loops included, runs on a copy of the same
     starting population with the same cell tables and the same draws, so differences between
@@ -167,13 +173,19 @@ def simulate_arms(
     fb = sc.feedbacks
     loops_on = fb.capacity.enabled or fb.trust.enabled
     frames, tallies, programmes = [], {}, {}
+    block_tallies: dict[str, np.ndarray] = {}
     last = list(all_arms)[-1]
     for name, ivs in all_arms.items():
         prog = Programme.build(ivs, mp, seed, spec.start_year, h)
         loops = Loops(fb, mp, h)
         # The last arm may consume the starting population instead of a copy.
         pop = pop0 if name == last else pop0.copy()
-        tal = simulate(mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)], progress=tick)
+        rec = BlockTally(h) if within else None
+        tal = simulate(
+            mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)], progress=tick, blocks=rec
+        )
+        if rec is not None:
+            block_tallies[name] = rec.out
         done[0] += 1
         tallies[name] = tal
         programmes[name] = prog
@@ -183,7 +195,13 @@ def simulate_arms(
     if progress is not None:
         progress(len(all_arms) * h)
     return ArmRuns(
-        pd.concat(frames, ignore_index=True), tallies, programmes, weight, population_q, decomp
+        pd.concat(frames, ignore_index=True),
+        tallies,
+        programmes,
+        weight,
+        population_q,
+        decomp,
+        block_tallies if within else None,
     )
 
 
@@ -195,11 +213,24 @@ def run_once(
     decomposition: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float, pd.DataFrame | None]:
     """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight,
-    decomposition of the baseline gap or None)."""
-    runs = simulate_arms(sc, mp, seed, progress=progress, decomposition=decomposition)
+    decomposition of the baseline gap or None). The comparison frame carries within-run
+    standard errors, 95% intervals and simulated event counts (:mod:`povsim.measures.precision`)."""
+    runs = simulate_arms(
+        sc, mp, seed, progress=progress, decomposition=decomposition, within=bool(sc.arms)
+    )
     econ = EconomicSettings.from_params(mp)
     contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
     comparison = compare_arms(runs.frame, contrasts, econ.thresholds)
+    if runs.blocks:
+        within = within_run(
+            runs.blocks,
+            econ.utilities,
+            runs.weight,
+            fallback_mx(mp),
+            econ.rate_health,
+            sc.population.start_year,
+        )
+        comparison = attach(comparison, within)
     return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
 
 
@@ -288,7 +319,8 @@ def run(
     frame = pool_replicates(levels, keep_se=True)[
         ["arm", "year", "sex", "quintile", "measure", "value", "se"]
     ]
-    comparison = pool_replicates(comps, keep_se=False)
+    # One replicate: the within-run intervals; more: between-replicate t intervals.
+    comparison = comps[0] if replicates == 1 else pool_replicates(comps, keep_se=False)
     real_total = real_population(mp)
     comparison = add_per_100k(comparison, real_total)
     manifest = {
