@@ -361,3 +361,39 @@ def psa_warning(draws: int) -> str | None:
         f"too few PSA draws ({draws}): probabilities are imprecise (e.g. {draws} of {draws} "
         f"gives 1.00, 95% {lo:.2f} to {hi:.2f}); use -n {PSA_MIN_DRAWS} or more"
     )
+
+
+def strategy_se(
+    arm: np.ndarray,
+    base: np.ndarray,
+    utilities: tuple[np.ndarray, np.ndarray],
+    weight: float,
+    fallback: np.ndarray,
+    rate_health: float,
+    eval_index: int,
+) -> dict[str, float]:
+    """Within-run standard errors of `povsim compare`'s headline measures for one strategy
+    (block tallies ``arm`` and ``base``, (H, k, N_CELL, 3)): discounted QALYs gained over the
+    horizon (batch means), the LE/HLE gap and SII changes in year ``eval_index`` (jackknife,
+    sex all) and the Core20 share of the QALY gains (jackknife of
+    :func:`povsim.measures.equity.core20_share`'s definition)."""
+    h = base.shape[0]
+    dh = discount_factors(h, rate_health)
+    d = block_counts(arm, utilities)["qalys"] - block_counts(base, utilities)["qalys"]
+    by_q = (d[:, :, 2, :5] * dh[:, None, None]).sum(axis=0)  # (k, 5) discounted QALYs
+    k = by_q.shape[0]
+    out = {"qalys_gained": float(_estimable(batch_se(by_q.sum(axis=1)[None, :]))[0])}
+    total = by_q.sum(axis=0)
+    shares = []
+    for j in range(k):
+        pos = np.maximum(total - by_q[j], 0.0)
+        shares.append(pos[0] / pos.sum() if pos.sum() > 0 else np.nan)
+    s = np.array(shares)
+    out["core20_share"] = float(np.sqrt((k - 1) / k * np.sum((s - s.mean()) ** 2)))
+    jk = jackknife_se(
+        arm[eval_index : eval_index + 1], base[eval_index : eval_index + 1], weight, fallback
+    )
+    for name in ("hle0", "le0"):
+        for suffix in ("gap", "sii"):
+            out[f"{name}_{suffix}_change"] = float(_estimable(jk[f"{name}_{suffix}"][0, 2]))
+    return out

@@ -245,9 +245,16 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
     # The question has its own section; the summary starts from the budget.
     summary = "".join(f"<p class='finding'>{esc(x)}</p>" for x in plain_summary(res)[1:])
     caveats = [
-        f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; they "
-        "show simulation noise only, not uncertainty in effects, costs or relative risks (use "
-        "`povsim sensitivity` for that).",
+        (
+            f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; "
+            if m["replicates"] > 1
+            else "One replicate: intervals are within-run 95% Monte Carlo intervals, from the "
+            "spread across 16 blocks of simulated persons (docs/precision.md); "
+        )
+        + "they show simulation noise only, not uncertainty in effects, costs or relative "
+        "risks (use `povsim sensitivity` for that). The share to Core20 is quintile 1's share "
+        "of the positive QALY gains, undefined (n/a) when total QALYs gained are "
+        "indistinguishable from zero.",
         "Costs are the programmes' own costs (£, start-year prices), discounted; health and "
         "care costs avoided are not counted. Treatment under an access lever continues and is "
         "paid after the budget years, so a strategy may cost more than the budget; a lever "
@@ -283,8 +290,9 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
             + _allocation_table(res),
             f"<h2>Results, ranked by {esc(objective_words(res))}</h2>"
             + _ranked_table(res)
-            + "<p class='muted'>Against the baseline of the same seeds. Grey: 95% interval over "
-            "replicates. Negative gap/SII change = inequality narrows. NMB = threshold x QALYs - "
+            + "<p class='muted'>Against the baseline of the same seeds. Grey: 95% interval ("
+            "over replicates, or within the run with one replicate). Negative gap/SII change = "
+            "inequality narrows. NMB = threshold x QALYs - "
             "cost.</p>" + frontier,
             "<h2>Figures</h2>" + figs,
             search,

@@ -33,6 +33,7 @@ from povsim.measures.equity import (
     quintile_gains,
     ranking_switches,
 )
+from povsim.measures.precision import Z95, strategy_se
 from povsim.model.area import PER, area_params, real_population
 from povsim.policy.budget import allocation, interventions_for
 from povsim.studies.optimise import Response, SearchResult, frontier, search
@@ -122,7 +123,7 @@ def fit_response(inv: Investment, runs: ArmRuns, econ: EconomicSettings) -> Resp
 def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]:
     """Mean with a 95% t interval over replicates (nan interval with one replicate)."""
     keys = rows[0].keys()
-    out = {}
+    out: dict[str, tuple[float, float, float]] = {}
     n = len(rows)
     if n > 1:
         from scipy import stats
@@ -132,7 +133,8 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
         v = np.array([r[k] for r in rows], float)
         if k == "core20_share":  # bounded in [0, 1] (measures.equity.pooled_share)
             q = out.get("qalys_gained", (np.nan, np.nan, np.nan))
-            out[k] = pooled_share(v, q[1], q[2], tq if n > 1 else np.nan)[:3]
+            share = pooled_share(v, q[1], q[2], tq if n > 1 else np.nan)
+            out[k] = (share[0], share[1], share[2])
             continue
         mean = float(np.mean(v))
         if n > 1 and np.all(np.isfinite(v)):
@@ -140,6 +142,32 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
             out[k] = (mean, mean - half, mean + half)
         else:
             out[k] = (mean, float("nan"), float("nan"))
+    return out
+
+
+def with_within_intervals(
+    pooled: dict[str, tuple[float, float, float]], se: dict[str, float]
+) -> dict[str, tuple[float, float, float]]:
+    """One replicate's measures with within-run 95% intervals (value +- 1.96 se) for those
+    in ``se`` (:func:`povsim.measures.precision.strategy_se`); cost per QALY from the QALY
+    interval (cost as known); the Core20 share clipped to [0, 1] and undefined when total
+    QALYs gained are indistinguishable from zero."""
+    out = dict(pooled)
+    for key, s in se.items():
+        v = out[key][0]
+        out[key] = (v, v - Z95 * s, v + Z95 * s) if np.isfinite(s) else (v, np.nan, np.nan)
+    q, qlo, qhi = out["qalys_gained"]
+    if "core20_share" in se:
+        v, lo, hi = out["core20_share"]
+        if np.isfinite(qlo) and qlo <= 0 <= qhi:
+            out["core20_share"] = (np.nan, np.nan, np.nan)
+        elif np.isfinite(lo):
+            out["core20_share"] = (v, max(0.0, lo), min(1.0, hi))
+    c = out["cost"][0]
+    cpq = out["cost_per_qaly"][0]
+    if np.isfinite(qlo) and (qlo > 0 or qhi < 0):
+        ends = sorted((c / qlo, c / qhi))
+        out["cost_per_qaly"] = (cpq, ends[0], ends[1])
     return out
 
 
@@ -238,11 +266,15 @@ def compare_strategies(
     arms_alloc = {**allocs, **candidates}
     arms = {k: interventions_for(inv, a) for k, a in arms_alloc.items()}
     per_rep: dict[str, list[dict[str, float]]] = {k: [] for k in arms_alloc}
+    within_se: dict[str, dict[str, float]] = {}
     by_q_rows = []
     ede_grid = np.round(np.arange(0.0, max(inv.economics.aversions) + 1e-9, 0.1), 10)
     ede_fine: dict[str, list[np.ndarray]] = {k: [] for k in arms_alloc}
     for r in range(reps):
-        runs = simulate_arms(sc, mp, inv.seed + r, arms, progress=tick_for(len(arms)))
+        # One replicate: record person-id blocks for within-run intervals.
+        runs = simulate_arms(
+            sc, mp, inv.seed + r, arms, progress=tick_for(len(arms)), within=reps == 1
+        )
         base_t = runs.tallies["baseline"]
         b_first = expectancies(base_t, 0, runs.weight, fallback)
         b_eval = expectancies(base_t, ev_t, runs.weight, fallback)
@@ -263,6 +295,16 @@ def compare_strategies(
                 g.healthy_years,
             )
             per_rep[k].append(m)
+            if runs.blocks:
+                within_se[k] = strategy_se(
+                    runs.blocks[k],
+                    runs.blocks["baseline"],
+                    econ.utilities,
+                    runs.weight,
+                    fallback,
+                    econ.rate_health,
+                    ev_t,
+                )
             ede_fine[k].append(
                 np.array(
                     [
@@ -293,6 +335,8 @@ def compare_strategies(
                     )
 
     pooled = {k: _pool(v) for k, v in per_rep.items()}
+    for k, se in within_se.items():
+        pooled[k] = with_within_intervals(pooled[k], se)
     # 3. The optimiser's answer: the best simulated allocation among candidates and named.
     if opt.enabled:
         pool_names = list(arms_alloc)
