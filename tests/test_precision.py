@@ -264,8 +264,10 @@ def test_core20_share_is_bounded_and_its_interval_contains_it():
     assert np.isnan(core20_share(np.array([-1.0, -2.0, 0.0, 0.0, 0.0])))
     q = np.array([3.0, 2.0, 1.0, 1.0, 1.0])
     assert core20_share(q) == q[0] / q.sum()  # unchanged when every quintile gains
+    # a t interval around 0.79 would reach 1.39: clipped, it still contains the mean
     shares = np.array([1.0, 0.97, 0.99, 0.2])
-    v, lo, hi, note = pooled_share(shares, 10.0, 50.0, 3.18)
-    assert 0 <= lo <= v <= hi <= 1 and note == ""
-    v, lo, hi, note = pooled_share(shares, -12.0, 98.0, 3.18)
-    assert np.isnan(v) and "indistinguishable from zero" in note
+    v, lo, hi, note = pooled_share(shares, 3.18)
+    assert 0 <= lo <= v <= hi == 1 and note == "" and v == pytest.approx(0.79)
+    v, lo, hi, note = pooled_share(np.array([0.5, np.nan]), 12.7)
+    assert np.isnan(v) and "no QALYs gained" in note
+    assert np.isnan(pooled_share(np.array([0.4]), np.nan)[1])

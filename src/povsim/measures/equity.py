@@ -222,21 +222,16 @@ def core20_share(qalys_q: np.ndarray) -> float:
     return float(pos[0] / total) if total > 0 else float("nan")
 
 
-def pooled_share(
-    shares: np.ndarray, qalys_lo: float, qalys_hi: float, tq: float
-) -> tuple[float, float, float, str]:
+def pooled_share(shares: np.ndarray, tq: float) -> tuple[float, float, float, str]:
     """Core20 share over replicates: (mean, lo, hi, note). The mean of the replicates'
-    shares with a t interval (``tq`` the t quantile) clipped to [0, 1], so it contains the
-    mean; undefined (NaN, with the reason in ``note``) when total QALYs gained are
-    indistinguishable from zero (their interval ``qalys_lo``..``qalys_hi`` includes 0) or a
-    replicate had no gain to share."""
+    shares (each in [0, 1], :func:`core20_share`) with a t interval (``tq`` the t quantile;
+    NaN with one replicate) clipped to [0, 1], so it contains the mean; undefined (NaN, with
+    the reason in ``note``) when a replicate had no QALY gain to share."""
     v = np.asarray(shares, float)
     if not np.all(np.isfinite(v)):
         return (float("nan"),) * 3 + ("undefined: no QALYs gained to share in some replicate",)
-    if np.isfinite(qalys_lo) and np.isfinite(qalys_hi) and qalys_lo <= 0 <= qalys_hi:
-        return (float("nan"),) * 3 + ("undefined: total QALYs gained indistinguishable from zero",)
     mean = float(v.mean())
-    if len(v) < 2:
+    if len(v) < 2 or not np.isfinite(tq):
         return (mean, float("nan"), float("nan"), "")
     half = tq * float(v.std(ddof=1)) / np.sqrt(len(v))
     return (mean, max(0.0, mean - half), min(1.0, mean + half), "")

@@ -63,8 +63,7 @@ def plain_summary(res: InvestmentResults) -> list[str]:
         + (
             f"{top.core20_share:.0%} of the QALYs gained go to the most deprived fifth."
             if _f(top.core20_share)
-            else "the share going to the most deprived fifth is undefined (total QALYs "
-            "gained indistinguishable from zero)."
+            else "the share going to the most deprived fifth is undefined (no quintile gains)."
         )
     )
     eff = t.loc[t.qalys_gained.idxmax()]
@@ -109,8 +108,7 @@ COLUMNS = [
     ("hle0_gap_change", "HLE gap change (y)", lambda v: f"{v:+.3f}"),
     ("hle0_sii_change", "HLE SII change (y)", lambda v: f"{v:+.3f}"),
     ("le0_sii_change", "LE SII change (y)", lambda v: f"{v:+.3f}"),
-    # Of the positive QALY gains (measures.equity.core20_share); n/a = undefined: no gain, or
-    # total QALYs gained indistinguishable from zero.
+    # Of the positive QALY gains (measures.equity.core20_share); n/a = no quintile gains.
     ("core20_share", "Share to Core20", lambda v: f"{v:.0%}"),
 ]
 
@@ -253,8 +251,8 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         )
         + "they show simulation noise only, not uncertainty in effects, costs or relative "
         "risks (use `povsim sensitivity` for that). The share to Core20 is quintile 1's share "
-        "of the positive QALY gains, undefined (n/a) when total QALYs gained are "
-        "indistinguishable from zero.",
+        "of the positive QALY gains (so within 0-100% even when another quintile loses), "
+        "undefined (n/a) when no quintile gains.",
         "Costs are the programmes' own costs (£, start-year prices), discounted; health and "
         "care costs avoided are not counted. Treatment under an access lever continues and is "
         "paid after the budget years, so a strategy may cost more than the budget; a lever "

@@ -132,8 +132,7 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
     for k in keys:
         v = np.array([r[k] for r in rows], float)
         if k == "core20_share":  # bounded in [0, 1] (measures.equity.pooled_share)
-            q = out.get("qalys_gained", (np.nan, np.nan, np.nan))
-            share = pooled_share(v, q[1], q[2], tq if n > 1 else np.nan)
+            share = pooled_share(v, tq if n > 1 else np.nan)
             out[k] = (share[0], share[1], share[2])
             continue
         mean = float(np.mean(v))
@@ -150,19 +149,15 @@ def with_within_intervals(
 ) -> dict[str, tuple[float, float, float]]:
     """One replicate's measures with within-run 95% intervals (value +- 1.96 se) for those
     in ``se`` (:func:`povsim.measures.precision.strategy_se`); cost per QALY from the QALY
-    interval (cost as known); the Core20 share clipped to [0, 1] and undefined when total
-    QALYs gained are indistinguishable from zero."""
+    interval (cost as known); the Core20 share's clipped to [0, 1]."""
     out = dict(pooled)
     for key, s in se.items():
         v = out[key][0]
         out[key] = (v, v - Z95 * s, v + Z95 * s) if np.isfinite(s) else (v, np.nan, np.nan)
     q, qlo, qhi = out["qalys_gained"]
-    if "core20_share" in se:
-        v, lo, hi = out["core20_share"]
-        if np.isfinite(qlo) and qlo <= 0 <= qhi:
-            out["core20_share"] = (np.nan, np.nan, np.nan)
-        elif np.isfinite(lo):
-            out["core20_share"] = (v, max(0.0, lo), min(1.0, hi))
+    v, lo, hi = out["core20_share"]
+    if np.isfinite(lo):
+        out["core20_share"] = (v, max(0.0, lo), min(1.0, hi))
     c = out["cost"][0]
     cpq = out["cost_per_qaly"][0]
     if np.isfinite(qlo) and (qlo > 0 or qhi < 0):
