@@ -271,3 +271,17 @@ def test_core20_share_is_bounded_and_its_interval_contains_it():
     v, lo, hi, note = pooled_share(np.array([0.5, np.nan]), 12.7)
     assert np.isnan(v) and "no QALYs gained" in note
     assert np.isnan(pooled_share(np.array([0.4]), np.nan)[1])
+
+
+def test_precision_adds_replicates_until_the_headline_interval_is_narrow_enough():
+    from povsim.studies.run import headline_half_width, run
+
+    sc = scenario(1500, 5)
+    loose = run(sc, replicates=4, precision=50.0)
+    pr = loose.manifest["precision"]
+    assert loose.manifest["replicates"] <= 2 and pr["met"] and pr["reached_years"] < 50
+    assert headline_half_width(loose.comparison) == pytest.approx(pr["reached_years"])
+    tight = run(sc, replicates=3, precision=1e-9)
+    pr = tight.manifest["precision"]
+    assert tight.manifest["replicates"] == 3 and not pr["met"] and pr["reached_years"] > 1e-9
+    assert run(sc).manifest["precision"] is None

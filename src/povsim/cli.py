@@ -291,6 +291,12 @@ def main(verbose: int, log_level: str | None) -> None:
 @replicates_option(
     "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
+@click.option(
+    "--precision",
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="Add replicates (up to --replicates, or 20 if that is 1) until the 95% half-width "
+    "of the HLE-at-birth gap change (years, widest over arms) is below this.",
+)
 @threads_option
 @no_figures_option
 @quiet_option
@@ -300,6 +306,7 @@ def run(
     seed: int | None,
     size: int | None,
     replicates: int,
+    precision: float | None,
     threads: int | None,
     no_figures: bool,
     quiet: bool,
@@ -318,13 +325,20 @@ def run(
 
     fb = sc.feedbacks
     loops = bool(sc.arms) and (fb.capacity.enabled or fb.trust.enabled)
+    if precision is not None and replicates == 1:
+        replicates = PRECISION_MAX_REPLICATES
     runs = (replicates + int(loops)) * (len(sc.arms) + 1)
     _say_estimate(Workload(runs, sc.population.size, sc.population.horizon), sc, quiet)
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
         lambda p: api_run(
-            sc, replicates=replicates, progress=p, decomposition=True, loop_check=True
+            sc,
+            replicates=replicates,
+            progress=p,
+            decomposition=True,
+            loop_check=True,
+            precision=precision,
         ),
         write_outputs,
         out,
@@ -334,9 +348,20 @@ def run(
         _print_table(results)
         _print_arm_headlines(results)
     m = results.manifest
+    pr = m.get("precision")
+    if pr:
+        click.echo(
+            f"precision: HLE gap change 95% half-width {pr['reached_years']:.3f} years after "
+            f"{m['replicates']} replicate(s); target {pr['target_years']:g} "
+            + ("met" if pr["met"] else "NOT met (cap reached: raise --replicates or --size)")
+        )
     click.echo(
         f"wrote {out}/ ({m['simulated_person_years']:,} person-years in {m['seconds']:.1f} s)"
     )
+
+
+# --precision without --replicates: at most this many replicates.
+PRECISION_MAX_REPLICATES = 20
 
 
 def _print_table(results) -> None:

@@ -234,6 +234,18 @@ def run_once(
     return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
 
 
+def headline_half_width(comparison: pd.DataFrame) -> float:
+    """The headline interval of a comparison for ``--precision``: the widest 95% half-width
+    (years) over arms of the change in the HLE-at-birth gap (Q5 - Q1), sex all, final year;
+    infinite when any is undefined or there is no arm."""
+    c = comparison[(comparison.measure == "hle0_gap_change") & (comparison.sex == "all")]
+    c = c[c.year == c.year.max()]
+    half = (c.hi - c.lo) / 2
+    if c.empty or not np.all(np.isfinite(half)):
+        return float("inf")
+    return float(half.max())
+
+
 def loops_off(sc: Scenario) -> Scenario:
     """The same scenario with both feedback loops switched off."""
     fb = sc.feedbacks
@@ -255,6 +267,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     decomposition: bool = False,
     loop_check: bool = False,
+    precision: float | None = None,
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
@@ -265,7 +278,10 @@ def run(
     ``loop_check`` (``povsim run`` does) reruns every arm with the feedback loops off, on the
     first seed, and reports how much of each arm's gain the loops (all of whose parameters
     are assumptions) account for (``Results.loop_dependence``). The same scenario and seed
-    give identical numbers whatever the thread count.
+    give identical numbers whatever the thread count. ``precision`` (years): stop adding
+    replicates (``replicates`` is then the cap) once the headline interval, the 95%
+    half-width of the HLE-at-birth gap change (sex all, final year, widest over arms;
+    :func:`headline_half_width`), is narrower; the first run's is within-run.
     """
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.schema import Scenario
@@ -297,6 +313,7 @@ def run(
     levels, comps, person_years = [], [], 0.0
     decomp: pd.DataFrame | None = None
     tallies: dict[str, np.ndarray] = {}
+    reached: float | None = None
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
         frame, comp, tal, weight, dec = run_once(
@@ -307,6 +324,13 @@ def run(
         person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
         if r == 0:
             tallies, decomp = tal, dec
+        if precision is not None:
+            pooled = comps[0] if len(comps) == 1 else pool_replicates(comps, keep_se=False)
+            reached = headline_half_width(pooled)
+            if reached < precision:
+                break
+    replicates = len(comps)  # fewer than asked when --precision was reached
+    total = (replicates + int(check)) * runs_per * h
     dependence = None
     if check:
         off_cb = (
@@ -328,6 +352,15 @@ def run(
         "scenario": sc.name,
         "seed": sc.seed,
         "replicates": replicates,
+        "precision": (
+            None
+            if precision is None
+            else {
+                "target_years": precision,
+                "reached_years": reached,
+                "met": bool(reached is not None and reached < precision),
+            }
+        ),
         "size": sc.population.size,
         "horizon": h,
         "start_year": sc.population.start_year,
