@@ -118,7 +118,11 @@ def _say_estimate(work, sc, quiet: bool) -> None:
         return
     from povsim.studies.estimate import announce
 
-    line = announce(work, sc)
+    try:
+        line = announce(work, sc)
+    except Exception as e:  # advisory only: the command itself reports any real problem
+        log.debug("no run-time estimate: %s", e)
+        return
     if line:
         click.echo(line, err=True)
 
