@@ -211,7 +211,8 @@ def test_psa_probability_interval():
     assert hi == 1.0 and 0.79 < lo < 0.82  # 16 of 16: p = 1, 95% Wilson 0.81 to 1
     lo, hi = P.wilson(50, 100)
     assert np.isclose(lo, 0.4038, atol=1e-3) and np.isclose(hi, 0.5962, atol=1e-3)
-    for k, n in ((0, 5), (3, 7), (999, 1000)):
+    assert P.wilson(0, 12)[0] == 0.0 and P.wilson(12, 12)[1] == 1.0
+    for k, n in ((0, 5), (0, 12), (3, 7), (999, 1000), (12, 12)):
         lo, hi = P.wilson(k, n)
         assert 0 <= lo <= k / n <= hi <= 1
     assert "too few PSA draws (16)" in P.psa_warning(16) and "0.81 to 1.00" in P.psa_warning(16)

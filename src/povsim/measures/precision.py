@@ -309,7 +309,8 @@ def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     den = 1 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
+    # min/max: at p = 0 or 1 rounding would otherwise leave p a hair outside its interval
+    return (min(p, max(0.0, mid - half)), max(p, min(1.0, mid + half)))
 
 
 # --- under-powered sweeps ----------------------------------------------------------------
