@@ -94,7 +94,9 @@ def test_summary_has_the_arm_headline(written):
     assert h["healthy_years_gained"]["value"] > 0
     assert h["participants"]["value"] > 0 and h["cost"]["value"] > 0
     assert h["cost_per_healthy_year"]["value"] > 0
-    assert "lo" not in h["healthy_years_gained"]  # one replicate: no interval
+    # one replicate: a within-run interval containing the value (docs/precision.md)
+    hy = h["healthy_years_gained"]
+    assert hy["lo"] < hy["value"] < hy["hi"] and hy["se"] > 0
 
 
 def test_cli_replicates_give_intervals(scenario_file, tmp_path):

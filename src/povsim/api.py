@@ -204,6 +204,7 @@ def run(
     phase: Phase | None = None,
     decomposition: bool = False,
     loop_check: bool = False,
+    precision: float | None = None,
 ) -> RunResult:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its results.
 
@@ -213,8 +214,9 @@ def run(
     ``progress(done, total)`` counts simulated person-model years over all runs;
     ``phase(text)`` is told each phase (population, each arm, reruns).
     ``decomposition`` adds the split of the baseline gap by pathway; ``loop_check`` reruns
-    the arms with the feedback loops off (``povsim run`` does both). The same scenario and
-    seed give the same numbers for any thread count.
+    the arms with the feedback loops off (``povsim run`` does both). ``precision`` (years):
+    add replicates (``replicates`` is then the cap) until the 95% half-width of the HLE gap
+    change is below it. The same scenario and seed give the same numbers for any thread count.
     """
     sc = _scenario(scenario, seed, size)
     with threads_set(threads):
@@ -225,6 +227,7 @@ def run(
             phase=phase,
             decomposition=decomposition,
             loop_check=loop_check,
+            precision=precision,
         )
     return _copy_into(RunResult, res, inputs=sc.input_files())
 

@@ -134,6 +134,22 @@ def _check_output(out: Path, loaded) -> None:
         _fail(str(e))
 
 
+def _say_estimate(work, sc, quiet: bool) -> None:
+    """Before a command expected to take over a minute: 'estimated 7 min (...)' on stderr
+    (never with --quiet; studies/estimate.py)."""
+    if quiet:
+        return
+    from povsim.studies.estimate import announce
+
+    try:
+        line = announce(work, sc)
+    except Exception as e:  # advisory only: the command itself reports any real problem
+        log.debug("no run-time estimate: %s", e)
+        return
+    if line:
+        click.echo(line, err=True)
+
+
 # The raw arguments of this invocation (set by _Povsim.main), for "resume with: ..." lines.
 _ARGV: list[str] = []
 
@@ -364,6 +380,12 @@ def main(verbose: int, log_level: str | None) -> None:
 @replicates_option(
     "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
+@click.option(
+    "--precision",
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="Add replicates (up to --replicates, or 20 if that is 1) until the 95% half-width "
+    "of the HLE-at-birth gap change (years, widest over arms) is below this.",
+)
 @threads_option
 @no_figures_option
 @quiet_option
@@ -373,6 +395,7 @@ def run(
     seed: int | None,
     size: int | None,
     replicates: int,
+    precision: float | None,
     threads: int | None,
     no_figures: bool,
     quiet: bool,
@@ -386,6 +409,14 @@ def run(
 
     out = output or Path("outputs") / sc.name
     _check_output(out, sc)
+    from povsim.studies.estimate import Workload
+
+    fb = sc.feedbacks
+    loops = bool(sc.arms) and (fb.capacity.enabled or fb.trust.enabled)
+    if precision is not None and replicates == 1:
+        replicates = PRECISION_MAX_REPLICATES
+    runs = (replicates + int(loops)) * (len(sc.arms) + 1)
+    _say_estimate(Workload(runs, sc.population.size, sc.population.horizon), sc, quiet)
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
@@ -396,6 +427,7 @@ def run(
             phase=p.phase,
             decomposition=True,
             loop_check=True,
+            precision=precision,
         ),
         lambda r, p: r.write(out, figures=not no_figures, phase=p.phase),
         out,
@@ -404,9 +436,20 @@ def run(
         _print_table(results)
         _print_arm_headlines(results)
     m = results.manifest
+    pr = m.get("precision")
+    if pr:
+        click.echo(
+            f"precision: HLE gap change 95% half-width {pr['reached_years']:.3f} years after "
+            f"{m['replicates']} replicate(s); target {pr['target_years']:g} "
+            + ("met" if pr["met"] else "NOT met (cap reached: raise --replicates or --size)")
+        )
     click.echo(
         f"wrote {out}/ ({m['simulated_person_years']:,} person-years in {m['seconds']:.1f} s)"
     )
+
+
+# --precision without --replicates: at most this many replicates.
+PRECISION_MAX_REPLICATES = 20
 
 
 def _print_table(results) -> None:
@@ -453,7 +496,7 @@ def _print_table(results) -> None:
 
 def _print_arm_headlines(results) -> None:
     from povsim.reporting.run_report import one_line
-    from povsim.reporting.summary import arm_headlines
+    from povsim.reporting.summary import arm_headlines, imprecise_figures
 
     heads = arm_headlines(results)
     m = results.manifest
@@ -467,6 +510,10 @@ def _print_arm_headlines(results) -> None:
     for arm, h in heads.items():
         click.echo("  " + one_line(arm, h))
         click.echo("    " + real_scale_line(h, name))
+    for arm, label, note in imprecise_figures(heads):
+        click.echo(f"  {arm}: {label} {note}")
+    if heads and int(m.get("replicates", 1)) == 1:
+        click.echo("  (95% intervals: within-run, from 16 blocks of simulated persons)")
 
 
 def real_scale_line(h: dict, area_name: str) -> str:
@@ -498,7 +545,13 @@ def real_scale_line(h: dict, area_name: str) -> str:
             f"{period[0]}-{period[1]})"
         )
     if deaths is not None:
-        parts.append(f"{fmt_count(deaths)} deaths averted")
+        d = h.get("deaths_averted") or {}
+        ci = (
+            f" (95% {fmt_count(d['lo'])} to {fmt_count(d['hi'])})"
+            if d.get("lo") is not None and d.get("hi") is not None
+            else ""
+        )
+        parts.append(f"{fmt_count(deaths)} deaths averted{ci}")
     if part is not None:
         parts.append(f"{fmt_count(part)} participant-years")
     p = h.get("per_100k") or {}
@@ -567,6 +620,12 @@ def compare(
             f"same command starts again: {_same_command()}"
         )
 
+    from povsim.studies.compare import simulated_runs
+    from povsim.studies.estimate import Workload
+
+    sc_inv = inv.scenario({})
+    work = Workload(simulated_runs(inv), sc_inv.population.size, sc_inv.population.horizon)
+    _say_estimate(work, sc_inv, quiet)
     res = _compute_and_write(
         f"comparing {inv.name}",
         quiet,
@@ -586,7 +645,7 @@ def compare(
                 f"{int(r['rank']):>4}  {r.strategy:16s} {r.objective:>10.4g} "
                 f"{r.qalys_gained:>10,.0f} {r.cost / 1e6:>12,.1f}m "
                 f"{r.cost_per_qaly:>8,.0f} {r.hle0_sii_change:>+11.3f} "
-                f"{r.core20_share:>6.0%}"
+                + (f"{r.core20_share:>6.0%}" if r.core20_share == r.core20_share else "   n/a")
             )
         for line in plain_summary(res):
             click.echo(line)
@@ -1105,6 +1164,11 @@ def sensitivity(
     notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
     for note in notes:
         click.echo(f"warning: {note}", err=True)
+    from povsim.studies.estimate import Workload
+
+    rows = design_rows(method, n, len(sc.uncertainty), second_order)
+    work = Workload(rows * (len(sc.arms) + 1), sc.population.size, sc.population.horizon)
+    _say_estimate(work, sc, quiet)
     log.info("%s sweep of %s: %s", method, sc.name, ", ".join(sc.uncertainty))
     total = design_rows(method, n, len(sc.uncertainty), second_order)
     ckpt = checkpoint_dir_for(out)
@@ -1172,9 +1236,15 @@ def _print_sensitivity(res) -> None:
             top = ", ".join(f"{p} {v:.2f}" for p, v in zip(d.parameter[:3], d.value[:3]))
             click.echo(f"{out}: top {kind}: {top}")
     if res.psa is not None:
-        p = res.psa[res.psa.statistic == "p_gap_narrows"]
-        for r in p.itertuples():
-            click.echo(f"{r.arm}: probability the HLE gap narrows {r.value:.2f}")
+        p = res.psa[res.psa.output == "hle0_gap_change"].set_index(["arm", "statistic"]).value
+        for arm in dict.fromkeys(res.psa.arm):
+            click.echo(
+                f"{arm}: probability the HLE gap narrows {p[(arm, 'p_gap_narrows')]:.2f} "
+                f"(95% {p[(arm, 'p_gap_narrows_lo')]:.2f} to {p[(arm, 'p_gap_narrows_hi')]:.2f}, "
+                f"{p[(arm, 'draws')]:.0f} draws)"
+            )
+    for w in res.manifest.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

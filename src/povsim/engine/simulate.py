@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from povsim.engine import kernel as K
+from povsim.engine.blocks import BlockTally
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import ModelParams, calibration_params
 from povsim.model.population import (
@@ -159,8 +160,12 @@ def simulate(
     seed: int,
     hooks: list[YearHook] | None = None,
     progress: Callable[[int], None] | None = None,
+    blocks: BlockTally | None = None,
 ) -> np.ndarray:
     """Run ``horizon`` years on ``pop`` (modified in place).
+
+    ``blocks``, if given, also records tallies by person-id block (within-run intervals;
+    :mod:`povsim.engine.blocks`) without changing anything else.
 
     The cell normalisers in ``tables`` are those fitted to the starting population; they are
     the same in every arm, so arms differ only by their exposures.
@@ -189,7 +194,11 @@ def simulate(
             hook(t, pop, tables, ctx)
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
+        if blocks is not None:
+            blocks.before(pop.alive, pop.age, pop.sex, pop.quint)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
+        if blocks is not None:
+            blocks.after(t, pop.alive, pop.good, pop.weight)
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])
         if progress is not None:
