@@ -21,7 +21,7 @@ import numpy as np
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
-from povsim.model.population import Population, cell_index
+from povsim.model.population import Population, cell_index, log_income_np
 from povsim.model.registry import D_INTERVENTION_BASE
 from povsim.model.rng import uniforms
 from povsim.model.tables import CellTables
@@ -34,11 +34,9 @@ EMPLOYMENT_AGE_MIN = 16
 def current_income(
     pop: Population, tables: CellTables, mp: ModelParams, with_transfer: bool = False
 ) -> np.ndarray:
-    """Equivalised household income (£ per year) of every slot, as the kernel computes it."""
-    c = cell_index(pop)
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
-    out_of_work = (pop.age <= mp.value("working_age_max")) & (pop.employed == 0)
-    y = np.where(out_of_work, y * mp.value("replacement_ratio"), y)
+    """Equivalised household income (£ per year) of every slot, as the kernel computes it
+    (before this year's transfers unless ``with_transfer``)."""
+    y = np.exp(log_income_np(pop, tables, mp))
     return y + pop.transfer if with_transfer else y
 
 
