@@ -159,12 +159,12 @@ PROBABILITY_TABLES = (
     "smk_relapse",
     "ltc_i01",
     "ltc_i12",
-    "emp_exit",
-    "emp_entry",
+    "work_trans",
     "p_smoke_cur",
     "p_smoke_ex",
     "p_bin",
     "p_emp",
+    "p_sick",
     "p_ltc1p",
     "p_ltc2p",
     "p_pov",
@@ -182,8 +182,13 @@ def test_cell_table_probabilities_valid(mp):
     assert np.isfinite(t.mx).all() and (t.mx > 0).all()
     assert (t.p_smoke_cur + t.p_smoke_ex <= 1).all()
     assert (t.p_ltc2p <= t.p_ltc1p).all()
-    # The job-exit probability the kernel applies to persons in poor health.
-    assert (t.emp_exit / t.emp_norm * mp.rr_jobloss_poor_health <= 1).all()
+    assert (t.p_emp + t.p_sick <= 1).all()
+    # The exits from each work state that the kernel applies, with the largest relative
+    # risks (not-good health and 1+ LTC), are probabilities that sum to at most 1.
+    tr, nm, rr = t.work_trans, t.work_norm, t.work_rr
+    assert (tr[0] / nm[0] * rr[0, 3] + tr[1] / nm[1] * rr[1, 3] <= 1 + 1e-12).all()
+    assert (tr[2] + tr[3] / nm[2] * rr[1, 3] <= 1 + 1e-12).all()
+    assert (tr[4] + tr[5] <= 1 + 1e-12).all()
     # Mortality rises with age over adult life in every sex-quintile group.
     mx = t.mx.reshape(2, L.N_Q, L.N_AGE)
     assert (mx[..., 90] > mx[..., 40]).all()

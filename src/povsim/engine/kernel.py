@@ -423,7 +423,9 @@ def _make_step_year(lay: KernelLayout):
                 wk = np.int64(work[i])
                 emp = np.int64(wk == 0)
                 sick = np.int64(wk == 2)
-                ly = log_income_of(pc[P_INCMU], inc_sigma, zinc[i], a, wk, working_age_max, log_repl)
+                ly = log_income_of(
+                    pc[P_INCMU], inc_sigma, zinc[i], a, wk, working_age_max, log_repl
+                )
                 log_inc[i] = ly
                 tr = transfer[i]
                 if tr == 0.0:

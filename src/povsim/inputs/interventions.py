@@ -112,6 +112,12 @@ class Eligibility(BaseModel):
     in_poverty: bool = False
     with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
     with_ltc: bool = False  # at least one long-term condition
+    # Household equivalised income before transfers below this (£ per year); None: any.
+    income_below: Number | None = Field(None, gt=0, le=MAX_MONEY)
+    # Work states (ages 16..working_age_max only); None: any age and state.
+    work_state: list[Literal["employed", "not_in_work", "inactive_sick"]] | None = Field(
+        None, min_length=1
+    )
 
 
 BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
@@ -283,10 +289,42 @@ class CommunityIntervention(InterventionBase):
 
 
 class EmploymentIntervention(InterventionBase):
-    """Job matching: ``effect`` is the probability that a participant out of work (working
-    age) enters work that year."""
+    """Job matching / work and health support: ``effect`` is the probability that a
+    participant out of work (working age, unemployed or inactive; restrict with
+    ``eligibility.work_state``, e.g. ``[inactive_sick]``) enters work that year."""
 
     type: Literal["employment"]
+
+
+class BenefitTakeUpIntervention(InterventionBase):
+    """Welfare advice (e.g. in GP surgeries): ``effect`` is £ per year of equivalised
+    household income that an entitled non-claimant gains by claiming after advice; a share
+    ``take_up_gap`` of the eligible are entitled non-claimants (a persistent draw). The claim
+    lasts (after the programme too) until ``decay`` ends it."""
+
+    type: Literal["benefit_take_up"]
+    take_up_gap: Number = Field(0.2, ge=0, le=1)
+    EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
+
+
+class LivingWageIntervention(InterventionBase):
+    """Living-wage uplift: ``effect`` is £ per year added to the equivalised household
+    income of employed persons (work state employed; low earners through
+    ``eligibility.income_below``), paid in the programme years only."""
+
+    type: Literal["living_wage"]
+    EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
+
+    def _check_type(self) -> None:
+        if self.decay != 0:
+            own(
+                "decay",
+                "not used by type living_wage (the uplift stops after end_year)",
+                self.decay,
+                "0",
+            )
 
 
 # Every intervention type's schema; `type` picks one (pydantic discriminated union).
@@ -297,6 +335,8 @@ SCHEMAS: tuple[type[InterventionBase], ...] = (
     AccessIntervention,
     CommunityIntervention,
     EmploymentIntervention,
+    BenefitTakeUpIntervention,
+    LivingWageIntervention,
 )
 INTERVENTION_TYPES: tuple[str, ...] = tuple(s.type_name() for s in SCHEMAS)
 SCHEMA_OF: dict[str, type[InterventionBase]] = dict(zip(INTERVENTION_TYPES, SCHEMAS))

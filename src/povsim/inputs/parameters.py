@@ -157,7 +157,9 @@ def load_params(
     raw = _load_raw(str(directory or calibration_dir()))
     scalars = copy.deepcopy(raw["scalars"])
     rr: dict[str, dict[str, float]] = {o: {} for o in OUTCOMES}
-    rr_work: dict[str, dict[str, float]] = {o: dict.fromkeys(WORK_EXPOSURES, 1.0) for o in WORK_OUTCOMES}
+    rr_work: dict[str, dict[str, float]] = {
+        o: dict.fromkeys(WORK_EXPOSURES, 1.0) for o in WORK_OUTCOMES
+    }
     for row in raw["rr"].itertuples():
         if row.outcome in rr_work:
             if row.exposure in WORK_EXPOSURES:
