@@ -127,9 +127,7 @@ def test_stopped_transfer_fades_at_documented_rate(mp, base):
         np.testing.assert_allclose(excess[t], lam * excess[t - 1], rtol=1e-9, atol=1e-12)
     # First paid year: the exposure moves (1 - lam) of the way to log(income + transfer).
     y0 = snaps["base"][0][1][ok]
-    np.testing.assert_allclose(
-        excess[0], (1 - lam) * (np.log(np.exp(y0) + 3000.0) - y0), rtol=1e-9
-    )
+    np.testing.assert_allclose(excess[0], (1 - lam) * (np.log(np.exp(y0) + 3000.0) - y0), rtol=1e-9)
 
 
 def test_zero_transfer_is_the_baseline(mp, base):
@@ -167,6 +165,7 @@ def test_work_states_calibrated_and_follow_health(mp, base):
 def test_ltc_job_loss_risk_carries_an_effect(mp):
     """The LTC job-exit RRs (unused before issue 16) move people into long-term sickness:
     setting them to 1 lowers its prevalence among persons with conditions."""
+
     def sick_with_ltc(overrides):
         m = load_params(overrides)
         tables, pop = prepare(m, 30_000, 6, SEED)
