@@ -549,7 +549,9 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
     p_sick[..., :16] = 0.0
     p_emp[..., AGES > wa_max] = 0.0
     p_sick[..., AGES > wa_max] = 0.0
-    p_sick = np.minimum(p_sick, 0.98 - p_emp)
+    # Employment gives way where employment plus long-term sickness would exceed 0.99 (the
+    # multiplicative employment gradient reaches its 0.98 clip for Q5 men at 25-49).
+    p_emp = np.minimum(p_emp, 0.99 - p_sick)
     # Exits from work into long-term sickness from age 16 (at 15 -> 16 the child's household
     # state becomes the person's own: entries into sickness then come from state 1).
     sick_share = np.broadcast_to(
