@@ -50,7 +50,7 @@ class Scalars(NamedTuple):
 
 
 # The income effects exp(beta_o * x), x = lagged log income - inc_ref, are read from a table
-# by linear interpolation on a grid of INC_STEP log units over [INC_X_LO, INC_X_HI] (x is
+# by linear interpolation on a grid of 1 / INC_PER_UNIT log units over [INC_X_LO, INC_X_HI] (x is
 # clamped to it): one exp per grid point per run instead of three per person-year, continuous
 # and monotone in x, and within (beta / 64)^2 / 8 (relative; 1.1e-5 at |beta| = 0.6) of exp.
 INC_X_LO, INC_X_HI, INC_PER_UNIT = -6.0, 6.0, 64.0
