@@ -389,12 +389,13 @@ def test_every_type_has_a_schema_a_behaviour_and_its_own_description():
         (
             {"type": "magic"},
             "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
-            "'access', 'community' or 'employment'; got 'magic'",
+            "'access', 'community', 'employment', 'benefit_take_up' or 'living_wage'; "
+            "got 'magic'",
         ),
         (
             {"type": None},
             "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
-            "'access', 'community' or 'employment'; got null",
+            "'access', 'community', 'employment', 'benefit_take_up' or 'living_wage'; got null",
         ),
         (
             {"type": "income", "behaviour": "smoking"},
@@ -419,7 +420,7 @@ def test_a_block_without_a_type_lists_the_types():
         scenario({"a": arm(b)})
     assert str(e.value).endswith(
         "arms.a.interventions.0.type: required key is missing; allowed income, housing, "
-        "behaviour, access, community, employment"
+        "behaviour, access, community, employment, benefit_take_up, living_wage"
     )
 
 
