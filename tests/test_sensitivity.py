@@ -501,7 +501,7 @@ def test_poor_health_and_ltc_onset_risks_enter_cell_tables_only_as_effect_vector
     from povsim.studies.sample_model import EFFECT_ONLY
 
     paths = [p for p in parameter_space() if f"parameters.{p}".startswith(EFFECT_ONLY)]
-    assert "rr.poor_health.cold_home" in paths and "rr.job_loss_sick.ltc1" in paths
+    assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.obese" in paths
     ref = build_cell_tables(load_params())
     new = build_cell_tables(load_params({p: 3.0 for p in paths}))
     assert not np.array_equal(ref.or_health, new.or_health)
