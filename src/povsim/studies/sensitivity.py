@@ -457,8 +457,10 @@ def run_sensitivity(
     """Sample, run (checkpointed beside ``out_dir``) and analyse; nothing is written to
     ``out_dir`` itself (see :func:`write_sensitivity`)."""
     from povsim.inputs import uncertainty as U
+    from povsim.inputs.unit_costs import load_unit_costs
     from povsim.studies.sample_model import ScenarioModel
 
+    load_unit_costs()  # a bad unit-cost table stops here, not in a worker
     names = U.names(sc)
     check_design_size(method, n, len(names), second_order)
     design = make_design(method, names, n, sc.seed, second_order, levels)
