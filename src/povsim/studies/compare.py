@@ -194,8 +194,11 @@ def compare_strategies(
     size: int | None = None,
     replicates: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> InvestmentResults:
-    """Run the investment question ``inv`` and return its :class:`InvestmentResults`."""
+    """Run the investment question ``inv`` and return its :class:`InvestmentResults`;
+    ``progress(done, total)`` counts simulated arm-years, ``phase(text)`` is told each phase."""
+    say = phase or (lambda text: None)
     t0 = time.perf_counter()
     inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
@@ -220,12 +223,18 @@ def compare_strategies(
 
     # 1. Response run (also gives the baseline that need-based strategies are weighted by).
     resp_allocs = response_arms(inv) if opt.enabled else {}
+    say(
+        f"response curves: baseline and {len(resp_allocs)} response arms"
+        if opt.enabled
+        else "baseline (the need that strategies are weighted by)"
+    )
     first = simulate_arms(
         sc,
         mp,
         inv.seed,
         {k: interventions_for(inv, a) for k, a in resp_allocs.items()},
         progress=tick_for(len(resp_allocs)) if opt.enabled else None,
+        phase=phase,
     )
     pop_q = first.population_q
     base0 = expectancies(first.tallies["baseline"], 0, first.weight, fallback)
@@ -236,6 +245,7 @@ def compare_strategies(
     frontier_df = pd.DataFrame()
     candidates: dict[str, np.ndarray] = {}
     if opt.enabled:
+        say("optimiser: surrogate search and efficiency-equity frontier")
         resp = fit_response(inv, first, econ)
         budget = float(inv.budget.per_year)
         objective = _objective(inv, base0["hle0"], pop_q)
@@ -280,7 +290,8 @@ def compare_strategies(
     ede_grid = np.round(np.arange(0.0, max(inv.economics.aversions) + 1e-9, 0.1), 10)
     ede_fine: dict[str, list[np.ndarray]] = {k: [] for k in arms_alloc}
     for r in range(reps):
-        runs = simulate_arms(sc, mp, inv.seed + r, arms, progress=tick_for(len(arms)))
+        say(f"strategies: {len(arms)} arms and the baseline, replicate {r + 1} of {reps}")
+        runs = simulate_arms(sc, mp, inv.seed + r, arms, progress=tick_for(len(arms)), phase=phase)
         base_t = runs.tallies["baseline"]
         b_first = expectancies(base_t, 0, runs.weight, fallback)
         b_eval = expectancies(base_t, ev_t, runs.weight, fallback)

@@ -143,6 +143,7 @@ def simulate_arms(
     arms: dict[str, list[Intervention]] | None = None,
     progress: Callable[[int], None] | None = None,
     decomposition: bool = False,
+    phase: Callable[[str], None] | None = None,
 ) -> ArmRuns:
     """Run the baseline arm and ``arms`` (default: the scenario's) with one seed.
 
@@ -150,11 +151,15 @@ def simulate_arms(
     starting population with the same cell tables and the same draws, so differences between
     arms are their effects.
     """
+    say = phase or (lambda text: None)
     spec = sc.population
     h = spec.horizon
+    say(f"building the population ({spec.size:,} persons, seed {seed}) and cell tables")
     tables0, pop0 = prepare(mp, spec.size, h, seed, spec.births)
     weight = float(pop0.weight[0])
     population_q = quintile_population(pop0)
+    if decomposition:
+        say("decomposing the baseline gap by pathway (reruns of the first year)")
     decomp = decompose(tables0, pop0, mp) if decomposition else None
     years = spec.start_year + np.arange(h)
     all_arms: dict[str, list[Intervention]] = {"baseline": []}
@@ -170,6 +175,7 @@ def simulate_arms(
     frames, tallies, programmes = [], {}, {}
     last = list(all_arms)[-1]
     for name, ivs in all_arms.items():
+        say(f"simulating arm {name} ({h} years, seed {seed})")
         prog = Programme.build(ivs, mp, seed, spec.start_year, h)
         loops = Loops(fb, mp, h)
         # The last arm may consume the starting population instead of a copy.
@@ -194,10 +200,11 @@ def run_once(
     seed: int,
     progress: Callable[[int], None] | None = None,
     decomposition: bool = False,
+    phase: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float, pd.DataFrame | None]:
     """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight,
     decomposition of the baseline gap or None)."""
-    runs = simulate_arms(sc, mp, seed, progress=progress, decomposition=decomposition)
+    runs = simulate_arms(sc, mp, seed, progress=progress, decomposition=decomposition, phase=phase)
     econ = EconomicSettings.from_params(mp)
     contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
     comparison = compare_arms(runs.frame, contrasts, econ.thresholds)
@@ -225,12 +232,14 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     decomposition: bool = False,
     loop_check: bool = False,
+    phase: Callable[[str], None] | None = None,
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
     ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
     with seeds seed, seed+1, ... and values are means with between-replicate standard errors
-    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs.
+    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs;
+    ``phase(text)`` is told each phase (population, decomposition, each arm, reruns).
     ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does).
     ``loop_check`` (``povsim run`` does) reruns every arm with the feedback loops off, on the
     first seed, and reports how much of each arm's gain the loops (all of whose parameters
@@ -258,6 +267,8 @@ def run(
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     t0 = time.perf_counter()
+    if phase is not None:
+        phase(f"reading the calibration of {sc.population.label()}")
     mp = area_params(sc)
     load_unit_costs()  # a bad unit-cost table stops the run before anything is simulated
     h = sc.population.horizon
@@ -270,8 +281,10 @@ def run(
     tallies: dict[str, np.ndarray] = {}
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
+        if phase is not None and replicates > 1:
+            phase(f"replicate {r + 1} of {replicates}")
         frame, comp, tal, weight, dec = run_once(
-            sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0
+            sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0, phase=phase
         )
         levels.append(frame)
         comps.append(comp)
@@ -283,7 +296,11 @@ def run(
         off_cb = (
             (lambda done: progress(replicates * runs_per * h + done, total)) if progress else None
         )
-        _, comp_off, tal_off, weight_off, _ = run_once(loops_off(sc), mp, sc.seed, off_cb)
+        if phase is not None:
+            phase("feedback-loop check: every arm again with the loops off")
+        _, comp_off, tal_off, weight_off, _ = run_once(
+            loops_off(sc), mp, sc.seed, off_cb, phase=phase
+        )
         person_years += sum(float(v[..., 0].sum()) for v in tal_off.values()) / weight_off
         dependence = loop_dependence(comps[0], comp_off)
     elapsed = time.perf_counter() - t0

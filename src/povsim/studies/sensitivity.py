@@ -453,9 +453,11 @@ def run_sensitivity(
     resamples: int = 1000,
     progress: Callable[[int, int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> SensitivityResult:
     """Sample, run (checkpointed beside ``out_dir``) and analyse; nothing is written to
-    ``out_dir`` itself (see :func:`write_sensitivity`)."""
+    ``out_dir`` itself (see :func:`write_sensitivity`). ``phase(text)`` is told each phase."""
+    say = phase or (lambda text: None)
     from povsim.inputs import uncertainty as U
     from povsim.inputs.unit_costs import load_unit_costs
     from povsim.studies.sample_model import ScenarioModel
@@ -463,8 +465,10 @@ def run_sensitivity(
     load_unit_costs()  # a bad unit-cost table stops here, not in a worker
     names = U.names(sc)
     check_design_size(method, n, len(names), second_order)
+    say(f"sampling the {method} design ({len(names)} uncertain inputs)")
     design = make_design(method, names, n, sc.seed, second_order, levels)
     key = sweep_key(sc, method, n, second_order, levels)
+    say(f"sweep: {design_rows(method, n, len(names), second_order):,} model runs")
     model = ScenarioModel(sc, token=key)
     sw = run_design(
         model,
@@ -479,6 +483,7 @@ def run_sensitivity(
         on_batch,
     )
     t0 = time.perf_counter()
+    say("analysis: " + ("indices and bootstrap intervals" if method != "psa" else "PSA and CEACs"))
     indices = conv = psa = ce = None
     skipped: dict[str, str] = {}
     if method == "sobol":
