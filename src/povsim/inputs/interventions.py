@@ -138,10 +138,15 @@ class Eligibility(BaseModel):
     with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
     with_ltc: bool = False  # at least one long-term condition
     # Household equivalised income before transfers below this (£ per year); None: any.
-    income_below: Number | None = Field(None, gt=0, le=MAX_MONEY)
+    income_below: Number | None = Field(
+        None,
+        gt=0,
+        le=MAX_MONEY,
+        description="household equivalised income before transfers below this (GBP a year)",
+    )
     # Work states (ages 16..working_age_max only); None: any age and state.
     work_state: list[Literal["employed", "not_in_work", "inactive_sick"]] | None = Field(
-        None, min_length=1
+        None, min_length=1, description="work states eligible (ages 16 to working_age_max only)"
     )
 
 
@@ -402,7 +407,13 @@ class BenefitTakeUpIntervention(InterventionBase):
     lasts (after the programme too) until ``decay`` ends it."""
 
     type: Literal["benefit_take_up"]
-    take_up_gap: Number = Field(0.2, ge=0, le=1)
+    take_up_gap: Number = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="share of the eligible who are entitled non-claimants (0-1; DWP 2018-19: "
+        "Housing Benefit 0.2, Pension Credit 0.4)",
+    )
     # The programme cost is the advice service (in GP surgeries: NHS); the benefits claimed
     # are not in it (they are entitlements, paid by the Exchequer).
     DEFAULT_FUNDER: ClassVar[str] = "nhs"
