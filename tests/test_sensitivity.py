@@ -471,7 +471,7 @@ def test_only_population_params_change_the_starting_population():
     def build(overrides):
         m = load_params(overrides)
         p = build_population(m, build_cell_tables(m), 1000, 2, 5, True)
-        states = (p.alive, p.age, p.sex, p.quint, p.smoke, p.bins.ravel(), p.employed, p.ltc)
+        states = (p.alive, p.age, p.sex, p.quint, p.smoke, p.bins.ravel(), p.work, p.ltc)
         return np.concatenate([x.astype(float) for x in states] + [p.good, p.zinc, p.frail])
 
     ref = build({})
@@ -501,7 +501,7 @@ def test_poor_health_and_ltc_onset_risks_enter_cell_tables_only_as_effect_vector
     from povsim.studies.sample_model import EFFECT_ONLY
 
     paths = [p for p in parameter_space() if f"parameters.{p}".startswith(EFFECT_ONLY)]
-    assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.poverty" in paths
+    assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.obese" in paths
     ref = build_cell_tables(load_params())
     new = build_cell_tables(load_params({p: 3.0 for p in paths}))
     assert not np.array_equal(ref.or_health, new.or_health)

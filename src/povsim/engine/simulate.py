@@ -19,6 +19,8 @@ from povsim.model.population import (
     cell_index,
     effect_product_np,
     fit_to_population,
+    income_effect_np,
+    log_income_np,
     shrunk_cell_mean,
 )
 from povsim.model.registry import REGISTRY, Registry
@@ -67,6 +69,7 @@ def prepare(
     if base is not mp:
         scen = build_cell_tables(mp, registry)
         tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health
+        tables.income_beta, tables.work_rr = scen.income_beta, scen.work_rr
         tables.smoke_mort_factor = scen.smoke_mort_factor
         tables.cold_mort_factor = scen.cold_mort_factor
     return tables, pop
@@ -107,14 +110,9 @@ def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> 
 
 
 def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray:
-    """1.0 for each person below the poverty line this year (as the kernel computes it)."""
-    c = cell_index(pop)
-    wa_max = mp.value("working_age_max")
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
-    y = (
-        np.where((pop.age <= wa_max) & (pop.employed == 0), y * mp.value("replacement_ratio"), y)
-        + pop.transfer
-    )
+    """1.0 for each person below the poverty line this year, income plus transfer (as the
+    kernel computes it; an output measure, not an exposure)."""
+    y = np.exp(log_income_np(pop, tables, mp)) + pop.transfer
     return (y < tables.poverty_line).astype(float)
 
 
@@ -126,11 +124,11 @@ def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> Non
         return
     live = pop.alive == 1
     c = cell_index(pop)[live]
-    pov = poverty_flags(tables, pop, mp)[live]
     adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
     m = effect_product_np(
-        tables.rr_mort, pop.registry, adult, pop.smoke[live], pop.bins[live], pov, pop.ltc[live]
+        tables.rr_mort, pop.registry, adult, pop.smoke[live], pop.bins[live], pop.ltc[live]
     )
+    m = m * income_effect_np(tables, pop.inc_exp[live], 1)
     tables.mort_norm = shrunk_cell_mean(m * pm[live], c)
 
 
@@ -142,9 +140,10 @@ def kernel_scalars(mp: ModelParams, tables: CellTables) -> K.Scalars:
         inc_rho=float(s("income_persistence")),
         replacement=float(s("replacement_ratio")),
         poverty_line=float(tables.poverty_line),
-        rr_jobloss_poor=float(mp.rr_jobloss_poor_health),
         working_age_max=int(s("working_age_max")),
         adult_age=int(s("adult_age")),
+        inc_lag=float(s("income_exposure_persistence")),
+        inc_ref=float(np.log(tables.median_income)),
     )
 
 

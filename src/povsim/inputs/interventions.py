@@ -137,6 +137,17 @@ class Eligibility(BaseModel):
     )
     with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
     with_ltc: bool = False  # at least one long-term condition
+    # Household equivalised income before transfers below this (£ per year); None: any.
+    income_below: Number | None = Field(
+        None,
+        gt=0,
+        le=MAX_MONEY,
+        description="household equivalised income before transfers below this (GBP a year)",
+    )
+    # Work states (ages 16..working_age_max only); None: any age and state.
+    work_state: list[Literal["employed", "not_in_work", "inactive_sick"]] | None = Field(
+        None, min_length=1, description="work states eligible (ages 16 to working_age_max only)"
+    )
 
 
 BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
@@ -381,11 +392,56 @@ class CommunityIntervention(InterventionBase):
 
 
 class EmploymentIntervention(InterventionBase):
-    """Job matching: ``effect`` is the probability that a participant out of work (working
-    age) enters work that year."""
+    """Job matching / work and health support: ``effect`` is the probability that a
+    participant out of work (working age, unemployed or inactive; restrict with
+    ``eligibility.work_state``, e.g. ``[inactive_sick]``) enters work that year."""
 
     type: Literal["employment"]
     DEFAULT_FUNDER: ClassVar[str] = "exchequer"  # employment support: DWP programmes
+
+
+class BenefitTakeUpIntervention(InterventionBase):
+    """Welfare advice (e.g. in GP surgeries): ``effect`` is £ per year of equivalised
+    household income that an entitled non-claimant gains by claiming after advice; a share
+    ``take_up_gap`` of the eligible are entitled non-claimants (a persistent draw). The claim
+    lasts (after the programme too) until ``decay`` ends it."""
+
+    type: Literal["benefit_take_up"]
+    take_up_gap: Number = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="share of the eligible who are entitled non-claimants (0-1; DWP 2018-19: "
+        "Housing Benefit 0.2, Pension Credit 0.4)",
+    )
+    # The programme cost is the advice service (in GP surgeries: NHS); the benefits claimed
+    # are not in it (they are entitlements, paid by the Exchequer).
+    DEFAULT_FUNDER: ClassVar[str] = "nhs"
+    EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
+
+
+class LivingWageIntervention(InterventionBase):
+    """Living-wage uplift: ``effect`` is £ per year added to the equivalised household
+    income of employed persons (work state employed; low earners through
+    ``eligibility.income_below``), paid in the programme years only."""
+
+    type: Literal["living_wage"]
+    # An anchor institution (the NHS as employer) paying the uplift; a pay rise for the same
+    # work is a transfer from employer to employee (no cost to society).
+    DEFAULT_FUNDER: ClassVar[str] = "nhs"
+    TRANSFER: ClassVar[bool] = True
+    EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
+
+    def _check_type(self) -> None:
+        if self.decay != 0:
+            own(
+                "decay",
+                "not used by type living_wage (the uplift stops after end_year)",
+                self.decay,
+                "0",
+            )
 
 
 # Every intervention type's schema; `type` picks one (pydantic discriminated union).
@@ -396,6 +452,8 @@ SCHEMAS: tuple[type[InterventionBase], ...] = (
     AccessIntervention,
     CommunityIntervention,
     EmploymentIntervention,
+    BenefitTakeUpIntervention,
+    LivingWageIntervention,
 )
 INTERVENTION_TYPES: tuple[str, ...] = tuple(s.type_name() for s in SCHEMAS)
 SCHEMA_OF: dict[str, type[InterventionBase]] = dict(zip(INTERVENTION_TYPES, SCHEMAS))
