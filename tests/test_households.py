@@ -126,7 +126,7 @@ def test_pre_pass_is_the_oecd_equivalised_sum(built):
         ly = tables.inc_mu[c] + sigma * pop.zinc[earn]
         if child:
             ly = ly + tables.family_income_shift[pop.quint[earn]]
-        out = (pop.age[earn] <= 64) & (pop.employed[earn] == 0)
+        out = (pop.age[earn] <= 64) & (pop.work[earn] != 0)
         ly = np.where(out, ly + np.log(mp.value("replacement_ratio")), ly)
         expected = np.exp(ly).sum() / scale
         np.testing.assert_allclose(e[m], expected, rtol=1e-12)

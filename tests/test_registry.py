@@ -21,7 +21,8 @@ from povsim.reporting import run_figures
 
 _NS_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "numpy_step.py"
 
-# The one registry row of the new factor (the next free draw numbers: 12 yearly, 14 at birth).
+# The one registry row of the new factor (the next free draw numbers: 12 yearly, 18 at
+# creation, since 14-17 are the households').
 DUMMY = Factor(
     "dummy",
     attr="dummy",
@@ -183,6 +184,7 @@ def test_default_registry_keeps_the_published_orders():
         "mltc",
         "unmet_need",
         "employment",
+        "inactive_sick",
         "good_health",
     ]
     assert reg.exposure_names == (
@@ -193,7 +195,6 @@ def test_default_registry_keeps_the_published_orders():
         "alcohol_risk",
         "cold_home",
         "isolated",
-        "poverty",
         "unmet_need",
         "ltc1",
         "ltc2plus",

@@ -10,9 +10,10 @@ calls them). Two parts:
   a mother's age band. Deterministic from the seed through creation draws of the registry
   (``INIT_DRAWS`` ``household_*``), so every arm has the same households (common random
   numbers), and no other random stream changes.
-* :func:`pool_income` is the yearly pre-pass: each household's equivalised disposable income
-  (modified OECD scale) from its living members' incomes and the transfers paid to it, written
-  to every member. The year step reads this per-person value as its income.
+* :func:`pool_income` is the yearly pre-pass: each household's log equivalised income before
+  transfers (modified OECD scale) from its living members' incomes, and each member's share
+  of the transfers paid to it, written to every member. The year step reads these per-person
+  values as its one income input (``persons.log_inc``, ``persons.transfer``).
 
 Simplifications (docs/model.md, Households): households are fixed over the horizon except that
 members die and babies join; children stay in their household when they turn 16 (then as
@@ -309,32 +310,36 @@ def pool_income(
     sex,
     quint,
     zinc,
-    employed,
+    work,
     transfer,
     inc_mu,
     family_shift,
     sigma,
     log_replacement,
     working_age_max,
-    out,
+    log_out,
+    tr_out,
 ):
-    """Equivalised disposable household income (£ per year) of every living person, in place
-    in ``out`` (others untouched).
+    """The household pre-pass: for every living person, in place, ``log_out`` the log
+    equivalised household income before transfers (log £ per year) and ``tr_out`` the
+    person's share of the transfers paid to the household (£ per year, paid / OECD scale);
+    others untouched. The year step reads these as its one income input
+    (``persons.log_inc``, ``persons.transfer``), so ``log(exp(log_out) + tr_out)`` is the
+    household's equivalised income with transfers.
 
     A member aged 16+ brings ``exp(mu + sigma * zinc)``, plus the log replacement ratio at
-    working age out of work (``mu`` = ``inc_mu`` of the member's cell); when the household has
-    a living child 0-15 the sum of its members' incomes is multiplied by
-    ``exp(family_shift[q])`` of its quintile; the household adds the transfers paid through any
-    member (``transfer``, £ per year) and divides by its modified OECD scale
+    working age out of work (work state 1 or 2; ``mu`` = ``inc_mu`` of the member's cell);
+    when the household has a living child 0-15 the sum of its members' incomes is multiplied
+    by ``exp(family_shift[q])`` of its quintile; divided by the modified OECD scale
     ``1 + 0.5 (persons 14+ - 1) + 0.3 children under 14``. A household with nobody aged 16+
-    alive (a child whose adults died) gives each member their own income as before households
-    (own ``mu`` and ``zinc``, plus own transfer).
+    alive (a child whose adults died) gives each member their own income and transfer, as
+    before households.
 
     Memory access is kept mostly sequential (the members of a household are spread over the
     person arrays): each person's income (or what they are) in person order; the transfers
     added to their households in person order (one thread, only when any is paid); each
-    household's sum over its members in person order (one read per member); each person's
-    household value in person order. No sum depends on the number of threads.
+    household's sum over its members (one read per member); each person's household values
+    (one (2,) row per household) in person order. No sum depends on the number of threads.
     """
     n = alive.shape[0]
     n_hh = ptr.shape[0] - 1
@@ -352,7 +357,7 @@ def pool_income(
             if a >= EARNER_AGE:
                 c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
                 ly = inc_mu[c] + sigma * zinc[i]
-                if a <= working_age_max and employed[i] == 0:
+                if a <= working_age_max and work[i] != 0:
                     ly += log_replacement
                 y[i] = np.exp(ly)
             else:
@@ -364,7 +369,9 @@ def pool_income(
                 if alive[i] != 0 and transfer[i] != 0.0:
                     paid[hh[i]] += transfer[i]
     fam = np.exp(family_shift)
-    he = np.empty(n_hh)
+    # Per household: (log equivalised income before transfers, transfer share); NaN: nobody
+    # aged 16+ alive (members keep their own income).
+    he = np.empty((n_hh, 2))
     for h in prange(n_hh):
         total = 0.0
         n14 = 0
@@ -384,26 +391,31 @@ def pool_income(
                 n_under += 1
                 child = True
         if earners == 0:
-            he[h] = -1.0
+            he[h, 0] = np.nan
+            he[h, 1] = 0.0
             continue
         if child:
             total *= fam[np.int64(quint[members[ptr[h]]])]
         scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
-        he[h] = (total + paid[h]) / scale
+        he[h, 0] = np.log(total / scale)
+        he[h, 1] = paid[h] / scale
     for b in prange(n_blocks):
         for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
             if alive[i] == 0:
                 continue
-            e = he[hh[i]]
-            if e >= 0.0:
-                out[i] = e
+            h = hh[i]
+            e = he[h, 0]
+            if e == e:
+                log_out[i] = e
+                tr_out[i] = he[h, 1]
             else:
                 a = np.int64(age[i])
                 c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
                 ly = inc_mu[c] + sigma * zinc[i]
-                if a <= working_age_max and employed[i] == 0:
+                if a <= working_age_max and work[i] != 0:
                     ly += log_replacement
-                out[i] = np.exp(ly) + transfer[i]
+                log_out[i] = ly
+                tr_out[i] = transfer[i]
 
 
 @njit(cache=True)

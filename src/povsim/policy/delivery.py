@@ -23,22 +23,23 @@ from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
 from povsim.model import households as HH
 from povsim.model.population import Population, equivalised_income
-from povsim.model.registry import D_INTERVENTION_BASE
+from povsim.model.registry import D_INTERVENTION_BASE, WORK_STATES
 from povsim.model.rng import uniforms
 from povsim.model.tables import CellTables
 
 # Dependent children: aged 0-15 (model/households.py).
 CHILD_MAX = HH.CHILD_MAX
-# Below 16 the employment flag means "lives with someone in work" (parameters.py), so the
-# employment lever is for ages 16..working_age_max.
+# Below 16 the work state is the household's (registry.WORK_STATES), so the employment lever
+# and eligibility by work state are for ages 16..working_age_max.
 EMPLOYMENT_AGE_MIN = 16
 
 
 def current_income(
     pop: Population, tables: CellTables, mp: ModelParams, with_transfer: bool = False
 ) -> np.ndarray:
-    """Equivalised household income (£ per year) of every living slot, as the household
-    pre-pass computes it for the kernel (0 for slots not alive)."""
+    """Equivalised household income (£ per year) of every slot, as the household pre-pass
+    gives it to the kernel (before this year's transfers unless ``with_transfer``; slots not
+    alive: their own income)."""
     return equivalised_income(pop, tables, mp, with_transfer=with_transfer)
 
 
@@ -184,6 +185,12 @@ def eligible(a: Active, ctx: YearContext, condition: np.ndarray | None) -> np.nd
         ok &= in_household_with(pop, pop.age <= CHILD_MAX)
     if e.with_ltc:
         ok &= pop.ltc >= 1
+    if e.income_below is not None:
+        ok &= ctx.incomes() < e.income_below
+    if e.work_state is not None:
+        states = [WORK_STATES.index(w) for w in e.work_state]
+        ok &= (pop.age >= EMPLOYMENT_AGE_MIN) & (pop.age <= ctx.mp.value("working_age_max"))
+        ok &= np.isin(pop.work, states)
     if condition is not None:
         ok &= condition
     return ok

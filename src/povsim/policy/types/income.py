@@ -1,13 +1,16 @@
 """Income: a cash transfer paid to a household.
 
-Reach: households with a member meeting the block's eligibility (``in_poverty`` uses the
-household's equivalised income before transfers; ``with_children`` a household with a
-dependent child), each once, through its first eligible member. Take-up persists: the reach
-draw is the same every year (year key 0), so the same eligible households claim every programme
-year. Effect: ``effect`` £ a year paid to the household that year; the household pre-pass adds
-it to the household's income, so every member's equivalised income rises by ``effect`` over
-the household's modified OECD scale, acting through poverty (mortality, LTC onset, self-rated
-health). Participants: recipient households (cost per household). Payments stop after
+Reach: households with a member meeting the block's eligibility (``in_poverty`` and
+``income_below`` use the household's equivalised income before transfers; ``with_children`` a
+household with a dependent child), each once, through its first eligible member. Take-up
+persists: the reach draw is the same every year (year key 0), so the same eligible households
+claim every programme year. Effect: ``effect`` £ a year paid to the household that year; the
+household pre-pass gives every member a share ``effect`` / the household's modified OECD scale
+as their transfer, which acts smoothly through the lagged log-income exposure (mortality, LTC
+onset, self-rated health: docs/model.md §3.3): log(income + transfer) enters the exposure
+with weight 1 - lambda in the first year, and the effect fades by lambda a year after
+payments stop. Crossing the poverty line changes the poverty measure only. Participants:
+recipient households (cost per household). Payments stop after
 ``end_year`` (nothing is held, so ``decay`` has no use and must be 0).
 """
 
