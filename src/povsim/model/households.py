@@ -42,6 +42,8 @@ OECD_FIRST, OECD_OTHER, OECD_CHILD = 1.0, 0.5, 0.3
 # the mean age gap of opposite-sex couples is about two years).
 PARTNER_GAP = 2
 TYPE_CODE = {t: k for k, t in enumerate(HOUSEHOLD_TYPES)}
+_COUPLE_KIDS = TYPE_CODE["couple_with_children"]
+_LONE = TYPE_CODE["lone_parent"]
 
 
 def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndarray:
@@ -58,37 +60,124 @@ def _bands(item: str) -> list[tuple[int, int]]:
     return [tuple(int(x) for x in c.split("-")) for c in HOUSEHOLD_ITEMS[item]]  # type: ignore[misc]
 
 
-class _Pool:
-    """Available persons of one sex in one quintile, by single year of age (ids in draw
-    order); taking the person nearest a target age is then a short search. ``hh`` marks who
-    is placed already (>= 0): they are skipped (lazy removal)."""
+def _pool(ids: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Available persons of one sex in one quintile by single year of age: (ids sorted by age,
+    in draw order within an age; start (N_AGE + 1,) of each age's run; ptr (N_AGE,) the next
+    candidate of each age). Taking the person nearest a target age is then a short search
+    (:func:`_take`); ``hh`` marks who is placed already (lazy removal)."""
+    by = np.argsort(ages, kind="stable")
+    counts = np.bincount(ages.astype(np.int64), minlength=N_AGE)
+    start = np.zeros(N_AGE + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    return ids[by].astype(np.int64), start, start[:-1].copy()
 
-    def __init__(self, ids: np.ndarray, ages: np.ndarray, hh: np.ndarray):
-        self.hh = hh
-        self.by_age: list[list[int]] = [[] for _ in range(N_AGE)]
-        for i, a in zip(ids.tolist(), ages.tolist()):
-            self.by_age[a].append(i)
-        for lst in self.by_age:
-            lst.reverse()  # pop() from the end takes them in draw order
 
-    def _next(self, a: int) -> int:
-        lst = self.by_age[a]
-        while lst and self.hh[lst[-1]] >= 0:
-            lst.pop()
-        return lst[-1] if lst else -1
+@njit(cache=True)
+def _take(pid, start, ptr, hh, target, lo, hi):
+    """The next available person (draw order) of the age nearest ``target`` within
+    ``lo..hi`` (younger first on a tie), or -1; taken from the pool. The caller places the
+    person (sets ``hh``)."""
+    hi = min(hi, N_AGE - 1)
+    target = min(max(target, lo), hi)
+    for d in range(0, max(target - lo, hi - target) + 1):
+        for k in range(2):
+            a = target - d if k == 0 else target + d
+            if lo <= a <= hi:
+                j = ptr[a]
+                while j < start[a + 1] and hh[pid[j]] >= 0:
+                    j += 1
+                ptr[a] = j
+                if j < start[a + 1]:
+                    ptr[a] = j + 1
+                    return pid[j]
+    return -1
 
-    def take(self, target: int, lo: int, hi: int) -> int:
-        """The next person of the age nearest ``target`` within ``lo..hi`` (younger first on a
-        tie), or -1. The caller places the person (sets ``hh``)."""
-        target = min(max(target, lo), hi)
-        for d in range(0, max(target - lo, hi - target) + 1):
-            for a in (target - d, target + d):
-                if lo <= a <= hi and self._next(a) >= 0:
-                    return self.by_age[a].pop()
-        return -1
 
-    def rest(self) -> list[int]:
-        return [i for lst in self.by_age for i in lst if self.hh[i] < 0]
+@njit(cache=True)
+def _families(
+    kids,
+    age,
+    u,
+    hh,
+    wp,
+    ws,
+    wq,
+    mp_,
+    ms,
+    mq,
+    kids_cum,
+    mom,
+    mom_cum,
+    band_lo,
+    band_hi,
+    p_lone,
+    h0,
+    kinds,
+):
+    """Families of the dependent children ``kids`` (draw order) with their mothers (pool
+    ``wp, ws, wq``) and partners (pool ``mp_, ms, mq``): see :func:`assign_households`.
+    Household ids from ``h0``; their types written to ``kinds``; returns the number made."""
+    nb = band_lo.shape[0]
+    nf = 0
+    k = 0
+    while k < kids.shape[0]:
+        first = kids[k]
+        size = np.searchsorted(kids_cum, u[first, 1] * kids_cum[-1], side="right") + 1
+        end = min(k + size, kids.shape[0])
+        h = h0 + nf
+        youngest = 1000
+        eldest = -1
+        for j in range(k, end):
+            hh[kids[j]] = h
+            youngest = min(youngest, np.int64(age[kids[j]]))
+            eldest = max(eldest, np.int64(age[kids[j]]))
+        k = end
+        ub = u[first, 3] * mom_cum[-1]
+        band = min(np.searchsorted(mom_cum, ub, side="right"), nb - 1)
+        lo_b = band_lo[band]
+        hi_b = band_hi[band]
+        below = mom_cum[band - 1] if band > 0 else 0.0
+        frac = (ub - below) / max(mom[band], 1e-12)
+        at_birth = lo_b + min(int(frac * (hi_b - lo_b + 1)), hi_b - lo_b)
+        target = max(youngest + at_birth, eldest + 16)
+        mother = _take(wp, ws, wq, hh, target, eldest + 16, min(N_AGE - 1, youngest + 55))
+        if mother < 0:  # a small population: any adult woman, else any man
+            mother = _take(wp, ws, wq, hh, target, EARNER_AGE, N_AGE - 1)
+        if mother < 0:
+            mother = _take(mp_, ms, mq, hh, target, EARNER_AGE, N_AGE - 1)
+        lone = u[first, 2] < p_lone
+        partner = -1
+        if mother >= 0:
+            hh[mother] = h
+            if not lone:
+                ma = np.int64(age[mother])
+                partner = _take(
+                    mp_, ms, mq, hh, ma + PARTNER_GAP, max(EARNER_AGE, ma - 10), ma + 15
+                )
+                if partner >= 0:
+                    hh[partner] = h
+        kinds[nf] = _COUPLE_KIDS if partner >= 0 else _LONE
+        nf += 1
+    return nf
+
+
+@njit(cache=True)
+def _couples(left, age, hh, mp_, ms, mq, h0):
+    """Couples without children: each woman of ``left`` (draw order) with the available man
+    nearest two years older (pool ``mp_, ms, mq``); household ids from ``h0``; returns the
+    number made."""
+    nc = 0
+    for w in left:
+        wa = np.int64(age[w])
+        man = _take(
+            mp_, ms, mq, hh, wa + PARTNER_GAP, max(EARNER_AGE, wa - 10), min(N_AGE - 1, wa + 15)
+        )
+        if man < 0:
+            continue
+        hh[w] = h0 + nc
+        hh[man] = h0 + nc
+        nc += 1
+    return nc
 
 
 def assign_households(
@@ -105,7 +194,7 @@ def assign_households(
     ``age``, ``sex``, ``quint`` (n,) of all slots (the starting population is ``0..n0-1``;
     birth slots after it, with ``birth_year`` the simulated year of their birth); ``u`` (n, 4)
     the creation draws ``household_1..4`` of each slot. Returns ``hh`` (n,) int64 household
-    ids (0..H-1, numbered quintile by quintile) and ``kind`` (H,) int8 codes of
+    ids (0..H-1, numbered in the order of their first member) and ``kind`` (H,) int8 codes of
     ``HOUSEHOLD_TYPES`` (the type at creation).
 
     Per quintile: dependent children (0-15), in the order of draw 1, form families of the
@@ -121,6 +210,8 @@ def assign_households(
     n = age.shape[0]
     hh = np.full(n, -1, np.int64)
     kinds: list[int] = []
+    band_lo = np.array([b[0] for b in _bands("mother_age")], np.int64)
+    band_hi = np.array([b[1] for b in _bands("mother_age")], np.int64)
     for q in range(N_Q):
         qt = q + 1
         ids = np.flatnonzero(quint[:n0] == q)
@@ -131,54 +222,44 @@ def assign_households(
         kids = order[a_o <= CHILD_MAX]
         adults = order[a_o > CHILD_MAX]
         is_w = s_o[a_o > CHILD_MAX] == 1
-        women = _Pool(adults[is_w], age[adults[is_w]], hh)
-        men = _Pool(adults[~is_w], age[adults[~is_w]], hh)
+        women, men = adults[is_w], adults[~is_w]
+        wp, ws, wq = _pool(women, age[women])
+        mp_, ms, mq = _pool(men, age[men])
         sh = composition_shares(table, "household_type", qt)
         kids_cum = np.cumsum(composition_shares(table, "children_per_family", qt))
         mom = composition_shares(table, "mother_age", qt)
-        mom_cum, mom_bands = np.cumsum(mom), _bands("mother_age")
+        mom_cum = np.cumsum(mom)
         fam_share = sh[TYPE_CODE["couple_with_children"]] + sh[TYPE_CODE["lone_parent"]]
         p_lone = sh[TYPE_CODE["lone_parent"]] / fam_share if fam_share > 0 else 0.0
-        families = 0
-        k = 0
-        while k < kids.size:
-            first = kids[k]
-            size = int(np.searchsorted(kids_cum, u[first, 1] * kids_cum[-1], side="right")) + 1
-            members = kids[k : k + size]
-            k += size
-            h = len(kinds)
-            hh[members] = h
-            families += 1
-            youngest, eldest = int(age[members].min()), int(age[members].max())
-            ub = u[first, 3] * mom_cum[-1]
-            band = min(int(np.searchsorted(mom_cum, ub, side="right")), len(mom_bands) - 1)
-            lo_b, hi_b = mom_bands[band]
-            below = mom_cum[band - 1] if band else 0.0
-            frac = (ub - below) / max(mom[band], 1e-12)
-            at_birth = lo_b + min(int(frac * (hi_b - lo_b + 1)), hi_b - lo_b)
-            target = max(youngest + at_birth, eldest + 16)
-            mother = women.take(target, eldest + 16, min(N_AGE - 1, youngest + 55))
-            if mother < 0:  # a small population: any adult woman, else any man
-                mother = women.take(target, EARNER_AGE, N_AGE - 1)
-            if mother < 0:
-                mother = men.take(target, EARNER_AGE, N_AGE - 1)
-            lone = u[first, 2] < p_lone
-            partner = -1
-            if mother >= 0:
-                hh[mother] = h
-                if not lone:
-                    ma = int(age[mother])
-                    partner = men.take(ma + PARTNER_GAP, max(EARNER_AGE, ma - 10), ma + 15)
-                    if partner >= 0:
-                        hh[partner] = h
-            kinds.append(TYPE_CODE["couple_with_children" if partner >= 0 else "lone_parent"])
+        fam_kinds = np.empty(kids.size, np.int8)
+        families = _families(
+            kids,
+            age,
+            u,
+            hh,
+            wp,
+            ws,
+            wq,
+            mp_,
+            ms,
+            mq,
+            kids_cum,
+            mom,
+            mom_cum,
+            band_lo,
+            band_hi,
+            float(p_lone),
+            len(kinds),
+            fam_kinds,
+        )
+        kinds.extend(fam_kinds[:families].tolist())
         # Households without dependent children, in the table's proportions to the families.
         total = families / fam_share if families and fam_share > 0 else 0.0
         n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
         n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
         n_other = int(round(sh[TYPE_CODE["other"]] * total))
         if not families:  # no children in this quintile: shares among adult households
-            m = len(women.rest()) + len(men.rest())
+            m = int(np.count_nonzero(hh[adults] < 0))
             rest_share = 1.0 - fam_share
             mean_size = (
                 2 * sh[TYPE_CODE["couple_no_children"]]
@@ -189,35 +270,41 @@ def assign_households(
             n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
             n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
             n_other = int(round(sh[TYPE_CODE["other"]] * total))
-        left = np.array(women.rest(), np.int64)
-        left = left[np.argsort(u[left, 0], kind="stable")] if left.size else left
-        for w in left[:n_couple].tolist():
-            wa = int(age[w])
-            man = men.take(wa + PARTNER_GAP, max(EARNER_AGE, wa - 10), min(N_AGE - 1, wa + 15))
-            if man < 0:
-                continue
-            h = len(kinds)
-            hh[w] = hh[man] = h
-            kinds.append(TYPE_CODE["couple_no_children"])
-        rest = np.array(women.rest() + men.rest(), np.int64)
-        rest = rest[np.argsort(u[rest, 0], kind="stable")] if rest.size else rest
+        # Unplaced women, then all unplaced adults, in draw order.
+        left = women[hh[women] < 0]
+        nc = _couples(left[:n_couple], age, hh, mp_, ms, mq, len(kinds))
+        kinds.extend([TYPE_CODE["couple_no_children"]] * nc)
+        rest = adults[hh[adults] < 0]
         n_one = min(n_one, rest.size)
-        for i in rest[:n_one]:
-            hh[i] = len(kinds)
-            kinds.append(TYPE_CODE["one_person"])
+        hh[rest[:n_one]] = len(kinds) + np.arange(n_one)
+        kinds.extend([TYPE_CODE["one_person"]] * n_one)
         rest = rest[n_one:]
         n_other = min(n_other, rest.size // 2)
-        if n_other == 0:
-            for i in rest:  # too few left to share: they live alone
-                hh[i] = len(kinds)
-                kinds.append(TYPE_CODE["one_person"])
+        if n_other == 0:  # too few left to share: they live alone
+            hh[rest] = len(kinds) + np.arange(rest.size)
+            kinds.extend([TYPE_CODE["one_person"]] * int(rest.size))
         else:
             base = len(kinds)
             hh[rest] = base + np.arange(rest.size) % n_other
             kinds.extend([TYPE_CODE["other"]] * n_other)
     kind = np.array(kinds, np.int8)
     hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, u, table)
-    return hh, kind
+    return renumber_by_first_member(hh, kind)
+
+
+def renumber_by_first_member(hh: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Households renumbered in the order of their first member (lowest slot), with ``kind``
+    permuted alike. The yearly pre-pass then walks households roughly as it walks persons
+    (the household table is read mostly forward, not at random), about halving its time
+    at 1M persons; no result depends on the numbering (sums run over members in person
+    order)."""
+    if not hh.size:
+        return hh, kind
+    ids, first = np.unique(hh, return_index=True)
+    order = ids[np.argsort(first, kind="stable")]
+    new = np.empty(kind.size, np.int64)
+    new[order] = np.arange(order.size)
+    return new[hh], kind[order]
 
 
 def place_births(
