@@ -543,10 +543,14 @@ def fit_household_income(
     step_size = 0.8 * float(mp.value("income_sigma"))
     clip = lambda p: np.clip(p, 1e-3, 1 - 1e-3)  # noqa: E731
     obs_q = np.zeros(L.N_Q)
+    # Only living persons enter the fit, so the pre-pass writes into reused arrays (slots not
+    # alive keep zeros) rather than starting from everyone's own income each iteration.
+    buf = (np.zeros(pop.size), np.zeros(pop.size))
     for _ in range(iterations):
         tables.inc_mu = base + shift[band_of_cell]
         tables.family_income_shift = fam.copy()
-        pov = equivalised_income(pop, tables, mp, with_transfer=False)[live] < line
+        ly = household_income(pop, tables, mp, with_transfer=False, out=buf)[0]
+        pov = np.exp(ly[live]) < line
         obs_g = np.bincount(grp[adult], pov[adult], minlength=110) / np.maximum(n_adult, 1)
         obs_q = np.bincount(q[child], pov[child], minlength=L.N_Q) / np.maximum(n_child, 1)
         d_g = np.where(n_adult > 0, ndtri(clip(obs_g)) - ndtri(clip(target_g)), 0.0)
