@@ -251,10 +251,15 @@ def build_population(
     return pop
 
 
+# Population fields indexed by household, not by slot.
+_HOUSEHOLD_TABLES = ("hh_ptr", "hh_members", "hh_kind")
+
+
 def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
     """Place every slot in a household (households.assign_households) from the creation
     draws ``household_1..4``."""
-    ids = np.arange(pop.size, dtype=np.int64)
+    n = pop.size
+    ids = np.arange(n, dtype=np.int64)
     u = np.stack([uniforms(sk, ids, 0, d) for d in D_INIT_HOUSEHOLD], axis=1)
     table = mp.households
     if table is None:
@@ -262,6 +267,18 @@ def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
     pop.hh, pop.hh_kind = HH.assign_households(
         pop.age, pop.sex, pop.quint, pop.n_initial, pop.birth_year, u, table
     )
+    # Store the starting population household by household (households are numbered by
+    # first member, so a stable sort keeps their numbers): the yearly pre-pass then reads
+    # and writes members as contiguous runs instead of at random (it cost more than the
+    # year step at 1M persons with members scattered). Every state was drawn from the
+    # person's creation id before this move; the yearly draws follow the slot. Births keep
+    # their slots after the starting population.
+    n0 = pop.n_initial
+    perm = np.argsort(pop.hh[:n0], kind="stable")
+    for f in fields(pop):
+        x = getattr(pop, f.name)
+        if f.name not in _HOUSEHOLD_TABLES and isinstance(x, np.ndarray) and x.shape[:1] == (n,):
+            x[:n0] = x[:n0][perm]
     pop.hh_ptr, pop.hh_members = HH.household_index(pop.hh)
 
 
