@@ -379,11 +379,8 @@ def household_index(hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ptr, members
 
 
-# What the pre-pass's first loop writes for a person who brings no income (an earner's entry
-# is the income itself, > 0): not alive, a child under 14, a child aged 14-15.
-_DEAD, _UNDER14, _CHILD14 = -1.0, -2.0, -3.0
-# Persons per block of the pre-pass's person-order loops (fixed, so no result depends on the
-# thread count; the loops write disjoint slots anyway).
+# Persons per block of the pre-pass's person-order transfer loops (fixed, so no result
+# depends on the thread count).
 _BLOCK = 16384
 
 
@@ -422,33 +419,21 @@ def pool_income(
     alive (a child whose adults died) gives each member their own income and transfer, as
     before households.
 
-    Memory access is kept mostly sequential (the members of a household are spread over the
-    person arrays): each person's income (or what they are) in person order; the transfers
-    added to their households in person order (one thread, only when any is paid); each
-    household's sum over its members (one read per member); each person's household values
-    (one (2,) row per household) in person order. No sum depends on the number of threads.
+    One pass over households, members in person order (the CSR ``ptr``/``members``): the
+    starting population is stored household by household (population.py), so the pass reads
+    and writes the person arrays as contiguous runs (births, stored after it, are the
+    exception). The transfers are first added to their households in person order (one
+    thread, only in blocks where any is paid). No sum depends on the number of threads.
     """
     n = alive.shape[0]
     n_hh = ptr.shape[0] - 1
-    y = np.empty(n)
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     any_paid = np.zeros(n_blocks, np.bool_)
     for b in prange(n_blocks):
         for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            if alive[i] == 0:
-                y[i] = _DEAD
-                continue
             if transfer[i] != 0.0:
                 any_paid[b] = True
-            a = np.int64(age[i])
-            if a >= EARNER_AGE:
-                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
-                ly = inc_mu[c] + sigma * zinc[i]
-                if a <= working_age_max and work[i] != 0:
-                    ly += log_replacement
-                y[i] = np.exp(ly)
-            else:
-                y[i] = _CHILD14 if a >= OECD_ADULT_AGE else _UNDER14
+                break
     paid = np.zeros(n_hh)
     for b in range(n_blocks):
         if any_paid[b]:
@@ -456,9 +441,6 @@ def pool_income(
                 if alive[i] != 0 and transfer[i] != 0.0:
                     paid[hh[i]] += transfer[i]
     fam = np.exp(family_shift)
-    # Per household: (log equivalised income before transfers, transfer share); NaN: nobody
-    # aged 16+ alive (members keep their own income).
-    he = np.empty((n_hh, 2))
     for h in prange(n_hh):
         total = 0.0
         n14 = 0
@@ -466,36 +448,30 @@ def pool_income(
         earners = 0
         child = False
         for m in range(ptr[h], ptr[h + 1]):
-            v = y[members[m]]
-            if v >= 0.0:
-                total += v
+            i = members[m]
+            if alive[i] == 0:
+                continue
+            a = np.int64(age[i])
+            if a >= EARNER_AGE:
+                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
+                ly = inc_mu[c] + sigma * zinc[i]
+                if a <= working_age_max and work[i] != 0:
+                    ly += log_replacement
+                total += np.exp(ly)
                 earners += 1
                 n14 += 1
-            elif v == _CHILD14:
+            elif a >= OECD_ADULT_AGE:
                 n14 += 1
                 child = True
-            elif v == _UNDER14:
+            else:
                 n_under += 1
                 child = True
         if earners == 0:
-            he[h, 0] = np.nan
-            he[h, 1] = 0.0
-            continue
-        if child:
-            total *= fam[np.int64(quint[members[ptr[h]]])]
-        scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
-        he[h, 0] = np.log(total / scale)
-        he[h, 1] = paid[h] / scale
-    for b in prange(n_blocks):
-        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            if alive[i] == 0:
-                continue
-            h = hh[i]
-            e = he[h, 0]
-            if e == e:
-                log_out[i] = e
-                tr_out[i] = he[h, 1]
-            else:
+            # Nobody aged 16+ alive: each member keeps their own income and transfer.
+            for m in range(ptr[h], ptr[h + 1]):
+                i = members[m]
+                if alive[i] == 0:
+                    continue
                 a = np.int64(age[i])
                 c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
                 ly = inc_mu[c] + sigma * zinc[i]
@@ -503,6 +479,17 @@ def pool_income(
                     ly += log_replacement
                 log_out[i] = ly
                 tr_out[i] = transfer[i]
+            continue
+        if child:
+            total *= fam[np.int64(quint[members[ptr[h]]])]
+        scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
+        le = np.log(total / scale)
+        share = paid[h] / scale
+        for m in range(ptr[h], ptr[h + 1]):
+            i = members[m]
+            if alive[i] != 0:
+                log_out[i] = le
+                tr_out[i] = share
 
 
 @njit(cache=True)
