@@ -20,6 +20,21 @@ EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
 # Command-line bounds: the same as the scenario schema's (population.size, seed), so a bad
 # value is blamed on the option that gave it, not on the scenario file.
 SIZE = click.IntRange(100, 20_000_000)
+
+
+class SizeOrFull(click.ParamType):
+    """``--size`` of `povsim run`: a size in SIZE's range, or `full` (the area's real
+    population, one simulated person per real person)."""
+
+    name = "INTEGER|full"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value == "full":
+            return value
+        return SIZE.convert(value, param, ctx)
+
+
+SIZE_OR_FULL = SizeOrFull()
 SEED = click.IntRange(0, 2**63 - 1)
 # `run`'s --replicates (seeds seed, seed+1, ...) and `compare`'s (seeds per strategy) share one
 # range, as the `compare` file's `replicates:` does.
@@ -88,7 +103,7 @@ def _set_threads(threads: int | None) -> None:
     numba.set_num_threads(threads)
 
 
-def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | None):
+def _load(loader, path: Path, seed: int | None, size: int | str | None, **more: int | None):
     """Load a YAML file with the common CLI overrides; a bad file is one line and exit 2."""
     from povsim.inputs.errors import ScenarioError
 
@@ -98,6 +113,11 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
         return loader(path, {k: v for k, v in overrides.items() if v is not None})
     except ScenarioError as e:
         _fail(str(e))
+
+
+def _size_text(size: int | str) -> str:
+    """A population size for messages: '200,000', or 'full (the area's real population)'."""
+    return f"{size:,}" if isinstance(size, int) else f"{size} (the area's real population)"
 
 
 def _check_output(out: Path, loaded) -> None:
@@ -275,7 +295,11 @@ def main(verbose: int, log_level: str | None) -> None:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @output_option("outputs/<scenario name>")
 @seed_option()
-@size_option()
+@size_option(
+    help="Simulated persons at the start (overrides the file's); `full`: the area's real "
+    "population, one simulated person per real person.",
+    type=SIZE_OR_FULL,
+)
 @replicates_option(
     "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
@@ -286,7 +310,7 @@ def run(
     scenario: Path,
     output: Path | None,
     seed: int | None,
-    size: int | None,
+    size: int | str | None,
     replicates: int,
     threads: int | None,
     no_figures: bool,
@@ -562,7 +586,7 @@ def validate(scenario: Path) -> None:
         else f", place {sc.population.label()} ({sc.population.area})"
     )
     click.echo(
-        f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
+        f"{scenario}: ok (scenario '{sc.name}', {_size_text(sc.population.size)} persons, "
         f"{sc.population.horizon} years from {sc.population.start_year}{where})"
     )
     for line in override_warnings(sc):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from povsim.measures.results import Results
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
-from povsim.reporting.run_figures import write_figures
 from povsim.reporting.run_report import write_report
 from povsim.reporting.summary import summary
 
@@ -37,6 +36,10 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         manifest = {**results.manifest, "scenario_as_run": results.scenario}
         write_manifest(tmp / "manifest.json", manifest)
         if figures:
+            # Imported here: matplotlib is a third of the CLI's start-up, and --no-figures
+            # (and every caller writing tables only) never needs it.
+            from povsim.reporting.run_figures import write_figures
+
             write_figures(
                 frame,
                 tmp / "figures",

@@ -27,7 +27,7 @@ from povsim.measures.contrast import (
 )
 from povsim.measures.economics import EconomicSettings
 from povsim.measures.results import Results, tidy
-from povsim.model.area import add_per_100k, area_params, real_population
+from povsim.model.area import add_per_100k, area_params, real_population, resolve_size
 from povsim.model.population import Population
 from povsim.model.tables import CellTables, national_mx
 from povsim.policy.dynamics import Loops, Stocks
@@ -266,7 +266,7 @@ def run(
     scenario: str | Path | Scenario,
     *,
     seed: int | None = None,
-    size: int | None = None,
+    size: int | str | None = None,
     replicates: int = 1,
     progress: Callable[[int, int], None] | None = None,
     decomposition: bool = False,
@@ -274,7 +274,9 @@ def run(
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
-    ``seed`` and ``size`` override the scenario's. With ``replicates`` > 1 the scenario is run
+    ``seed`` and ``size`` override the scenario's (``size="full"``: the area's real
+    population, one simulated person per real person; ``decomposition`` and ``loop_check``
+    are then skipped, see ``manifest["full_scale"]``). With ``replicates`` > 1 the scenario is run
     with seeds seed, seed+1, ... and values are means with between-replicate standard errors
     and 95% intervals. ``progress(done, total)`` counts simulated years over all runs.
     ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does).
@@ -284,9 +286,9 @@ def run(
     give identical numbers whatever the thread count.
     """
     from povsim.inputs.loader import load_scenario
-    from povsim.inputs.schema import Scenario
+    from povsim.inputs.schema import FULL_SIZE, Scenario
 
-    overrides: dict[str, int] = {}
+    overrides: dict[str, int | str] = {}
     if seed is not None:
         overrides["seed"] = seed
     if size is not None:
@@ -301,6 +303,15 @@ def run(
             )
     else:
         sc = load_scenario(scenario, overrides)
+    # Size `full`: the area's real population, one simulated person per real person. At that
+    # scale the decomposition (which needs per-person arrays of the whole population beside
+    # it) and the loops-off rerun (a second set of arms) are skipped to keep memory and time
+    # within one machine; the manifest says so.
+    full = sc.population.size == FULL_SIZE
+    sc = resolve_size(sc)
+    skipped = [n for n, on in (("decomposition", decomposition), ("loop_check", loop_check)) if on]
+    if full:
+        decomposition = loop_check = False
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     t0 = time.perf_counter()
@@ -356,6 +367,8 @@ def run(
         "simulated_person_years": int(person_years),
         "person_years_per_second": round(person_years / elapsed) if elapsed > 0 else None,
     }
+    if full:
+        manifest["full_scale"] = {"skipped": skipped}
     return Results(
         frame=frame,
         scenario=sc.model_dump(mode="json"),

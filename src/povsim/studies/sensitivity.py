@@ -457,8 +457,10 @@ def run_sensitivity(
     """Sample, run (checkpointed beside ``out_dir``) and analyse; nothing is written to
     ``out_dir`` itself (see :func:`write_sensitivity`)."""
     from povsim.inputs import uncertainty as U
+    from povsim.model.area import resolve_size
     from povsim.studies.sample_model import ScenarioModel
 
+    sc = resolve_size(sc)  # size `full`: the area's real population
     names = U.names(sc)
     check_design_size(method, n, len(names), second_order)
     design = make_design(method, names, n, sc.seed, second_order, levels)
