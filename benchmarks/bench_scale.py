@@ -146,8 +146,8 @@ def bench_cli(size: str) -> dict:
 
 def bench_numpy(size: int, years: int) -> dict:
     import numpy as np
-    import numpy_step as NS
 
+    import numpy_step as NS
     from povsim.engine.simulate import prepare, simulate
     from povsim.inputs.parameters import load_params
 
