@@ -197,7 +197,15 @@ def main(argv: list[str] | None = None) -> dict:
             row.update(res)
             row["kernel_child_peak_rss_mib"] = round(rss)
             row["kernel_other_cpu_s"] = round(other, 1)
-            row["mib_per_million_slots"] = round(rss / (res["slots"] / 1e6))
+            prev = next((r for r in reversed(out["rows"]) if "slots" in r), None)
+            if prev is not None and res["slots"] > prev["slots"]:
+                # Peak memory added per added slot (the interpreter's fixed part cancels).
+                row["marginal_peak_bytes_per_slot"] = round(
+                    (rss - prev["kernel_child_peak_rss_mib"])
+                    * 2**20
+                    / (res["slots"] - prev["slots"]),
+                    1,
+                )
         if not args.no_cli:
             row["cli"] = bench_cli(size)
         out["rows"].append(row)

@@ -27,6 +27,7 @@ class SizeOrFull(click.ParamType):
     population, one simulated person per real person)."""
 
     name = "INTEGER|full"
+    min, max = SIZE.min, SIZE.max  # the integer range every command's --size shares
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if value == "full":
