@@ -289,11 +289,18 @@ def test_cli_compare_writes_ranked_table_figures_and_report(tmp_path):
     t = pd.read_csv(out / "comparison.csv")
     assert set(t.strategy) == {*SMALL["strategies"], OPTIMISED}
     assert t["rank"].tolist() == sorted(t["rank"])
-    for f in ("impact_plane", "frontier", "benefit_by_quintile", "ede_by_aversion", "allocations"):
+    for f in (
+        "impact_plane",
+        "frontier",
+        "benefit_by_quintile",
+        "ede_by_aversion",
+        "allocations",
+        "who_pays",
+    ):
         assert (out / "figures" / f"{f}.png").stat().st_size > 5000
     parser = _Imgs()
     parser.feed((out / "report.html").read_text())
-    assert len(parser.srcs) == 5 and all(
+    assert len(parser.srcs) == 6 and all(
         s.startswith("data:image/png;base64,") for s in parser.srcs
     )
     for f in (

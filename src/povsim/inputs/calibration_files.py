@@ -179,3 +179,101 @@ def check_intervention_gradients(df: pd.DataFrame, path: Path) -> None:
             raise _fail(path, last, "quintile", problem, allowed="exactly one row for each of 1-5")
         if rows.applies_to.nunique() != 1:
             raise _fail(path, last, "applies_to", f"programme {prog}: differs between rows")
+
+
+PERSPECTIVES = ("nhs", "social_care", "local_government", "exchequer", "society")
+# Unit-cost items each perspective may carry (calibration/unit_costs.csv).
+UNIT_COST_ITEMS = {
+    "nhs": ("ltc1_relative", "ltc2plus_relative", "poor_health_relative"),
+    "social_care": ("per_person_not_good_health",),
+    "local_government": (),
+    "exchequer": (
+        "tax_rate_on_earnings",
+        "earnings_per_employed",
+        "benefit_per_person_not_working",
+        "benefit_per_person_inactive_sick",
+    ),
+    "society": (),
+}
+NHS_SPEND_AGES = 86  # single years 0..85, 85 meaning 85 and over (Asaria 2017)
+
+
+def check_unit_costs(df: pd.DataFrame, path: Path) -> None:
+    """Unit costs: known perspective and item, value >= 0 (a rate at most 1), quintile 1-5 or
+    all, and the bands of each perspective/item/quintile without gaps or overlaps."""
+    cols = ("perspective", "item", "age_min", "age_max", "quintile", "value")
+    _require(df, path, cols)
+    lines = _lines(path)
+    _numbers(df, path, lines, "value", 0.0, 1e7, "a unit cost >= 0 (GBP)")
+    _numbers(df, path, lines, "age_min", 0, 100, "an age 0-100")
+    _numbers(df, path, lines, "age_max", 0, 100, "an age 0-100")
+    for k, r in enumerate(df.itertuples()):
+        if r.perspective not in PERSPECTIVES:
+            raise _fail(
+                path,
+                lines[k],
+                "perspective",
+                "unknown perspective",
+                r.perspective,
+                ", ".join(PERSPECTIVES),
+            )
+        items = UNIT_COST_ITEMS[r.perspective]
+        if r.item not in items:
+            raise _fail(
+                path,
+                lines[k],
+                "item",
+                f"unknown item for perspective {r.perspective}",
+                r.item,
+                ", ".join(items) or "none",
+            )
+        if str(r.quintile) not in {"all", "1", "2", "3", "4", "5"}:
+            raise _fail(path, lines[k], "quintile", "unknown quintile", r.quintile, "1-5, all")
+        if r.item == "tax_rate_on_earnings" and float(r.value) > 1:
+            raise _fail(path, lines[k], "value", "a tax rate above 1", r.value, "a fraction 0-1")
+        if int(r.age_max) < int(r.age_min):
+            raise _fail(path, lines[k], "age_max", "below age_min", r.age_max, f">= {r.age_min}")
+    keys = [df["perspective"], df["item"], df["quintile"].astype(str)]
+    for (p, item, q), idx in df.groupby(keys).groups.items():
+        rows = sorted((int(df.loc[k, "age_min"]), int(df.loc[k, "age_max"]), lines[k]) for k in idx)
+        for (_, hi0, _), (lo1, _, line1) in zip(rows[:-1], rows[1:]):
+            if lo1 != hi0 + 1:
+                problem = "gap in ages" if lo1 > hi0 + 1 else "overlapping age bands"
+                raise _fail(
+                    path,
+                    line1,
+                    "age_min",
+                    f"{problem} for {p}/{item}/quintile {q}",
+                    lo1,
+                    f"{hi0 + 1} (bands follow each other)",
+                )
+
+
+def check_nhs_spend(df: pd.DataFrame, path: Path) -> None:
+    """NHS spend per person: spend >= 0, and every sex (male, female) x quintile 1-5 x age
+    0-85 exactly once (rows sex all / quintile all are the source's overall column)."""
+    _require(df, path, ("sex", "quintile", "age", "spend"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "spend", 0.0, 1e6, "a spend >= 0 (GBP per person-year)")
+    _numbers(df, path, lines, "age", 0, NHS_SPEND_AGES - 1, f"an age 0-{NHS_SPEND_AGES - 1}")
+    for k, r in enumerate(df.itertuples()):
+        if r.sex not in ("male", "female", "all"):
+            raise _fail(path, lines[k], "sex", "unknown sex", r.sex, "male, female, all")
+        if str(r.quintile) not in {"all", "1", "2", "3", "4", "5"}:
+            raise _fail(path, lines[k], "quintile", "unknown quintile", r.quintile, "1-5, all")
+    keys = [df["sex"], df["quintile"].astype(str)]
+    for sex in ("male", "female"):
+        for q in "12345":
+            idx = df.index[(keys[0] == sex) & (keys[1] == q)]
+            ages = sorted(int(a) for a in df.loc[idx, "age"])
+            missing = sorted(set(range(NHS_SPEND_AGES)) - set(ages))
+            if missing or len(ages) != NHS_SPEND_AGES:
+                last = max((lines[k] for k in idx), default=None)
+                problem = (
+                    f"sex {sex}, quintile {q}: age {missing[0]} missing"
+                    if missing
+                    else f"sex {sex}, quintile {q}: an age appears twice"
+                )
+                raise _fail(
+                    path, last, "age", problem, allowed=f"each age 0-{NHS_SPEND_AGES - 1} once"
+                )

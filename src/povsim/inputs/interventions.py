@@ -115,6 +115,9 @@ class Eligibility(BaseModel):
 
 
 BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
+# Who may pay for a programme: the cost perspectives (docs/model.md "Costs by perspective").
+FUNDERS = ("nhs", "social_care", "local_government", "exchequer", "society")
+Funder = Literal["nhs", "social_care", "local_government", "exchequer", "society"]
 
 
 class InterventionBase(BaseModel):
@@ -149,7 +152,16 @@ class InterventionBase(BaseModel):
     # [1, 1, 1, 1, 1] = equal in every quintile.
     uptake_by_quintile: list[Number] | None = None
     effect_by_quintile: list[Number] | None = None
+    # Who pays the programme's cost (a cost perspective, docs/model.md "Costs by perspective").
+    # None = the type's default: exchequer for income and employment, nhs for access and
+    # community, local_government for housing and behaviour.
+    funder: Funder | None = None
 
+    # Who pays when ``funder`` is not set, and whether the cost is a transfer (a payment to
+    # the participants: a cost to the funder, a benefit to the recipient, none to society;
+    # HM Treasury Green Book 2018 para 6.7).
+    DEFAULT_FUNDER: ClassVar[str] = "local_government"
+    TRANSFER: ClassVar[bool] = False
     # Upper bound of ``effect`` and how it is worded when exceeded (None: no bound).
     EFFECT_MAX: ClassVar[float | None] = 1.0
     EFFECT_IS: ClassVar[str] = "is a probability for this type"
@@ -225,12 +237,20 @@ class InterventionBase(BaseModel):
         """What a type is further split by (the behaviour of a behaviour change), or None."""
         return None
 
+    @property
+    def payer(self) -> str:
+        """The perspective that pays the cost: ``funder``, else the type's default."""
+        return self.funder or self.DEFAULT_FUNDER
+
 
 class IncomeIntervention(InterventionBase):
     """A cash transfer: ``effect`` is £ per year added to each participating household's
     equivalised income, paid in the programme years only (nothing is held, so no decay)."""
 
     type: Literal["income"]
+    # Cash benefits are paid by central government (DWP/HMRC); the whole cost is a transfer.
+    DEFAULT_FUNDER: ClassVar[str] = "exchequer"
+    TRANSFER: ClassVar[bool] = True
     EFFECT_MAX: ClassVar[float | None] = None
     EFFECT_IS_PROBABILITY: ClassVar[bool] = False
 
@@ -241,14 +261,15 @@ class IncomeIntervention(InterventionBase):
 
 class HousingIntervention(InterventionBase):
     """Retrofit of cold/damp homes: ``effect`` is the probability that a retrofit ends the
-    exposure."""
+    exposure. Paid by default by local government (council home-improvement schemes)."""
 
     type: Literal["housing"]
 
 
 class BehaviourIntervention(InterventionBase):
     """Support to change a health behaviour: ``effect`` is the probability that a participant
-    changes (quits, becomes active, ...) for a year."""
+    changes (quits, becomes active, ...) for a year. Paid by default by local government
+    (public health grant)."""
 
     type: Literal["behaviour"]
     behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
@@ -268,6 +289,7 @@ class AccessIntervention(InterventionBase):
     ``capacity_added`` adds appointments a year to the capacity loop."""
 
     type: Literal["access"]
+    DEFAULT_FUNDER: ClassVar[str] = "nhs"  # case finding and treatment are NHS services
     ltc_multiplier: Number = Field(1.0, gt=0, le=1)
     # appointments a year added to capacity (bounded: 10x England's ~350m GP appointments)
     capacity_added: Number = Field(0.0, ge=0, le=4e9)
@@ -280,6 +302,7 @@ class CommunityIntervention(InterventionBase):
     participant's loneliness resolves."""
 
     type: Literal["community"]
+    DEFAULT_FUNDER: ClassVar[str] = "nhs"  # social prescribing link workers: NHS (PCNs)
 
 
 class EmploymentIntervention(InterventionBase):
@@ -287,6 +310,7 @@ class EmploymentIntervention(InterventionBase):
     age) enters work that year."""
 
     type: Literal["employment"]
+    DEFAULT_FUNDER: ClassVar[str] = "exchequer"  # employment support: DWP programmes
 
 
 # Every intervention type's schema; `type` picks one (pydantic discriminated union).

@@ -268,17 +268,85 @@ class Economics(BaseModel):
         return v
 
 
+ObjectiveMeasure = Literal[
+    "qalys",
+    "ede",
+    "gap",
+    "net_cost_nhs",
+    "net_cost_social_care",
+    "net_cost_local_government",
+    "net_cost_exchequer",
+    "net_cost_society",
+    "roi_nhs",
+    "roi_social_care",
+    "roi_local_government",
+    "roi_exchequer",
+    "roi_society",
+]
+
+
 class Objective(BaseModel):
     """What the strategies are ranked by and the optimiser maximises.
 
     qalys: discounted QALYs gained; ede: gain in the equally distributed equivalent of
     health (years per person) at ``aversion``; gap: reduction in the Q5-Q1 gap in health
-    (years per person), only among allocations costing at most ``max_cost_per_qaly``."""
+    (years per person), only among allocations costing at most ``max_cost_per_qaly``;
+    net_cost_<p>: the lowest discounted net cost for perspective p (programme cost it bears
+    minus the costs it avoids, £); roi_<p>: the highest return on investment for p (discounted
+    costs avoided / programme cost borne). ``max_net_cost`` (£, discounted over the horizon)
+    with ``net_cost_perspective``: only allocations whose net cost for that perspective is at
+    most this count (docs/model.md "Costs by perspective")."""
 
     model_config = CONFIG
-    measure: Literal["qalys", "ede", "gap"] = "qalys"
+    measure: ObjectiveMeasure = "qalys"
     aversion: Number = Field(10.0, ge=0, le=100)
     max_cost_per_qaly: Number | None = Field(None, gt=0, le=MAX_THRESHOLD)
+    # Most discounted net cost (£ over the horizon; negative: must save at least this much)
+    # for ``net_cost_perspective``; allocations above it are ranked last.
+    max_net_cost: Number | None = Field(None, ge=-MAX_MONEY * 1000, le=MAX_MONEY * 1000)
+    # The perspective ``max_net_cost`` limits (with a net_cost_<p>/roi_<p> objective: its p).
+    net_cost_perspective: (
+        Literal["nhs", "social_care", "local_government", "exchequer", "society"] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Objective:
+        if (self.max_net_cost is None) != (self.net_cost_perspective is None):
+            own(
+                "net_cost_perspective" if self.max_net_cost is not None else "max_net_cost",
+                "max_net_cost and net_cost_perspective go together",
+                None,
+                "set both (e.g. max_net_cost: 0, net_cost_perspective: nhs) or neither",
+            )
+        p = self.perspective
+        if p and self.net_cost_perspective and self.net_cost_perspective != p:
+            own(
+                "net_cost_perspective",
+                f"must be the objective's perspective ({p})",
+                self.net_cost_perspective,
+                p,
+            )
+        if self.net_cost_perspective is not None and self.max_cost_per_qaly is not None:
+            own(
+                "max_cost_per_qaly",
+                "not with a net-cost constraint (one cost limit at a time)",
+                self.max_cost_per_qaly,
+                "remove max_cost_per_qaly or max_net_cost",
+            )
+        return self
+
+    @property
+    def perspective(self) -> str | None:
+        """The perspective a net_cost_<p> / roi_<p> objective names, else None."""
+        for prefix in ("net_cost_", "roi_"):
+            if self.measure.startswith(prefix):
+                return self.measure.removeprefix(prefix)
+        return None
+
+    @property
+    def cost_perspective(self) -> str | None:
+        """The perspective whose net cost the search tracks (objective or constraint)."""
+        return self.perspective or self.net_cost_perspective
 
 
 class Optimiser(BaseModel):
@@ -408,6 +476,13 @@ class Investment(BaseModel):
     def _check_places(self) -> None:
         from povsim.inputs.places import PlaceError, find_place, search_places
 
+        if self.objective.cost_perspective is not None:
+            own(
+                "objective",
+                "costs by perspective rank the strategies of one area, not a places question",
+                self.objective.measure,
+                "qalys, ede or gap (without max_net_cost)",
+            )
         if self.population.area != "england":
             own(
                 "population.area",

@@ -29,7 +29,16 @@ import numpy as np
 import pandas as pd
 
 from povsim.inputs import layout as L
+from povsim.inputs.unit_costs import UnitCosts
 from povsim.measures import life_table as M
+from povsim.measures.costs import (
+    PERSPECTIVES,
+    CostLevels,
+    PerspectiveContrast,
+    ProgrammeCost,
+    bears,
+    cost_levels,
+)
 from povsim.measures.economics import (
     EconomicSettings,
     discount_factors,
@@ -92,11 +101,14 @@ def grouped_cells(per_cell: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Spending:
     """One intervention's yearly participants (H, N_Q) real persons and cost (H,) £, and the
-    quintile index it is restricted to (a budget cell, named ``<lever>-q<k>``), if any."""
+    quintile index it is restricted to (a budget cell, named ``<lever>-q<k>``), if any; who
+    pays it (a perspective) and whether it is a transfer."""
 
     participants: np.ndarray
     cost: np.ndarray
     quintile: int | None
+    payer: str = "local_government"
+    transfer: bool = False
 
 
 def _cell_quintile(name: str | None) -> int | None:
@@ -112,7 +124,7 @@ class ArmLevels:
     """One arm's run reduced to what contrasts need, real persons: tallies summed over ages
     (H, 3, 6, N_STAT) by sex male/female/all x quintile 1-5/all; QALYs lived per cell
     (H, N_CELL) and in total (H,); the programme's cost (H,) £ and participants (H, N_Q); each
-    intervention's spending."""
+    intervention's spending; its cost streams by perspective (None without unit costs)."""
 
     grouped: np.ndarray
     qalys_cell: np.ndarray
@@ -120,15 +132,21 @@ class ArmLevels:
     cost: np.ndarray
     participants: np.ndarray
     spending: tuple[Spending, ...]
+    costs: CostLevels | None = None
 
     @classmethod
     def of(
-        cls, tallies: np.ndarray, programme: Programme, utilities: tuple[np.ndarray, np.ndarray]
+        cls,
+        tallies: np.ndarray,
+        programme: Programme,
+        utilities: tuple[np.ndarray, np.ndarray],
+        unit_costs: UnitCosts | None = None,
     ) -> ArmLevels:
         """Reduce tallies (H, N_CELL, N_STAT) and the programme that produced them."""
         h = tallies.shape[0]
         q = qalys_by_cell(tallies, utilities)
         items = programme.items
+        paid = [ProgrammeCost(a.record.cost, a.spec.payer, a.spec.TRANSFER) for a in items]
         return cls(
             grouped=grouped(tallies).sum(axis=3),
             qalys_cell=q,
@@ -136,9 +154,16 @@ class ArmLevels:
             cost=sum((a.record.cost for a in items), np.zeros(h)),
             participants=sum((a.record.participants for a in items), np.zeros((h, L.N_Q))),
             spending=tuple(
-                Spending(a.record.participants, a.record.cost, _cell_quintile(a.spec.name))
+                Spending(
+                    a.record.participants,
+                    a.record.cost,
+                    _cell_quintile(a.spec.name),
+                    a.spec.payer,
+                    a.spec.TRANSFER,
+                )
                 for a in items
             ),
+            costs=None if unit_costs is None else cost_levels(tallies, unit_costs, paid),
         )
 
 
@@ -151,7 +176,8 @@ class ArmContrast:
     arm's ``cost`` (H,) £ and ``participants`` (H, N_Q). For sex `all` by quintile 1-5/all,
     (H, 6): the same deltas discounted at the health rate (``*_disc``); ``cost_disc`` (H,) at
     the cost rate. ``qalys_total`` (H,): arm total minus baseline total (the sweep's order of
-    additions; equal to ``qalys[:, 2, 5]`` up to rounding).
+    additions; equal to ``qalys[:, 2, 5]`` up to rounding). ``costs``: who pays and who saves,
+    by perspective (:mod:`povsim.measures.costs`; None without unit costs).
     """
 
     arm: ArmLevels
@@ -166,6 +192,7 @@ class ArmContrast:
     cost_disc: np.ndarray
     rate_costs: float
     rate_health: float
+    costs: PerspectiveContrast | None = None
 
     @classmethod
     def between(cls, arm: ArmLevels, base: ArmLevels, econ: EconomicSettings) -> ArmContrast:
@@ -189,6 +216,11 @@ class ArmContrast:
             cost_disc=arm.cost * dc,
             rate_costs=econ.rate_costs,
             rate_health=econ.rate_health,
+            costs=(
+                PerspectiveContrast.between(arm.costs, base.costs, econ.unit_costs, econ.rate_costs)
+                if arm.costs is not None and base.costs is not None and econ.unit_costs is not None
+                else None
+            ),
         )
 
     @property
@@ -228,14 +260,29 @@ class ArmContrast:
             "life_years_disc": self.life_years_disc[:, :5].sum(axis=0),
         }
 
-    def cost_by_quintile(self) -> tuple[np.ndarray, float, np.ndarray]:
+    def net_cost_by_quintile(self, perspective: str) -> np.ndarray:
+        """Discounted net cost (N_Q,) £ for ``perspective`` over the horizon: the programme
+        cost it bears, charged to quintiles as :meth:`cost_by_quintile` does, minus the
+        discounted costs it avoids in each quintile (zeros without unit costs)."""
+        if self.costs is None:
+            return np.zeros(L.N_Q)
+        d = discount_factors(self.costs.costs_avoided[perspective].shape[0], self.rate_costs)
+        avoided = (self.costs.costs_avoided[perspective] * d[:, None]).sum(axis=0)
+        return self.cost_by_quintile(perspective)[0] - avoided
+
+    def cost_by_quintile(
+        self, perspective: str | None = None
+    ) -> tuple[np.ndarray, float, np.ndarray]:
         """(discounted cost by quintile (N_Q,) £, undiscounted cost £, participants by quintile
         (N_Q,) real persons) over the horizon. An intervention restricted to a quintile (a
-        budget cell) is charged to it; any other to the quintiles it reached, in proportion."""
+        budget cell) is charged to it; any other to the quintiles it reached, in proportion.
+        With ``perspective``, only the costs that perspective bears."""
         cost_q = np.zeros(L.N_Q)
         part_q = np.zeros(L.N_Q)
         cost_all = 0.0
         for sp in self.arm.spending:
+            if perspective is not None and not bears(perspective, sp.payer, sp.transfer):
+                continue
             reach = sp.participants.sum(axis=0)
             share = reach / reach.sum() if reach.sum() > 0 else np.full(L.N_Q, 1.0 / L.N_Q)
             if sp.quintile is not None:
@@ -250,7 +297,10 @@ def arm_contrasts(
     tallies: dict[str, np.ndarray], programmes: dict[str, Programme], econ: EconomicSettings
 ) -> dict[str, ArmContrast]:
     """Every non-baseline arm of one run against its ``baseline`` arm."""
-    levels = {k: ArmLevels.of(t, programmes[k], econ.utilities) for k, t in tallies.items()}
+    levels = {
+        k: ArmLevels.of(t, programmes[k], econ.utilities, econ.unit_costs)
+        for k, t in tallies.items()
+    }
     return {
         k: ArmContrast.between(v, levels["baseline"], econ)
         for k, v in levels.items()
@@ -333,6 +383,10 @@ def compare_arms(
                 arr = np.full((len(years), 3, 6), np.nan)
                 arr[:, 2, 5] = np.where(np.isfinite(v), v, np.nan)
                 out.append(_long(arr, years, name, arm))
+    # Costs by perspective after every other row, so the rows above keep their places.
+    for arm, c in contrasts.items():
+        if c.costs is not None:
+            out.extend(perspective_rows(c, years, arm))
     if not out:
         return pd.DataFrame(columns=[*KEYS, "value", "se", "lo", "hi"])
     res = pd.concat(out, ignore_index=True).dropna(subset=["value"])
@@ -367,6 +421,47 @@ def _economic_rows(
         rows.append(_long(_total_only(v), years, name, arm))
     for thr in thresholds:
         rows.append(_long(_total_only(thr * qd - cd), years, f"nmb_{int(thr)}", arm))
+    return rows
+
+
+def perspective_rows(c: ArmContrast, years: np.ndarray, arm: str) -> list[pd.DataFrame]:
+    """Who pays and who saves (:mod:`povsim.measures.costs`), GBP for the modelled area, sex
+    `all`: for each perspective p, yearly ``costs_avoided_<p>`` by quintile and in total,
+    ``programme_cost_<p>`` and ``net_cost_<p>`` (programme cost borne minus costs avoided);
+    cumulative discounted ``costs_avoided_<p>_discounted_cumulative``,
+    ``net_cost_<p>_discounted_cumulative``, ``roi_<p>`` (discounted costs avoided / discounted
+    programme cost borne; absent when p bears none) and ``cost_per_qaly_<p>`` (discounted net
+    cost / discounted QALYs gained); ``earnings_gained`` by quintile and its discounted
+    cumulative total (productivity, apart from every perspective); ``inactive_sick_averted``
+    (persons) by quintile."""
+    pc = c.costs
+    if pc is None:
+        return []
+    d = discount_factors(len(years), c.rate_costs)
+    qd = np.cumsum(c.qalys_disc[:, 5])
+    rows = []
+    for p in PERSPECTIVES:
+        avoided = pc.costs_avoided[p]
+        rows.append(_long(_by_q_all(avoided), years, f"costs_avoided_{p}", arm))
+        rows.append(_long(_total_only(pc.programme[p]), years, f"programme_cost_{p}", arm))
+        rows.append(_long(_total_only(pc.net_cost(p)), years, f"net_cost_{p}", arm))
+        cum_avoided = np.cumsum(avoided.sum(axis=1) * d)
+        cum_paid = np.cumsum(pc.programme[p] * d)
+        cum_net = cum_paid - cum_avoided
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roi = np.where(cum_paid > 0, cum_avoided / cum_paid, np.nan)
+            per_qaly = np.where(qd != 0, cum_net / qd, np.nan)
+        for name, v in (
+            (f"costs_avoided_{p}_discounted_cumulative", cum_avoided),
+            (f"net_cost_{p}_discounted_cumulative", cum_net),
+            (f"roi_{p}", roi),
+            (f"cost_per_qaly_{p}", per_qaly),
+        ):
+            rows.append(_long(_total_only(v), years, name, arm))
+    rows.append(_long(_by_q_all(pc.earnings_gained), years, "earnings_gained", arm))
+    cum_earn = np.cumsum(pc.earnings_gained.sum(axis=1) * d)
+    rows.append(_long(_total_only(cum_earn), years, "earnings_gained_discounted_cumulative", arm))
+    rows.append(_long(_by_q_all(pc.inactive_sick_averted), years, "inactive_sick_averted", arm))
     return rows
 
 

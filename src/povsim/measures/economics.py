@@ -17,6 +17,7 @@ from povsim.model import registry as R
 
 if TYPE_CHECKING:
     from povsim.inputs.parameters import ModelParams
+    from povsim.inputs.unit_costs import UnitCosts
 
 
 def population_utility(mp: ModelParams) -> np.ndarray:
@@ -120,7 +121,8 @@ def atkinson_ede(
 
 class EconomicSettings:
     """What turns simulated streams into economic measures: state utilities per cell,
-    discount rates (per year) for costs and health, and £-per-QALY thresholds."""
+    discount rates (per year) for costs and health, £-per-QALY thresholds and the unit costs
+    of the perspectives (None: no costs by perspective)."""
 
     def __init__(
         self,
@@ -128,18 +130,24 @@ class EconomicSettings:
         rate_costs: float,
         rate_health: float,
         thresholds: tuple[float, ...],
+        unit_costs: UnitCosts | None = None,
     ):
         self.utilities = utilities
         self.rate_costs = float(rate_costs)
         self.rate_health = float(rate_health)
         self.thresholds = tuple(float(t) for t in thresholds)
+        self.unit_costs = unit_costs
 
     @classmethod
     def from_params(cls, mp: ModelParams) -> EconomicSettings:
-        """Defaults from calibration/parameters.yaml (or a scenario's overrides of them)."""
+        """Defaults from calibration/parameters.yaml (or a scenario's overrides of them) and
+        the unit costs of calibration/ (unit_costs.csv, nhs_spend_by_age_sex_quintile.csv)."""
+        from povsim.inputs.unit_costs import load_unit_costs
+
         return cls(
             cell_utilities(mp),
             float(mp.value("discount_rate_costs")),
             float(mp.value("discount_rate_health")),
             tuple(mp.value("qaly_thresholds")),
+            load_unit_costs(),
         )

@@ -114,13 +114,40 @@ def objective_batch(
     base_hle: np.ndarray,
     population_q: np.ndarray,
     healthy_years_q: np.ndarray,
+    max_net_cost: float | None = None,
 ) -> np.ndarray:
     """The values allocations are ranked by (higher is better), for N allocations at once:
     ``qalys`` and ``cost`` (N,), ``healthy_years_q`` (N, 5). The gap objective is -inf for
-    allocations that break its efficiency floor (cost per QALY above the maximum)."""
+    allocations that break its efficiency floor (cost per QALY above the maximum).
+
+    For a perspective objective (``net_cost_<p>``, ``roi_<p>``) or a net-cost constraint the
+    caller passes the perspective's discounted net cost as ``cost``: ``net_cost_<p>`` ranks by
+    minus it; the search ranks ``roi_<p>`` by minus it too (the same order when p pays the
+    whole budget, ROI = 1 - net cost / budget; simulated allocations are ranked by their
+    ROI itself); with ``max_net_cost`` an allocation whose ``cost`` is above it is -inf."""
+    value = _objective_batch(
+        measure, aversion, max_cost_per_qaly, qalys, cost, base_hle, population_q, healthy_years_q
+    )
+    if max_net_cost is not None:
+        value = np.where(np.asarray(cost, float) <= max_net_cost, value, -np.inf)
+    return value
+
+
+def _objective_batch(
+    measure: str,
+    aversion: float,
+    max_cost_per_qaly: float | None,
+    qalys: np.ndarray,
+    cost: np.ndarray,
+    base_hle: np.ndarray,
+    population_q: np.ndarray,
+    healthy_years_q: np.ndarray,
+) -> np.ndarray:
     qalys = np.asarray(qalys, float)
     if measure == "qalys":
         return qalys
+    if measure.startswith(("net_cost_", "roi_")):
+        return -np.asarray(cost, float) + 0.0 * qalys
     pop = np.asarray(population_q, float)
     hy = np.asarray(healthy_years_q, float)
     if measure == "ede":

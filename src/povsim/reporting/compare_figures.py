@@ -13,6 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from povsim.reporting.run_figures import ARM_PALETTE, DPI, QUINTILE_NAMES, STYLE
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import who_pays_figure, who_pays_from_totals
 
 LEVER_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 
@@ -203,5 +205,8 @@ def write_investment_figures(res, directory: Path) -> list[Path]:
         for name, fn in jobs:
             p = directory / f"{name}.png"
             fn(p)
+            out.append(p)
+        p = directory / WHO_PAYS_FIGURE
+        if who_pays_figure(who_pays_from_totals(res.table), p):
             out.append(p)
     return out

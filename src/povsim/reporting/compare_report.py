@@ -16,12 +16,16 @@ from povsim.reporting.compare_figures import CAPTIONS, write_investment_figures
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import CSS, esc, fmt_big_money, fmt_money, img
 from povsim.reporting.run_report import assumptions
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import LABELS, who_pays_from_totals, who_pays_html
 from povsim.studies.compare import OPTIMISED, InvestmentResults
 
 OBJECTIVE_WORDS = {
     "qalys": "discounted QALYs gained",
     "ede": "gain in equally distributed equivalent health at inequality aversion {a:g}",
     "gap": "narrowing of the Q1-Q5 gap in health per person",
+    **{f"net_cost_{p}": f"lowest discounted net cost to {LABELS[p]}" for p in LABELS},
+    **{f"roi_{p}": f"highest return on investment to {LABELS[p]}" for p in LABELS},
 }
 
 
@@ -39,6 +43,11 @@ def objective_words(res: InvestmentResults) -> str:
     text = OBJECTIVE_WORDS[o.measure].format(a=o.aversion)
     if o.measure == "gap" and o.max_cost_per_qaly is not None:
         text += f", at no more than £{o.max_cost_per_qaly:,.0f} per QALY"
+    if o.max_net_cost is not None and o.net_cost_perspective is not None:
+        text += (
+            f", with a discounted net cost to {LABELS[o.net_cost_perspective]} of at most "
+            f"{fmt_big_money(o.max_net_cost)}"
+        )
     return text
 
 
@@ -241,10 +250,11 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; they "
         "show simulation noise only, not uncertainty in effects, costs or relative risks (use "
         "`povsim sensitivity` for that).",
-        "Costs are the programmes' own costs (£, start-year prices), discounted; health and "
-        "care costs avoided are not counted. Treatment under an access lever continues and is "
-        "paid after the budget years, so a strategy may cost more than the budget; a lever "
-        "whose eligible pool is exhausted leaves money unspent (both show in the cost column).",
+        "The cost column is the programmes' own costs (£, start-year prices), discounted; NHS, "
+        "social-care and Exchequer costs avoided are in 'Who pays, who saves'. Treatment "
+        "under an access lever continues and is paid after the budget years, so a strategy may "
+        "cost more than the budget; a lever whose eligible pool is exhausted leaves money "
+        "unspent (both show in the cost column).",
         "QALYs weight each simulated year by an EQ-5D utility by age, sex and self-rated health "
         "(Ara & Brazier 2010 population norms; the not-good/good ratio is an assumption).",
         "Gap, SII and RII changes are period LE/HLE at birth in the evaluation year "
@@ -279,6 +289,11 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
             + "<p class='muted'>Against the baseline of the same seeds. Grey: 95% interval over "
             "replicates. Negative gap/SII change = inequality narrows. NMB = threshold x QALYs - "
             "cost.</p>" + frontier,
+            who_pays_html(
+                who_pays_from_totals(res.table),
+                str(m.get("area", "England")),
+                Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None,
+            ),
             "<h2>Figures</h2>" + figs,
             search,
             "<h2>Assumptions and sources</h2>"

@@ -20,6 +20,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from povsim.model import registry as R  # noqa: E402
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import who_pays_figure, who_pays_table
 
 QUINTILE_COLOURS = {
     "1": "#b2182b",
@@ -478,6 +480,9 @@ def write_figures(
             ):
                 p = directory / f"{name}.png"
                 fn(data, p)
+                written.append(p)
+            p = directory / WHO_PAYS_FIGURE
+            if who_pays_figure(who_pays_table(comparison), p):
                 written.append(p)
         if has_loops(frame):
             p = directory / "feedback_loops.png"

@@ -33,6 +33,8 @@ from povsim.reporting.html import (
     includes_zero,
 )
 from povsim.reporting.summary import arm_headlines
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import who_pays_html, who_pays_table
 
 QUINTILE_NAMES = {
     "1": "Q1 (most deprived)",
@@ -381,6 +383,12 @@ def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str
     return "".join(parts)
 
 
+def _who_pays(results: Results, figures_dir: Path | None) -> str:
+    """Costs by perspective per arm (reporting/who_pays.py; '' without cost rows)."""
+    fig = Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None
+    return who_pays_html(who_pays_table(results.comparison), _area_name(results), fig)
+
+
 def _loop_check(results: Results) -> str:
     """Arms whose gain rests mostly on the feedback loops, whose parameters are assumptions."""
     d = results.loop_dependence
@@ -681,6 +689,8 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
     toc = [("run", "What was run")]
     if heads:
         toc.append(("headlines", "Headline results"))
+        if not who_pays_table(results.comparison).empty:
+            toc.append(("who-pays", "Who pays, who saves"))
     if results.loop_dependence is not None and not results.loop_dependence.empty:
         toc.append(("loops", "Loop dependence"))
     toc.append(("baseline", "Baseline"))
@@ -725,6 +735,7 @@ def render_report(results: Results, figures_dir: Path | None = None) -> str:
             + "</p>"
             + _sex_gaps_table(heads)
         )
+        parts.append(_who_pays(results, figures_dir))
     parts += [
         _loop_check(results),
         _baseline_tables(results),

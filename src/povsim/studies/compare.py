@@ -20,7 +20,9 @@ import pandas as pd
 from povsim import __version__
 from povsim.inputs.investment import Investment
 from povsim.inputs.parameters import ModelParams
-from povsim.measures.contrast import arm_contrasts
+from povsim.inputs.unit_costs import load_unit_costs
+from povsim.measures.contrast import ArmContrast, arm_contrasts
+from povsim.measures.costs import PERSPECTIVES
 from povsim.measures.economics import EconomicSettings, cell_utilities
 from povsim.measures.equity import (
     ede_change,
@@ -71,7 +73,9 @@ def economic_settings(inv: Investment, mp: ModelParams) -> EconomicSettings:
         else mp.value("discount_rate_health")
     )
     thresholds = e.thresholds if e.thresholds is not None else mp.value("qaly_thresholds")
-    return EconomicSettings(cell_utilities(mp), rate_c, rate_h, tuple(thresholds))
+    return EconomicSettings(
+        cell_utilities(mp), rate_c, rate_h, tuple(thresholds), load_unit_costs()
+    )
 
 
 def _objective(
@@ -84,9 +88,12 @@ def _objective(
     o = inv.objective
     m = measure or o.measure
     e = o.aversion if aversion is None else aversion
+    # The net-cost constraint belongs to the question's own objective (whose responses carry
+    # the perspective's net cost as cost), not to the frontier's.
+    cap = o.max_net_cost if measure is None else None
 
     def f(qalys: np.ndarray, hy_q: np.ndarray, cost: np.ndarray) -> np.ndarray:
-        return objective_batch(m, e, o.max_cost_per_qaly, qalys, cost, base_hle, pop_q, hy_q)
+        return objective_batch(m, e, o.max_cost_per_qaly, qalys, cost, base_hle, pop_q, hy_q, cap)
 
     return f
 
@@ -109,13 +116,55 @@ def fit_response(inv: Investment, runs: ArmRuns, econ: EconomicSettings) -> Resp
     n = len(inv.levers)
     shape = (n, len(levels), N_Q)
     q, hy, cost = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    net = {p: np.zeros(shape) for p in PERSPECTIVES}
     contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
     for li, lever in enumerate(inv.levers):
         for k, level in enumerate(inv.optimiser.levels, start=1):
-            g = quintile_gains(contrasts[f"resp-{lever}-{level:g}"])
+            c = contrasts[f"resp-{lever}-{level:g}"]
+            g = quintile_gains(c)
             q[li, k], hy[li, k], cost[li, k] = g.qalys, g.healthy_years, g.cost
+            for p in PERSPECTIVES:
+                net[p][li, k] = c.net_cost_by_quintile(p)
     money = np.array(levels) * float(inv.budget.per_year)
-    return Response(money=money, qalys=q, healthy_years=hy, cost=cost)
+    return Response(
+        money=money,
+        qalys=q,
+        healthy_years=hy,
+        cost=cost,
+        net_cost=net if econ.unit_costs is not None else None,
+    )
+
+
+def perspective_measures(contrast: ArmContrast, qalys_gained: float) -> dict[str, float]:
+    """Costs by perspective of one allocation (discounted totals, £; ROI a ratio;
+    :meth:`povsim.measures.costs.PerspectiveContrast.totals`) and each perspective's net cost
+    per QALY gained (``cost_per_qaly_<p>``); {} without unit costs."""
+    if contrast.costs is None:
+        return {}
+    out = contrast.costs.totals()
+    for p in PERSPECTIVES:
+        net = out[f"net_cost_{p}_disc"]
+        out[f"cost_per_qaly_{p}"] = net / qalys_gained if qalys_gained != 0 else float("nan")
+    return out
+
+
+def simulated_objective(inv: Investment, m: dict[str, float], plain: float) -> float:
+    """The objective of one simulated allocation from its measures ``m``: ``plain`` (the
+    value of a qalys/ede/gap objective) or, for net_cost_<p> / roi_<p>, minus the net cost /
+    the ROI; -inf when it breaks the net-cost constraint (or its ROI is undefined)."""
+    o = inv.objective
+    p = o.perspective
+    if p is None:
+        value = plain
+    elif o.measure.startswith("roi_"):
+        roi = m.get(f"roi_{p}", float("nan"))
+        value = roi if np.isfinite(roi) else -np.inf
+    else:
+        value = -m.get(f"net_cost_{p}_disc", float("nan"))
+    if o.max_net_cost is not None and o.net_cost_perspective is not None:
+        if not m.get(f"net_cost_{o.net_cost_perspective}_disc", np.inf) <= o.max_net_cost:
+            value = -np.inf
+    return float(value)
 
 
 def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]:
@@ -191,7 +240,12 @@ def compare_strategies(
         budget = float(inv.budget.per_year)
         objective = _objective(inv, base0["hle0"], pop_q)
         found: SearchResult = search(
-            resp, objective, budget, opt.step, list(allocs.values()), opt.candidates
+            resp.tracking(inv.objective.cost_perspective),
+            objective,
+            budget,
+            opt.step,
+            list(allocs.values()),
+            opt.candidates,
         )
         candidates = {f"candidate_{i + 1}": a for i, a in enumerate(found.best)}
         objs = {"qalys": _objective(inv, base0["hle0"], pop_q, "qalys")}
@@ -236,16 +290,22 @@ def compare_strategies(
             g = quintile_gains(contrasts[k])
             a_eval = expectancies(runs.tallies[k], ev_t, runs.weight, fallback)
             m = measures(g, econ, list(inv.economics.aversions), base, a_eval, runs.population_q)
-            m["objective"] = objective_value(
-                inv.objective.measure,
-                inv.objective.aversion,
-                inv.objective.max_cost_per_qaly,
-                m["qalys_gained"],
-                m["cost"],
-                b_first["hle0"],
-                runs.population_q,
-                g.healthy_years,
+            m.update(perspective_measures(contrasts[k], m["qalys_gained"]))
+            plain = (
+                objective_value(
+                    inv.objective.measure,
+                    inv.objective.aversion,
+                    inv.objective.max_cost_per_qaly,
+                    m["qalys_gained"],
+                    m["cost"],
+                    b_first["hle0"],
+                    runs.population_q,
+                    g.healthy_years,
+                )
+                if inv.objective.perspective is None
+                else float("nan")
             )
+            m["objective"] = simulated_objective(inv, m, plain)
             per_rep[k].append(m)
             ede_fine[k].append(
                 np.array(

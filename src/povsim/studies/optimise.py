@@ -50,6 +50,20 @@ class Response:
     # Per-lever multiplier of ``money`` (levers,): lever i was simulated at money x scale[i]
     # (places of different sizes share one search); None = 1 for every lever.
     scale: np.ndarray | None = None
+    # Discounted net cost by perspective (programme cost it bears minus costs it avoids, £),
+    # each (levers, levels + 1, 5); None without unit costs.
+    net_cost: dict[str, np.ndarray] | None = None
+
+    def tracking(self, perspective: str | None) -> Response:
+        """The same responses with the net cost of ``perspective`` in place of the programme
+        cost (what a net_cost_<p> / roi_<p> objective or a net-cost constraint reads)."""
+        if perspective is None:
+            return self
+        if self.net_cost is None:
+            raise ValueError("no costs by perspective in these responses")
+        return Response(
+            self.money, self.qalys, self.healthy_years, self.net_cost[perspective], self.scale
+        )
 
     def cells(
         self, lever: np.ndarray, quintile: np.ndarray, money: np.ndarray

@@ -17,6 +17,7 @@ import pandas as pd
 from povsim import __version__
 from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
+from povsim.inputs.unit_costs import load_unit_costs
 from povsim.measures.attribution import decompose
 from povsim.measures.by_age import by_age_frame
 from povsim.measures.contrast import (
@@ -316,6 +317,7 @@ def run(
         raise ValueError("replicates must be at least 1")
     t0 = time.perf_counter()
     mp = area_params(sc)
+    load_unit_costs()  # a bad unit-cost table stops the run before anything is simulated
     h = sc.population.horizon
     runs_per = len(sc.arms) + 1
     fb = sc.feedbacks

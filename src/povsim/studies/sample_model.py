@@ -29,6 +29,11 @@ Outputs per arm (arm minus baseline of the same sample), in :data:`OUTPUTS`:
 * ``qalys_gained_disc``: QALYs gained over the horizon, discounted at ``discount_rate_health``
   (utilities by age, sex and health state, :mod:`povsim.measures.economics`);
 * ``cost_per_qaly``: ``cost_disc`` / ``qalys_gained_disc`` (£ per QALY; NaN when none gained).
+
+Costs by perspective (:mod:`povsim.measures.costs`), discounted at ``discount_rate_costs``, £:
+* ``costs_avoided_<p>_disc`` and ``net_cost_<p>_disc`` (programme cost borne by p minus costs
+  avoided) for p in nhs, social_care, local_government, exchequer, society;
+* ``earnings_gained_disc``: earnings of the extra persons in work (productivity, apart).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from povsim.measures.contrast import ArmContrast, ArmLevels, Inequality
+from povsim.measures.costs import PERSPECTIVES
 from povsim.measures.economics import EconomicSettings
 
 OUTPUTS = (
@@ -55,6 +61,9 @@ OUTPUTS = (
     "cost_disc",
     "qalys_gained_disc",
     "cost_per_qaly",
+    *(f"costs_avoided_{p}_disc" for p in PERSPECTIVES),
+    *(f"net_cost_{p}_disc" for p in PERSPECTIVES),
+    "earnings_gained_disc",
 )
 # Scalar parameters that change the starting population before its normalisers are fitted
 # (build_population reads the sex ratio, and the employment table, which depends on the
@@ -85,6 +94,8 @@ def arm_outputs(arm: Inequality, base: Inequality, contrast: ArmContrast) -> dic
     out["cost_per_healthy_year"] = cph if np.isfinite(cph) else float("nan")
     q = out["qalys_gained_disc"]
     out["cost_per_qaly"] = out["cost_disc"] / q if q != 0 else float("nan")
+    if contrast.costs is not None:
+        out.update(contrast.costs.totals())
     return out
 
 
@@ -231,7 +242,7 @@ class ScenarioModel:
             prog = Programme.build(ivs, mp, seed, spec.start_year, h)
             loops = Loops(sc.feedbacks, mp, h)
             tal = simulate(mp, tables, pop0.copy(), h, seed, hooks=[ArmHook(prog, loops)])
-            levels = ArmLevels.of(tal, prog, econ.utilities)
+            levels = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs)
             return levels, Inequality.final_year(tal, weight, fallback)
 
         # The baseline's reduced levels, not its tallies, are kept (a few hundred kB each).

@@ -204,6 +204,47 @@ def simulated_checks(tal: np.ndarray, weight_sii: np.ndarray | None = None) -> l
     return checks
 
 
+def cost_checks(tal: np.ndarray) -> list[Check]:
+    """NHS spend per head by age from the baseline's first year against its source (Asaria
+    2017, all persons): each cell's spend is the source's by construction (docs/model.md
+    "Costs by perspective"), so what is checked is the model's sex and quintile mix by age and
+    the split by health state."""
+    from povsim.inputs.unit_costs import load_unit_costs
+    from povsim.measures.costs import cost_levels, nhs_spend_by_age, nhs_unit
+
+    uc = load_unit_costs()
+    lv = cost_levels(tal, uc)
+    model = nhs_spend_by_age(lv, nhs_unit(lv, uc), 0)
+    src = (
+        "Asaria 2017, CHE RP147 / PSSRU 2017: NHS spend per person, England 2014/15, all "
+        "persons (calibration/nhs_spend_by_age_sex_quintile.csv) [V]"
+    )
+    checks = [
+        Check(
+            f"NHS spend per head, age {a}{'+' if a == 85 else ''} (GBP 2014/15)",
+            src,
+            round(float(uc.nhs_overall[a]), 0),
+            float(model[a]),
+            0.92 * float(uc.nhs_overall[a]),
+            1.08 * float(uc.nhs_overall[a]),
+            "within 8%: the source's 2014 mix of sex and quintile by age differs from the model's",
+        )
+        for a in (0, 10, 20, 30, 40, 50, 60, 70, 80, 85)
+    ]
+    rel = np.abs(model / uc.nhs_overall - 1)
+    checks.append(
+        Check(
+            "NHS spend per head, mean absolute difference over ages 0-85+ (%)",
+            src,
+            0.0,
+            100 * float(np.nanmean(rel)),
+            0.0,
+            3.0,
+        )
+    )
+    return checks
+
+
 def checks_table(checks: list[Check]) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -230,4 +271,5 @@ def run_validation(size: int = 200_000, years: int = 3, seed: int = 20190101):
     tables, pop = prepare(mp, size, years, seed)
     dec = decompose(tables, pop, mp)
     tal = simulate(mp, tables, pop, years, seed)
-    return checks_table(analytic_checks(mp) + simulated_checks(tal)), tal, dec
+    checks = analytic_checks(mp) + simulated_checks(tal) + cost_checks(tal)
+    return checks_table(checks), tal, dec
