@@ -312,6 +312,17 @@ def test_cli_compare_writes_ranked_table_figures_and_report(tmp_path):
         "manifest.json",
     ):
         assert (out / f).is_file()
+    # tables.xlsx copies the CSVs; the report leads with the answer (issue 15 item 6).
+    book = pd.read_excel(out / "tables.xlsx", sheet_name=None)
+    assert list(book)[0] == "README"
+    for name in ("comparison", "allocations", "by_quintile", "ede"):
+        # Excel keeps 0.0 as a number without a type: compare values, not int/float dtypes
+        pd.testing.assert_frame_equal(
+            book[name], pd.read_csv(out / f"{name}.csv"), check_dtype=False
+        )
+    html = (out / "report.html").read_text()
+    assert html.index("What this means") < html.index("Question")
+    assert f"`{t.strategy.iloc[0]}`" not in html and f"<code>{t.strategy.iloc[0]}</code>" in html
 
 
 BAD = [

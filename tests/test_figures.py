@@ -45,3 +45,186 @@ def test_outcomes_figure_skips_outcomes_the_frame_lacks(monkeypatch, tmp_path):
         run_figures.OUTCOME_LABELS["poverty"],
         run_figures.OUTCOME_LABELS["smoking"],
     ]
+
+
+# --- layout: legends clear of the data, grids, zero baselines, distinguishable arms ----------
+# (issue 15 item 6)
+
+
+def _arms_frame() -> pd.DataFrame:
+    rows = []
+    for arm, shift in (("baseline", 0.0), ("a", 0.3), ("b", -0.2), ("c", 0.1)):
+        for y in range(2019, 2025):
+            for q in ("1", "2", "3", "4", "5", "all"):
+                for m, v in (("le0", 80.0), ("hle0", 63.0)):
+                    rows.append(
+                        {
+                            "arm": arm,
+                            "year": y,
+                            "sex": "all",
+                            "quintile": q,
+                            "measure": m,
+                            "value": v + shift + int(q if q != "all" else 3),
+                            "se": 0.1,
+                        }
+                    )
+            for m, v in (
+                ("hle0_gap", 12.0),
+                ("hle0_sii", 14.0),
+                ("le0_gap", 7.0),
+                ("le0_sii", 8.0),
+            ):
+                rows.append(
+                    {
+                        "arm": arm,
+                        "year": y,
+                        "sex": "all",
+                        "quintile": "all",
+                        "measure": m,
+                        "value": v + shift,
+                        "se": 0.2,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _comparison() -> pd.DataFrame:
+    rows = []
+    for arm, k in (("a", 1.0), ("b", -1.0)):
+        for q in ("1", "2", "3", "4", "5", "all"):
+            rows.append(
+                {
+                    "arm": arm,
+                    "year": 2024,
+                    "sex": "all",
+                    "quintile": q,
+                    "measure": "hle0_change",
+                    "value": k * 0.05 * int(q if q != "all" else 3),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _keep(monkeypatch, module) -> dict:
+    seen: dict = {}
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        seen["fig"] = fig
+
+    monkeypatch.setattr(module, "_save", keep)
+    return seen
+
+
+def _no_overlap(fig) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert legends, "the figure has a legend"
+    for leg in legends:
+        box = leg.get_window_extent(renderer)
+        for ax in fig.axes:
+            if ax.get_visible() and ax.axison:
+                assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+
+
+def test_legends_sit_outside_every_axis(monkeypatch, tmp_path):
+    seen = _keep(monkeypatch, run_figures)
+    with run_figures.plt.rc_context(run_figures.STYLE):
+        for draw in (
+            lambda: run_figures.gap_over_time_figure(_arms_frame(), tmp_path / "g.png"),
+            lambda: run_figures.hle_change_figure(_comparison(), tmp_path / "h.png"),
+            lambda: run_figures.expectancies_figure(
+                _arms_frame().assign(sex="male"), "baseline", tmp_path / "e.png"
+            ),
+        ):
+            draw()
+            _no_overlap(seen["fig"])
+            run_figures.plt.close(seen["fig"])
+
+
+def test_change_plots_include_zero_and_arms_differ_by_more_than_colour(monkeypatch, tmp_path):
+    seen = _keep(monkeypatch, run_figures)
+    with run_figures.plt.rc_context(run_figures.STYLE):
+        run_figures.gap_over_time_figure(_arms_frame(), tmp_path / "g.png")
+    fig = seen["fig"]
+    for ax in fig.axes:
+        lo, hi = ax.get_ylim()
+        assert lo <= 0 <= hi, ax.get_title()  # a gap of 12-14 years is drawn from zero
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() in ("baseline", "a", "b", "c")]
+    assert len(lines) == 4
+    styles = {(str(ln.get_linestyle()), ln.get_marker()) for ln in lines}
+    assert len({s for s, _ in styles}) == 4 and len({m for _, m in styles}) == 4
+    run_figures.plt.close(fig)
+    seen = _keep(monkeypatch, run_figures)
+    with run_figures.plt.rc_context(run_figures.STYLE):
+        run_figures.hle_change_figure(_comparison(), tmp_path / "h.png")
+    ax = seen["fig"].axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= 0 <= hi
+    hatches = {p.get_hatch() or "" for p in ax.patches}
+    assert len(hatches) == 2  # the two arms' bars differ in pattern as well as colour
+    run_figures.plt.close(seen["fig"])
+
+
+def test_level_figures_say_where_their_axis_starts(monkeypatch, tmp_path):
+    seen = _keep(monkeypatch, run_figures)
+    with run_figures.plt.rc_context(run_figures.STYLE):
+        run_figures.expectancies_figure(
+            _arms_frame().assign(sex="male"), "baseline", tmp_path / "e.png"
+        )
+    fig = seen["fig"]
+    title = fig.get_suptitle()
+    start = fig.axes[0].get_ylim()[0]
+    assert f"start at {start:.0f}" in title and "not zero" in title
+    run_figures.plt.close(fig)
+
+
+def test_an_area_with_one_quintile_gets_a_message_not_an_empty_gap_panel(monkeypatch, tmp_path):
+    f = _arms_frame()
+    f.loc[f.measure.str.endswith("_gap"), "value"] = float("nan")
+    seen = _keep(monkeypatch, run_figures)
+    with run_figures.plt.rc_context(run_figures.STYLE):
+        run_figures.gap_over_time_figure(f, tmp_path / "g.png")
+    ax = seen["fig"].axes[0]
+    assert not ax.axison
+    assert any("only one IMD quintile" in t.get_text() for t in ax.texts)
+    run_figures.plt.close(seen["fig"])
+
+
+def test_the_convergence_chart_is_a_grid(monkeypatch, tmp_path):
+    from povsim.reporting import sensitivity_figures as sf
+
+    outs = [f"arm{k}.{o}" for k in (1, 2) for o in sf.FIGURE_OUTPUTS]  # 8 panels
+    conv = pd.DataFrame(
+        [
+            {"output": o, "parameter": p, "n": n, "ST": 0.3, "conf": 0.1}
+            for o in outs
+            for p in ("x.a", "x.b")
+            for n in (4, 8, 16)
+        ]
+    )
+    seen = {}
+    real = sf.plt.Figure.savefig
+
+    def keep(fig, path, **kw):
+        fig.canvas.draw()
+        seen["fig"] = fig
+
+    monkeypatch.setattr(sf.plt.Figure, "savefig", keep)
+    with sf.plt.rc_context(sf.STYLE):
+        sf.convergence_figure(conv, tmp_path / "c.png")
+    monkeypatch.setattr(sf.plt.Figure, "savefig", real)
+    fig = seen["fig"]
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 8
+    rows = {round(ax.get_position().y0, 3) for ax in panels}
+    cols = {round(ax.get_position().x0, 3) for ax in panels}
+    assert len(rows) > 1 and len(cols) <= sf.CONVERGENCE_COLUMNS
+    for ax in panels:
+        assert ax.get_ylim()[0] <= 0  # indices read from zero
+    _no_overlap(fig)
+    sf.plt.close(fig)

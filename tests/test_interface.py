@@ -203,7 +203,8 @@ def test_extends_a_bare_shipped_name_falls_back_to_the_packaged_copy(tmp_path, m
     sc = mine / "mine.yaml"
     sc.write_text("extends: baseline.yaml\nname: mine\n")
     loaded = loader.load_scenario(sc)
-    assert (loaded.population.size, loaded.description) == (1234, "packaged")
+    # the packaged file was read (its size); its description is not the child's (issue 15)
+    assert (loaded.population.size, loaded.description) == (1234, "mine (extends baseline.yaml)")
     assert str(shipped / "baseline.yaml") in loaded.input_files()
     # a file of that name beside the scenario wins over the packaged one
     (mine / "baseline.yaml").write_text("name: baseline\npopulation: {size: 999}\n")

@@ -88,9 +88,22 @@ def test_extends_deep_merges(tmp_path: Path) -> None:
         "parameters: {job_exit_rate: 0.1}\n",
     )
     sc = load_scenario(child)
-    assert sc.name == "child" and sc.description == "shared"
+    # The parent's description is not the child's: a derived file without one says so.
+    assert sc.name == "child" and sc.description == "child (extends base.yaml)"
     assert (sc.population.size, sc.population.horizon) == (1000, 10)
     assert sc.parameters == {"income_sigma": 0.5, "job_exit_rate": 0.1}
+
+
+def test_a_derived_scenario_keeps_its_own_description(tmp_path: Path) -> None:
+    _write(tmp_path / "base.yaml", "name: base\ndescription: the parent\n")
+    own = _write(tmp_path / "own.yaml", "extends: base.yaml\nname: own\ndescription: mine\n")
+    assert load_scenario(own).description == "mine"
+    empty = _write(tmp_path / "empty.yaml", "extends: base.yaml\nname: e\ndescription: ''\n")
+    assert load_scenario(empty).description == ""  # an explicit empty one is kept
+    # two levels: the middle file's own description is not inherited by the top either
+    _write(tmp_path / "mid.yaml", "extends: base.yaml\nname: mid\ndescription: middle\n")
+    top = _write(tmp_path / "top.yaml", "extends: mid.yaml\nname: top\n")
+    assert load_scenario(top).description == "top (extends mid.yaml)"
 
 
 def test_extends_chain_is_relative_to_each_file(tmp_path: Path) -> None:

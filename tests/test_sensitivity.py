@@ -727,6 +727,17 @@ def test_cli_sobol_writes_tidy_outputs_atomically(tmp_path):
         and man["parameters"]["parameters.rr.poor_health.cold_home"]["source"] == "test"
     )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # The workbook copies every table; the report leads with the answer (issue 15 item 6).
+    book = pd.read_excel(out / "tables.xlsx", sheet_name=None)
+    assert list(book)[:1] == ["README"] and man["workbook"]["sheets"] == list(book)
+    for name in ("indices", "convergence"):
+        pd.testing.assert_frame_equal(
+            book[name], pd.read_csv(out / f"{name}.csv"), check_dtype=False
+        )
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.index("What this means") < html.index("What was run")
+    assert "the uncertain input that matters most" in html
+    assert "not settled" in html  # N = 4: the report warns the ranking is not settled
 
 
 def test_cli_morris_and_psa(tmp_path):
@@ -765,6 +776,10 @@ def test_cli_morris_and_psa(tmp_path):
     ce = pd.read_csv(out / "ceac.csv")
     assert np.allclose(ce.groupby("threshold").p_best.sum(), 1.0)
     assert (out / "figures" / "ceac.png").is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Across 12 draws of the uncertain inputs, core20 narrows the HLE gap" in html
+    book = pd.read_excel(out / "tables.xlsx", sheet_name=None)
+    pd.testing.assert_frame_equal(book["psa"], psa, check_dtype=False)
 
 
 def test_shipped_scenario_has_sourced_uncertainty():

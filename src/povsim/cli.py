@@ -350,6 +350,8 @@ def _print_table(results) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from povsim.reporting.summary import gap_ends
+
     f = results.frame
     first, last = int(f.year.min()), int(f.year.max())
     console = Console()
@@ -375,7 +377,8 @@ def _print_table(results) -> None:
                 for yr in sorted({first, last})
             ]
             t.add_row(label, *[f"{v:.1f}" for v in vals])
-        for suffix, label in (("gap", "gap Q5-Q1"), ("sii", "SII")):
+        lo, hi = gap_ends(f)  # an area with an empty end quintile: between those it has
+        for suffix, label in (("gap", f"gap Q{hi}-Q{lo}"), ("sii", "SII")):
             vals = [
                 results.value(f"{m}_{suffix}", yr, sex, "all", arm=f.arm.iloc[0])
                 for m in ("le0", "hle0")

@@ -114,7 +114,17 @@ def _resolve(
     if files is not None:
         files.append(parent)
     base = _resolve(_read_yaml(parent, source, "extends"), parent, (*chain, parent), files)
-    return _deep_merge(base, data)
+    merged = _deep_merge(base, data)
+    if "description" not in data:
+        # A description says what one file models: a derived scenario that gives none must
+        # not present its parent's as its own (issue 15 item 2), so it says what it is.
+        name = merged.get("name")
+        merged["description"] = (
+            f"{name} (extends {os.path.basename(target)})"
+            if isinstance(name, str)
+            else f"extends {os.path.basename(target)}"
+        )
+    return merged
 
 
 def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:

@@ -328,10 +328,11 @@ class Inequality:
         le = M.life_expectancy(mx, 0)[0, 2]
         shares = g[..., R.S_EXPO][0, 2, :5, :].sum(axis=-1)
         w = M.sii_weights(shares)
+        # Between the quintiles the area has (an empty Q1 would take England's fallback rates).
         return cls(
-            hle_gap=float(hle[4] - hle[0]),
+            hle_gap=float(M.gap(hle[:5], shares)),
             hle_sii=float(np.sum(w * hle[:5])),
-            le_gap=float(le[4] - le[0]),
+            le_gap=float(M.gap(le[:5], shares)),
         )
 
 

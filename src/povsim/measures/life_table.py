@@ -115,3 +115,34 @@ def rii(values: np.ndarray, shares: np.ndarray) -> np.ndarray:
     w = np.asarray(shares, float)
     w = w / w.sum(axis=-1, keepdims=True)
     return sii(values, w) / np.sum(w * values, axis=-1)
+
+
+def gap_ends(shares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quintiles a gap is measured between: the most and the least deprived quintile with
+    residents (indices 0-4 along the last axis of ``shares`` (..., 5)), and whether there
+    are two such quintiles. With every quintile present that is Q1 and Q5; an area with no
+    residents in Q1 (an affluent place) measures its gap from Q2, one with a single quintile
+    has no gap."""
+    present = np.asarray(shares, float) > 0
+    lo = np.argmax(present, axis=-1)
+    hi = present.shape[-1] - 1 - np.argmax(present[..., ::-1], axis=-1)
+    return lo, hi, present.any(axis=-1) & (hi > lo)
+
+
+def gap(values: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Least minus most deprived quintile present (:func:`gap_ends`); NaN with fewer than two
+    quintiles. ``values`` and ``shares`` (..., 5), quintile 1 first."""
+    lo, hi, ok = gap_ends(shares)
+    v = np.asarray(values, float)
+    top = np.take_along_axis(v, hi[..., None], axis=-1)[..., 0]
+    bottom = np.take_along_axis(v, lo[..., None], axis=-1)[..., 0]
+    return np.where(ok, top - bottom, np.nan)
+
+
+def gap_se(se: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Standard error of :func:`gap` from the two quintiles' standard errors."""
+    lo, hi, ok = gap_ends(shares)
+    s = np.asarray(se, float)
+    top = np.take_along_axis(s, hi[..., None], axis=-1)[..., 0]
+    bottom = np.take_along_axis(s, lo[..., None], axis=-1)[..., 0]
+    return np.where(ok, np.sqrt(top**2 + bottom**2), np.nan)

@@ -116,12 +116,14 @@ def tidy(
                 }
             )
         )
-    # Gap (Q5 - Q1, years) and SII across quintiles, for each expectancy.
+    # Gap (Q5 - Q1, years) and SII across quintiles, for each expectancy. An area without
+    # residents in a quintile at an end measures its gap between the quintiles it has
+    # (life_table.gap_ends: e.g. Q5 - Q2 with Q1 empty), rather than printing NaN.
     shares = expo[:, :, :5, :].sum(axis=-1)  # (H, 3, 5)
     for name in EXPECTANCIES:
         v, s = values[name][:, :, :5], ses[name][:, :, :5]
-        gap = v[..., 4] - v[..., 0]
-        gap_se = np.sqrt(s[..., 4] ** 2 + s[..., 0] ** 2)
+        gap = M.gap(v, shares)
+        gap_se = M.gap_se(s, shares)
         # Empty quintiles weigh nothing in the SII (their NaN must not spread).
         v, s = np.where(shares > 0, v, 0.0), np.where(shares > 0, s, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):  # one quintile: no slope

@@ -12,7 +12,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from povsim.reporting.run_figures import ARM_PALETTE, DPI, QUINTILE_NAMES, STYLE
+from povsim.reporting.run_figures import (
+    ARM_HATCHES,
+    ARM_MARKERS,
+    ARM_PALETTE,
+    ARM_STYLES,
+    DPI,
+    QUINTILE_NAMES,
+    STYLE,
+    legend_below,
+)
 from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
 from povsim.reporting.who_pays import who_pays_figure, who_pays_from_totals
 
@@ -41,14 +50,19 @@ def _colours(names: list[str]) -> dict[str, str]:
     return {n: ARM_PALETTE[i % len(ARM_PALETTE)] for i, n in enumerate(names)}
 
 
+def _markers(names: list[str]) -> dict[str, str]:
+    return {n: ARM_MARKERS[i % len(ARM_MARKERS)] for i, n in enumerate(names)}
+
+
 def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
 
 
 def impact_plane(table: pd.DataFrame, threshold: float, col: dict[str, str], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    fig, ax = plt.subplots(figsize=(7.2, 5.2), layout="constrained")
     key = f"nhb_{int(threshold)}"
+    marks = _markers(list(col))
     for r in table.itertuples():
         x, y = getattr(r, key), -r.health_sii_change
         xe = [[x - getattr(r, f"{key}_lo")], [getattr(r, f"{key}_hi") - x]]
@@ -59,7 +73,7 @@ def impact_plane(table: pd.DataFrame, threshold: float, col: dict[str, str], pat
             y,
             xerr=xe if has_ci else None,
             yerr=ye if has_ci else None,
-            fmt="o",
+            fmt=marks.get(r.strategy, "o"),
             color=col[r.strategy],
             ms=8,
             capsize=3,
@@ -77,7 +91,7 @@ def impact_plane(table: pd.DataFrame, threshold: float, col: dict[str, str], pat
 def frontier_figure(
     frontier: pd.DataFrame, table: pd.DataFrame, col: dict[str, str], path: Path
 ) -> None:
-    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    fig, ax = plt.subplots(figsize=(7.2, 5.6), layout="constrained")
     f = frontier.sort_values("qalys")
     on = f[f.on_frontier]
     ax.plot(on.qalys, on.gap_reduction, "-", color="#1b5e8a", lw=1.5, label="frontier")
@@ -111,7 +125,7 @@ def frontier_figure(
     ax.set_xlabel("QALYs gained (discounted)")
     ax.set_ylabel("Narrowing of Q1-Q5 gap in health (years per person)")
     ax.set_title("Efficiency-equity frontier")
-    ax.legend(loc="best")
+    legend_below(fig, ax, ncol=3)
     _save(fig, path)
 
 
@@ -119,7 +133,7 @@ def benefit_by_quintile(
     by_q: pd.DataFrame, strategies: list[str], col: dict[str, str], path: Path
 ) -> None:
     d = by_q[by_q.measure == "healthy_years_gained_per_100k"]
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = plt.subplots(figsize=(8, 5.0), layout="constrained")
     width = 0.8 / max(len(strategies), 1)
     for i, s in enumerate(strategies):
         v = d[d.strategy == s].sort_values("quintile")
@@ -128,36 +142,54 @@ def benefit_by_quintile(
             v.value,
             width,
             color=col[s],
+            hatch=ARM_HATCHES[i % len(ARM_HATCHES)],
+            edgecolor="white",
             label=s,
         )
+    ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(1, 6), [QUINTILE_NAMES[str(q)] for q in range(1, 6)])
     ax.set_ylabel("Healthy life-years gained per 100,000")
     ax.set_title("Benefit by deprivation quintile")
-    ax.legend()
+    legend_below(fig, ax, ncol=3)
     _save(fig, path)
 
 
 def ede_by_aversion(
     ede: pd.DataFrame, switches: list[dict], col: dict[str, str], path: Path
 ) -> None:
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    fig, ax = plt.subplots(figsize=(7.2, 5.0), layout="constrained")
     names = list(dict.fromkeys(ede.strategy))
-    for s in names:
+    for i, s in enumerate(names):
         v = ede[ede.strategy == s]
-        ax.plot(v.aversion, v.ede_change, color=col[s], lw=1.8, label=s)
+        ax.plot(
+            v.aversion,
+            v.ede_change,
+            color=col[s],
+            lw=1.8,
+            linestyle=ARM_STYLES[i % len(ARM_STYLES)],
+            marker=ARM_MARKERS[i % len(ARM_MARKERS)],
+            markevery=max(1, len(v) // 8),
+            ms=4,
+            label=s,
+        )
     for sw in switches:
         ax.axvline(sw["aversion"], color="#aaa", lw=0.8, ls=":")
     ax.set_xlabel("Atkinson inequality aversion")
     ax.set_ylabel("Gain in EDE health (years per person)")
     ax.set_title("Ranking by equally distributed equivalent health")
-    ax.legend()
+    legend_below(fig, ax, ncol=3)
     _save(fig, path)
 
 
 def allocations_figure(alloc: pd.DataFrame, strategies: list[str], path: Path) -> None:
     levers = list(dict.fromkeys(alloc.lever))
     fig, axes = plt.subplots(
-        1, len(strategies), figsize=(2.4 * len(strategies) + 1, 4), sharey=True, squeeze=False
+        1,
+        len(strategies),
+        figsize=(2.4 * len(strategies) + 1, 4.6),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
     )
     for ax, s in zip(axes[0], strategies):
         d = alloc[alloc.strategy == s]
@@ -175,7 +207,7 @@ def allocations_figure(alloc: pd.DataFrame, strategies: list[str], path: Path) -
         ax.set_title(s, fontsize=9.5)
         ax.set_xticks(range(1, 6), [f"Q{q}" for q in range(1, 6)])
     axes[0][0].set_ylabel("£ million a year")
-    axes[0][-1].legend(loc="upper right", fontsize=8)
+    legend_below(fig, axes[0][-1], ncol=6, fontsize=8)
     fig.suptitle("Allocation of the budget by quintile and lever")
     _save(fig, path)
 

@@ -1,6 +1,7 @@
 """Outputs of `povsim compare`: the ranked table, allocations, by-quintile benefits, EDE by
-aversion, the frontier, figures, a plain-English summary and a self-contained report.html,
-written atomically (a failed run leaves nothing half-written)."""
+aversion, the frontier, figures, a plain-English summary and a self-contained report.html
+(``templates/compare_report.html.j2``, opening with "What this means"), written atomically
+(a failed run leaves nothing half-written)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pandas as pd
 
 from povsim.reporting.compare_figures import CAPTIONS, write_investment_figures
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
-from povsim.reporting.html import CSS, esc, fmt_big_money, fmt_money, img
+from povsim.reporting.html import figure, fmt_big_money, fmt_money
+from povsim.reporting.html import render as render_template
 from povsim.reporting.run_report import assumptions
 from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
 from povsim.reporting.who_pays import LABELS, who_pays_from_totals, who_pays_html
+from povsim.reporting.workbook import WORKBOOK, write_workbook
 from povsim.studies.compare import OPTIMISED, InvestmentResults
 
 OBJECTIVE_WORDS = {
@@ -117,99 +121,123 @@ COLUMNS = [
 ]
 
 
-def _ranked_table(res: InvestmentResults) -> str:
+def what_this_means(res: InvestmentResults) -> list[str]:
+    """The answer first, in plain English, from the ranked table: the best option, what it
+    does to the HLE gap (narrows / widens / leaves unchanged), what it costs per QALY, and
+    whether the ranking is settled."""
+    t = res.table
+    top = t.iloc[0]
+    g = round(float(top.hle0_gap_change), 3) if _f(top.hle0_gap_change) else None
+    if g is None:
+        gap = "its effect on the HLE gap between the most and least deprived fifths is not defined"
+    elif g == 0:
+        gap = "it leaves the HLE gap between the most and least deprived fifths unchanged"
+    else:
+        gap = (
+            f"it {'narrows' if g < 0 else 'widens'} the HLE gap between the most and least "
+            f"deprived fifths by {abs(g):.3f} years in {res.manifest['evaluation_year']}"
+        )
+    q = float(top.qalys_gained) if _f(top.qalys_gained) else 0.0
+    if round(q) > 0:
+        gain = f"gains {q:,.0f} QALYs"
+    elif round(q) < 0:
+        gain = f"loses {-q:,.0f} QALYs"
+    else:
+        gain = "gains no QALYs"
+    cpq = f", {fmt_money(top.cost_per_qaly)} per QALY" if _f(top.cost_per_qaly) and q > 0 else ""
+    lines = [
+        f"Of {len(t)} options, `{top.strategy}` is best by {objective_words(res)}: it {gain} "
+        f"for {fmt_big_money(top.cost)} (discounted){cpq}, and {gap}."
+    ]
+    overlap = (
+        _f(top.get("objective_lo")) and len(t) > 1 and t.iloc[1].objective_hi >= top.objective_lo
+    )
+    if overlap:
+        lines.append(
+            f"Its lead over `{t.iloc[1].strategy}` is within simulation noise: the two "
+            "intervals overlap, so the ranking between them is not settled."
+        )
+    return lines
+
+
+def _ranked_table(res: InvestmentResults) -> dict[str, Any]:
     t = res.table
     thr = [c for c in t.columns if c.startswith("nmb_") and not c.endswith(("_lo", "_hi"))]
     cols = [("objective", "Objective", lambda v: f"{v:.4g}"), *COLUMNS] + [
         (c, f"NMB at £{int(c[4:]):,}", fmt_big_money) for c in thr
     ]
-    head = "".join(f"<th class='num'>{esc(label)}</th>" for _, label, _ in cols)
     rows = []
     for _, r in t.iterrows():
-        cells = []
+        cells: list[dict[str, str] | None] = []
         for key, _, fmt in cols:
             v = r[key]
-            text = esc(fmt(v)) if _f(v) else "n/a"
+            if not _f(v):
+                cells.append(None)
+                continue
             lo, hi = r.get(f"{key}_lo"), r.get(f"{key}_hi")
-            if _f(lo) and _f(hi):
-                text += f"<span class='ci'>{esc(fmt(lo))} to {esc(fmt(hi))}</span>"
-            cells.append(f"<td class='num'>{text}</td>")
+            ci = f"{fmt(lo)} to {fmt(hi)}" if _f(lo) and _f(hi) else ""
+            cells.append({"text": fmt(v), "ci": ci})
         rows.append(
-            f"<tr><td>{int(r['rank'])}</td><td><strong>{esc(r.strategy)}</strong>"
-            f"<br><span class='muted'>{esc(r.description)}</span></td>" + "".join(cells) + "</tr>"
+            {
+                "rank": int(r["rank"]),
+                "strategy": r.strategy,
+                "description": r.description,
+                "cells": cells,
+            }
         )
-    return (
-        "<div style='overflow-x:auto'><table><thead><tr><th>Rank</th><th>Strategy</th>"
-        + head
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div>"
-    )
+    return {"columns": [label for _, label, _ in cols], "rows": rows}
 
 
-def _allocation_table(res: InvestmentResults) -> str:
+def _allocation_table(res: InvestmentResults) -> list[list[str]]:
     a = res.allocations
-    shown = list(res.table.strategy)
     rows = []
-    for s in shown:
+    for s in list(res.table.strategy):
         d = a[a.strategy == s]
         for lever in dict.fromkeys(d.lever):
             v = d[d.lever == lever].sort_values("quintile").gbp_per_year / 1e6
             if v.sum() <= 0:
                 continue
-            rows.append(
-                f"<tr><td>{esc(s)}</td><td>{esc(lever)}</td>"
-                + "".join(f"<td class='num'>{x:,.1f}</td>" for x in v)
-                + "</tr>"
-            )
-    return (
-        "<table><thead><tr><th>Strategy</th><th>Lever</th>"
-        + "".join(f"<th class='num'>Q{q}</th>" for q in range(1, 6))
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-        "<p class='muted'>£ million a year by IMD quintile (Q1 most deprived).</p>"
-    )
+            rows.append([s, lever, *(f"{x:,.1f}" for x in v)])
+    return rows
 
 
-def _levers(res: InvestmentResults) -> str:
+def _levers(res: InvestmentResults) -> list[dict[str, str]]:
     rows = []
     for name, lv in res.investment.levers.items():
-        what = lv.type + (f" ({lv.subtype})" if lv.subtype else "")
-        cap = f"{lv.capacity:,.0f} a year" if lv.capacity else "none"
         rows.append(
-            f"<tr><td><strong>{esc(name)}</strong></td><td>{esc(what)}</td>"
-            f"<td class='num'>{lv.effect:g}</td><td class='num'>{fmt_money(lv.cost.per_participant)}"  # noqa: E501
-            f"</td><td class='num'>{lv.cost.diminishing_returns:g}</td><td>{esc(cap)}</td>"
-            f"<td class='src'>{esc(lv.effect_source)}<br>Cost: {esc(lv.cost.source)}</td></tr>"
+            {
+                "name": name,
+                "what": lv.type + (f" ({lv.subtype})" if lv.subtype else ""),
+                "effect": f"{lv.effect:g}",
+                "cost": fmt_money(lv.cost.per_participant),
+                "diminishing": f"{lv.cost.diminishing_returns:g}",
+                "capacity": f"{lv.capacity:,.0f} a year" if lv.capacity else "none",
+                "effect_source": lv.effect_source,
+                "cost_source": lv.cost.source,
+            }
         )
-    return (
-        "<table><thead><tr><th>Lever</th><th>Type</th><th class='num'>Effect</th>"
-        "<th class='num'>£ per participant</th><th class='num'>Diminishing returns</th>"
-        "<th>Capacity</th><th>Sources</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
+    return rows
 
 
-def _assumption_list() -> str:
+def _assumption_list() -> dict[str, Any]:
     params, rr = assumptions()
-    items = "".join(
-        f"<li><code>{esc(r.name)}</code> = {esc(r.value)} {esc(r.unit)}: "
-        f"<span class='src'>{esc(r.source)}</span></li>"
-        for r in params.itertuples()
-    )
-    return (
-        f"<details><summary>{len(params)} model parameters and {len(rr)} relative risks "
-        "are tagged assumption in calibration/</summary><ul>" + items + "</ul></details>"
-    )
+    return {
+        "n_rr": len(rr),
+        "params": [
+            {"name": r.name, "value": r.value, "unit": r.unit, "source": r.source}
+            for r in params.itertuples()
+        ],
+    }
 
 
 def render(res: InvestmentResults, figures_dir: Path | None) -> str:
+    """The report as one HTML string (``templates/compare_report.html.j2``)."""
     inv, m = res.investment, res.manifest
     opt = res.optimiser
-    figs = ""
+    figs = []
     if figures_dir is not None and Path(figures_dir).is_dir():
-        figs = "".join(
-            img(Path(figures_dir) / f"{n}.png", CAPTIONS[n])
+        figs = [
+            figure(Path(figures_dir) / f"{n}.png", CAPTIONS[n])
             for n in (
                 "impact_plane",
                 "frontier",
@@ -218,13 +246,11 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
                 "allocations",
             )
             if (Path(figures_dir) / f"{n}.png").is_file()
-        )
-    else:
-        figs = "<p class='muted'>Figures were not written (--no-figures).</p>"
+        ]
     search = ""
     if opt.get("enabled"):
         search = (
-            "<h2>How the optimiser searched</h2><p>Each lever was simulated with the same "
+            "Each lever was simulated with the same "
             f"budget in every quintile at {len(opt['levels'])} levels "
             f"({', '.join(f'{x:g}' for x in opt['levels'])} of the yearly budget per quintile): "
             f"{opt['response_arms']} simulations. Their per-quintile responses, interpolated, "
@@ -232,20 +258,18 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
             f"{opt['step']:.0%} of the budget at a time, started also from every named "
             f"strategy) made {opt['surrogate_evaluations']:,} predictions. The best distinct "
             "splits were then simulated in full with the named strategies, and the best "
-            f"simulated one is reported as <code>{OPTIMISED}</code>: {esc(opt['note'])}.</p>"
+            f"simulated one is reported as `{OPTIMISED}`: {opt['note']}."
         )
     frontier = ""
     if not res.frontier.empty:
         on = res.frontier[res.frontier.on_frontier]
         frontier = (
-            "<p>On the surrogate, the frontier runs from "
+            "On the surrogate, the frontier runs from "
             f"{on.qalys.max():,.0f} QALYs with the gap narrowed by "
             f"{on.loc[on.qalys.idxmax(), 'gap_reduction']:.4f} years per person to "
             f"{on.loc[on.gap_reduction.idxmax(), 'qalys']:,.0f} QALYs with it narrowed "
-            f"by {on.gap_reduction.max():.4f}.</p>"
+            f"by {on.gap_reduction.max():.4f}."
         )
-    # The question has its own section; the summary starts from the budget.
-    summary = "".join(f"<p class='finding'>{esc(x)}</p>" for x in plain_summary(res)[1:])
     caveats = [
         f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; they "
         "show simulation noise only, not uncertainty in effects, costs or relative risks (use "
@@ -267,49 +291,43 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         f"({m.get('real_population', 0):,} at the start), scaled from the simulated persons; "
         "comparison.csv also gives them per 100,000.",
     ]
-    today = _dt.date.today().isoformat()
-    return "\n".join(
-        [
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>povsim compare: {esc(inv.name)}</title><style>{CSS}</style></head><body><main>",  # noqa: E501
-            f"<header><h1>Where should the money go? {esc(inv.name)}</h1><div class='muted'>"
-            f"povsim {esc(m['povsim_version'])} compare · generated {today} · seed {m['seed']}, "
-            f"{m['replicates']} replicates, {m['size']:,} simulated persons, "
-            f"{m['simulated_arms']} simulated arms in {m['seconds']:.0f} s</div></header>",
-            "<h2>Question</h2>" + f"<p>{esc(inv.question or inv.description)}</p>",
-            "<h2>Summary</h2>" + summary,
-            "<h2>Options</h2>"
-            + "<h3>Levers</h3>"
-            + _levers(res)
-            + "<h3>Allocations compared</h3>"
-            + _allocation_table(res),
-            f"<h2>Results, ranked by {esc(objective_words(res))}</h2>"
-            + _ranked_table(res)
-            + "<p class='muted'>Against the baseline of the same seeds. Grey: 95% interval over "
-            "replicates. Negative gap/SII change = inequality narrows. NMB = threshold x QALYs - "
-            "cost.</p>" + frontier,
-            who_pays_html(
-                who_pays_from_totals(res.table),
-                str(m.get("area", "England")),
-                Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None,
-            ),
-            "<h2>Figures</h2>" + figs,
-            search,
-            "<h2>Assumptions and sources</h2>"
-            f"<p>Budget: {esc(inv.budget.source or 'not given')}. Utilities, discount rates and "
-            "thresholds: calibration/parameters.yaml (Ara & Brazier 2010; HM Treasury Green Book "
-            "2022; NICE PMG36 2022).</p>" + _assumption_list(),
-            "<h2>Caveats</h2><ul>" + "".join(f"<li>{esc(c)}</li>" for c in caveats) + "</ul>",
-            "</main></body></html>",
-        ]
+    return render_template(
+        "compare_report.html.j2",
+        name=inv.name,
+        m=m,
+        today=_dt.date.today().isoformat(),
+        toc=[],
+        meaning=what_this_means(res),
+        question=inv.question or inv.description,
+        # The question has its own section; the summary starts from the budget.
+        summary=plain_summary(res)[1:],
+        levers=_levers(res),
+        allocations=_allocation_table(res),
+        objective=objective_words(res),
+        ranked=_ranked_table(res),
+        frontier=frontier,
+        after_results=[
+            markupsafe.Markup(
+                who_pays_html(
+                    who_pays_from_totals(res.table),
+                    str(m.get("area", "England")),
+                    Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None,
+                )
+            )
+        ],
+        figures=figs,
+        figures_written=figures_dir is not None and Path(figures_dir).is_dir(),
+        search=search,
+        budget_source=inv.budget.source or "not given",
+        assumptions=_assumption_list(),
+        caveats=caveats,
     )
 
 
 def write_investment_outputs(res: InvestmentResults, out_dir: Path, figures: bool = True) -> Path:
     """Write comparison.csv/.parquet (ranked, one row per strategy), allocations.csv,
-    by_quintile.csv, ede.csv, frontier.csv, replicates.csv, summary.json, manifest.json,
-    figures/ and report.html into ``out_dir``, atomically."""
+    by_quintile.csv, ede.csv, frontier.csv, replicates.csv, summary.json, tables.xlsx,
+    manifest.json, figures/ and report.html into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         res.table.to_csv(tmp / "comparison.csv", index=False)
@@ -329,7 +347,36 @@ def write_investment_outputs(res: InvestmentResults, out_dir: Path, figures: boo
             "optimiser": res.optimiser,
         }
         (tmp / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
-        manifest = {**res.manifest, "investment_as_run": res.investment.model_dump(mode="json")}
+        tables = {
+            "comparison": (res.table, "comparison.csv: one row per strategy, ranked"),
+            "allocations": (res.allocations, "allocations.csv: £ a year by lever and quintile"),
+            "by_quintile": (res.by_quintile, "by_quintile.csv"),
+            "ede": (res.ede, "ede.csv: EDE health by inequality aversion"),
+        }
+        if not res.frontier.empty:
+            tables["frontier"] = (res.frontier, "frontier.csv")
+        if res.replicate_rows is not None:
+            tables["replicates"] = (res.replicate_rows, "replicates.csv")
+        m = res.manifest
+        readme = {
+            "question": res.investment.name,
+            "description": res.investment.question or res.investment.description,
+            "seed": m.get("seed"),
+            "replicates": m.get("replicates"),
+            "povsim version": m.get("povsim_version"),
+            "area": m.get("area"),
+            "real population (persons)": m.get("real_population"),
+            "units": "QALYs discounted; costs GBP, start-year prices, discounted; gap/SII "
+            "changes in years of HLE/LE at birth in the evaluation year (negative = narrower); "
+            "core20_share: share of QALYs gained in the most deprived fifth; *_lo/*_hi: 95% "
+            "Monte Carlo interval over replicates",
+        }
+        sheets = write_workbook(tmp / WORKBOOK, tables, readme)
+        manifest = {
+            **res.manifest,
+            "investment_as_run": res.investment.model_dump(mode="json"),
+            "workbook": {"file": WORKBOOK, "sheets": ["README", *sheets]},
+        }
         write_manifest(tmp / "manifest.json", json_safe(manifest))
         figdir = tmp / "figures"
         if figures:

@@ -1,47 +1,76 @@
-"""Shared HTML pieces of every report: the stylesheet, escaping, number formats, embedded
-figures. Reports are self-contained (inline CSS, base64 PNG, no scripts)."""
+"""Shared HTML pieces of every report: the Jinja2 environment (package templates in
+``templates/``, autoescaped), the stylesheet, number formats, embedded figures. Reports are
+self-contained (inline CSS, base64 PNG, no scripts)."""
 
 from __future__ import annotations
 
 import base64
 import html
 import math
+import re
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-CSS = """
-:root { --ink:#1a1a1a; --muted:#5a5a5a; --rule:#d9d9d9; --band:#f4f6f8; --accent:#1b5e8a; }
-* { box-sizing: border-box; }
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--ink);
-       line-height: 1.45; margin: 0; background: #fff; }
-main { max-width: 1120px; margin: 0 auto; padding: 28px 32px 60px; }
-header { border-bottom: 3px solid var(--accent); margin-bottom: 18px; padding-bottom: 10px; }
-h1 { font-size: 1.7em; margin: 0 0 4px; }
-h2 { font-size: 1.3em; margin: 34px 0 10px; padding-bottom: 4px;
-     border-bottom: 1px solid var(--rule); color: var(--accent); }
-h3 { font-size: 1.08em; margin: 22px 0 8px; }
-p, li { max-width: 78ch; }
-.muted { color: var(--muted); font-size: 0.92em; }
-nav ol { columns: 2; max-width: 640px; padding-left: 1.2em; margin: 6px 0; }
-table { border-collapse: collapse; margin: 8px 0 14px; font-size: 0.93em; }
-th, td { border-bottom: 1px solid var(--rule); padding: 5px 10px; text-align: left;
-         vertical-align: top; }
-thead th { background: var(--band); border-bottom: 2px solid #bbb; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.group td { background: #fafafa; font-weight: 600; color: var(--muted); }
-table.kv th { width: 210px; background: none; font-weight: 600; }
-.ci { color: var(--muted); font-size: 0.86em; display: block; }
-.tables { display: flex; flex-wrap: wrap; gap: 18px; }
-figure { margin: 14px 0 26px; page-break-inside: avoid; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
-figcaption { color: var(--muted); font-size: 0.9em; margin-top: 4px; max-width: 90ch; }
-details { margin: 10px 0; } summary { cursor: pointer; font-weight: 600; }
-.src { font-size: 0.88em; color: #333; max-width: 60ch; }
-code { background: var(--band); padding: 0 3px; border-radius: 3px; }
-.finding { margin: 4px 0; }
-@media print { main { max-width: none; padding: 0; } h2 { page-break-after: avoid; }
-               details > * { display: block; } }
-"""
+import jinja2
+import markupsafe
+
+TEMPLATES = Path(__file__).with_name("templates")
+CSS = (TEMPLATES / "style.css").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The reports' Jinja2 environment: package templates, autoescaping on (scenario names and
+    descriptions are the user's text), undefined names an error rather than blank output."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        years=fmt_years,
+        count=fmt_count,
+        money=fmt_money,
+        big_money=fmt_big_money,
+        pct=fmt_pct,
+        ticks=ticks,
+    )
+    return env
+
+
+def ticks(text: Any) -> markupsafe.Markup:
+    """Escape ``text`` and show its `back-ticked` parts as code (file names, commands)."""
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+
+
+def render(template: str, **context: Any) -> str:
+    """Render a report template (``templates/<template>``)."""
+    return environment().get_template(template).render(**context)
+
+
+def stat_cell(stat: dict | None, fmt: Callable[[float], str]) -> dict[str, str] | None:
+    """A table cell's text: the value and, when the run had replicates, its 95% interval;
+    None (shown as n/a) where undefined."""
+    if stat is None or not finite(stat.get("value")):
+        return None
+    out = {"text": fmt(stat["value"]), "ci": "", "flag": ""}
+    if finite(stat.get("lo")) and finite(stat.get("hi")):
+        out["ci"] = f"95%: {fmt(stat['lo'])} to {fmt(stat['hi'])}"
+    if stat.get("imprecise"):  # a figure resting on few simulated events says so
+        out["flag"] = str(stat.get("note") or "imprecise")
+    return out
+
+
+def figure(path: Path, caption: str) -> dict[str, str]:
+    """An embedded figure for the templates: a base64 PNG data URI and its caption."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return {"src": f"data:image/png;base64,{data}", "caption": caption}
 
 
 def esc(x: Any) -> str:

@@ -1,15 +1,20 @@
 """Outputs of a ``places:`` budget comparison: the ranked national table, every place's money
-and gains under every strategy, a sorted bar chart of £ per head by place, and a report."""
+and gains under every strategy, a sorted bar chart of £ per head by place, and a report
+(``templates/places_report.html.j2``, opening with "What this means", the chart embedded)."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
-from povsim.reporting.html import esc
+from povsim.reporting.html import figure as embed
+from povsim.reporting.html import render
+from povsim.reporting.workbook import WORKBOOK, write_workbook
 from povsim.studies.places_compare import OPTIMISED, PlacesResults
 
 
@@ -67,21 +72,48 @@ def figure(res: PlacesResults, path: Path) -> None:
     plt.close(fig)
 
 
-def _table_html(df: pd.DataFrame, cols: list[str]) -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
-    body = []
-    for _, r in df[cols].iterrows():
-        cells = []
-        for c in cols:
-            v = r[c]
-            cells.append(f"<td>{v:,.4g}</td>" if isinstance(v, float) else f"<td>{esc(v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+def _table(df: pd.DataFrame, cols: list[str]) -> dict[str, Any]:
+    """Columns and formatted rows (floats to 4 significant figures) for the template."""
+    rows = [
+        [f"{v:,.4g}" if isinstance(v, float) else str(v) for v in r]
+        for r in df[cols].itertuples(index=False)
+    ]
+    return {"columns": cols, "rows": rows}
 
 
-def report_html(res: PlacesResults, has_figure: bool) -> str:
+def what_this_means(res: PlacesResults) -> list[str]:
+    """The answer first: the best strategy, its QALYs and cost per QALY, what it does to the
+    HLE SII (narrows / widens / unchanged) and where the money goes."""
+    t = res.table
+    top = t.iloc[0]
+    q = float(top.qalys_gained)
+    sii = round(float(top.hle0_sii_change), 3)
+    if sii == 0:
+        eq = "leaves the slope index of inequality in HLE unchanged"
+    else:
+        eq = (
+            f"{'narrows' if sii < 0 else 'widens'} the slope index of inequality in HLE by "
+            f"{abs(sii):.3f} years"
+        )
+    if round(q) > 0:
+        gain = f"gains {q:,.0f} QALYs for £{top.cost / 1e6:,.1f}m (discounted)"
+        if math.isfinite(float(top.cost_per_qaly)):
+            gain += f", £{top.cost_per_qaly:,.0f} per QALY"
+    elif round(q) < 0:
+        gain = f"loses {-q:,.0f} QALYs for £{top.cost / 1e6:,.1f}m (discounted)"
+    else:
+        gain = f"gains no QALYs for £{top.cost / 1e6:,.1f}m (discounted)"
+    lines = [
+        f"Across {len(res.manifest['places'])} places, `{top.strategy}` is the best of "
+        f"{len(t)} ways to split the budget by {res.investment.objective.measure}: it {gain}, "
+        f"and {eq}; {top.core20_share:.0%} of its QALYs go to the most deprived fifth."
+    ]
+    return lines + summary_lines(res)[-1:]
+
+
+def report_html(res: PlacesResults, figure_path: Path | None) -> str:
+    """The report (``templates/places_report.html.j2``); the figure embedded if given."""
     inv = res.investment
-    lines = summary_lines(res)
     best = res.table.strategy.iloc[0]
     nat_cols = [
         "rank",
@@ -108,28 +140,29 @@ def report_html(res: PlacesResults, has_figure: bool) -> str:
         "qalys_per_100k",
         "cost_per_qaly",
     ]
-    fig = '<img src="figures/places.png" alt="£ per head by place">' if has_figure else ""
-    return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>{esc(inv.name)}: one budget across places</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:auto}}table{{border-collapse:collapse;
-font-size:85%}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head><body>
-<h1>{esc(inv.name)}: one budget across {len(res.manifest["places"])} places</h1>
-<p>{esc(inv.question or inv.description)}</p>
-<h2>Summary</h2><ul>{"".join(f"<li>{esc(s)}</li>" for s in lines)}</ul>
-<h2>Strategies, nationally (ranked by the objective)</h2>{_table_html(res.table, nat_cols)}
-<h2>Places under {esc(best)}</h2>{fig}{_table_html(per, place_cols)}
-<h2>How it was run</h2><p>Each place is simulated with its own mid-2019 composition
-(calibration/places/) at {res.manifest["size"]:,} simulated persons, {res.manifest["replicates"]}
-replicate(s), with England's rates by quintile, age and sex (no local calibration). National
-figures are sums of the places' gains; the optimiser searched (place, lever, quintile) cells on
-response curves and its best candidates were simulated in full ({esc(res.manifest["executor"])},
-{res.manifest["seconds"]:.0f} s). The optimised row is the best <em>simulated</em> allocation
-({esc(res.optimiser.get("best_source", OPTIMISED))}).</p></body></html>"""
+    fig = None
+    if figure_path is not None and Path(figure_path).is_file():
+        fig = embed(figure_path, f"£ per resident a year in each place under {best}")
+    return render(
+        "places_report.html.j2",
+        name=inv.name,
+        n_places=len(res.manifest["places"]),
+        question=inv.question or inv.description,
+        toc=[],
+        meaning=what_this_means(res),
+        summary=summary_lines(res),
+        national=_table(res.table, nat_cols),
+        best=best,
+        places=_table(per, place_cols),
+        figure=fig,
+        m=res.manifest,
+        best_source=res.optimiser.get("best_source", OPTIMISED),
+    )
 
 
 def write_places_outputs(res: PlacesResults, out_dir: Path, figures: bool = True) -> Path:
     """Write comparison.csv (national, ranked), by_place.csv, allocations.csv, summary.json,
-    manifest.json, figures/places.png and report.html into ``out_dir``, atomically."""
+    tables.xlsx, manifest.json, figures/places.png and report.html into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         res.table.to_csv(tmp / "comparison.csv", index=False)
@@ -141,10 +174,32 @@ def write_places_outputs(res: PlacesResults, out_dir: Path, figures: bool = True
             "optimiser": res.optimiser,
         }
         (tmp / "summary.json").write_text(json.dumps(json_safe(summary), indent=2))
-        manifest = {**res.manifest, "investment_as_run": res.investment.model_dump(mode="json")}
+        m = res.manifest
+        tables = {
+            "comparison": (res.table, "comparison.csv: national, one row per strategy, ranked"),
+            "by_place": (res.by_place, "by_place.csv: every place under every strategy"),
+            "allocations": (res.allocations, "allocations.csv"),
+        }
+        readme = {
+            "question": res.investment.name,
+            "description": res.investment.question or res.investment.description,
+            "places": ", ".join(map(str, m.get("places", []))),
+            "seed": m.get("seed"),
+            "replicates": m.get("replicates"),
+            "povsim version": m.get("povsim_version"),
+            "units": "QALYs discounted; costs and gbp_* in GBP (start-year prices); "
+            "gbp_per_head a year per resident; hle0_sii_change in years (negative = narrower)",
+        }
+        sheets = write_workbook(tmp / WORKBOOK, tables, readme)
+        manifest = {
+            **res.manifest,
+            "investment_as_run": res.investment.model_dump(mode="json"),
+            "workbook": {"file": WORKBOOK, "sheets": ["README", *sheets]},
+        }
         write_manifest(tmp / "manifest.json", json_safe(manifest))
         if figures:
             (tmp / "figures").mkdir()
             figure(res, tmp / "figures" / "places.png")
-        (tmp / "report.html").write_text(report_html(res, figures), encoding="utf-8")
+        fig = tmp / "figures" / "places.png" if figures else None
+        (tmp / "report.html").write_text(report_html(res, fig), encoding="utf-8")
     return out_dir

@@ -20,8 +20,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from povsim.model import registry as R  # noqa: E402
-from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
-from povsim.reporting.who_pays import who_pays_figure, who_pays_table
+from povsim.reporting.summary import gap_ends  # noqa: E402
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE  # noqa: E402
+from povsim.reporting.who_pays import who_pays_figure, who_pays_table  # noqa: E402
 
 QUINTILE_COLOURS = {
     "1": "#b2182b",
@@ -40,9 +41,12 @@ QUINTILE_NAMES = {
     "all": "England",
 }
 BASELINE_COLOUR = "#4d4d4d"
-# Dark2: distinct from the red-blue quintile scale.
-ARM_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
-ARM_STYLES = ("-", "--", "-.", ":")
+# Okabe-Ito (colour-blind safe; its yellow left out: unreadable on white), and every arm also
+# gets its own line style and marker, so arms stay apart in grey print and for any eye.
+ARM_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+ARM_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)))
+ARM_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+ARM_HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo")
 DPI = 110
 
 STYLE: Any = {  # rc parameters; Any: matplotlib types rc keys as one long Literal
@@ -82,10 +86,11 @@ def arm_colours(arms) -> dict[str, str]:
     return out
 
 
-def arm_styles(arms) -> dict[str, str]:
-    """Baseline solid; other arms dashed, dash-dot, dotted in order."""
+def arm_styles(arms) -> dict[str, Any]:
+    """Baseline solid; other arms dashed, dash-dot, dotted and further dash patterns."""
     others = ARM_STYLES[1:]
-    out, k = {}, 0
+    out: dict[str, Any] = {}
+    k = 0
     for arm in arms:
         if arm == "baseline":
             out[arm] = "-"
@@ -93,6 +98,46 @@ def arm_styles(arms) -> dict[str, str]:
             out[arm] = others[k % len(others)]
             k += 1
     return out
+
+
+def arm_markers(arms) -> dict[str, str]:
+    """One marker per arm (baseline a circle), so arms differ by more than colour."""
+    return {arm: ARM_MARKERS[i % len(ARM_MARKERS)] for i, arm in enumerate(arms)}
+
+
+def legend_below(fig, ax=None, ncol: int = 4, **kw) -> Any:
+    """The legend under the panels, outside every axis (figures use constrained layout), so
+    it never covers data; ``ax`` picks the handles (default: the first axis)."""
+    src = ax if ax is not None else fig.axes[0]
+    handles, labels = src.get_legend_handles_labels()
+    if not handles:
+        return None
+    return fig.legend(
+        handles, labels, loc="outside lower center", ncol=min(ncol, len(handles)), **kw
+    )
+
+
+def no_data(ax, message: str) -> None:
+    """A panel with nothing to plot says why instead of showing an empty axis."""
+    ax.cla()
+    ax.set_axis_off()
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        ha="center",
+        va="center",
+        wrap=True,
+        fontsize=10,
+        transform=ax.transAxes,
+        color="#333333",
+    )
+
+
+def include_zero(ax) -> None:
+    """Changes and differences are read against zero: the y-axis always shows it."""
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, 0.0), max(hi, 0.0))
 
 
 def _ordered_arms(arms) -> list[str]:
@@ -105,15 +150,25 @@ def _has_se(se: np.ndarray) -> bool:
     return bool(np.isfinite(se).any() and np.nanmax(se) > 0)
 
 
-def _band(ax, x, y, se, colour, label, style="-"):
-    ax.plot(x, y, style, color=colour, label=label, lw=1.6)
+def _band(ax, x, y, se, colour, label, style: Any = "-", marker: str | None = None):
+    ax.plot(
+        x,
+        y,
+        linestyle=style,
+        color=colour,
+        label=label,
+        lw=1.6,
+        marker=marker,
+        markevery=max(1, len(x) // 8) if marker else None,
+        ms=4,
+    )
     se = np.asarray(se, dtype=float)
     if _has_se(se):
         ax.fill_between(x, y - 1.96 * se, y + 1.96 * se, color=colour, alpha=0.15, lw=0)
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI)  # figures call tight_layout; "tight" bbox would lay out twice
+    fig.savefig(path, dpi=DPI)  # figures use constrained layout; "tight" bbox would redo it
     plt.close(fig)
 
 
@@ -122,7 +177,7 @@ def expectancies_figure(
 ) -> None:
     """LE and HLE at birth by quintile and sex over the horizon (95% Monte Carlo bands)."""
     f = frame[frame.arm == arm]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.6), sharex=True, layout="constrained")
     for col, sex in enumerate(("male", "female")):
         for row, (m, title) in enumerate(
             (("le0", "Life expectancy at birth"), ("hle0", "Healthy life expectancy at birth"))
@@ -141,21 +196,34 @@ def expectancies_figure(
                 )
             ax.set_title(f"{title}, {sex}s (years)")
             ax.set_ylabel("years")
-    axes[0, 0].legend(loc="lower left", title="IMD quintile")
+    # Levels, not changes: a zero baseline would flatten the differences between quintiles,
+    # so each row shares a range starting at a round number below the data, stated on the
+    # figure.
+    starts = []
+    for row in range(2):
+        lo = min(a.get_ylim()[0] for a in axes[row])
+        hi = max(a.get_ylim()[1] for a in axes[row])
+        lo = 5.0 * np.floor(lo / 5.0)
+        for a in axes[row]:
+            a.set_ylim(lo, hi)
+        starts.append(f"{lo:.0f}")
+    legend_below(fig, axes[0, 0], ncol=6, title="IMD quintile")
     for ax in axes[1]:
         ax.set_xlabel("year")
     fig.suptitle(
         f"Life expectancy and healthy life expectancy by IMD quintile ({arm}); "
-        "shading: 95% interval"
+        f"shading: 95% interval\ny-axes start at {starts[0]} (LE) and {starts[1]} (HLE) years, "
+        "not zero"
     )
-    fig.tight_layout()
     _save(fig, path)
 
 
 def inequality_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
-    """Gap (Q5 - Q1) and SII of LE and HLE at birth over time, by sex."""
+    """Gap (Q5 - Q1, or between the quintiles an area has) and SII of LE and HLE at birth
+    over time, by sex; from zero, as differences are."""
     f = frame[(frame.arm == arm) & (frame.quintile == "all")]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    lo, hi = gap_ends(frame)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True, layout="constrained")
     styles = {"male": "#1b7837", "female": "#762a83"}
     for ax, m, title in (
         (axes[0], "le0", "Life expectancy"),
@@ -170,15 +238,19 @@ def inequality_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
                     d.value.to_numpy(),
                     d.se.to_numpy(),
                     colour,
-                    f"{sex}s, {'SII' if suffix == 'sii' else 'gap Q5-Q1'}",
+                    f"{sex}s, {'SII' if suffix == 'sii' else f'gap Q{hi}-Q{lo}'}",
                     style,
                 )
         ax.set_title(f"{title} at birth: inequality (years)")
         ax.set_xlabel("year")
     axes[0].set_ylabel("years (least minus most deprived)")
-    axes[0].legend()
+    if not np.isfinite(f[f.measure.isin(["le0_gap", "hle0_gap"])].value.to_numpy(float)).any():
+        for ax in axes:
+            no_data(ax, "No gap or slope: the area has residents in only one IMD quintile.")
+    else:
+        include_zero(axes[0])
+        legend_below(fig, axes[0], ncol=4)
     fig.suptitle(f"Inequality between IMD quintiles ({arm})")
-    fig.tight_layout()
     _save(fig, path)
 
 
@@ -192,7 +264,9 @@ def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
     first, last = years[0], years[-1]
     ncols = 3
     nrows = max(1, -(-len(measures) // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.85 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(11, 2.85 * nrows + 0.6), squeeze=False, layout="constrained"
+    )
     for ax in axes.ravel()[len(measures) :]:
         ax.set_visible(False)
     for ax, m in zip(axes.ravel(), measures):
@@ -210,11 +284,10 @@ def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
         ax.set_xticks(range(1, 6))
         ax.set_ylabel("%")
         ax.grid(axis="x", visible=False)
-    axes[0, 0].legend(title="year (pale = first)")
+    legend_below(fig, axes[0, 0], title="year (pale = first)")
     for ax in axes.ravel()[max(0, len(measures) - ncols) : len(measures)]:
         ax.set_xlabel("IMD quintile (1 = most deprived)")
     fig.suptitle(f"Outcomes by IMD quintile, {first} and {last} ({arm})")
-    fig.tight_layout()
     _save(fig, path)
 
 
@@ -244,7 +317,7 @@ def hle_change_figure(comparison: pd.DataFrame, path: Path) -> None:
     qs = ["1", "2", "3", "4", "5", "all"]
     x = np.arange(len(qs))
     width = 0.8 / max(len(arms), 1)
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    fig, ax = plt.subplots(figsize=(9, 5.2), layout="constrained")
     intervals = False
     for i, arm in enumerate(arms):
         d = c[c.arm == arm].set_index("quintile").reindex(qs)
@@ -255,6 +328,8 @@ def hle_change_figure(comparison: pd.DataFrame, path: Path) -> None:
             d.value.to_numpy(dtype=float),
             width,
             color=colours[arm],
+            hatch=ARM_HATCHES[i % len(ARM_HATCHES)],
+            edgecolor="white",
             label=arm,
             yerr=yerr,
             capsize=3,
@@ -270,8 +345,8 @@ def hle_change_figure(comparison: pd.DataFrame, path: Path) -> None:
     ax.set_title(
         f"Change in healthy life expectancy at birth vs baseline, {last} (years, males and females)"
     )
-    ax.legend(title="arm" + (" (bars: 95% interval)" if intervals else ""))
-    fig.tight_layout()
+    include_zero(ax)
+    legend_below(fig, ax, ncol=4, title="arm" + (" (bars: 95% interval)" if intervals else ""))
     _save(fig, path)
 
 
@@ -279,10 +354,11 @@ def gap_over_time_figure(frame: pd.DataFrame, path: Path) -> None:
     """HLE gap (Q5 - Q1) and SII at birth over time for the baseline and every arm."""
     f = frame[(frame.sex == "all") & (frame.quintile == "all")]
     arms = _ordered_arms(f.arm)
-    colours, styles = arm_colours(arms), arm_styles(arms)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    colours, styles, markers = arm_colours(arms), arm_styles(arms), arm_markers(arms)
+    lo, hi = gap_ends(frame)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True, layout="constrained")
     for ax, suffix, title in (
-        (axes[0], "gap", "HLE gap, Q5 minus Q1"),
+        (axes[0], "gap", f"HLE gap, Q{hi} minus Q{lo}"),
         (axes[1], "sii", "Slope index of inequality in HLE"),
     ):
         for arm in arms:
@@ -295,13 +371,16 @@ def gap_over_time_figure(frame: pd.DataFrame, path: Path) -> None:
                 colours[arm],
                 arm,
                 styles[arm],
+                markers[arm],
             )
         ax.set_title(f"{title} (years)")
         ax.set_xlabel("year")
     axes[0].set_ylabel("years of healthy life expectancy at birth")
-    axes[0].legend(title="arm")
+    if not np.isfinite(f[f.measure == "hle0_gap"].value.to_numpy(float)).any():
+        no_data(axes[0], "No gap: the area has residents in only one IMD quintile.")
+    include_zero(axes[1])
+    legend_below(fig, axes[1], ncol=6, title="arm")
     fig.suptitle("Inequality in healthy life expectancy at birth, males and females")
-    fig.tight_layout()
     _save(fig, path)
 
 
@@ -310,8 +389,9 @@ def cost_vs_healthy_years_figure(comparison: pd.DataFrame, path: Path) -> None:
     c = comparison[(comparison.sex == "all") & (comparison.quintile == "all")]
     arms = _ordered_arms(c.arm)
     colours = arm_colours(["baseline", *arms])
+    markers = arm_markers(["baseline", *arms])
     first, last = int(c.year.min()), int(c.year.max())
-    fig, ax = plt.subplots(figsize=(8.5, 5.5))
+    fig, ax = plt.subplots(figsize=(8.5, 5.5), layout="constrained")
     ymin = 0.0
     for arm in arms:
         a = c[c.arm == arm]
@@ -323,14 +403,14 @@ def cost_vs_healthy_years_figure(comparison: pd.DataFrame, path: Path) -> None:
         cx, hyy = cost.loc[years], hy.loc[years]
         x, y = cx.value.to_numpy(dtype=float) / 1e6, hyy.value.to_numpy(dtype=float)
         ymin = min(ymin, float(np.nanmin(y)))
-        ax.plot(x, y, "-", color=colours[arm], lw=1.2, alpha=0.6, marker="o", ms=3)
+        ax.plot(x, y, "-", color=colours[arm], lw=1.2, alpha=0.6, marker=markers[arm], ms=3)
         xe, ye = _yerr(cx.iloc[[-1]]), _yerr(hyy.iloc[[-1]])
         ax.errorbar(
             x[-1],
             y[-1],
             xerr=None if xe is None else xe / 1e6,
             yerr=ye,
-            fmt="o",
+            fmt=markers[arm],
             ms=9,
             color=colours[arm],
             ecolor=colours[arm],
@@ -361,7 +441,6 @@ def cost_vs_healthy_years_figure(comparison: pd.DataFrame, path: Path) -> None:
         f"Cost against healthy life-years gained, {first}-{last}\n"
         f"(£ million vs healthy life-years; small dots: each year, large: {last})"
     )
-    fig.tight_layout()
     _save(fig, path)
 
 
@@ -374,17 +453,23 @@ def feedback_loops_figure(frame: pd.DataFrame, path: Path) -> None:
     arms = _ordered_arms(frame.arm)
     colours, styles = arm_colours(arms), arm_styles(arms)
     panels = [m for m in ("access_ratio", "trust") if (frame.measure == m).any()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 0.5, 4.4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.5 * len(panels) + 0.5, 5.0), squeeze=False, layout="constrained"
+    )
     for ax, m in zip(axes[0], panels):
         f = frame[frame.measure == m]
         if m == "access_ratio":
             for arm in arms:
                 d = f[f.arm == arm].sort_values("year")
-                ax.plot(d.year, d.value, styles[arm], color=colours[arm], lw=1.8, label=arm)
+                ax.plot(
+                    d.year, d.value, linestyle=styles[arm], color=colours[arm], lw=1.8, label=arm
+                )
             ax.axhline(1, color="black", lw=0.8, alpha=0.6)
             ax.set_title("Service capacity relative to demand (ratio)")
             ax.set_ylabel("capacity / demand (1 = demand met)")
-            ax.legend(title="arm")
+            ax.legend(
+                title="arm", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8
+            )
         else:
             for arm in arms:
                 for q in ("1", "2", "3", "4", "5"):
@@ -392,19 +477,18 @@ def feedback_loops_figure(frame: pd.DataFrame, path: Path) -> None:
                     ax.plot(
                         d.year,
                         d.value,
-                        styles[arm],
+                        linestyle=styles[arm],
                         color=QUINTILE_COLOURS[q],
                         lw=1.5,
                         label=QUINTILE_NAMES[q] if arm == arms[0] else None,
                     )
             for arm in arms:  # legend entries for the line styles
-                ax.plot([], [], styles[arm], color="#555555", label=arm)
+                ax.plot([], [], linestyle=styles[arm], color="#555555", label=arm)
             ax.set_title("Community trust by IMD quintile (share, 0-1)")
             ax.set_ylabel("share trusting local services and people")
             ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         ax.set_xlabel("year")
     fig.suptitle("Feedback loops")
-    fig.tight_layout()
     _save(fig, path)
 
 
@@ -429,7 +513,10 @@ def decomposition_figure(decomposition: pd.DataFrame, path: Path) -> None:
     d = decomposition[decomposition.method == "shapley"]
     paths = [p for p in PATHWAY_LABELS if p in set(d.pathway)]
     y = np.arange(len(paths))[::-1].astype(float)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.42 * len(paths) + 1.8), sharey=True)
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, 0.42 * len(paths) + 2.3), sharey=True, layout="constrained"
+    )
+    totals: dict[str, list[str]] = {"male": [], "female": []}
     for ax, (meas, title) in zip(
         axes, (("le0", "Life expectancy at birth"), ("hle0", "Healthy life expectancy at birth"))
     ):
@@ -437,21 +524,23 @@ def decomposition_figure(decomposition: pd.DataFrame, path: Path) -> None:
             g = d[(d.measure == meas) & (d.sex == sex)].set_index("pathway")
             v = np.array([float(g.years.get(p, np.nan)) for p in paths])
             total = float(g.years.get("total", np.nan))
+            totals[sex].append(f"{'LE' if meas == 'le0' else 'HLE'} gap {total:.1f} y")
             ax.barh(
                 y + (0.2 if k == 0 else -0.2),
                 v,
                 height=0.38,
                 color=SEX_COLOURS[sex],
-                label=f"{sex} (gap {total:.1f} y)",
+                label=sex,
             )
         ax.axvline(0, color="black", lw=0.8)
         ax.set_title(f"{title}: gap Q5 - Q1")
         ax.set_xlabel("years of the gap (Shapley)")
-        ax.legend(loc="upper right")
+    handles, _ = axes[0].get_legend_handles_labels()
+    labels = [f"{sex} ({', '.join(totals[sex])})" for sex in ("male", "female")]
+    fig.legend(handles, labels, loc="outside lower center", ncol=2)
     axes[0].set_yticks(y)
     axes[0].set_yticklabels([PATHWAY_LABELS[p] for p in paths])
     fig.suptitle("What explains the deprivation gap (baseline, first year)")
-    fig.tight_layout()
     _save(fig, path)
 
 

@@ -1,7 +1,10 @@
 """A single self-contained HTML report of a run, for circulation.
 
-Inline CSS, figures embedded as base64 PNG data URIs, no scripts and no external assets: the
-file can be emailed or opened offline. It says what was run, the headline changes of every
+Rendered from ``templates/run_report.html.j2`` (Jinja2, autoescaped): this module computes
+what the page shows as plain data, the template lays it out. Inline CSS, figures embedded as
+base64 PNG data URIs, no scripts and no external assets: the file can be emailed or opened
+offline. It opens with "What this means" (the answer in plain English, generated from the
+numbers), then says what was run, the headline changes of every
 arm against the baseline, the figures, each arm's interventions with their sources, every
 parameter the model takes as an assumption (with its reasoning), and caveats.
 """
@@ -12,6 +15,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pandas as pd
 import yaml
 
@@ -20,19 +24,18 @@ from povsim.inputs.parameters import calibration_dir, read_table
 from povsim.measures.results import Results
 from povsim.policy.types import describe
 from povsim.reporting.html import (
-    CSS,
-    cell,
-    esc,
+    figure,
     finite,
     fmt_big_money,
     fmt_count,
     fmt_money,
     fmt_pct,
     fmt_years,
-    img,
     includes_zero,
+    render,
+    stat_cell,
 )
-from povsim.reporting.summary import arm_headlines
+from povsim.reporting.summary import arm_headlines, empty_quintile_note, gap_ends
 from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
 from povsim.reporting.who_pays import who_pays_html, who_pays_table
 
@@ -68,10 +71,169 @@ FIGURE_CAPTIONS = {
 }
 
 
+# --- what this means ------------------------------------------------------------------------
+
+
+def _interval(stat: dict[str, Any] | None, reps: int) -> str:
+    """The 95% interval of a change in words, or why there is none."""
+    if stat is not None and finite(stat.get("lo")) and finite(stat.get("hi")):
+        text = f"95% interval {fmt_years(stat['lo'])} to {fmt_years(stat['hi'])} years"
+        return text + ("; it includes no change" if includes_zero(stat) else "")
+    return "one replicate, so no interval" if reps <= 1 else "no interval"
+
+
+def _value(stat: dict[str, Any] | None) -> float:
+    return float(stat["value"]) if stat is not None and finite(stat.get("value")) else 0.0
+
+
+def _ends_words(ends: tuple[str, str]) -> tuple[str, str, str]:
+    """How the text names the gap and its two ends: the most and least deprived fifths, or
+    the quintiles an area with an empty quintile has."""
+    if ends == ("1", "5"):
+        return (
+            "the most and least deprived fifths",
+            "the most deprived fifth",
+            "the least deprived fifth",
+        )
+    lo, hi = ends
+    return (
+        f"quintiles {lo} and {hi} (the most and least deprived the area has)",
+        f"quintile {lo}",
+        f"quintile {hi}",
+    )
+
+
+def _through(d1: float, d5: float, ends: tuple[str, str] = ("1", "5")) -> str:
+    """What moved the gap: the most deprived end rising, or the least deprived falling."""
+    if d1 == 0 and d5 == 0:
+        return ""
+    _, low, high = _ends_words(ends)
+    if abs(d1) >= abs(d5):
+        verb = "rises" if d1 > 0 else "falls"
+        return (
+            f", mostly because HLE at birth {verb} by {abs(d1):.2f} years in {low} "
+            f"({high} {d5:+.2f})"
+        )
+    verb = "rises" if d5 > 0 else "falls"
+    return (
+        f", mostly because HLE at birth {verb} by {abs(d5):.2f} years in {high} ({low} {d1:+.2f})"
+    )
+
+
+def arm_meaning(
+    arm: str, h: dict[str, Any], area_name: str, reps: int, ends: tuple[str, str] = ("1", "5")
+) -> str:
+    """One arm's answer in plain English: what it does to the HLE gap between the most and
+    least deprived fifths (sign-correct: narrows / widens / leaves unchanged), what moved it,
+    the healthy life-years gained or lost and the cost per QALY."""
+    first, last = h["period"]
+    gap = h["inequality_change"]["all"].get("hle0_gap")
+    g = round(_value(gap), 2)
+    d1 = round(_value(h["hle0_change"].get(ends[0])), 2)
+    d5 = round(_value(h["hle0_change"].get(ends[1])), 2)
+    between, _, _ = _ends_words(ends)
+    hy = h.get("healthy_years_gained")
+    hyv = round(_value(hy))
+    cost = _value(h.get("cost"))
+    if g == 0 and d1 == 0 and d5 == 0 and hyv == 0:
+        text = (
+            f"Over {first}-{last}, {arm} changes no headline outcome at this simulated size: "
+            f"the healthy-life-expectancy gap between {between}, "
+            f"healthy life expectancy in both and healthy life-years in {area_name} are the "
+            "same as in the baseline"
+        )
+        if cost > 0:
+            text += f", for {fmt_big_money(cost)}"
+        return text + "."
+    if gap is None:
+        text = f"In {last}, {area_name} has no gap between quintiles (one quintile only)"
+    elif g == 0:
+        text = (
+            f"{arm} leaves the healthy-life-expectancy gap between {between} unchanged in "
+            f"{last} ({_interval(gap, reps)})"
+        )
+    else:
+        verb = "narrows" if g < 0 else "widens"
+        text = (
+            f"{arm} {verb} the healthy-life-expectancy gap between {between} by "
+            f"{abs(g):.2f} years in {last} ({_interval(gap, reps)})" + _through(d1, d5, ends)
+        )
+    text += ". "
+    if hy is not None:
+        if hyv > 0:
+            text += f"Over {first}-{last} it gains {fmt_count(hyv)} healthy life-years"
+        elif hyv < 0:
+            text += f"Over {first}-{last} it loses {fmt_count(-hyv)} healthy life-years"
+        else:
+            text += f"Over {first}-{last} it gains no healthy life-years"
+        text += f" in {area_name}"
+        text += f" for {fmt_big_money(cost)} (undiscounted)" if cost else ""
+        cpq = h.get("cost_per_qaly")
+        q = _value(h.get("qalys_gained_discounted"))
+        if cpq is not None and finite(cpq.get("value")):
+            text += f"; it costs {fmt_money(cpq['value'])} per QALY gained (discounted)"
+        elif cost > 0 and q <= 0:
+            text += "; it gains no QALYs, so it has no cost per QALY"
+        text += "."
+    return text.strip()
+
+
+def baseline_meaning(results: Results) -> list[str]:
+    """A baseline-only run: the gap it starts from and where it goes with no new policy."""
+    f = results.frame
+    f = f[(f.arm == "baseline") & (f.sex == "all")] if (f.arm == "baseline").any() else f
+    first, last = int(f.year.min()), int(f.year.max())
+    v = f.set_index(["year", "quintile", "measure"]).value
+    area = _area_name(results)
+
+    def get(yr: int, q: str, m: str) -> float | None:
+        x = v.get((yr, q, m))
+        return float(x) if x is not None and finite(float(x)) else None
+
+    lines = [
+        "This run is the baseline only: no intervention is compared with it, so it shows "
+        "where health inequality goes with no new policy."
+    ]
+    lo, hi = gap_ends(results.frame)
+    _, low, high = _ends_words((lo, hi))
+    q1, q5, gap = get(last, lo, "hle0"), get(last, hi, "hle0"), get(last, "all", "hle0_gap")
+    if q1 is not None and q5 is not None and gap is not None:
+        text = (
+            f"In {last}, healthy life expectancy at birth in {area} is {q1:.1f} years in "
+            f"{low} and {q5:.1f} in {high}, a gap of {gap:.1f} years"
+        )
+        lgap = get(last, "all", "le0_gap")
+        if lgap is not None:
+            text += f" (life expectancy gap {lgap:.1f} years)"
+        g0 = get(first, "all", "hle0_gap")
+        if g0 is not None and last > first:
+            change = round(gap - g0, 1)
+            if change == 0:
+                text += f"; the HLE gap is unchanged since {first}"
+            else:
+                word = "widened" if change > 0 else "narrowed"
+                text += f"; the HLE gap has {word} by {abs(change):.1f} years since {first}"
+        lines.append(text + ".")
+    return lines
+
+
+def what_this_means(results: Results, heads: dict[str, dict[str, Any]]) -> list[str]:
+    """The report's opening paragraphs, generated from its numbers; first, when the area has
+    no residents in some quintile, what the gap is measured between."""
+    area = _area_name(results)
+    note = empty_quintile_note(results.frame, area)
+    first = [note] if note else []
+    if not heads:
+        return first + baseline_meaning(results)
+    reps = int(results.manifest.get("replicates", 1))
+    ends = gap_ends(results.frame)
+    return first + [arm_meaning(arm, h, area, reps, ends) for arm, h in heads.items()]
+
+
 # --- sections -------------------------------------------------------------------------------
 
 
-def _what_was_run(results: Results) -> str:
+def _what_was_run(results: Results) -> dict[str, Any]:
     sc, m = results.scenario, results.manifest
     pop = sc.get("population", {})
     start = int(pop.get("start_year", m.get("start_year", 0)))
@@ -89,14 +251,13 @@ def _what_was_run(results: Results) -> str:
         if not arms
         else "baseline; "
         + "; ".join(
-            esc(a) + (f" ({esc(v.get('description'))})" if v.get("description") else "")
+            str(a) + (f" ({v.get('description')})" if v.get("description") else "")
             for a, v in arms.items()
         )
     )
     overrides = sc.get("parameters") or {}
     over_text = (
-        ", ".join(f"<code>{esc(k)}</code> = {esc(v)}" for k, v in overrides.items())
-        or "none (calibrated defaults)"
+        ", ".join(f"`{k}` = {v}" for k, v in overrides.items()) or "none (calibrated defaults)"
     )
     fb = sc.get("feedbacks", {}) or {}
     cap, tru = fb.get("capacity", {}) or {}, fb.get("trust", {}) or {}
@@ -106,8 +267,7 @@ def _what_was_run(results: Results) -> str:
         + f"; community trust: {'on' if tru.get('enabled', True) else 'off'}"
     )
     rows = [
-        ("Scenario", f"<strong>{esc(sc.get('name', ''))}</strong>"),
-        ("Description", esc(sc.get("description", "") or "—")),
+        ("Description", sc.get("description", "") or "—"),
         ("Arms", arm_text),
         (
             "Simulated persons",
@@ -117,24 +277,23 @@ def _what_was_run(results: Results) -> str:
             "Period",
             f"{start} to {start + horizon - 1} ({horizon} years; {start} represents ONS 2017-19)",
         ),
-        ("Seed", esc(seeds)),
+        ("Seed", seeds),
         (
             "Replicates",
             f"{reps}" + ("" if reps > 1 else " (no Monte Carlo intervals; use --replicates N)"),
         ),
         ("Parameter overrides", over_text),
-        ("Feedback loops", esc(loops)),
-        ("Scenario file", esc(sc.get("source_path") or "—")),
-        ("povsim version", esc(m.get("povsim_version", ""))),
+        ("Feedback loops", loops),
+        ("Scenario file", sc.get("source_path") or "—"),
+        ("povsim version", str(m.get("povsim_version", ""))),
         (
             "Run time",
             f"{float(m.get('seconds') or 0):.1f} s, "
             f"{int(m.get('simulated_person_years') or 0):,} simulated person-years, "
-            f"Python {esc(m.get('python', ''))}",
+            f"Python {m.get('python', '')}",
         ),
     ]
-    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<h2 id="run">What was run</h2><table class="kv">{body}</table>'
+    return {"name": sc.get("name", ""), "rows": rows}
 
 
 def _area_name(results: Results) -> str:
@@ -142,7 +301,8 @@ def _area_name(results: Results) -> str:
 
 
 def _scaled_to(results: Results) -> str:
-    """What the simulated persons stand for (England, or a local area's composition)."""
+    """What the simulated persons stand for (England, or a local area's composition); plain
+    text with `back-ticked` code."""
     m, pop = results.manifest, results.scenario.get("population", {}) or {}
     real = m.get("real_population")
     area = pop.get("area", "england")
@@ -150,17 +310,17 @@ def _scaled_to(results: Results) -> str:
         return "scaled to England's mid-2019 population" + (f" ({int(real):,})" if real else "")
     if area != "local":  # a shipped real place, by its ONS code
         return (
-            f"scaled to the real population of {esc(_area_name(results))} "
-            f"(<code>{esc(area)}</code>): {int(real or 0):,} persons, mid-2019, from the "
-            "shipped place compositions (<code>calibration/places/</code>)"
+            f"scaled to the real population of {_area_name(results)} "
+            f"(`{area}`): {int(real or 0):,} persons, mid-2019, from the "
+            "shipped place compositions (`calibration/places/`)"
         )
     return (
-        f"scaled to the real population of {esc(_area_name(results))}: "
-        f"{int(real or 0):,} persons (composition <code>{esc(pop.get('composition'))}</code>)"
+        f"scaled to the real population of {_area_name(results)}: "
+        f"{int(real or 0):,} persons (composition `{pop.get('composition')}`)"
     )
 
 
-def _findings(heads: dict[str, dict[str, Any]], area_name: str = "England") -> str:
+def _findings(heads: dict[str, dict[str, Any]], area_name: str = "England") -> list[dict]:
     items = []
     for arm, h in heads.items():
         q1, eng = h["hle0_change"].get("1"), h["hle0_change"].get("all")
@@ -205,27 +365,30 @@ def _findings(heads: dict[str, dict[str, Any]], area_name: str = "England") -> s
                     "healthy life-years"
                 )
             tail += f" in {area_name}."
-        items.append(
-            f'<li class="finding"><strong>{esc(arm)}</strong>: by {h["year"]}, '
-            f"{esc('; '.join(parts))}.{esc(tail)}</li>"
-        )
-    return "<ul>" + "".join(items) + "</ul>"
+        items.append({"arm": arm, "text": f"by {h['year']}, {'; '.join(parts)}.{tail}"})
+    return items
 
 
-def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England") -> str:
+def _gap_label(results: Results) -> str:
+    """ "Q5 minus Q1", or the quintiles an area with an empty end quintile has."""
+    lo, hi = gap_ends(results.frame)
+    return f"Q{hi} minus Q{lo}"
+
+
+def _headline_table(
+    heads: dict[str, dict[str, Any]], area_name: str = "England", gap_label: str = "Q5 minus Q1"
+) -> list[dict]:
+    """Rows of the headline table: ``{"group": text}`` or ``{"label", "cells"}``."""
     arms = list(heads)
     any_h = next(iter(heads.values()))
     last, (first, _) = any_h["year"], any_h["period"]
-    head = "".join(f'<th class="num">{esc(a)}</th>' for a in arms)
-    rows: list[str] = []
+    rows: list[dict] = []
 
     def group(text: str) -> None:
-        rows.append(f'<tr class="group"><td colspan="{len(arms) + 1}">{esc(text)}</td></tr>')
+        rows.append({"group": text})
 
     def row(label: str, get, fmt) -> None:
-        rows.append(
-            f"<tr><td>{label}</td>" + "".join(cell(get(heads[a]), fmt) for a in arms) + "</tr>"
-        )
+        rows.append({"label": label, "cells": [stat_cell(get(heads[a]), fmt) for a in arms]})
 
     group(f"Change in {last}, years (arm minus baseline, males and females together)")
     for m, name in (
@@ -234,11 +397,11 @@ def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England"
     ):
         for q in ("1", "5", "all"):
             label = area_name if q == "all" else QUINTILE_NAMES[q]
-            row(f"{name}, {esc(label)}", lambda h, m=m, q=q: h[f"{m}_change"].get(q), fmt_years)
+            row(f"{name}, {label}", lambda h, m=m, q=q: h[f"{m}_change"].get(q), fmt_years)
     group(f"Change in inequality in {last}, years (negative = narrower)")
     for m, name in (("hle0", "HLE"), ("le0", "LE")):
         row(
-            f"{name} gap, Q5 minus Q1",
+            f"{name} gap, {gap_label}",
             lambda h, m=m: h["inequality_change"]["all"].get(f"{m}_gap"),
             fmt_years,
         )
@@ -276,35 +439,28 @@ def _headline_table(heads: dict[str, dict[str, Any]], area_name: str = "England"
     row("Cost per QALY gained", lambda h: h.get("cost_per_qaly"), fmt_money)
     row("Net monetary benefit at £20,000 per QALY", lambda h: h.get("nmb_20000"), fmt_big_money)
     row("Net monetary benefit at £30,000 per QALY", lambda h: h.get("nmb_30000"), fmt_big_money)
-    return (
-        f"<table><thead><tr><th>Measure</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    return rows
 
 
-def _sex_gaps_table(heads: dict[str, dict[str, Any]]) -> str:
+def _sex_gaps_table(heads: dict[str, dict[str, Any]]) -> list[dict]:
     arms = list(heads)
-    head = "".join(f'<th class="num">{esc(a)}</th>' for a in arms)
     rows = []
     for sex in ("male", "female"):
         for m, name in (("hle0", "HLE"), ("le0", "LE")):
             for s, sname in (("gap", "gap Q5-Q1"), ("sii", "SII")):
                 rows.append(
-                    f"<tr><td>{sex}s: {name} {sname}</td>"
-                    + "".join(
-                        cell(heads[a]["inequality_change"][sex].get(f"{m}_{s}"), fmt_years)
-                        for a in arms
-                    )
-                    + "</tr>"
+                    {
+                        "label": f"{sex}s: {name} {sname}",
+                        "cells": [
+                            stat_cell(heads[a]["inequality_change"][sex].get(f"{m}_{s}"), fmt_years)
+                            for a in arms
+                        ],
+                    }
                 )
-    return (
-        f"<details><summary>Change in inequality by sex</summary><table><thead><tr>"
-        f"<th>Measure (years)</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-        f"</table></details>"
-    )
+    return rows
 
 
-def _baseline_tables(results: Results) -> str:
+def _baseline_tables(results: Results) -> dict[str, Any]:
     f = results.frame
     f = f[f.arm == "baseline"] if (f.arm == "baseline").any() else f
     first, last = int(f.year.min()), int(f.year.max())
@@ -317,44 +473,27 @@ def _baseline_tables(results: Results) -> str:
 
     tables = []
     for sex, title in (("male", "Males"), ("female", "Females"), ("all", "Males and females")):
-        cols = "".join(f'<th class="num">{m} {yr}</th>' for m in ("LE", "HLE") for yr in years)
+        cols = [f"{m} {yr}" for m in ("LE", "HLE") for yr in years]
         body = []
         for q in ("1", "2", "3", "4", "5", "all"):
-            vals = "".join(
-                f'<td class="num">{val(yr, sex, q, m)}</td>'
-                for m in ("le0", "hle0")
-                for yr in years
-            )
+            vals = [val(yr, sex, q, m) for m in ("le0", "hle0") for yr in years]
             # The whole-area row is named after the area (a local area is not England).
             label = _area_name(results) if q == "all" else QUINTILE_NAMES[q]
-            body.append(f"<tr><td>{esc(label)}</td>{vals}</tr>")
-        for s, label in (("gap", "Gap Q5-Q1"), ("sii", "SII")):
-            vals = "".join(
-                f'<td class="num">{val(yr, sex, "all", f"{m}_{s}")}</td>'
-                for m in ("le0", "hle0")
-                for yr in years
-            )
-            body.append(f"<tr><td><em>{label}</em></td>{vals}</tr>")
-        tables.append(
-            f"<div><h3>{title}</h3><table><thead><tr><th>IMD quintile</th>{cols}"
-            f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-        )
-    return (
-        '<h2 id="baseline">Baseline: life expectancy and healthy life expectancy at '
-        'birth (years)</h2><p class="muted">Period expectancies for each simulated year; '
-        f"{first} represents ONS 2017-19. No new intervention; feedback loops as set in "
-        'the scenario.</p><div class="tables">' + "".join(tables) + "</div>"
-    )
+            body.append({"label": label, "values": vals, "em": False})
+        lo, hi = gap_ends(results.frame)
+        for s, label in (("gap", f"Gap Q{hi}-Q{lo}"), ("sii", "SII")):
+            vals = [val(yr, sex, "all", f"{m}_{s}") for m in ("le0", "hle0") for yr in years]
+            body.append({"label": label, "values": vals, "em": True})
+        tables.append({"title": title, "columns": cols, "rows": body})
+    note = empty_quintile_note(results.frame, _area_name(results))
+    return {"first": first, "tables": tables, "notes": [note] if note else []}
 
 
-def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str:
+def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> dict[str, Any]:
     if figures_dir is None or not Path(figures_dir).is_dir():
-        return (
-            '<h2 id="figures">Figures</h2><p class="muted">Figures were not written for '
-            "this run (--no-figures).</p>"
-        )
+        return {"written": False, "main": [], "by_arm": []}
     d = Path(figures_dir)
-    parts = ['<h2 id="figures">Figures</h2>']
+    main = []
     for name in (
         "hle_change_by_quintile",
         "gap_over_time",
@@ -363,98 +502,66 @@ def _figures(results: Results, figures_dir: Path | None, arms: list[str]) -> str
     ):
         p = d / f"{name}.png"
         if p.is_file():
-            parts.append(img(p, FIGURE_CAPTIONS[name]))
+            main.append(figure(p, FIGURE_CAPTIONS[name]))
     for name in ("expectancies", "inequality", "outcomes"):
         p = d / f"{name}.png"
         if p.is_file():
-            parts.append(img(p, "Baseline. " + FIGURE_CAPTIONS[name]))
+            main.append(figure(p, "Baseline. " + FIGURE_CAPTIONS[name]))
+    by_arm = []
     for arm in arms:
         figs = [
-            img(d / f"{n}_{arm}.png", f"{arm}. " + FIGURE_CAPTIONS[n])
+            figure(d / f"{n}_{arm}.png", f"{arm}. " + FIGURE_CAPTIONS[n])
             for n in ("expectancies", "inequality", "outcomes")
             if (d / f"{n}_{arm}.png").is_file()
         ]
         if figs:
-            parts.append(
-                f"<details><summary>Levels in arm {esc(arm)}</summary>"
-                + "".join(figs)
-                + "</details>"
-            )
-    return "".join(parts)
+            by_arm.append({"arm": arm, "figures": figs})
+    return {"written": True, "main": main, "by_arm": by_arm}
 
 
-def _who_pays(results: Results, figures_dir: Path | None) -> str:
-    """Costs by perspective per arm (reporting/who_pays.py; '' without cost rows)."""
+def _who_pays(results: Results, figures_dir: Path | None) -> markupsafe.Markup:
+    """Costs by perspective per arm (reporting/who_pays.py builds its own escaped HTML;
+    empty without cost rows)."""
     fig = Path(figures_dir) / WHO_PAYS_FIGURE if figures_dir is not None else None
-    return who_pays_html(who_pays_table(results.comparison), _area_name(results), fig)
+    return markupsafe.Markup(
+        who_pays_html(who_pays_table(results.comparison), _area_name(results), fig)
+    )
 
 
-def _loop_check(results: Results) -> str:
+def _loop_check(results: Results) -> dict[str, Any] | None:
     """Arms whose gain rests mostly on the feedback loops, whose parameters are assumptions."""
     d = results.loop_dependence
     if d is None or d.empty:
-        return ""
-    flagged = d[d.depends_on_loops]
-    rows = "".join(
-        f"<tr><td>{esc(str(r.arm))}</td><td>{fmt_count(r.healthy_years_gained)}</td>"
-        f"<td>{fmt_count(r.healthy_years_gained_loops_off)}</td>"
-        f"<td>{fmt_pct(r.share_from_loops)}</td>"
-        f"<td>{'<strong>yes</strong>' if r.depends_on_loops else 'no'}</td></tr>"
+        return None
+    rows = [
+        {
+            "arm": str(r.arm),
+            "on": fmt_count(r.healthy_years_gained),
+            "off": fmt_count(r.healthy_years_gained_loops_off),
+            "share": fmt_pct(r.share_from_loops),
+            "depends": bool(r.depends_on_loops),
+        }
         for r in d.itertuples()
-    )
-    warn = "".join(
-        f"<p><strong>Caution: {esc(str(r.arm))} depends mostly on assumed loop "
-        "parameters.</strong> "
-        f"{fmt_pct(r.share_from_loops)} of its {fmt_count(r.healthy_years_gained)} healthy "
-        f"life-years gained come from the feedback loops; with the loops off it gains "
-        f"{fmt_count(r.healthy_years_gained_loops_off)}. Every loop parameter (capacity "
-        "sensitivity, inverse-care weights, adjustment and investment delays, trust) is an "
-        "assumption (calibration/parameters.yaml): read this arm's result as conditional on "
-        "them and test them with povsim sensitivity.</p>"
-        for r in flagged.itertuples()
-    )
-    return (
-        '<h2 id="loops">How much rests on the feedback loops</h2>'
-        + warn
-        + "<table><tr><th>arm</th><th>healthy life-years gained</th><th>with the loops off</th>"
-        "<th>share from the loops</th><th>depends mostly on the loops</th></tr>"
-        + rows
-        + "</table><p class='muted'>Cumulative healthy life-years gained over the horizon, "
-        "first seed, with the capacity and trust loops on (as run) and off. An arm is flagged "
-        "when the loops account for more than half of its gain, either way "
-        "(loop_dependence.csv).</p>"
-    )
+    ]
+    return {"rows": rows, "flagged": [r for r in rows if r["depends"]]}
 
 
-def _decomposition(results: Results, figures_dir: Path | None) -> str:
+def _decomposition(results: Results, figures_dir: Path | None) -> dict[str, Any] | None:
     """What explains the gap: the chart and the years by pathway (Shapley), men and women."""
     dec = results.decomposition
     if dec is None or dec.empty:
-        return ""
+        return None
     d = dec[(dec.method == "shapley") & dec.measure.isin(["le0", "hle0"])]
     wide = d.pivot_table(index="pathway", columns=["sex", "measure"], values="years")
     order = [p for p in (*d.pathway.drop_duplicates(),) if p in wide.index]
     cols = [(s, m) for s in ("male", "female") for m in ("le0", "hle0") if (s, m) in wide.columns]
-    head = "".join(f"<th>{esc(s)} {'LE' if m == 'le0' else 'HLE'} gap</th>" for s, m in cols)
-    body = "".join(
-        f"<tr><td>{esc(p.replace('_', ' '))}</td>"
-        + "".join(f"<td>{wide.loc[p, c]:.2f}</td>" for c in cols)
-        + "</tr>"
-        for p in order
-    )
-    fig = ""
+    head = [f"{s} {'LE' if m == 'le0' else 'HLE'} gap" for s, m in cols]
+    body = [[p.replace("_", " "), *(f"{wide.loc[p, c]:.2f}" for c in cols)] for p in order]
+    fig = None
     p = Path(figures_dir) / "decomposition.png" if figures_dir is not None else None
     if p is not None and p.is_file():
-        fig = img(p, FIGURE_CAPTIONS["decomposition"])
-    return (
-        '<h2 id="decomposition">What explains the gap</h2>'
-        + fig
-        + f"<table><tr><th>pathway</th>{head}</tr>{body}</table>"
-        + "<p class='muted'>Years of the Q5 minus Q1 gap in the first simulated year. Pathways "
-        "add up to all_pathways; residual is what the calibration's quintile residuals carry; "
-        "all_pathways + residual = total. Relative risks from different, partly unadjusted "
-        "studies multiplied together overstate joint effects, so all_pathways leans high.</p>"
-    )
+        fig = figure(p, FIGURE_CAPTIONS["decomposition"])
+    return {"columns": ["pathway", *head], "rows": body, "figure": fig}
 
 
 def _targeting(t: dict[str, Any]) -> str:
@@ -497,22 +604,12 @@ def _cost(c: dict[str, Any]) -> str:
     return "; ".join(parts) or "no cost given"
 
 
-def _interventions(results: Results) -> str:
+def _interventions(results: Results) -> list[dict]:
     arms = results.scenario.get("arms", {}) or {}
-    if not arms:
-        return ""
-    out = ['<h2 id="interventions">Interventions in each arm</h2>']
+    out = []
     for arm, spec in arms.items():
-        out.append(f"<h3>{esc(arm)}</h3>")
-        if spec.get("description"):
-            out.append(f"<p>{esc(spec['description'])}</p>")
-        ivs = spec.get("interventions") or []
-        if not ivs:
-            out.append('<p class="muted">No interventions (feedback loops only).</p>')
-            continue
         rows = []
-        for k, iv in enumerate(ivs, 1):
-            name = iv.get("name") or f"{iv['type']} {k}"
+        for k, iv in enumerate(spec.get("interventions") or [], 1):
             when = f"{iv['start_year']}-{iv['end_year']}"
             if iv.get("ramp_up_years"):
                 when += f" (ramp-up {iv['ramp_up_years']} years)"
@@ -523,24 +620,21 @@ def _interventions(results: Results) -> str:
                 reach += f"; at most {iv['capacity']:,.0f} participants a year"
             cost = iv.get("cost") or {}
             rows.append(
-                f"<tr><td><strong>{esc(name)}</strong><br>{esc(iv['type'])}"
-                + (f" ({esc(iv['behaviour'])})" if iv.get("behaviour") else "")
-                + f"<br><span class='muted'>{esc(when)}</span></td>"
-                f"<td>{esc(_targeting(iv.get('targeting') or {}))}<br>"
-                f"<span class='muted'>{esc(_eligibility(iv.get('eligibility') or {}))}</span></td>"
-                f"<td>{esc(reach)}</td>"
-                f"<td>{esc(_effect(iv))}<div class='src'>Source: "
-                f"{esc(iv.get('effect_source') or '—')}</div></td>"
-                f"<td>{esc(_cost(cost))}<div class='src'>Source: "
-                f"{esc(cost.get('source') or 'not given')}</div></td></tr>"
+                {
+                    "name": iv.get("name") or f"{iv['type']} {k}",
+                    "type": iv["type"] + (f" ({iv['behaviour']})" if iv.get("behaviour") else ""),
+                    "when": when,
+                    "targeting": _targeting(iv.get("targeting") or {}),
+                    "eligibility": _eligibility(iv.get("eligibility") or {}),
+                    "reach": reach,
+                    "effect": _effect(iv),
+                    "effect_source": iv.get("effect_source") or "—",
+                    "cost": _cost(cost),
+                    "cost_source": cost.get("source") or "not given",
+                }
             )
-        out.append(
-            "<table><thead><tr><th>Intervention</th><th>Targeting and eligibility</th>"
-            "<th>Reach</th><th>Effect</th><th>Cost</th></tr></thead><tbody>"
-            + "".join(rows)
-            + "</tbody></table>"
-        )
-    return "".join(out)
+        out.append({"arm": arm, "description": spec.get("description") or "", "rows": rows})
+    return out
 
 
 def assumptions(directory: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -565,7 +659,7 @@ def assumptions(directory: Path | None = None) -> tuple[pd.DataFrame, pd.DataFra
     return params, rr.reset_index(drop=True)
 
 
-def _assumptions(results: Results) -> str:
+def _assumptions(results: Results) -> dict[str, Any]:
     params, rr = assumptions()
     overrides = results.scenario.get("parameters") or {}
 
@@ -575,40 +669,38 @@ def _assumptions(results: Results) -> str:
         return f"{v:g}" if isinstance(v, (int, float)) else str(v)
 
     def here(path: str) -> str:
-        if path in overrides:
-            return f"<br><strong>This run: {esc(fmt(overrides[path]))}</strong>"
-        return ""
+        return fmt(overrides[path]) if path in overrides else ""
 
-    prow = "".join(
-        f"<tr><td><code>{esc(r.name)}</code></td><td class='num'>{esc(fmt(r.value))}"
-        f"{here(r.name)}</td><td>{esc(r.unit)}</td><td class='src'>{esc(r.source)}</td></tr>"
+    prows = [
+        {
+            "name": r.name,
+            "value": fmt(r.value),
+            "here": here(r.name),
+            "unit": r.unit,
+            "source": r.source,
+        }
         for r in params.itertuples()
-    )
-    rrow = "".join(
-        f"<tr><td><code>{esc(r.exposure)}</code> on <code>{esc(r.outcome)}</code></td>"
-        f"<td class='num'>{esc(fmt(float(r.rr)))}{here(f'rr.{r.outcome}.{r.exposure}')}</td>"
-        f"<td class='num'>"
-        + (f"{float(r.low):g}-{float(r.high):g}" if pd.notna(r.low) and pd.notna(r.high) else "—")
-        + f"</td><td class='src'>{esc(r.source)}</td></tr>"
+    ]
+    rrows = [
+        {
+            "exposure": r.exposure,
+            "outcome": r.outcome,
+            "value": fmt(float(r.rr)),
+            "here": here(f"rr.{r.outcome}.{r.exposure}"),
+            "range": (
+                f"{float(r.low):g}-{float(r.high):g}"
+                if pd.notna(r.low) and pd.notna(r.high)
+                else "—"
+            ),
+            "source": r.source,
+        }
         for r in rr.itertuples()
-    )
-    return (
-        '<h2 id="assumptions">Assumptions</h2>'
-        "<p>These inputs are not read from a published estimate but assumed, with the reasoning "
-        "given (tag <code>assumption</code> in <code>calibration/</code>). Values are the model "
-        "defaults; where this scenario overrides one, the value used is shown in bold. They "
-        "are natural candidates for sensitivity analysis.</p>"
-        f"<h3>Model parameters (calibration/parameters.yaml): {len(params)}</h3>"
-        "<table><thead><tr><th>Parameter</th><th class='num'>Value</th><th>Unit</th>"
-        f"<th>Reasoning / source</th></tr></thead><tbody>{prow}</tbody></table>"
-        f"<h3>Relative risks (calibration/relative_risks.csv): {len(rr)}</h3>"
-        "<table><thead><tr><th>Exposure on outcome</th><th class='num'>RR</th>"
-        "<th class='num'>Range</th><th>Reasoning / source</th></tr></thead>"
-        f"<tbody>{rrow}</tbody></table>"
-    )
+    ]
+    return {"params": prows, "rr": rrows}
 
 
-def _caveats(results: Results) -> str:
+def _caveats(results: Results) -> list[str]:
+    """Caveat paragraphs: plain text, `back-ticked` parts shown as code."""
     m = results.manifest
     reps = int(m.get("replicates", 1))
     start = results.scenario.get("population", {}).get("start_year", m.get("start_year"))
@@ -622,11 +714,11 @@ def _caveats(results: Results) -> str:
         mc = (
             "This run had a single replicate, so changes against the baseline carry no "
             "intervals. Monte Carlo intervals are produced only with "
-            "<code>povsim run --replicates N</code> (e.g. 10); even then they show "
+            "`povsim run --replicates N` (e.g. 10); even then they show "
             "simulation noise, not uncertainty in the parameters or effects. Shaded bands "
             "on level figures are within-run sampling intervals."
         )
-    items = [
+    return [
         mc,
         f"Costs are the interventions' own costs at {start} (start-year) prices; health and "
         "care costs avoided or incurred are not counted. Totals are undiscounted; the "
@@ -644,11 +736,10 @@ def _caveats(results: Results) -> str:
         _scale_caveat(results),
         "Life expectancy and HLE are period measures for each simulated year, not the "
         "experience of a birth cohort; IMD quintiles are fixed for life.",
-        "Full model description, equations and limitations: <code>docs/model.md</code> "
+        "Full model description, equations and limitations: `docs/model.md` "
         "(section 10, Limitations and assumptions) in the povsim repository; data sources in "
-        "<code>calibration/FORMATS.md</code> and <code>calibration/RISK_FACTORS_NOTES.md</code>.",
+        "`calibration/FORMATS.md` and `calibration/RISK_FACTORS_NOTES.md`.",
     ]
-    return '<h2 id="caveats">Caveats</h2><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
 def _scale_caveat(results: Results) -> str:
@@ -657,19 +748,19 @@ def _scale_caveat(results: Results) -> str:
         return (
             "People, life-years, deaths and costs are for England as a whole: the "
             "simulated population is scaled to England's mid-2019 population. A local "
-            "system can model its own people with <code>population: {area: local, "
-            "composition: FILE}</code> (README, 'Your own area')."
+            "system can model its own people with `population: {area: local, "
+            "composition: FILE}` (README, 'Your own area')."
         )
     cal = results.scenario.get("calibration")
     return (
         "People, life-years, deaths and costs are for the real population of "
-        f"{esc(_area_name(results))} given by its composition"
+        f"{_area_name(results)} given by its composition"
         + (" file" if pop.get("area") == "local" else " (mid-2019, calibration/places/)")
         + ", and per 100,000 "
         "residents. "
         + (
             "Mortality and good health by quintile were fitted to the local targets in "
-            f"<code>{esc(cal.get('targets'))}</code>; residuals without a local target stay "
+            f"`{cal.get('targets')}`; residuals without a local target stay "
             "national (see the fitted file's report)."
             if cal
             else "Mortality and good health by quintile are England's (no local calibration "
@@ -680,73 +771,56 @@ def _scale_caveat(results: Results) -> str:
 
 
 def render_report(results: Results, figures_dir: Path | None = None) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string (``templates/run_report.html.j2``)."""
     sc, m = results.scenario, results.manifest
-    name = sc.get("name", "")
     heads = arm_headlines(results)
     arms = list(heads)
-    today = _dt.date.today().isoformat()
-    toc = [("run", "What was run")]
+    loops = _loop_check(results)
+    decomposition = _decomposition(results, figures_dir)
+    toc = [("meaning", "What this means"), ("run", "What was run")]
     if heads:
         toc.append(("headlines", "Headline results"))
         if not who_pays_table(results.comparison).empty:
             toc.append(("who-pays", "Who pays, who saves"))
-    if results.loop_dependence is not None and not results.loop_dependence.empty:
+    if loops is not None:
         toc.append(("loops", "Loop dependence"))
     toc.append(("baseline", "Baseline"))
-    if results.decomposition is not None and not results.decomposition.empty:
+    if decomposition is not None:
         toc.append(("decomposition", "What explains the gap"))
     toc.append(("figures", "Figures"))
     if sc.get("arms"):
         toc.append(("interventions", "Interventions"))
     toc += [("assumptions", "Assumptions"), ("caveats", "Caveats")]
-    nav = "<nav><ol>" + "".join(f'<li><a href="#{i}">{t}</a></li>' for i, t in toc) + "</ol></nav>"
     kind = (
         f"Comparison of {len(arms)} arm{'s' if len(arms) != 1 else ''} with the baseline"
         if arms
         else "Baseline report"
     )
-    parts = [
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>povsim: {esc(name)}</title><style>{CSS}</style></head><body><main>",
-        f"<header><h1>Health inequalities scenario: {esc(name)}</h1>"
-        f"<div class='muted'>{kind} · povsim {esc(m.get('povsim_version', ''))} · generated {today}</div>"  # noqa: E501
-        + (f"<p>{esc(sc.get('description'))}</p>" if sc.get("description") else "")
-        + "</header>",
-        nav,
-        _what_was_run(results),
-    ]
-    if heads:
-        reps = int(m.get("replicates", 1))
-        parts.append(
-            '<h2 id="headlines">Headline results</h2>'
-            + _findings(heads, _area_name(results))
-            + _headline_table(heads, _area_name(results))
-            + "<p class='muted'>Arm minus baseline. Q1 = most deprived fifth of areas (IMD "
-            "2019), Q5 = least deprived. Gap = Q5 minus Q1; SII = slope index of inequality "
-            "(difference between the least and most deprived ends of the deprivation scale); "
-            "a negative change means inequality narrows. "
-            + (
-                "Grey figures under each value: 95% interval across replicates."
-                if reps > 1
-                else "No intervals: single replicate (see Caveats)."
-            )
-            + "</p>"
-            + _sex_gaps_table(heads)
-        )
-        parts.append(_who_pays(results, figures_dir))
-    parts += [
-        _loop_check(results),
-        _baseline_tables(results),
-        _decomposition(results, figures_dir),
-        _figures(results, figures_dir, arms),
-        _interventions(results),
-        _assumptions(results),
-        _caveats(results),
-        "</main></body></html>",
-    ]
-    return "\n".join(parts)
+    area = _area_name(results)
+    return render(
+        "run_report.html.j2",
+        name=sc.get("name", ""),
+        description=sc.get("description") or "",
+        kind=kind,
+        version=m.get("povsim_version", ""),
+        today=_dt.date.today().isoformat(),
+        toc=toc,
+        meaning=what_this_means(results, heads),
+        run=_what_was_run(results),
+        arms=arms,
+        reps=int(m.get("replicates", 1)),
+        findings=_findings(heads, area) if heads else [],
+        headline_rows=_headline_table(heads, area, _gap_label(results)) if heads else [],
+        sex_rows=_sex_gaps_table(heads) if heads else [],
+        after_headlines=[_who_pays(results, figures_dir)] if heads else [],
+        loops=loops,
+        baseline=_baseline_tables(results),
+        decomposition=decomposition,
+        figures=_figures(results, figures_dir, arms),
+        interventions=_interventions(results),
+        assumptions=_assumptions(results),
+        caveats=_caveats(results),
+    )
 
 
 def write_report(results: Results, figures_dir: Path | None, path: Path) -> Path:

@@ -26,6 +26,46 @@ def headline(frame: pd.DataFrame, year: int) -> dict[str, Any]:
     return out
 
 
+def quintiles_present(frame: pd.DataFrame) -> list[str]:
+    """IMD quintiles ("1".."5") with residents: those whose life expectancy at birth (both
+    sexes, first arm) is defined in some year. An area with no residents in a quintile has
+    none there, and its gaps are measured between the quintiles it has."""
+    f = frame[(frame.arm == frame.arm.iloc[0]) & (frame.sex == "all") & (frame.measure == "le0")]
+    have = f[f.value.notna()].quintile.astype(str)
+    return [q for q in ("1", "2", "3", "4", "5") if q in set(have)]
+
+
+def gap_ends(frame: pd.DataFrame) -> tuple[str, str]:
+    """The (most, least) deprived quintiles present: what the gap is measured between."""
+    qs = quintiles_present(frame)
+    return (qs[0], qs[-1]) if qs else ("1", "5")
+
+
+def empty_quintile_note(frame: pd.DataFrame, area_name: str) -> str | None:
+    """One sentence when the area has no residents in some quintile (None otherwise)."""
+    qs = quintiles_present(frame)
+    missing = [q for q in ("1", "2", "3", "4", "5") if q not in qs]
+    if not missing:
+        return None
+    names = " and ".join(f"IMD quintile {q}" for q in missing)
+    if len(qs) < 2:
+        return (
+            f"{area_name} has no residents in {names}, so it has no gap between quintiles "
+            "and no slope index of inequality: those rows are left empty."
+        )
+    lo, hi = qs[0], qs[-1]
+    ends = (
+        ""
+        if (lo, hi) == ("1", "5")
+        else f", so its gap is measured between quintiles {lo} and {hi} (the most and least "
+        "deprived it has) instead of 1 and 5"
+    )
+    return (
+        f"{area_name} has no residents in {names}{ends}; the slope index of inequality uses the "
+        "quintiles present, weighted by their populations."
+    )
+
+
 def _finite(x: Any) -> float | None:
     try:
         x = float(x)
