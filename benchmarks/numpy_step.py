@@ -4,8 +4,9 @@
 year's inputs with the registry's layout, the tally blocks) and does the same yearly step to
 whole arrays at once, for any registry (any number of binary risk factors): the same
 counter-based draws (splitmix64 ``mix64`` / ``person_key`` / ``uniform`` / ``approx_normal``
-in uint64 array arithmetic), the same order of events (income and poverty, self-rated health,
-expected hazard, death, risk factors, work, long-term conditions, income potential, ageing)
+in uint64 array arithmetic), the same order of events (income, lagged income exposure and
+poverty, self-rated health, expected hazard, death, risk factors, work state, long-term
+conditions, income potential, ageing)
 and the same tallies, written per chunk into ``tallies`` ((n_chunks, N_CELL, n_stats)), so the
 caller sums blocks exactly as :func:`povsim.engine.simulate.simulate` does.
 
@@ -14,8 +15,10 @@ Bit-for-bit agreement with the compiled kernel
 The kernel is compiled without ``fastmath``, so LLVM neither reassociates nor fuses
 multiply-adds: evaluating the kernel's expressions in source order, left to right, gives the
 same doubles. This module does exactly that (effect products multiplied in the registry's
-exposure order, as ``_effect_tables`` does; ``(cell odds * frailty) * product``;
-``((mx * multiplier) * product) / normaliser``; income shocks ``T[k] * (1 - f) + T[k + 1] * f``),
+exposure order, as ``_effect_tables`` does; ``((cell odds * frailty) * product) * income``;
+``((mx * multiplier) * (product * income)) / normaliser``; income shocks and income effects
+``T[k] * (1 - f) + T[k + 1] * f``; ``log(exp(y) + transfer)`` with the C library's ``exp`` and
+``log`` through :mod:`math`, as the compiled kernel calls them),
 so states and tallies agree bit for bit (``bench_engine.py --check``,
 tests/test_numpy_reference.py and tests/test_registry.py verify it).
 """
@@ -29,7 +32,7 @@ import numpy as np
 
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
-from povsim.model.registry import FACTOR, POVERTY, SMOKING
+from povsim.model.registry import FACTOR, SMOKING
 from povsim.model.rng import _C1, _NORM_TABLE, C2, GOLDEN
 
 _M64 = (1 << 64) - 1
@@ -114,7 +117,17 @@ def approx_normal(h: np.ndarray, draw: int) -> np.ndarray:
 # --- the yearly step -------------------------------------------------------------------------
 
 
-def _product(rf, lay, ad, sm, bins, pov, lt):
+def income_effects(tab, x):
+    """The kernel's :func:`~povsim.engine.kernel.income_effects` on an array of ``x``."""
+    x = np.minimum(np.maximum(x, K.INC_X_LO), K.INC_X_HI)
+    pos = (x - K.INC_X_LO) * K.INC_PER_UNIT
+    k = pos.astype(np.int64)
+    f = pos - k
+    g = 1.0 - f
+    return tuple(tab[k, o] * g + tab[k + 1, o] * f for o in range(3))
+
+
+def _product(rf, lay, ad, sm, bins, lt):
     """The kernel's tabulated effect product per person: factors ``1 + (rf[e] - 1)`` of the
     exposed, multiplied in exposure order (``lt`` None: LTC counts do not enter)."""
     m = None
@@ -124,8 +137,6 @@ def _product(rf, lay, ad, sm, bins, pov, lt):
             x = sm == arg
         elif kind == FACTOR:
             x = bins[:, arg] != 0
-        elif kind == POVERTY:
-            x = pov
         else:  # LTC
             x = np.zeros(sm.shape[0], bool) if lt is None else lt == arg
         if lay.expo_adult[e]:
@@ -140,14 +151,14 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     year, modify the state arrays in place and fill ``tallies[ch]`` for every chunk ``ch``."""
     p, lay, sc = persons, year.layout, year.scalars
     cells = year.cells
-    binc, brem, p_emp, p_ltci, p_ltcn, _ = K.cell_columns(p.bins.shape[1])
+    binc, brem, p_work, p_ltci, p_ltcn, _ = K.cell_columns(p.bins.shape[1])
     n = p.alive.shape[0]
     n_chunks = tallies.shape[0]
     chunk = (n + n_chunks - 1) // n_chunks
     inc_rho = sc.inc_rho
     shock_sd = float(np.sqrt(1.0 - inc_rho * inc_rho))
     log_repl = math.log(sc.replacement)
-    log_line = math.log(sc.poverty_line)
+    log_line = math.log(sc.poverty_line)  # libm, as the kernel's np.log of a scalar
     if not tallies.flags.c_contiguous:
         raise ValueError("tallies must be C-contiguous (n_chunks, N_CELL, n_stats)")
     tallies[...] = 0.0
@@ -161,23 +172,32 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     pc = cells[c]
     dr = Draws(person_key(seed_k, idx, t + 1))
     w = p.weight[idx]
-    emp = p.employed[idx]
+    wk = p.work[idx].astype(np.int64)
+    emp = wk == 0
+    sick = wk == 2
 
-    # Income and poverty.
+    # Income (one place: a household pre-pass would supply log_inc instead), transfer,
+    # poverty (an output) and the lagged exposure.
     ly = pc[:, K.P_INCMU] + sc.inc_sigma * p.zinc[idx]
-    ly = ly + np.where((a <= sc.working_age_max) & (emp == 0), log_repl, 0.0)
+    ly = ly + np.where((a <= sc.working_age_max) & (wk != 0), log_repl, 0.0)
+    p.log_inc[idx] = ly
     tr = p.transfer[idx]
-    pov = ly < log_line
-    has_tr = tr != 0.0
-    if has_tr.any():
-        pov[has_tr] = np.exp(ly[has_tr]) + tr[has_tr] < sc.poverty_line
+    yt = ly.copy()
+    has_tr = np.flatnonzero(tr != 0.0)
+    for j in has_tr:  # libm exp and log, as the compiled kernel
+        yt[j] = math.log(math.exp(ly[j]) + tr[j])
+    pov = yt < log_line
+    le = p.inc_exp[idx]
+    le = np.where(le == le, sc.inc_lag * le + (1.0 - sc.inc_lag) * yt, yt)
+    p.inc_exp[idx] = le
+    gi_h, gi_m, gi_l = income_effects(year.income_tab, le - sc.inc_ref)
     ad = a >= sc.adult_age
     sm, lt = p.smoke[idx], p.ltc[idx]
     bins = p.bins[idx]  # (m, k) copy: the states at the start of the year
     or_health, rr_mort, rr_ltc = year.effects
 
     # Self-rated health: odds of not-good health, then the draw.
-    odds = pc[:, K.P_HODDS] * p.frail_or[idx] * _product(or_health, lay, ad, sm, bins, pov, lt)
+    odds = pc[:, K.P_HODDS] * p.frail_or[idx] * _product(or_health, lay, ad, sm, bins, lt) * gi_h
     u = dr.u(lay.d_health)
     g = u >= odds * (1.0 - u)
     p.good[idx] = g
@@ -191,7 +211,7 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     h = (
         pc[:, K.P_MX]
         * (p.mort_mult[idx] * af)
-        * _product(rr_mort, lay, ad, sm, bins, pov, lt)
+        * (_product(rr_mort, lay, ad, sm, bins, lt) * gi_m)
         / pc[:, K.P_MNORM]
     )
 
@@ -216,6 +236,7 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     tally(lay.s_poverty, w * pov)
     tally(lay.s_ltc1p, w * (lt >= 1))
     tally(lay.s_ltc2p, w * (lt >= 2))
+    tally(lay.s_sick, w * sick)
     for b, col in enumerate(lay.factor_stats):
         tally(col, w * bins[:, b])
 
@@ -245,21 +266,30 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
         x = bins2[:, b]
         p.bins[i2, b] = (x & (u >= pc2[:, brem + b])) | ((1 - x) & (u < pc2[:, binc + b]))
 
-    u = dr.u(lay.d_employed)
-    emp2 = emp[sv]
-    working = emp2 != 0
-    p_exit = np.where(g[sv], pc2[:, p_emp + 1], pc2[:, p_emp + 2])
-    new = emp2.copy()
-    new[working & (u < p_exit)] = 0
-    new[~working & (u < pc2[:, p_emp])] = 1
-    p.employed[i2] = new
+    u = dr.u(lay.d_work)
+    wk2 = wk[sv]
+    rows = np.arange(wk2.size)
+    pa = pc2[rows, p_work + 2 * wk2]
+    pb = pc2[rows, p_work + 2 * wk2 + 1]
+    cmb = (1 - g[sv].astype(np.int64)) + 2 * (lt[sv] >= 1).astype(np.int64)
+    wrr = year.work_rr
+    pa = np.where(wk2 == 0, pa * wrr[0, cmb], pa)
+    pb = np.where(wk2 != 2, pb * wrr[1, cmb], pb)
+    new = p.work[i2].copy()
+    first = u < pa
+    second = ~first & (u < pa + pb)
+    new[first] = np.where(wk2[first] == 0, 1, 0)
+    new[second] = np.where(wk2[second] == 2, 1, 2)
+    p.work[i2] = new
 
     lt2 = lt[sv]
     at = lt2 < 2
     if at.any():
         sub = np.flatnonzero(at)
-        m = p.ltc_mult[i2[sub]] * _product(
-            rr_ltc, lay, ad[sv][sub], sm2[sub], bins2[sub], pov[sv][sub], None
+        m = (
+            p.ltc_mult[i2[sub]]
+            * _product(rr_ltc, lay, ad[sv][sub], sm2[sub], bins2[sub], None)
+            * gi_l[sv][sub]
         )
         u = dr.u(lay.d_ltc)[sub]
         ps, ls = pc2[sub], lt2[sub].astype(np.int64)
@@ -289,7 +319,8 @@ def numpy_kernel():
 
 def compare_states(pa, pb) -> dict[str, int]:
     """Persons whose value differs, per state array (per factor for ``bins``), between two
-    populations (0 = identical, bit for bit; NaN never occurs in these arrays)."""
+    populations (0 = identical, bit for bit; NaN, a lagged income exposure not yet set,
+    equals NaN)."""
     out = {}
     for name, x in pa.kernel_arrays()._asdict().items():
         y = getattr(pb.kernel_arrays(), name)
@@ -297,5 +328,6 @@ def compare_states(pa, pb) -> dict[str, int]:
             for j, f in enumerate(pa.registry.factors):
                 out[f.name] = int(np.count_nonzero(x[:, j] != y[:, j]))
         else:
-            out[name] = int(np.count_nonzero(x != y))
+            same = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == "f" else x == y
+            out[name] = int(np.count_nonzero(~same))
     return out

@@ -422,3 +422,27 @@ def test_validate_accepts_an_investment_file_and_reports_its_errors(tmp_path):
     bad["strategies"]["universal"]["rule"] = "everyone"
     r = CliRunner().invoke(main, ["validate", str(_write(tmp_path, bad))])
     assert r.exit_code == 2 and "strategies.universal.rule" in r.output
+
+
+def test_one_replicate_has_within_run_intervals_and_a_bounded_core20_share(tmp_path, small_results):
+    """Issue 15: with one seed the headline measures still carry 95% intervals (within the
+    run), each containing its value; the share to Core20 stays in [0, 1] with an interval
+    that contains it (never '101%, -12% to 98%')."""
+    data = copy.deepcopy(SMALL)
+    data["population"] = {"size": 4000, "horizon": 8}
+    data["optimiser"] = {"enabled": False}
+    t = compare_strategies(_load(tmp_path, data), replicates=1).table
+    assert t.qalys_gained_lo.notna().all() and t.hle0_sii_change_lo.notna().any()
+    for m in ("qalys_gained", "hle0_gap_change", "hle0_sii_change", "le0_sii_change"):
+        # (a gap change with no discordant event in the run has no within-run interval)
+        d = t.dropna(subset=[f"{m}_lo"])
+        assert ((d[f"{m}_lo"] <= d[m]) & (d[m] <= d[f"{m}_hi"])).all(), m
+    for table in (t, small_results.table):
+        share = table.dropna(subset=["core20_share"])
+        assert ((share.core20_share >= 0) & (share.core20_share <= 1)).all()
+        ci = share.dropna(subset=["core20_share_lo"])
+        assert not ci.empty
+        assert (
+            (ci.core20_share_lo <= ci.core20_share) & (ci.core20_share <= ci.core20_share_hi)
+        ).all()
+        assert ((ci.core20_share_lo >= 0) & (ci.core20_share_hi <= 1)).all()

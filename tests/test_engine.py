@@ -159,12 +159,12 @@ PROBABILITY_TABLES = (
     "smk_relapse",
     "ltc_i01",
     "ltc_i12",
-    "emp_exit",
-    "emp_entry",
+    "work_trans",
     "p_smoke_cur",
     "p_smoke_ex",
     "p_bin",
     "p_emp",
+    "p_sick",
     "p_ltc1p",
     "p_ltc2p",
     "p_pov",
@@ -182,8 +182,19 @@ def test_cell_table_probabilities_valid(mp):
     assert np.isfinite(t.mx).all() and (t.mx > 0).all()
     assert (t.p_smoke_cur + t.p_smoke_ex <= 1).all()
     assert (t.p_ltc2p <= t.p_ltc1p).all()
-    # The job-exit probability the kernel applies to persons in poor health.
-    assert (t.emp_exit / t.emp_norm * mp.rr_jobloss_poor_health <= 1).all()
+    assert (t.p_emp + t.p_sick <= 1).all()
+    # The exits from each work state that the kernel applies at working ages (16 to one below
+    # working_age_max; at working_age_max everyone retires with certainty), with the largest
+    # relative risks (not-good health and 1+ LTC), are probabilities summing to at most 1.
+    ages = np.arange(L.N_CELL) % L.N_AGE
+    wa = (ages >= 16) & (ages < mp.value("working_age_max"))
+    tr, nm, rr = t.work_trans[:, wa], t.work_norm[:, wa], t.work_rr
+    assert (tr[0] / nm[0] * rr[0, 3] + tr[1] / nm[1] * rr[1, 3] <= 1 + 1e-12).all()
+    # From state 1 the cell-mean rates sum to at most 1; a rare person in not-good health
+    # with LTCs can exceed it at a few ages (the move into work is then taken first, and
+    # the rest go to long-term sickness: the kernel's u < pa, u < pa + pb).
+    assert (tr[2] + tr[3] <= 1 + 1e-12).all()
+    assert (tr[4] + tr[5] <= 1 + 1e-12).all()
     # Mortality rises with age over adult life in every sex-quintile group.
     mx = t.mx.reshape(2, L.N_Q, L.N_AGE)
     assert (mx[..., 90] > mx[..., 40]).all()
@@ -233,6 +244,7 @@ def test_constant_hazard_cohort(mp, h):
     tables.mort_norm[:] = 1.0
     tables.smoke_mort_factor[:] = 1.0  # no age-specific smoking risk either
     tables.cold_mort_factor[:] = 1.0  # nor cold-home risk
+    tables.income_beta[:] = 0.0  # nor the income effect
     tallies = simulate(mp, tables, pop, horizon, seed)
     w = float(pop.weight[0])
 

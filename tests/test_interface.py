@@ -252,3 +252,122 @@ def test_init_writes_a_starter_that_validates_and_runs_and_never_overwrites(tmp_
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output
     assert Path("out/report.html").exists()
+
+
+# --- one reference: every field described; one syntax for proportionate weights -------------
+
+
+def _undescribed(node, path, defs, seen=frozenset()):
+    """Paths of properties without a non-empty description, through $refs and containers."""
+    out = []
+    if not isinstance(node, dict):
+        return out
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[1]
+        return [] if name in seen else _undescribed(defs[name], path, defs, seen | {name})
+    for key, prop in node.get("properties", {}).items():
+        if not str(prop.get("description", "")).strip():
+            out.append(f"{path}.{key}".lstrip("."))
+        out += _undescribed(prop, f"{path}.{key}", defs, seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key, []):
+            out += _undescribed(sub, path, defs, seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            out += _undescribed(node[key], path + "[]", defs, seen)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["scenario", "compare"])
+def test_every_field_of_the_schema_has_a_description(kind):
+    from povsim.inputs.reference import json_schema
+
+    doc = json_schema(kind)
+    missing = _undescribed(doc, "", doc.get("$defs", {}))
+    assert missing == [], f"fields without a description: {sorted(set(missing))}"
+    # ... and the walk sees the nested blocks (a walk that found nothing would pass vacuously)
+    assert "arms" in doc["properties"] if kind == "scenario" else "levers" in doc["properties"]
+
+
+def _invest(tmp_path: Path, strategy: dict) -> Path:
+    import yaml
+
+    data = {
+        "extends": str(REPO / "scenarios" / "baseline.yaml"),
+        "name": "weights",
+        "budget": {"per_year": 1e6, "years": 2},
+        "levers": {
+            "smoking": {
+                "type": "behaviour",
+                "behaviour": "smoking",
+                "effect": 0.1,
+                "effect_source": "test",
+            }
+        },
+        "strategies": {"prop": strategy},
+    }
+    p = tmp_path / f"inv{len(list(tmp_path.iterdir()))}.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+def test_one_syntax_for_proportionate_weights_old_form_warns(tmp_path):
+    import warnings
+
+    from povsim.inputs.errors import DeprecatedSyntax
+    from povsim.inputs.investment import load_investment
+    from povsim.inputs.loader import load_scenario
+
+    weights = [5, 4, 3, 2, 1]
+    # The one syntax: {rule: proportionate, weights: [...]}, in a scenario's targeting and in
+    # a compare strategy alike; no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = load_investment(_invest(tmp_path, {"rule": "proportionate", "weights": weights}))
+        sc = load_scenario(REPO / "scenarios" / "proportionate_package.yaml")
+    iv = next(iter(sc.arms.values())).interventions[0]
+    assert iv.targeting.rule == "proportionate" and iv.targeting.weights == weights
+    # The old compare form still works, with one deprecation warning naming the new form.
+    old_file = _invest(tmp_path, {"rule": "proportionate", "need": "weights", "weights": weights})
+    with pytest.warns(DeprecatedSyntax, match=r"weights: \[Q1, Q2, Q3, Q4, Q5\]"):
+        old = load_investment(old_file)
+    a, b = old.strategies["prop"], new.strategies["prop"]
+    assert (
+        (a.rule, a.need, a.weights)
+        == (b.rule, b.need, b.weights)
+        == (
+            "proportionate",
+            "weights",
+            weights,
+        )
+    )
+    # On the command line the warning is one line, not Python's two.
+    res = CliRunner().invoke(main, ["validate", str(old_file)])
+    assert res.exit_code == 0, res.output
+    assert f"warning: {old_file}: strategies: `need: weights` is deprecated" in res.output
+    assert "DeprecatedSyntax" not in res.output and "warnings.warn" not in res.output
+
+
+def test_no_shipped_file_uses_a_deprecated_syntax():
+    import warnings
+
+    from povsim.inputs.errors import DeprecatedSyntax, ScenarioError
+    from povsim.inputs.investment import load_investment
+    from povsim.inputs.loader import load_scenario
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecatedSyntax)
+        for p in sorted((REPO / "scenarios").glob("*.yaml")):
+            try:
+                load_scenario(p)
+            except ScenarioError as e:
+                assert "investment question" in str(e)
+                load_investment(p)
+
+
+def test_console_says_the_yearly_cost_is_a_mean_over_the_period():
+    from povsim.cli import real_scale_line
+
+    h = {"cost": 3.0e8, "cost_per_year": 1.0e7, "period": [2025, 2054]}
+    line = real_scale_line(h, "England")
+    assert "£300.0m in all (£10.0m mean a year over 2025-2054)" in line

@@ -15,6 +15,7 @@ from povsim.inputs.interventions import parse_intervention
 from povsim.inputs.loader import scenario_from_dict
 from povsim.model import registry as R
 from povsim.model.area import area_params
+from povsim.policy.delivery import current_income
 from povsim.policy.dynamics import Loops
 from povsim.policy.interventions import Programme
 from povsim.studies.run import ArmHook
@@ -388,12 +389,13 @@ def test_every_type_has_a_schema_a_behaviour_and_its_own_description():
         (
             {"type": "magic"},
             "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
-            "'access', 'community' or 'employment'; got 'magic'",
+            "'access', 'community', 'employment', 'benefit_take_up' or 'living_wage'; "
+            "got 'magic'",
         ),
         (
             {"type": None},
             "arms.a.interventions.0.type: input should be 'income', 'housing', 'behaviour', "
-            "'access', 'community' or 'employment'; got null",
+            "'access', 'community', 'employment', 'benefit_take_up' or 'living_wage'; got null",
         ),
         (
             {"type": "income", "behaviour": "smoking"},
@@ -418,7 +420,7 @@ def test_a_block_without_a_type_lists_the_types():
         scenario({"a": arm(b)})
     assert str(e.value).endswith(
         "arms.a.interventions.0.type: required key is missing; allowed income, housing, "
-        "behaviour, access, community, employment"
+        "behaviour, access, community, employment, benefit_take_up, living_wage"
     )
 
 
@@ -493,3 +495,93 @@ def test_bad_quintile_multipliers_are_one_line_errors(kw, words):
         scenario({"a": arm(block(**kw))}, size=2000, horizon=1)
     msg = str(e.value)
     assert "\n" not in msg and words in msg, msg
+
+
+# --- levers on income and work (issue 16) ------------------------------------------------------
+
+
+def _programme(spec_kw: dict, size: int = 20_000):
+    sc = scenario({"a": arm(spec_kw)}, size=size, horizon=3)
+    mp = area_params(sc)
+    tables, pop = prepare(mp, size, 3, sc.seed)
+    prog = Programme.build(sc.arms["a"].interventions, mp, sc.seed, 2020, 3)
+    return mp, tables, pop, prog
+
+
+def test_benefit_take_up_pays_entitled_non_claimants_only_and_lasts():
+    kw = {
+        "type": "benefit_take_up",
+        "start_year": 2020,
+        "end_year": 2020,
+        "effect": 1700.0,
+        "take_up_gap": 0.4,
+        "eligibility": {"income_below": 15000.0, "age_min": 66},
+        "effect_source": "test",
+    }
+    mp, tables, pop, prog = _programme(kw)
+    eligible = (pop.alive == 1) & (pop.age >= 66) & (current_income(pop, tables, mp) < 15000.0)
+    prog.apply(0, pop, tables)
+    paid = pop.transfer > 0
+    assert paid.any() and not (paid & ~eligible).any()
+    assert np.all(pop.transfer[paid] == 1700.0)
+    share = paid.sum() / eligible.sum()
+    assert 0.35 < share < 0.45  # the entitled non-claimants: take_up_gap of the eligible
+    prog.apply(1, pop, tables)  # after end_year: the claim continues
+    assert (pop.transfer > 0).sum() >= 0.95 * paid.sum()
+
+
+def test_living_wage_reaches_employed_low_earners_only():
+    kw = {
+        "type": "living_wage",
+        "start_year": 2020,
+        "end_year": 2020,
+        "effect": 1200.0,
+        "eligibility": {"income_below": 20000.0},
+        "effect_source": "test",
+    }
+    mp, tables, pop, prog = _programme(kw)
+    prog.apply(0, pop, tables)
+    paid = pop.transfer > 0
+    assert paid.any()
+    assert (pop.work[paid] == R.WORK_EMPLOYED).all()
+    assert (pop.age[paid] >= 16).all() and (pop.age[paid] <= 64).all()
+    prog.apply(1, pop, tables)  # stops after end_year
+    assert not (pop.transfer > 0).any()
+
+
+def test_employment_support_for_the_long_term_sick_moves_them_into_work():
+    kw = {
+        "type": "employment",
+        "start_year": 2020,
+        "end_year": 2020,
+        "effect": 0.5,
+        "eligibility": {"work_state": ["inactive_sick"]},
+        "effect_source": "test",
+    }
+    mp, tables, pop, prog = _programme(kw)
+    sick0 = (pop.alive == 1) & (pop.work == R.WORK_SICK) & (pop.age >= 16) & (pop.age <= 64)
+    other0 = (pop.alive == 1) & (pop.work == R.WORK_OTHER)
+    prog.apply(0, pop, tables)
+    moved = pop.work != R.WORK_SICK
+    assert 0.4 < moved[sick0].mean() < 0.6
+    assert (pop.work[sick0 & moved] == R.WORK_EMPLOYED).all()
+    assert (pop.work[other0] == R.WORK_OTHER).all()  # not eligible: untouched
+
+
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        ({"type": "benefit_take_up", "take_up_gap": -0.1}, "take_up_gap"),
+        ({"eligibility": {"work_state": ["retired"]}}, "eligibility.work_state"),
+        ({"eligibility": {"income_below": -5}}, "eligibility.income_below"),
+        ({"type": "living_wage", "effect": 100, "decay": 0.1}, "decay"),
+    ],
+)
+def test_bad_income_and_work_levers_rejected_in_one_line(bad, field):
+    kw = block(**bad)
+    if kw["type"] != "behaviour":
+        kw.pop("behaviour")
+    with pytest.raises(ScenarioError) as e:
+        scenario({"a": arm(kw)})
+    msg = str(e.value)
+    assert field in msg and "\n" not in msg

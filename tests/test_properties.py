@@ -87,7 +87,7 @@ INVESTMENT = {
     },
     "strategies": {
         "universal": {"rule": "universal"},
-        "prop": {"rule": "proportionate", "need": "weights", "weights": [5, 4, 3, 2, 1]},
+        "prop": {"rule": "proportionate", "weights": [5, 4, 3, 2, 1]},
         "split": {
             "rule": "split",
             "split": {"smoking": [0.5, 0, 0, 0, 0], "homes": [0.5, 0, 0, 0, 0]},

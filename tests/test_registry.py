@@ -183,6 +183,7 @@ def test_default_registry_keeps_the_published_orders():
         "mltc",
         "unmet_need",
         "employment",
+        "inactive_sick",
         "good_health",
     ]
     assert reg.exposure_names == (
@@ -193,7 +194,6 @@ def test_default_registry_keeps_the_published_orders():
         "alcohol_risk",
         "cold_home",
         "isolated",
-        "poverty",
         "unmet_need",
         "ltc1",
         "ltc2plus",

@@ -89,12 +89,16 @@ def test_summary_has_the_arm_headline(written):
     h = s["arms"]["warm"]
     assert h["year"] == 2024
     assert h["hle0_change"]["1"]["value"] > 0  # core20 warm homes: HLE rises in Q1
-    assert h["hle0_change"]["5"]["value"] == 0
+    # Q5 is not reached; at 4,000 persons its empty ages borrow the all-quintile rate
+    # (measures/results.py rates), which Q1's gain moves by a hair.
+    assert abs(h["hle0_change"]["5"]["value"]) < 0.01
     assert h["inequality_change"]["all"]["hle0_gap"]["value"] < 0
     assert h["healthy_years_gained"]["value"] > 0
     assert h["participants"]["value"] > 0 and h["cost"]["value"] > 0
     assert h["cost_per_healthy_year"]["value"] > 0
-    assert "lo" not in h["healthy_years_gained"]  # one replicate: no interval
+    # one replicate: a within-run interval containing the value (docs/precision.md)
+    hy = h["healthy_years_gained"]
+    assert hy["lo"] < hy["value"] < hy["hi"] and hy["se"] > 0
 
 
 def test_cli_replicates_give_intervals(scenario_file, tmp_path):

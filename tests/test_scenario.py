@@ -43,6 +43,8 @@ BAD_CASES = {
     "extends_cycle_b.yaml": "extends: cycle",
     "extends_self.yaml": "extends: cycle",
     "extends_bad_base.yaml": "population.sise: unknown key",
+    "income_lag_out_of_range.yaml": "parameters.income_exposure_persistence: out of range",
+    "take_up_gap_out_of_range.yaml": "take_up_gap",
 }
 
 

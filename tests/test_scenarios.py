@@ -81,6 +81,7 @@ def test_every_arm_has_comparison_rows(run):
         "se",
         "lo",
         "hi",
+        "sim_n",  # simulated events a count rests on (docs/precision.md)
     ]
     assert sc.arms, "a worked scenario needs at least one arm"
     years = set(range(sc.population.start_year, sc.population.start_year + 8))

@@ -471,7 +471,7 @@ def test_only_population_params_change_the_starting_population():
     def build(overrides):
         m = load_params(overrides)
         p = build_population(m, build_cell_tables(m), 1000, 2, 5, True)
-        states = (p.alive, p.age, p.sex, p.quint, p.smoke, p.bins.ravel(), p.employed, p.ltc)
+        states = (p.alive, p.age, p.sex, p.quint, p.smoke, p.bins.ravel(), p.work, p.ltc)
         return np.concatenate([x.astype(float) for x in states] + [p.good, p.zinc, p.frail])
 
     ref = build({})
@@ -501,7 +501,7 @@ def test_poor_health_and_ltc_onset_risks_enter_cell_tables_only_as_effect_vector
     from povsim.studies.sample_model import EFFECT_ONLY
 
     paths = [p for p in parameter_space() if f"parameters.{p}".startswith(EFFECT_ONLY)]
-    assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.poverty" in paths
+    assert "rr.poor_health.cold_home" in paths and "rr.ltc_onset.obese" in paths
     ref = build_cell_tables(load_params())
     new = build_cell_tables(load_params({p: 3.0 for p in paths}))
     assert not np.array_equal(ref.or_health, new.or_health)
@@ -719,8 +719,17 @@ def test_cli_sobol_writes_tidy_outputs_atomically(tmp_path):
     assert len(samples) == 4 * (2 * d + 2)
     assert {"core20.hle0_gap_change", "univ.cost", *TINY_UNCERTAINTY} <= set(samples.columns)
     idx = pd.read_csv(out / "indices.csv")
-    assert list(idx.columns) == ["output", "parameter", "parameter2", "index", "value", "conf"]
+    cols = ["output", "parameter", "parameter2", "index", "value", "conf", "underpowered"]
+    assert list(idx.columns) == cols
     assert {"S1", "ST", "S2"} <= set(idx["index"])
+    # N = 4 cannot determine a total index: flagged in the table, the manifest and the console.
+    st = idx[idx["index"] == "ST"]
+    assert (
+        st.underpowered.astype(bool).any() and idx[idx["index"] != "ST"].underpowered.isna().all()
+    )
+    bad = st[st.underpowered.astype(bool)]
+    assert ((bad.conf > 0.15) | (bad.value - bad.conf > 1) | (bad.value + bad.conf < 0)).all()
+    assert "under-powered Sobol sweep" in res.output and "use a larger -n (now 4" in res.output
     man = json.loads((out / "manifest.json").read_text())
     assert (
         man["rows"] == len(samples)
@@ -773,6 +782,12 @@ def test_cli_morris_and_psa(tmp_path):
     psa = pd.read_csv(out / "psa.csv")
     p = psa[psa.statistic == "p_gap_narrows"].value
     assert len(p) == 2 and ((p >= 0) & (p <= 1)).all()
+    # Each probability with its Wilson interval (containing it) and its number of draws.
+    w = psa[psa.output == "hle0_gap_change"].pivot(index="arm", columns="statistic", values="value")
+    assert (w.p_gap_narrows_lo <= w.p_gap_narrows).all()
+    assert (w.p_gap_narrows <= w.p_gap_narrows_hi).all()
+    assert (w.p_gap_narrows_hi - w.p_gap_narrows_lo > 0.2).all() and (w.draws == 12).all()
+    assert "too few PSA draws (12)" in res.output and "draws)" in res.output
     ce = pd.read_csv(out / "ceac.csv")
     assert np.allclose(ce.groupby("threshold").p_best.sum(), 1.0)
     assert (out / "figures" / "ceac.png").is_file()

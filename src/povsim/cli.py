@@ -6,6 +6,8 @@ import logging
 import signal
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,6 +19,9 @@ log = logging.getLogger("povsim")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
+# Seconds before progress (bar, phases, plain lines) appears: a quick command prints only its
+# result, and a bad input only its one-line error.
+PROGRESS_DELAY = 1.5
 # Command-line bounds: the same as the scenario schema's (population.size, seed), so a bad
 # value is blamed on the option that gave it, not on the scenario file.
 SIZE = click.IntRange(100, 20_000_000)
@@ -111,7 +116,8 @@ def _load(loader, path: Path, seed: int | None, size: int | str | None, **more: 
     overrides = {"seed": seed, "population.size": size, **more}
     log.info("reading %s", path)
     try:
-        return loader(path, {k: v for k, v in overrides.items() if v is not None})
+        with _deprecations(path):
+            return loader(path, {k: v for k, v in overrides.items() if v is not None})
     except ScenarioError as e:
         _fail(str(e))
 
@@ -119,6 +125,23 @@ def _load(loader, path: Path, seed: int | None, size: int | str | None, **more: 
 def _size_text(size: int | str) -> str:
     """A population size for messages: '200,000', or 'full (the area's real population)'."""
     return f"{size:,}" if isinstance(size, int) else f"{size} (the area's real population)"
+
+
+@contextmanager
+def _deprecations(path: Path):
+    """A deprecated syntax in ``path`` is one line for the person who wrote the file
+    (``warning: FILE: ...``), not Python's two-line warning pointing inside povsim; other
+    warnings are passed on unchanged."""
+    from povsim.inputs.errors import DeprecatedSyntax
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", DeprecatedSyntax)
+        yield
+    for w in seen:
+        if issubclass(w.category, DeprecatedSyntax):
+            click.echo(f"warning: {path}: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _check_output(out: Path, loaded) -> None:
@@ -132,9 +155,38 @@ def _check_output(out: Path, loaded) -> None:
         _fail(str(e))
 
 
-def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figures: bool):
-    """Run ``compute(progress)`` behind a progress bar, then ``write(result, out, figures)``:
-    a bad local fit or output folder is one line and exit 2, an unwritable folder exit 1."""
+def _say_estimate(work, sc, quiet: bool) -> None:
+    """Before a command expected to take over a minute: 'estimated 7 min (...)' on stderr
+    (never with --quiet; studies/estimate.py)."""
+    if quiet:
+        return
+    from povsim.studies.estimate import announce
+
+    try:
+        line = announce(work, sc)
+    except Exception as e:  # advisory only: the command itself reports any real problem
+        log.debug("no run-time estimate: %s", e)
+        return
+    if line:
+        click.echo(line, err=True)
+
+
+# The raw arguments of this invocation (set by _Povsim.main), for "resume with: ..." lines.
+_ARGV: list[str] = []
+
+
+def _same_command() -> str:
+    """The command as typed (re-running it resumes a checkpointed sweep)."""
+    import shlex
+
+    return shlex.join(["povsim", *_ARGV])
+
+
+def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, interrupted: Any = None):
+    """Run ``compute(progress)`` behind a progress bar (with its phases), then
+    ``write(result, progress)``: a bad local fit or output folder is one line and exit 2, an
+    unwritable folder exit 1, Ctrl-C one line saying what finished (``interrupted(progress)``,
+    default: nothing was written) and exit 130."""
     from povsim.inputs.errors import ScenarioError
     from povsim.reporting.files import OutputFolderError
 
@@ -142,19 +194,30 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, figur
     log.info("%s", label)
     started = time.perf_counter()
     try:
-        result = compute(progress)
-    except ScenarioError as e:  # a local calibration missing or fitted to other files
+        try:
+            result = compute(progress)
+        except ScenarioError as e:  # a local calibration missing or fitted to other files
+            progress.close()
+            _fail(str(e))
+        finally:
+            progress.close()
+        log.info("%s: done in %.1f s; writing %s", label, time.perf_counter() - started, out)
+        progress.phase(f"writing {out}/")
+        try:
+            write(result, progress)
+        except OutputFolderError as e:
+            _fail(str(e))
+        except OSError as e:
+            _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
+    except KeyboardInterrupt:
         progress.close()
-        _fail(str(e))
-    finally:
-        progress.close()
-    log.info("%s: done in %.1f s; writing %s", label, time.perf_counter() - started, out)
-    try:
-        write(result, out, figures=figures)
-    except OutputFolderError as e:
-        _fail(str(e))
-    except OSError as e:
-        _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
+        said = interrupted(progress) if interrupted is not None else None
+        _fail(
+            said
+            or f"interrupted {progress.where()}: nothing was written ({out} not created or "
+            f"left as it was); to start again: {_same_command()}",
+            code=EXIT_INTERRUPTED,
+        )
     return result
 
 
@@ -163,13 +226,45 @@ class _LazyProgress:
     stderr is not a terminal (a log file, a CI job) plain lines instead, one per step, at most
     one every ``every`` seconds and always the last."""
 
-    def __init__(self, description: str, enabled: bool, delay: float = 1.5, every: float = 1.0):
+    def __init__(
+        self, description: str, enabled: bool, delay: float | None = None, every: float = 1.0
+    ):
+        delay = PROGRESS_DELAY if delay is None else delay
         self.description, self.enabled, self.delay, self.every = description, enabled, delay, every
         self.start = time.perf_counter()
         self.bar: Any = None  # a rich Progress once shown
         self.task: Any = None
         self.plain = not _stderr_is_terminal()
         self.last_line: float | None = None  # when the last plain line was written
+        self.done, self.total = 0, 0  # the last step reported (for an interrupt's message)
+        self.current = ""  # the phase under way
+        self.waiting: list[str] = []  # phases not printed yet (the first `delay` seconds)
+
+    def phase(self, text: str) -> None:
+        """A new phase: one plain line off a terminal, the bar's label on one. Like the bar,
+        the lines start only once the command has taken ``delay`` seconds (then with the
+        phases so far), so a quick command, or a bad input's one-line error, stays alone."""
+        self.current = text
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{self.description}: {text}")
+        elif self.plain:
+            self.waiting.append(text)
+            self._flush_phases()
+
+    def _flush_phases(self) -> None:
+        if self.waiting and time.perf_counter() - self.start >= self.delay:
+            for text in self.waiting:
+                click.echo(f"{self.description}: {text}", err=True)
+            self.waiting = []
+
+    def where(self) -> str:
+        """'during <phase> after 120/600 steps' for an interrupt's message."""
+        parts = [f"during {self.current}"] if self.current else []
+        if self.total:
+            parts.append(f"after {self.done:,} of {self.total:,} steps")
+        return " ".join(parts) or "before any step finished"
 
     def _line(self, done: int, total: int) -> None:
         now = time.perf_counter()
@@ -179,15 +274,19 @@ class _LazyProgress:
             return
         self.last_line = now
         pct = 100 * done / total if total else 100.0
+        spent = now - self.start
+        eta = f", about {spent * (total - done) / done:.0f} s left" if 0 < done < total else ""
         click.echo(
-            f"{self.description}: {done:,}/{total:,} ({pct:.0f}%, {now - self.start:.0f} s)",
+            f"{self.description}: {done:,}/{total:,} ({pct:.0f}%, {spent:.0f} s{eta})",
             err=True,
         )
 
     def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
         if not self.enabled:
             return
         if self.plain:
+            self._flush_phases()
             self._line(done, total)
             return
         if self.bar is None:
@@ -203,7 +302,8 @@ class _LazyProgress:
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task(self.description, total=total)
+            label = f"{self.description}: {self.current}" if self.current else self.description
+            self.task = self.bar.add_task(label, total=total)
         self.bar.update(self.task, completed=done)
         if done >= total:
             self.close()
@@ -232,6 +332,7 @@ class _Povsim(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         previous = None
+        _ARGV[:] = list(sys.argv[1:] if args is None else args)
         try:
             previous = signal.signal(signal.SIGTERM, _interrupt)
         except ValueError:  # not the main thread (e.g. inside a test runner's thread)
@@ -304,6 +405,12 @@ def main(verbose: int, log_level: str | None) -> None:
 @replicates_option(
     "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
+@click.option(
+    "--precision",
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="Add replicates (up to --replicates, or 20 if that is 1) until the 95% half-width "
+    "of the HLE-at-birth gap change (years, widest over arms) is below this.",
+)
 @threads_option
 @no_figures_option
 @quiet_option
@@ -313,6 +420,7 @@ def run(
     seed: int | None,
     size: int | str | None,
     replicates: int,
+    precision: float | None,
     threads: int | None,
     no_figures: bool,
     quiet: bool,
@@ -322,28 +430,51 @@ def run(
 
     _set_threads(threads)
     sc = _load(load_scenario, scenario, seed, size)
-    from povsim.reporting.outputs import write_outputs
-    from povsim.studies.run import run as api_run
+    from povsim import api
 
     out = output or Path("outputs") / sc.name
     _check_output(out, sc)
+    from povsim.studies.estimate import Workload
+
+    fb = sc.feedbacks
+    loops = bool(sc.arms) and (fb.capacity.enabled or fb.trust.enabled)
+    if precision is not None and replicates == 1:
+        replicates = PRECISION_MAX_REPLICATES
+    runs = (replicates + int(loops)) * (len(sc.arms) + 1)
+    _say_estimate(Workload(runs, sc.population.size, sc.population.horizon), sc, quiet)
     results = _compute_and_write(
         f"simulating {sc.name}",
         quiet,
-        lambda p: api_run(
-            sc, replicates=replicates, progress=p, decomposition=True, loop_check=True
+        lambda p: api.run(
+            sc,
+            replicates=replicates,
+            progress=p,
+            phase=p.phase,
+            decomposition=True,
+            loop_check=True,
+            precision=precision,
         ),
-        write_outputs,
+        lambda r, p: r.write(out, figures=not no_figures, phase=p.phase),
         out,
-        not no_figures,
     )
     if not quiet:
         _print_table(results)
         _print_arm_headlines(results)
     m = results.manifest
+    pr = m.get("precision")
+    if pr:
+        click.echo(
+            f"precision: HLE gap change 95% half-width {pr['reached_years']:.3f} years after "
+            f"{m['replicates']} replicate(s); target {pr['target_years']:g} "
+            + ("met" if pr["met"] else "NOT met (cap reached: raise --replicates or --size)")
+        )
     click.echo(
         f"wrote {out}/ ({m['simulated_person_years']:,} person-years in {m['seconds']:.1f} s)"
     )
+
+
+# --precision without --replicates: at most this many replicates.
+PRECISION_MAX_REPLICATES = 20
 
 
 def _print_table(results) -> None:
@@ -390,7 +521,7 @@ def _print_table(results) -> None:
 
 def _print_arm_headlines(results) -> None:
     from povsim.reporting.run_report import one_line
-    from povsim.reporting.summary import arm_headlines
+    from povsim.reporting.summary import arm_headlines, imprecise_figures
 
     heads = arm_headlines(results)
     m = results.manifest
@@ -404,10 +535,16 @@ def _print_arm_headlines(results) -> None:
     for arm, h in heads.items():
         click.echo("  " + one_line(arm, h))
         click.echo("    " + real_scale_line(h, name))
+    for arm, label, note in imprecise_figures(heads):
+        click.echo(f"  {arm}: {label} {note}")
+    if heads and int(m.get("replicates", 1)) == 1:
+        click.echo("  (95% intervals: within-run, from 16 blocks of simulated persons)")
 
 
 def real_scale_line(h: dict, area_name: str) -> str:
-    """'1,240 healthy life-years gained in <area>, £3.1m a year; per 100,000: ...'."""
+    """'1,240 healthy life-years gained in <area>, £93m in all (£3.1m mean a year over
+    2019-2048); per 100,000: ...': the yearly cost is the mean over the whole period (the
+    programme may spend in only some of its years), so it says so."""
     from povsim.reporting.html import fmt_count
 
     def short_money(v: float) -> str:
@@ -427,9 +564,19 @@ def real_scale_line(h: dict, area_name: str) -> str:
     if hy is not None:
         parts.append(f"{fmt_count(hy)} healthy life-years gained in {area_name}")
     if cost is not None:
-        parts.append(f"{short_money(cost)} in all ({short_money(cpy)} a year)")
+        period = h.get("period") or ("?", "?")
+        parts.append(
+            f"{short_money(cost)} in all ({short_money(cpy)} mean a year over "
+            f"{period[0]}-{period[1]})"
+        )
     if deaths is not None:
-        parts.append(f"{fmt_count(deaths)} deaths averted")
+        d = h.get("deaths_averted") or {}
+        ci = (
+            f" (95% {fmt_count(d['lo'])} to {fmt_count(d['hi'])})"
+            if d.get("lo") is not None and d.get("hi") is not None
+            else ""
+        )
+        parts.append(f"{fmt_count(deaths)} deaths averted{ci}")
     if part is not None:
         parts.append(f"{fmt_count(part)} participant-years")
     p = h.get("per_100k") or {}
@@ -485,18 +632,32 @@ def compare(
     if inv.places is not None:
         _compare_places(inv, output, workers, scheduler, no_figures, quiet)
         return
-    from povsim.reporting.compare_report import plain_summary, write_investment_outputs
-    from povsim.studies.compare import compare_strategies
+    from povsim import api
+    from povsim.reporting.compare_report import plain_summary
 
     out = output or Path("outputs") / inv.name
     _check_output(out, inv)
+
+    def interrupted(p: _LazyProgress) -> str:
+        return (
+            f"interrupted {p.where()} (simulated arm-years): nothing was written ({out} not "
+            f"created or left as it was); a budget comparison keeps no checkpoints, so the "
+            f"same command starts again: {_same_command()}"
+        )
+
+    from povsim.studies.compare import simulated_runs
+    from povsim.studies.estimate import Workload
+
+    sc_inv = inv.scenario({})
+    work = Workload(simulated_runs(inv), sc_inv.population.size, sc_inv.population.horizon)
+    _say_estimate(work, sc_inv, quiet)
     res = _compute_and_write(
         f"comparing {inv.name}",
         quiet,
-        lambda p: compare_strategies(inv, progress=p),
-        write_investment_outputs,
+        lambda p: api.compare(inv, progress=p, phase=p.phase),
+        lambda r, p: r.write(out, figures=not no_figures),
         out,
-        not no_figures,
+        interrupted,
     )
     if not quiet:
         t = res.table
@@ -509,7 +670,7 @@ def compare(
                 f"{int(r['rank']):>4}  {r.strategy:16s} {r.objective:>10.4g} "
                 f"{r.qalys_gained:>10,.0f} {r.cost / 1e6:>12,.1f}m "
                 f"{r.cost_per_qaly:>8,.0f} {r.hle0_sii_change:>+11.3f} "
-                f"{r.core20_share:>6.0%}"
+                + (f"{r.core20_share:>6.0%}" if r.core20_share == r.core20_share else "   n/a")
             )
         for line in plain_summary(res):
             click.echo(line)
@@ -524,26 +685,35 @@ def _compare_places(inv, output, workers: int, scheduler: str | None, no_figures
     output folder so an interrupted run resumes; checkpoints are removed once written."""
     import shutil
 
-    from povsim.reporting.places_report import summary_lines, write_places_outputs
-    from povsim.studies.places_compare import compare_places
-    from povsim.studies.sweep import SweepError, dask_client
+    from povsim import api
+    from povsim.reporting.places_report import summary_lines
+    from povsim.studies.sweep import SweepError
 
     out = output or Path("outputs") / inv.name
     ckpt = out.parent / f".{out.name}.checkpoints"
-    try:
-        client = dask_client(scheduler) if scheduler else None
-    except SweepError as e:
-        _fail(str(e))
+
+    def interrupted(p: _LazyProgress) -> str:
+        return (
+            f"interrupted {p.where()} (simulated arm-years); finished places are "
+            f"checkpointed in {ckpt}/ and nothing was written to {out}; resume with the same "
+            f"command: {_same_command()}"
+        )
+
     try:
         res = _compute_and_write(
             f"comparing {inv.name} across {len(inv.places)} places",
             quiet,
-            lambda p: compare_places(
-                inv, workers=workers, client=client, checkpoint_dir=ckpt, progress=p
+            lambda p: api.compare(
+                inv,
+                workers=workers,
+                scheduler=scheduler,
+                checkpoints=ckpt,
+                progress=p,
+                phase=p.phase,
             ),
-            write_places_outputs,
+            lambda r, p: r.write(out, figures=not no_figures),
             out,
-            not no_figures,
+            interrupted,
         )
     except SweepError as e:
         _fail(str(e))
@@ -685,90 +855,49 @@ def calibrate(
     if scenario is not None:
         _calibrate_local(scenario, size, years, seed, 1 if rounds is None else rounds, dry_run)
         return
-    size = 500_000 if size is None else size
-    rounds = 2 if rounds is None else rounds
-    from dataclasses import replace
+    from povsim import api
 
-    from povsim.inputs.parameters import load_params
-    from povsim.studies.calibrate import calibrate as fit
-    from povsim.studies.calibrate import residual_by_age, write_fitted
-
-    fitted, report = fit(
+    fit = api.calibrate(
         size=size, years=years, seed=seed, rounds=rounds, log=lambda s: click.echo(s, err=True)
     )
     cols = ["measure", "sex", "group", "target", "model", "error", "tolerance", "within", "tag"]
-    click.echo(report[cols].to_string(index=False))
-    residuals = residual_by_age(replace(load_params(), fitted=fitted), size, seed)
-    wide = residuals.pivot_table(
+    click.echo(fit.report[cols].to_string(index=False))
+    assert fit.residuals is not None  # a national fit always has them
+    wide = fit.residuals.pivot_table(
         index=["sex", "age_min", "age_max"], columns="quintile", values="residual"
     )
     click.echo("fitted mortality residual (log rate ratio vs the mean of the quintiles):")
     click.echo(wide.to_string())
     if not dry_run:
-        path = write_fitted(fitted, report, size, years, seed, residuals=residuals)
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {fit.write()}")
 
 
 def _calibrate_local(
     scenario: Path, size: int | None, years: int, seed: int, rounds: int, dry_run: bool
 ) -> None:
+    from povsim import api
     from povsim.inputs.errors import ScenarioError
     from povsim.inputs.loader import load_scenario
-    from povsim.inputs.parameters import load_params
-    from povsim.inputs.place_targets import place_targets
-    from povsim.inputs.targets import SHIPPED, read_local_targets
-    from povsim.model.area import area_composition, composition_ref, local_targets_ref
-    from povsim.studies.calibrate_local import calibrate_local, fitted_status, write_local_fitted
 
     try:
         sc = load_scenario(scenario)
+        fit = api.calibrate(
+            sc,
+            size=size,
+            years=years,
+            seed=seed,
+            rounds=rounds,
+            log=lambda s: click.echo(s, err=True),
+        )
     except ScenarioError as e:
         _fail(str(e))
-
-    targets_ref, fitted_path = local_targets_ref(sc)
-    if targets_ref is None:
-        _fail(
-            f"{scenario}: calibration.targets: required for `povsim calibrate --scenario` "
-            "(no published targets shipped for this area); got nothing; allowed a CSV of "
-            "local le0/hle0 by sex and quintile"
-        )
-    mp = load_params(sc.parameters)
-    comp = area_composition(sc.population, mp.life)
-    if targets_ref.startswith(SHIPPED):
-        targets = place_targets(sc.population.area)
-        click.echo(f"targets: published figures shipped for {sc.population.label()}", err=True)
-    else:
-        targets = read_local_targets(targets_ref)
-    size = sc.population.size if size is None else size
-    local, report = calibrate_local(
-        mp,
-        comp,
-        targets,
-        size=size,
-        years=years,
-        seed=seed,
-        rounds=rounds,
-        log=lambda s: click.echo(s, err=True),
-    )
-    status = fitted_status(targets)
-    click.echo(report.drop(columns=["source"]).to_string(index=False))
+    click.echo(fit.report.drop(columns=["source"]).to_string(index=False))
     click.echo("residuals:")
-    for r in status.itertuples():
+    assert fit.status is not None  # a local fit always has it
+    for r in fit.status.itertuples():
         click.echo(f"  {r.residual:11s} {r.sex:6s} Q{r.quintile}: {r.status}")
     if not dry_run:
-        path = write_local_fitted(
-            fitted_path,
-            local,
-            report,
-            status,
-            targets_ref,
-            composition_ref(sc.population),
-            mp.fitted.get("fitted_on"),
-            size,
-            years,
-            seed,
-        )
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {fit.write()}")
 
 
 @main.command()
@@ -782,21 +911,19 @@ def places(search: str | None, level: str | None) -> None:
     """List the real places a scenario may name (population.area), with their mid-2019
     population and the share of it in each national IMD2019 quintile; SEARCH filters by
     code prefix or part of the name."""
-    from povsim.inputs.place_targets import measures_of
-    from povsim.inputs.places import quintile_mix, search_places
+    from povsim import api
 
-    found = search_places(search, level)
-    if not found:
+    found = api.places(search, level)
+    if found.empty:
         _fail(f"places: no place matches '{search}'; try a shorter part of the name")
     click.echo(
         f"{'code':9s}  {'level':14s}  {'population':>10s}  "
         f"{'Q1%':>4s} {'Q2%':>4s} {'Q3%':>4s} {'Q4%':>4s} {'Q5%':>4s}  {'targets':8s} name"
     )
-    for p in found:
-        mix = " ".join(f"{100 * x:4.0f}" for x in quintile_mix(p))
+    for p in found.itertuples():
+        mix = " ".join(f"{100 * x:4.0f}" for x in (p.q1, p.q2, p.q3, p.q4, p.q5))
         click.echo(
-            f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {measures_of(p.code):8s} "
-            f"{p.label}"
+            f"{p.code:9s}  {p.level:14s}  {p.population:10,d}  {mix}  {p.targets:8s} {p.name}"
         )
     click.echo(
         f"{len(found)} place(s); mid-2019 persons, Q1 = most deprived national IMD2019 "
@@ -1044,10 +1171,14 @@ def sensitivity(
             f"{scenario}: arms: povsim sensitivity needs at least one arm to compare with "
             f"the baseline"
         )
-    from povsim.reporting.files import OutputFolderError
-    from povsim.reporting.sensitivity_outputs import write_sensitivity
-    from povsim.studies.sensitivity import check_design_size, make_design, run_sensitivity
-    from povsim.studies.sweep import SweepError, dask_client
+    from povsim import api
+    from povsim.studies.sensitivity import (
+        check_design_size,
+        checkpoint_dir_for,
+        design_rows,
+        make_design,
+    )
+    from povsim.studies.sweep import SweepError
 
     out = output or Path("outputs") / f"{sc.name}-sensitivity-{method}"
     _check_output(out, sc)
@@ -1058,42 +1189,52 @@ def sensitivity(
     notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
     for note in notes:
         click.echo(f"warning: {note}", err=True)
-    progress = _LazyProgress(f"{method} sweep of {sc.name}", enabled=not quiet, delay=0.5)
+    from povsim.studies.estimate import Workload
+
+    rows = design_rows(method, n, len(sc.uncertainty), second_order)
+    work = Workload(rows * (len(sc.arms) + 1), sc.population.size, sc.population.horizon)
+    _say_estimate(work, sc, quiet)
     log.info("%s sweep of %s: %s", method, sc.name, ", ".join(sc.uncertainty))
-    client = None
-    try:
-        if scheduler:
-            client = dask_client(scheduler)
-        res = run_sensitivity(
+    total = design_rows(method, n, len(sc.uncertainty), second_order)
+    ckpt = checkpoint_dir_for(out)
+
+    def interrupted(p: _LazyProgress) -> str:
+        runs = f"{p.done:,} of {total:,} runs finished" if p.total else "no run finished"
+        return (
+            f"interrupted: {runs} "
+            f"(checkpointed in {ckpt}/); nothing was written to {out}; resume with the same "
+            f"command: {_same_command()}"
+        )
+
+    def compute(p: _LazyProgress):
+        return api.sensitivity(
             sc,
             method,
             n,
-            out,
             workers=workers,
-            client=client,
+            scheduler=scheduler,
             second_order=second_order,
             levels=levels,
             resamples=resamples,
-            progress=progress,
+            output=out,
+            progress=p,
+            phase=p.phase,
+        )
+
+    def write(r, p: _LazyProgress) -> None:
+        for path in r.manifest.get("corrupt_checkpoints", []):
+            click.echo(
+                f"warning: {path}: unreadable checkpoint batch (cut short?); ran it again",
+                err=True,
+            )
+        r.write(out, figures=not no_figures)
+
+    try:
+        res = _compute_and_write(
+            f"{method} sweep of {sc.name}", quiet, compute, write, out, interrupted
         )
     except SweepError as e:
-        progress.close()
         _fail(str(e))
-    finally:
-        progress.close()
-        if client is not None:
-            client.close()
-    for path in res.manifest.get("corrupt_checkpoints", []):
-        click.echo(
-            f"warning: {path}: unreadable checkpoint batch (cut short?); ran it again", err=True
-        )
-    log.info("writing %s", out)
-    try:
-        write_sensitivity(res, out, figures=not no_figures)
-    except OutputFolderError as e:
-        _fail(str(e))
-    except OSError as e:
-        _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
     m = res.manifest
     if not quiet:
         _print_sensitivity(res)
@@ -1120,9 +1261,15 @@ def _print_sensitivity(res) -> None:
             top = ", ".join(f"{p} {v:.2f}" for p, v in zip(d.parameter[:3], d.value[:3]))
             click.echo(f"{out}: top {kind}: {top}")
     if res.psa is not None:
-        p = res.psa[res.psa.statistic == "p_gap_narrows"]
-        for r in p.itertuples():
-            click.echo(f"{r.arm}: probability the HLE gap narrows {r.value:.2f}")
+        p = res.psa[res.psa.output == "hle0_gap_change"].set_index(["arm", "statistic"]).value
+        for arm in dict.fromkeys(res.psa.arm):
+            click.echo(
+                f"{arm}: probability the HLE gap narrows {p[(arm, 'p_gap_narrows')]:.2f} "
+                f"(95% {p[(arm, 'p_gap_narrows_lo')]:.2f} to {p[(arm, 'p_gap_narrows_hi')]:.2f}, "
+                f"{p[(arm, 'draws')]:.0f} draws)"
+            )
+    for w in res.manifest.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,7 +28,7 @@ from numba import njit, prange
 
 from povsim.inputs.layout import N_AGE, N_CELL, N_Q
 from povsim.model.population import PersonArrays
-from povsim.model.registry import FACTOR, POVERTY, SMOKING, KernelLayout
+from povsim.model.registry import FACTOR, SMOKING, KernelLayout
 from povsim.model.rng import C2, GOLDEN, approx_normal_u, draw_hashes, mix64, uniform_of
 from povsim.model.tables import CellTables
 
@@ -42,10 +42,46 @@ class Scalars(NamedTuple):
     inc_sigma: float  # SD of log income potential
     inc_rho: float  # yearly persistence of income potential
     replacement: float  # income out of work / in work (working ages)
-    poverty_line: float  # £/year, equivalised
-    rr_jobloss_poor: float  # job-exit relative risk of poor health
+    poverty_line: float  # £/year, equivalised (an output measure only)
     working_age_max: int  # years
     adult_age: int  # years; behaviours' effects count from here
+    inc_lag: float  # yearly persistence lambda of the lagged income exposure (0-1)
+    inc_ref: float  # log £/year the income effects are centred on (log median income)
+
+
+# The income effects exp(beta_o * x), x = lagged log income - inc_ref, are read from a table
+# by linear interpolation on a grid of 1 / INC_PER_UNIT log units over [INC_X_LO, INC_X_HI] (x is
+# clamped to it): one exp per grid point per run instead of three per person-year, continuous
+# and monotone in x, and within (beta / 64)^2 / 8 (relative; 1.1e-5 at |beta| = 0.6) of exp.
+INC_X_LO, INC_X_HI, INC_PER_UNIT = -6.0, 6.0, 64.0
+INC_N = int((INC_X_HI - INC_X_LO) * INC_PER_UNIT) + 1
+
+
+def income_effect_table(betas: np.ndarray) -> np.ndarray:
+    """(INC_N + 1, 4) table: column o is exp(betas[o] * x) at the grid points x (outcomes in
+    effect-row order: not-good health odds, mortality, LTC onset); the last row repeats the
+    end point so the interpolation may read one row past x = INC_X_HI."""
+    x = INC_X_LO + np.arange(INC_N + 1) / INC_PER_UNIT
+    x[-1] = x[-2]
+    out = np.ones((INC_N + 1, 4))
+    out[:, :3] = np.exp(np.outer(x, np.asarray(betas, float)))
+    return out
+
+
+@njit(inline="always", cache=True)
+def income_effects(tab, x):
+    """(not-good odds, mortality, LTC onset) multipliers at lagged log income ``x`` (relative
+    to the reference): linear interpolation in ``tab`` (:func:`income_effect_table`)."""
+    x = min(max(x, INC_X_LO), INC_X_HI)
+    pos = (x - INC_X_LO) * INC_PER_UNIT
+    k = np.int64(pos)
+    f = pos - k
+    g = 1.0 - f
+    return (
+        tab[k, 0] * g + tab[k + 1, 0] * f,
+        tab[k, 1] * g + tab[k + 1, 1] * f,
+        tab[k, 2] * g + tab[k + 1, 2] * f,
+    )
 
 
 class YearInputs(NamedTuple):
@@ -55,6 +91,9 @@ class YearInputs(NamedTuple):
     effects: np.ndarray  # (3, n_exposures): poor-health odds ratios, mortality and
     # LTC-onset relative risks, in registry exposure order
     code_effects: np.ndarray  # (3, n_codes): their products for each exposure code
+    income_tab: np.ndarray  # (INC_N + 1, 4): income effects by lagged log income
+    work_rr: np.ndarray  # (2, 4) job-exit relative risks into not-in-work (row 0) and
+    # long-term-sickness inactivity (row 1) by (not good health) + 2 * (1+ LTC)
     scalars: Scalars
     layout: KernelLayout
 
@@ -63,14 +102,16 @@ def cell_columns(k: int) -> tuple[int, int, int, int, int, int]:
     """Columns of the packed per-cell table for k binary factors: mortality rate, its
     normaliser, odds of not-good health, income location, smoking initiation / cessation /
     relapse (0-6), then k incidences (times the capacity multiplier where it applies), k
-    remissions, employment entry and exit if in good / poor health, LTC incidences 0->1 and
-    1->2 and their normalisers, the age-specific mortality factor of the binary factor
-    ``age_rr_bit`` (:func:`age_factor_column`); each row padded to whole 64-byte cache lines.
-    Column 7 (``P_SMKF``) holds the age-specific smoking factor."""
+    remissions, six work transitions (``work + 2 * state`` and ``+ 1``: from state 0 to 1 and
+    to 2, from 1 to 0 and to 2, from 2 to 0 and to 1; the exits from work divided by their
+    normalisers), LTC incidences 0->1 and 1->2 and their normalisers, the age-specific
+    mortality factor of the binary factor ``age_rr_bit`` (:func:`age_factor_column`); each row
+    padded to whole 64-byte cache lines. Column 7 (``P_SMKF``) holds the age-specific smoking
+    factor."""
     binc = 8
     brem = binc + k
     emp = brem + k
-    ltci = emp + 4
+    ltci = emp + 6
     ltcn = ltci + 2
     n_cols = (ltcn + 3 + 7) // 8 * 8
     return binc, brem, emp, ltci, ltcn, n_cols
@@ -122,10 +163,10 @@ def year_inputs(
     for b in np.flatnonzero(layout.capacity_limited):
         p[:, binc + b] = tables.bin_inc[b] * inc_mult_q[q_of_cell]
     p[:, brem : brem + k] = tables.bin_rem.T
-    p[:, emp] = tables.emp_entry
-    pe = tables.emp_exit / tables.emp_norm
-    p[:, emp + 1] = pe
-    p[:, emp + 2] = pe * scalars.rr_jobloss_poor
+    p[:, emp : emp + 6] = tables.work_trans.T
+    p[:, emp] = p[:, emp] / tables.work_norm[0]
+    p[:, emp + 1] = p[:, emp + 1] / tables.work_norm[1]
+    p[:, emp + 3] = p[:, emp + 3] / tables.work_norm[2]
     p[:, ltci] = tables.ltc_i01
     p[:, ltci + 1] = tables.ltc_i12
     p[:, ltcn] = tables.ltc_norm01
@@ -140,7 +181,10 @@ def year_inputs(
         np.array(layout.expo_adult, np.bool_),
         k,
     )
-    return YearInputs(p, effects, code_effects, scalars, layout)
+    income_tab = income_effect_table(tables.income_beta)
+    return YearInputs(
+        p, effects, code_effects, income_tab, np.ascontiguousarray(tables.work_rr), scalars, layout
+    )
 
 
 @njit(inline="always", cache=True)
@@ -162,10 +206,12 @@ def _binary_step(x, u, inc, rem):
 
 
 @njit(inline="always", cache=True)
-def log_income_of(mu, sigma, z, age, employed, working_age_max, log_replacement):
-    """Log equivalised household income (£ per year) before transfers."""
+def log_income_of(mu, sigma, z, age, work, working_age_max, log_replacement):
+    """Log equivalised household income (£ per year) before transfers: the cell's location,
+    the person's income potential and, at working ages out of work (state 1 or 2; a child in
+    a workless household), the replacement ratio."""
     y = mu + sigma * z
-    if age <= working_age_max and employed == 0:
+    if age <= working_age_max and work != 0:
         y += log_replacement
     return y
 
@@ -181,8 +227,8 @@ def _dies(u, h):
     return u < -np.expm1(-h)
 
 
-# Exposure code of one person with k binary factors: bit j (j < k) factor j, bit k poverty,
-# bit k + 1 adult; + 2^(k+2) * smoking state (0-2) + 3 * 2^(k+2) * LTC count (0-2). Every
+# Exposure code of one person with k binary factors: bit j (j < k) factor j, bit k adult;
+# + 2^(k+1) * smoking state (0-2) + 3 * 2^(k+1) * LTC count (0-2). Every
 # product of effects is a function of this code alone, so it is tabulated once per run (with
 # the very same arithmetic, hence bit-identical) instead of recomputed per person.
 
@@ -191,14 +237,13 @@ def _dies(u, h):
 def _effect_tables(effects, kind, arg, adult_only, k):
     """Products of effects (3, n_codes) by exposure code, one row per row of ``effects``;
     LTC counts do not enter the third (LTC onset). Factors multiply in exposure order."""
-    span = 1 << (k + 2)
+    span = 1 << (k + 1)
     n_codes = 9 * span
     out = np.empty((3, n_codes))
     for code in range(n_codes):
         lt = code // (3 * span)
         sm = (code // span) % 3
-        adult = (code >> (k + 1)) & 1
-        pov = (code >> k) & 1
+        adult = (code >> k) & 1
         for o in range(3):
             m = 1.0
             for e in range(kind.shape[0]):
@@ -207,8 +252,6 @@ def _effect_tables(effects, kind, arg, adult_only, k):
                     x = 1.0 if sm == arg[e] else 0.0
                 elif kd == FACTOR:
                     x = 1.0 if (code >> arg[e]) & 1 else 0.0
-                elif kd == POVERTY:
-                    x = 1.0 if pov else 0.0
                 else:  # LTC
                     x = 1.0 if (o < 2 and lt == arg[e]) else 0.0
                 if adult_only[e] and adult == 0:
@@ -234,7 +277,8 @@ def _uniform_weight(weight, alive):
 # Packed integer counters: 16-bit fields, four per uint64 word (a chunk holds at most 65535
 # persons -- checked -- so no field can overflow into the next). Words 0-1 hold the core
 # counts (persons, good health, current smokers, in work; poverty, 1+ and 2+ LTC, deaths);
-# words 2.. hold the binary factors, four per word.
+# words 2.. hold the binary factors and then inactivity through long-term sickness (bit k of
+# the same bit field), four per word.
 _N_CORE_WORDS = 2
 # (s & 0xF) * _SPREAD & _FIELDS moves bits 0-3 of s to bits 0, 16, 32, 48.
 _SPREAD = np.uint64(1 + (1 << 15) + (1 << 30) + (1 << 45))
@@ -254,8 +298,9 @@ def _count_columns(lay: KernelLayout) -> tuple[int, ...]:
         lay.s_ltc2p,
         lay.s_deaths,
         *lay.factor_stats,
+        lay.s_sick,
     ]
-    n_words = _N_CORE_WORDS + (k + 3) // 4
+    n_words = _N_CORE_WORDS + (k + 1 + 3) // 4
     return tuple(cols + [-1] * (4 * n_words - len(cols)))
 
 
@@ -265,27 +310,37 @@ def _make_step_year(lay: KernelLayout):
     k = len(lay.factor_draws)
     n_hash = lay.n_hash
     d_death, d_health, d_smoke = lay.d_death, lay.d_health, lay.d_smoke
-    d_employed, d_ltc, d_income = lay.d_employed, lay.d_ltc, lay.d_income
+    d_work, d_ltc, d_income = lay.d_work, lay.d_ltc, lay.d_income
     fdraw, fstat = lay.factor_draws, lay.factor_stats
     s_expo, s_haz, s_haz2, s_deaths = lay.s_expo, lay.s_haz, lay.s_haz2, lay.s_deaths
     s_good, s_smoke, s_employed = lay.s_good, lay.s_smoke, lay.s_employed
-    s_poverty, s_ltc1p, s_ltc2p = lay.s_poverty, lay.s_ltc1p, lay.s_ltc2p
+    s_poverty, s_ltc1p, s_ltc2p, s_sick = lay.s_poverty, lay.s_ltc1p, lay.s_ltc2p, lay.s_sick
     cnt_cols = _count_columns(lay)
     n_words = len(cnt_cols) // 4
     n_fwords = n_words - _N_CORE_WORDS
-    binc, brem, p_emp, p_ltci, p_ltcn, _ = cell_columns(k)
+    binc, brem, p_work, p_ltci, p_ltcn, _ = cell_columns(k)
     p_agef = age_factor_column(k)
     age_bit = lay.age_rr_bit
-    span = 1 << (k + 2)  # exposure codes per smoking state
+    span = 1 << (k + 1)  # exposure codes per smoking state
 
     @njit(parallel=True, cache=True, error_model="numpy")
     def step(t, seed_k, pkey, persons, year, tallies):
         """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
-        Order within the year: income and poverty, self-rated health, mortality hazard
-        (tallied as the expected hazard), death, then transitions of risk factors,
-        employment, income potential and long-term conditions, then ageing. Hazards are per
+        Order within the year: income (before transfers, then with this year's transfer),
+        the lagged income exposure and poverty (an output), self-rated health, mortality
+        hazard (tallied as the expected hazard), death, then transitions of risk factors,
+        work state, long-term conditions and income potential, then ageing. Hazards are per
         person-year.
+
+        Income interface (one place): ``ly``, the person's log equivalised household income
+        (log £ per year, before transfers), is computed by ``log_income_of`` from the cell,
+        the income potential and the work state, and written to ``persons.log_inc``. A
+        pre-pass that pools income within households writes ``persons.log_inc`` before the
+        step instead; the swap is the one line ``ly = log_income_of(...)`` ->
+        ``ly = log_inc[i]``. Everything downstream (transfer, poverty, the lagged exposure
+        ``L <- lam L + (1 - lam) log(income + transfer)`` in ``persons.inc_exp``, the health
+        effects ``exp(beta_o (L - inc_ref))``) reads only ``ly`` and ``transfer``.
 
         Results are bit-identical to the direct formulation: effect products are tabulated
         by exposure code with the same arithmetic, per-cell quotients are the same
@@ -303,10 +358,12 @@ def _make_step_year(lay: KernelLayout):
         quint = persons.quint
         smoke = persons.smoke
         bins = persons.bins
-        employed = persons.employed
+        work = persons.work
         ltc = persons.ltc
         good = persons.good
         zinc = persons.zinc
+        log_inc = persons.log_inc
+        inc_exp = persons.inc_exp
         frail_or = persons.frail_or
         transfer = persons.transfer
         mort_mult = persons.mort_mult
@@ -317,19 +374,23 @@ def _make_step_year(lay: KernelLayout):
         # argument, measured).
         P = year.cells.copy()
         eff = year.code_effects
+        itab = year.income_tab
+        wrr = year.work_rr
         sc = year.scalars
         inc_sigma = sc.inc_sigma
         inc_rho = sc.inc_rho
         working_age_max = sc.working_age_max
         adult_age = sc.adult_age
-        poverty_line = sc.poverty_line
+        inc_lag = sc.inc_lag
+        inc_lag1 = 1.0 - inc_lag
+        inc_ref = sc.inc_ref
 
         n = alive.shape[0]
         n_chunks = tallies.shape[0]
         chunk = (n + n_chunks - 1) // n_chunks
         shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
         log_repl = np.log(sc.replacement)
-        log_line = np.log(poverty_line)
+        log_line = np.log(sc.poverty_line)
         eff_h = eff[0]
         eff_m = eff[1]
         eff_l = eff[2]
@@ -359,26 +420,39 @@ def _make_step_year(lay: KernelLayout):
                 pc = P[c]
                 # Every draw of this person-year, two per 64-bit hash, computed once.
                 draw_hashes(year_key(pkey[i], t + 1), hs)
-                emp = employed[i]
+                wk = np.int64(work[i])
+                emp = np.int64(wk == 0)
+                sick = np.int64(wk == 2)
                 ly = log_income_of(
-                    pc[P_INCMU], inc_sigma, zinc[i], a, emp, working_age_max, log_repl
+                    pc[P_INCMU], inc_sigma, zinc[i], a, wk, working_age_max, log_repl
                 )
+                log_inc[i] = ly
                 tr = transfer[i]
                 if tr == 0.0:
-                    pov = ly < log_line
+                    yt = ly
                 else:
-                    pov = np.exp(ly) + tr < poverty_line
+                    yt = np.log(np.exp(ly) + tr)
+                pov = yt < log_line
+                # Lagged exposure: a change of income acts by (1 - lam) in its first year and
+                # fades by lam a year once it stops; NaN marks a person new this year.
+                le = inc_exp[i]
+                if le == le:
+                    le = inc_lag * le + inc_lag1 * yt
+                else:
+                    le = yt
+                inc_exp[i] = le
+                gi_h, gi_m, gi_l = income_effects(itab, le - inc_ref)
                 adult = a >= adult_age
                 sm = np.int64(smoke[i])
                 lt = np.int64(ltc[i])
                 fb = np.int64(0)  # the binary factors, bit b = factor b
                 for b in range(k):
                     fb |= np.int64(bins[i, b]) << b
-                code = (fb | (np.int64(pov) << k) | (np.int64(adult) << (k + 1))) + span * sm
+                code = (fb | (np.int64(adult) << k)) + span * sm
                 code = np.uint64(code)
                 full = code + np.uint64(3 * span * lt)
 
-                odds = pc[P_HODDS] * frail_or[i] * eff_h[full]
+                odds = pc[P_HODDS] * frail_or[i] * eff_h[full] * gi_h
                 u = uniform_of(hs, d_health)
                 g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
                 good[i] = np.uint8(g)
@@ -390,7 +464,7 @@ def _make_step_year(lay: KernelLayout):
                     af = pc[P_SMKF]
                 if age_bit >= 0 and (fb >> age_bit) & 1:
                     af = af * pc[p_agef]
-                h = pc[P_MX] * (mort_mult[i] * af) * eff_m[full] / pc[P_MNORM]
+                h = pc[P_MX] * (mort_mult[i] * af) * (eff_m[full] * gi_m) / pc[P_MNORM]
                 dead = _dies(uniform_of(hs, d_death), h)
                 if counting:
                     w = w_all
@@ -405,9 +479,10 @@ def _make_step_year(lay: KernelLayout):
                         | (np.int64(lt >= 2) << 32)
                         | (np.int64(dead) << 48)
                     )
+                    fbs = fb | (sick << k)
                     for j in range(n_fwords):
                         cnt[c, _N_CORE_WORDS + j] += (
-                            (np.uint64(fb >> (4 * j)) & np.uint64(15)) * _SPREAD
+                            (np.uint64(fbs >> (4 * j)) & np.uint64(15)) * _SPREAD
                         ) & _FIELDS
                 else:
                     w = weight[i]
@@ -420,6 +495,7 @@ def _make_step_year(lay: KernelLayout):
                     tal[c, s_poverty] += w * pov
                     tal[c, s_ltc1p] += w * (lt >= 1)
                     tal[c, s_ltc2p] += w * (lt >= 2)
+                    tal[c, s_sick] += w * sick
                     for b in range(k):
                         tal[c, fstat[b]] += w * ((fb >> b) & 1)
                     if dead:
@@ -441,15 +517,28 @@ def _make_step_year(lay: KernelLayout):
                         pc[brem + b],
                     )
 
-                # Work: poor health raises exit (health -> work -> income -> health loop).
-                u = uniform_of(hs, d_employed)
-                ei = np.int64(emp)
-                if u < pc[np.uint64(p_emp + ei * (2 - g))]:
-                    employed[i] = np.uint8(1 - ei)
+                # Work state: from state wk to its first destination (0 -> 1, 1 -> 0, 2 -> 0)
+                # with pa, to its second (0 -> 2, 1 -> 2, 2 -> 1) with pb. Not-good health and
+                # long-term conditions raise the exits from work (into 1 and 2) and the move
+                # into long-term sickness from 1 (health -> work -> income -> health loop).
+                u = uniform_of(hs, d_work)
+                cw = np.uint64(p_work + 2 * wk)
+                pa = pc[cw]
+                pb = pc[cw + np.uint64(1)]
+                cmb = (1 - g) + 2 * np.int64(lt >= 1)
+                if wk == 0:
+                    pa = pa * wrr[0, cmb]
+                    pb = pb * wrr[1, cmb]
+                elif wk == 1:
+                    pb = pb * wrr[1, cmb]
+                if u < pa:
+                    work[i] = np.uint8(1 if wk == 0 else 0)
+                elif u < pa + pb:
+                    work[i] = np.uint8(1 if wk == 2 else 2)
 
                 # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
                 if lt < 2:
-                    m = ltc_mult[i] * eff_l[code]
+                    m = ltc_mult[i] * eff_l[code] * gi_l
                     u = uniform_of(hs, d_ltc)
                     if u < pc[np.uint64(p_ltci + lt)] * m / pc[np.uint64(p_ltcn + lt)]:
                         ltc[i] = np.uint8(lt + 1)

@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from povsim.engine import kernel as K
+from povsim.engine.blocks import BlockTally
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import ModelParams, calibration_params
 from povsim.model.population import (
@@ -18,6 +19,8 @@ from povsim.model.population import (
     cell_index,
     effect_product_np,
     fit_to_population,
+    income_effect_np,
+    log_income_np,
     shrunk_cell_mean,
 )
 from povsim.model.registry import REGISTRY, Registry
@@ -66,6 +69,7 @@ def prepare(
     if base is not mp:
         scen = build_cell_tables(mp, registry)
         tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health
+        tables.income_beta, tables.work_rr = scen.income_beta, scen.work_rr
         tables.smoke_mort_factor = scen.smoke_mort_factor
         tables.cold_mort_factor = scen.cold_mort_factor
     return tables, pop
@@ -106,14 +110,9 @@ def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> 
 
 
 def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray:
-    """1.0 for each person below the poverty line this year (as the kernel computes it)."""
-    c = cell_index(pop)
-    wa_max = mp.value("working_age_max")
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
-    y = (
-        np.where((pop.age <= wa_max) & (pop.employed == 0), y * mp.value("replacement_ratio"), y)
-        + pop.transfer
-    )
+    """1.0 for each person below the poverty line this year, income plus transfer (as the
+    kernel computes it; an output measure, not an exposure)."""
+    y = np.exp(log_income_np(pop, tables, mp)) + pop.transfer
     return (y < tables.poverty_line).astype(float)
 
 
@@ -125,11 +124,11 @@ def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> Non
         return
     live = pop.alive == 1
     c = cell_index(pop)[live]
-    pov = poverty_flags(tables, pop, mp)[live]
     adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
     m = effect_product_np(
-        tables.rr_mort, pop.registry, adult, pop.smoke[live], pop.bins[live], pov, pop.ltc[live]
+        tables.rr_mort, pop.registry, adult, pop.smoke[live], pop.bins[live], pop.ltc[live]
     )
+    m = m * income_effect_np(tables, pop.inc_exp[live], 1)
     tables.mort_norm = shrunk_cell_mean(m * pm[live], c)
 
 
@@ -141,9 +140,10 @@ def kernel_scalars(mp: ModelParams, tables: CellTables) -> K.Scalars:
         inc_rho=float(s("income_persistence")),
         replacement=float(s("replacement_ratio")),
         poverty_line=float(tables.poverty_line),
-        rr_jobloss_poor=float(mp.rr_jobloss_poor_health),
         working_age_max=int(s("working_age_max")),
         adult_age=int(s("adult_age")),
+        inc_lag=float(s("income_exposure_persistence")),
+        inc_ref=float(np.log(tables.median_income)),
     )
 
 
@@ -159,8 +159,12 @@ def simulate(
     seed: int,
     hooks: list[YearHook] | None = None,
     progress: Callable[[int], None] | None = None,
+    blocks: BlockTally | None = None,
 ) -> np.ndarray:
     """Run ``horizon`` years on ``pop`` (modified in place).
+
+    ``blocks``, if given, also records tallies by person-id block (within-run intervals;
+    :mod:`povsim.engine.blocks`) without changing anything else.
 
     The cell normalisers in ``tables`` are those fitted to the starting population; they are
     the same in every arm, so arms differ only by their exposures.
@@ -189,7 +193,11 @@ def simulate(
             hook(t, pop, tables, ctx)
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
+        if blocks is not None:
+            blocks.before(pop.alive, pop.age, pop.sex, pop.quint)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
+        if blocks is not None:
+            blocks.after(t, pop.alive, pop.good, pop.weight)
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])
         if progress is not None:

@@ -50,19 +50,46 @@ class Uncertain(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    dist: Literal["uniform", "triangular", "normal", "truncnorm", "lognormal", "beta"]
-    min: Number | None = None
-    max: Number | None = None
-    mode: Number | None = None
-    mean: Number | None = None
-    sd: Number | None = None
-    low: Number | None = None
-    high: Number | None = None
-    alpha: Number | None = None
-    beta: Number | None = None
+    dist: Literal["uniform", "triangular", "normal", "truncnorm", "lognormal", "beta"] = Field(
+        description="the distribution: uniform(min, max), triangular(min, mode, max), normal(mean,"
+        " sd), truncnorm(mean, sd, min, max), lognormal(low, high), beta(alpha, beta) "
+        "on [min, max]"
+    )
+    min: Number | None = Field(
+        None,
+        description="lower bound (uniform, triangular, truncnorm; beta's support, default 0); "
+        "units of the field",
+    )
+    max: Number | None = Field(
+        None,
+        description="upper bound (uniform, triangular, truncnorm; beta's support, default 1); "
+        "units of the field",
+    )
+    mode: Number | None = Field(
+        None, description="most likely value (triangular); units of the field"
+    )
+    mean: Number | None = Field(None, description="mean (normal, truncnorm); units of the field")
+    sd: Number | None = Field(
+        None, description="standard deviation (normal, truncnorm), > 0; units of the field"
+    )
+    low: Number | None = Field(
+        None,
+        description="2.5% quantile (lognormal; e.g. the lower end of a relative risk's 95% CI), > "
+        "0",
+    )
+    high: Number | None = Field(
+        None,
+        description="97.5% quantile (lognormal; e.g. the upper end of a relative risk's 95% CI), >"
+        " low",
+    )
+    alpha: Number | None = Field(None, description="first shape parameter (beta), > 0")
+    beta: Number | None = Field(None, description="second shape parameter (beta), > 0")
     source: str = Field(
         min_length=1,
         description="publication, year and table, or 'assumption: why' (a non-empty string)",
+        json_schema_extra={
+            "allowed": "publication, year and table, or 'assumption: why' (a non-empty string)"
+        },
     )
 
     @model_validator(mode="after")

@@ -46,6 +46,12 @@ class ScenarioError(Exception):
         super().__init__(" ".join(message.split()))  # guarantee a single line
 
 
+class DeprecatedSyntax(FutureWarning):
+    """An old way of writing something that is still accepted (with this warning) and will be
+    removed; the message says what to write instead. A FutureWarning, so Python shows it to
+    the people who write the files, not only to developers."""
+
+
 def own(
     path: str, problem: str, got: Any = ..., allowed: str | None = None, hint: str | None = None
 ) -> NoReturn:
@@ -137,9 +143,12 @@ def field_keys(model: type[BaseModel]) -> list[str]:
 
 
 def expect(field: Any) -> str:
-    """Human description of what a field accepts, derived from its type and bounds."""
-    if field.description:
-        return field.description
+    """Human description of what a field accepts: its ``allowed`` wording where the type and
+    bounds cannot say it (a name pattern, say), else derived from its type and bounds. (Not its
+    ``description``, which says what the field means, for the reference.)"""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("allowed"), str):
+        return extra["allowed"]
     ann = field.annotation
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "a mapping with keys " + ", ".join(field_keys(ann))

@@ -36,7 +36,12 @@ class Targeting(BaseModel):
     """Who is offered the intervention, by IMD quintile (1 = most deprived)."""
 
     model_config = CONFIG
-    rule: Literal["universal", "core20", "proportionate", "quintiles"] = "universal"
+    rule: Literal["universal", "core20", "proportionate", "quintiles"] = Field(
+        "universal",
+        description="who is offered it, by IMD quintile: universal (everyone), core20 (quintile 1 "
+        "only), proportionate (every quintile, coverage relative to `weights`), "
+        "quintiles (only those listed in `quintiles`)",
+    )
     quintiles: list[int] | None = None  # for rule `quintiles`
     weights: list[Number] | None = None  # for rule `proportionate`: relative coverage Q1..Q5
 
@@ -95,23 +100,54 @@ class Cost(BaseModel):
     """Costs in £ (prices of the start year)."""
 
     model_config = CONFIG
-    fixed_per_year: Number = Field(0.0, ge=0, le=MAX_MONEY)
-    per_participant: Number = Field(0.0, ge=0, le=MAX_UNIT_COST)
+    fixed_per_year: Number = Field(
+        0.0,
+        ge=0,
+        le=MAX_MONEY,
+        description="GBP a year while the intervention runs (start_year to end_year), whatever its"
+        " reach; real population, start-year prices",
+    )
+    per_participant: Number = Field(
+        0.0,
+        ge=0,
+        le=MAX_UNIT_COST,
+        description="GBP per participant a year (per person reached in an intervention year), "
+        "start-year prices",
+    )
     # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
     # year's reach goes from the first eligible person to all of them (harder to reach).
     diminishing_returns: Number = Field(0.0, ge=0, le=100)
-    source: str = ""
+    source: str = Field(
+        "", description="where the costs come from (publication, year, table) or 'assumption: why'"
+    )
 
 
 class Eligibility(BaseModel):
     """Person-level conditions besides quintile; all that are set must hold."""
 
     model_config = CONFIG
-    age_min: int = Field(0, ge=0, le=100)
-    age_max: int = Field(100, ge=0, le=100)
-    in_poverty: bool = False
+    age_min: int = Field(0, ge=0, le=100, description="youngest age eligible (years, 0-100)")
+    age_max: int = Field(
+        100, ge=0, le=100, description="oldest age eligible (years, 0-100; at least age_min)"
+    )
+    in_poverty: bool = Field(
+        False,
+        description="true: only persons in relative income poverty (below 60% of the median "
+        "equivalised household income)",
+    )
     with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
     with_ltc: bool = False  # at least one long-term condition
+    # Household equivalised income before transfers below this (£ per year); None: any.
+    income_below: Number | None = Field(
+        None,
+        gt=0,
+        le=MAX_MONEY,
+        description="household equivalised income before transfers below this (GBP a year)",
+    )
+    # Work states (ages 16..working_age_max only); None: any age and state.
+    work_state: list[Literal["employed", "not_in_work", "inactive_sick"]] | None = Field(
+        None, min_length=1, description="work states eligible (ages 16 to working_age_max only)"
+    )
 
 
 BEHAVIOURS = ("smoking", "activity", "weight", "alcohol")
@@ -128,19 +164,55 @@ class InterventionBase(BaseModel):
     model_config = CONFIG
     type: str  # narrowed to one literal by each type
     name: str | None = Field(
-        None, pattern=NAME_PATTERN, description="1-64 characters from A-Z a-z 0-9 _ -"
+        None,
+        pattern=NAME_PATTERN,
+        description="1-64 characters from A-Z a-z 0-9 _ -",
+        json_schema_extra={"allowed": "1-64 characters from A-Z a-z 0-9 _ -"},
     )
-    start_year: int = Field(ge=1990, le=2200)
-    end_year: int = Field(ge=1990, le=2200)
-    ramp_up_years: int = Field(0, ge=0, le=50)
-    targeting: Targeting = Field(default_factory=Targeting)
-    eligibility: Eligibility = Field(default_factory=Eligibility)
-    coverage: Number = Field(1.0, ge=0, le=1)
-    uptake: Number = Field(1.0, ge=0, le=1)
+    start_year: int = Field(
+        ge=1990, le=2200, description="first calendar year it is delivered (and charged)"
+    )
+    end_year: int = Field(
+        ge=1990,
+        le=2200,
+        description="last calendar year it is delivered and charged (at least start_year); nothing"
+        " is delivered or charged after it",
+    )
+    ramp_up_years: int = Field(
+        0,
+        ge=0,
+        le=50,
+        description="years over which coverage grows linearly to its full value from start_year "
+        "(0: full at once)",
+    )
+    targeting: Targeting = Field(
+        default_factory=Targeting,
+        description="who is offered it by IMD quintile: universal, core20, proportionate (with "
+        "weights) or quintiles (with quintiles)",
+    )
+    eligibility: Eligibility = Field(
+        default_factory=Eligibility,
+        description="person-level conditions (age, poverty, children, long-term condition); all "
+        "that are set must hold",
+    )
+    coverage: Number = Field(
+        1.0, ge=0, le=1, description="share of the eligible persons offered it each year (0-1)"
+    )
+    uptake: Number = Field(
+        1.0, ge=0, le=1, description="share of those offered who take part (0-1)"
+    )
     effect: Number = Field(ge=0, le=MAX_INCOME_EFFECT)  # each type may bound it lower
-    effect_source: str = Field(min_length=1)
+    effect_source: str = Field(
+        min_length=1,
+        description="where `effect` comes from (publication, year, table) or 'assumption: why'; "
+        "required",
+    )
     decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
-    cost: Cost = Field(default_factory=Cost)
+    cost: Cost = Field(
+        default_factory=Cost,
+        description="what it costs in GBP (start-year prices): per participant a year and fixed a "
+        "year",
+    )
     # most participants a year (real persons)
     capacity: Number | None = Field(None, gt=0, le=MAX_PERSONS)
     # £ a year available (real population): caps participants at what it pays for, after
@@ -151,7 +223,11 @@ class InterventionBase(BaseModel):
     # calibration/intervention_gradients.csv for this type (none if it has no rows there);
     # [1, 1, 1, 1, 1] = equal in every quintile.
     uptake_by_quintile: list[Number] | None = None
-    effect_by_quintile: list[Number] | None = None
+    effect_by_quintile: list[Number] | None = Field(
+        None,
+        description="multipliers of effect by quintile Q1..Q5 (5 non-negative numbers, divided by "
+        "their mean); default: calibration/intervention_gradients.csv for this type",
+    )
     # Who pays the programme's cost (a cost perspective, docs/model.md "Costs by perspective").
     # None = the type's default: exchequer for income and employment, nhs for access and
     # community, local_government for housing and behaviour.
@@ -272,7 +348,11 @@ class BehaviourIntervention(InterventionBase):
     (public health grant)."""
 
     type: Literal["behaviour"]
-    behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = None
+    behaviour: Literal["smoking", "activity", "weight", "alcohol"] | None = Field(
+        None,
+        description="the risk behaviour changed: smoking (quit), activity, weight or alcohol; "
+        "required",
+    )
 
     def _check_type(self) -> None:
         if self.behaviour is None:
@@ -290,7 +370,13 @@ class AccessIntervention(InterventionBase):
 
     type: Literal["access"]
     DEFAULT_FUNDER: ClassVar[str] = "nhs"  # case finding and treatment are NHS services
-    ltc_multiplier: Number = Field(1.0, gt=0, le=1)
+    ltc_multiplier: Number = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="multiplier (0-1] of the mortality excess of long-term conditions for "
+        "participants (1: no change)",
+    )
     # appointments a year added to capacity (bounded: 10x England's ~350m GP appointments)
     capacity_added: Number = Field(0.0, ge=0, le=4e9)
     EFFECT_IS: ClassVar[str] = "is a mortality multiplier for access"
@@ -306,11 +392,56 @@ class CommunityIntervention(InterventionBase):
 
 
 class EmploymentIntervention(InterventionBase):
-    """Job matching: ``effect`` is the probability that a participant out of work (working
-    age) enters work that year."""
+    """Job matching / work and health support: ``effect`` is the probability that a
+    participant out of work (working age, unemployed or inactive; restrict with
+    ``eligibility.work_state``, e.g. ``[inactive_sick]``) enters work that year."""
 
     type: Literal["employment"]
     DEFAULT_FUNDER: ClassVar[str] = "exchequer"  # employment support: DWP programmes
+
+
+class BenefitTakeUpIntervention(InterventionBase):
+    """Welfare advice (e.g. in GP surgeries): ``effect`` is £ per year of equivalised
+    household income that an entitled non-claimant gains by claiming after advice; a share
+    ``take_up_gap`` of the eligible are entitled non-claimants (a persistent draw). The claim
+    lasts (after the programme too) until ``decay`` ends it."""
+
+    type: Literal["benefit_take_up"]
+    take_up_gap: Number = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="share of the eligible who are entitled non-claimants (0-1; DWP 2018-19: "
+        "Housing Benefit 0.2, Pension Credit 0.4)",
+    )
+    # The programme cost is the advice service (in GP surgeries: NHS); the benefits claimed
+    # are not in it (they are entitlements, paid by the Exchequer).
+    DEFAULT_FUNDER: ClassVar[str] = "nhs"
+    EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
+
+
+class LivingWageIntervention(InterventionBase):
+    """Living-wage uplift: ``effect`` is £ per year added to the equivalised household
+    income of employed persons (work state employed; low earners through
+    ``eligibility.income_below``), paid in the programme years only."""
+
+    type: Literal["living_wage"]
+    # An anchor institution (the NHS as employer) paying the uplift; a pay rise for the same
+    # work is a transfer from employer to employee (no cost to society).
+    DEFAULT_FUNDER: ClassVar[str] = "nhs"
+    TRANSFER: ClassVar[bool] = True
+    EFFECT_MAX: ClassVar[float | None] = None
+    EFFECT_IS_PROBABILITY: ClassVar[bool] = False
+
+    def _check_type(self) -> None:
+        if self.decay != 0:
+            own(
+                "decay",
+                "not used by type living_wage (the uplift stops after end_year)",
+                self.decay,
+                "0",
+            )
 
 
 # Every intervention type's schema; `type` picks one (pydantic discriminated union).
@@ -321,6 +452,8 @@ SCHEMAS: tuple[type[InterventionBase], ...] = (
     AccessIntervention,
     CommunityIntervention,
     EmploymentIntervention,
+    BenefitTakeUpIntervention,
+    LivingWageIntervention,
 )
 INTERVENTION_TYPES: tuple[str, ...] = tuple(s.type_name() for s in SCHEMAS)
 SCHEMA_OF: dict[str, type[InterventionBase]] = dict(zip(INTERVENTION_TYPES, SCHEMAS))

@@ -11,6 +11,7 @@ so a split that gives a lever nothing is the same as leaving the lever out.
 from __future__ import annotations
 
 import re
+import warnings
 from functools import reduce
 from operator import or_
 from pathlib import Path
@@ -19,7 +20,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from povsim.inputs import layout as L
-from povsim.inputs.errors import CONFIG, MAX_MONEY, MAX_WEIGHT, NAME_PATTERN, Number, is_name, own
+from povsim.inputs.errors import (
+    CONFIG,
+    MAX_MONEY,
+    MAX_WEIGHT,
+    NAME_PATTERN,
+    DeprecatedSyntax,
+    Number,
+    is_name,
+    own,
+)
 from povsim.inputs.interventions import SCHEMAS, Intervention, InterventionBase
 from povsim.inputs.loader import load_file
 from povsim.inputs.schema import (
@@ -49,10 +59,17 @@ class Budget(BaseModel):
     ``years`` years from ``start_year`` (default: the first simulated year)."""
 
     model_config = CONFIG
-    per_year: Number = Field(gt=0, le=MAX_MONEY)
-    years: int = Field(ge=1, le=50)
-    start_year: int | None = Field(None, ge=1990, le=2200)
-    source: str = ""
+    per_year: Number = Field(
+        gt=0, le=MAX_MONEY, description="GBP a year to spend (real population, start-year prices)"
+    )
+    years: int = Field(ge=1, le=50, description="years the budget is spent (1-50)")
+    start_year: int | None = Field(
+        None,
+        ge=1990,
+        le=2200,
+        description="first year of spending (calendar year); default: the first simulated year",
+    )
+    source: str = Field("", description="where the budget comes from (free text)")
 
 
 class LeverFields(BaseModel):
@@ -62,8 +79,12 @@ class LeverFields(BaseModel):
     each extra participant in a quintile dearer."""
 
     model_config = CONFIG
-    start_year: int = Field(1990, ge=1990, le=2200)
-    end_year: int = Field(1990, ge=1990, le=2200)
+    start_year: int = Field(
+        1990, ge=1990, le=2200, description="set by the budget's years; not given per lever"
+    )
+    end_year: int = Field(
+        1990, ge=1990, le=2200, description="set by the budget's years; not given per lever"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -108,16 +129,48 @@ class Strategy(BaseModel):
     ``lever_shares`` (the file's, unless the strategy gives its own)."""
 
     model_config = CONFIG
-    description: str = ""
-    rule: Literal["universal", "proportionate", "targeted", "split"]
-    need: Literal["hle_shortfall", "weights"] | None = None
-    weights: list[Number] | None = None
-    split: dict[str, list[Number]] | None = None
-    lever_shares: dict[str, Number] | None = None
+    description: str = Field("", description="free text shown in reports")
+    rule: Literal["universal", "proportionate", "targeted", "split"] = Field(
+        description="how the budget is split by quintile: universal (equal GBP per head), "
+        "proportionate (per head in proportion to need: `weights`, or the HLE "
+        "shortfall), targeted (all to quintile 1), split (explicit shares)"
+    )
+    need: Literal["hle_shortfall", "weights"] | None = Field(
+        None,
+        description="proportionate only: hle_shortfall (the default without `weights`) splits by "
+        "the years each quintile's HLE falls short of the least deprived quintile's "
+        "LE; `weights` is implied by giving weights (`need: weights` is deprecated)",
+    )
+    weights: list[Number] | None = Field(
+        None,
+        description="proportionate only: 5 relative need weights per head Q1..Q5 (e.g. [5, 4, 3, "
+        "2, 1]), non-negative, not all zero; the same syntax as targeting.weights in "
+        "scenarios",
+    )
+    split: dict[str, list[Number]] | None = Field(
+        None,
+        description="split only: lever name -> 5 shares of the whole budget Q1..Q5; all shares add"
+        " up to 1",
+    )
+    lever_shares: dict[str, Number] | None = Field(
+        None,
+        description="lever name -> relative share of the money (non-negative, not all zero); "
+        "default: the file's lever_shares, else equal",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Strategy:
         if self.rule == "proportionate":
+            if self.need == "weights" and "need" in self.model_fields_set:
+                # One syntax for proportionate weights: `weights:` alone, as a scenario's
+                # targeting writes them; `need: weights` is redundant (weights imply it).
+                warnings.warn(
+                    "strategies: `need: weights` is deprecated; write {rule: proportionate, "
+                    "weights: [Q1, Q2, Q3, Q4, Q5]} (the same syntax as a scenario's "
+                    "targeting.weights) and drop `need`; accepted for now",
+                    DeprecatedSyntax,
+                    stacklevel=2,
+                )
             if self.need is None:
                 self.need = "weights" if self.weights is not None else "hle_shortfall"
             if self.need == "weights":
@@ -205,11 +258,27 @@ class PlaceStrategy(BaseModel):
     from ``strategies:``; default the first)."""
 
     model_config = CONFIG
-    description: str = ""
-    rule: Literal["per_head", "core20", "hle_shortfall", "most_unequal", "split"]
-    within: str | None = None
-    share: Number = Field(0.25, gt=0, le=1)
-    split: dict[str, Number] | None = None
+    description: str = Field("", description="free text shown in reports")
+    rule: Literal["per_head", "core20", "hle_shortfall", "most_unequal", "split"] = Field(
+        description="how the national budget is split between places: per_head, core20, "
+        "hle_shortfall, most_unequal or split"
+    )
+    within: str | None = Field(
+        None,
+        description="the name of a `strategies:` entry used inside each place; default: the first",
+    )
+    share: Number = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="most_unequal only: the share (0-1] of places, those with the largest Core20 "
+        "share, that get the money",
+    )
+    split: dict[str, Number] | None = Field(
+        None,
+        description="split only: place code or name -> share of the national budget; shares add "
+        "up to 1",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PlaceStrategy:
@@ -249,13 +318,39 @@ class Economics(BaseModel):
     LE and HLE gaps, SII and RII are compared (default: the last simulated year)."""
 
     model_config = CONFIG
-    discount_rate_costs: Number | None = Field(None, ge=0, le=0.2)
-    discount_rate_health: Number | None = Field(None, ge=0, le=0.2)
-    thresholds: list[Number] | None = Field(None, max_length=MAX_LIST)
-    aversions: list[Number] = Field(
-        default_factory=lambda: [0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20], max_length=MAX_LIST
+    discount_rate_costs: Number | None = Field(
+        None,
+        ge=0,
+        le=0.2,
+        description="yearly discount rate of costs (0-0.2); default: calibration/parameters.yaml "
+        "(HM Treasury Green Book 3.5%)",
     )
-    evaluation_year: int | None = Field(None, ge=1990, le=2200)
+    discount_rate_health: Number | None = Field(
+        None,
+        ge=0,
+        le=0.2,
+        description="yearly discount rate of health (0-0.2); default: calibration/parameters.yaml "
+        "(Green Book 1.5%)",
+    )
+    thresholds: list[Number] | None = Field(
+        None,
+        max_length=MAX_LIST,
+        description="GBP per QALY thresholds for net monetary benefit; default: "
+        "calibration/parameters.yaml (NICE 20,000 and 30,000)",
+    )
+    aversions: list[Number] = Field(
+        description="Atkinson inequality aversions (0-100) at which the equally distributed "
+        "equivalent is reported",
+        default_factory=lambda: [0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20],
+        max_length=MAX_LIST,
+    )
+    evaluation_year: int | None = Field(
+        None,
+        ge=1990,
+        le=2200,
+        description="the calendar year whose LE and HLE gaps, SII and RII are compared; default: "
+        "the last simulated year",
+    )
 
     @field_validator("thresholds", "aversions")
     @classmethod
@@ -298,9 +393,26 @@ class Objective(BaseModel):
     most this count (docs/model.md "Costs by perspective")."""
 
     model_config = CONFIG
-    measure: ObjectiveMeasure = "qalys"
-    aversion: Number = Field(10.0, ge=0, le=100)
-    max_cost_per_qaly: Number | None = Field(None, gt=0, le=MAX_THRESHOLD)
+    measure: ObjectiveMeasure = Field(
+        "qalys",
+        description="what the ranking maximises: qalys (discounted QALYs gained), ede (gain in the"
+        " equally distributed equivalent of HLE at `aversion`), gap (HLE gap reduction), "
+        "net_cost_<perspective> (least discounted net cost to nhs, social_care, "
+        "local_government, exchequer or society) or roi_<perspective> (return on investment "
+        "for that perspective)",
+    )
+    aversion: Number = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="ede only: Atkinson inequality aversion (0-100; 0 = no weight on inequality)",
+    )
+    max_cost_per_qaly: Number | None = Field(
+        None,
+        gt=0,
+        le=MAX_THRESHOLD,
+        description="optional ceiling in GBP per discounted QALY: strategies above it rank last",
+    )
     # Most discounted net cost (£ over the horizon; negative: must save at least this much)
     # for ``net_cost_perspective``; allocations above it are ranked last.
     max_net_cost: Number | None = Field(None, ge=-MAX_MONEY * 1000, le=MAX_MONEY * 1000)
@@ -356,13 +468,21 @@ class Optimiser(BaseModel):
     simulation."""
 
     model_config = CONFIG
-    enabled: bool = True
+    enabled: bool = Field(
+        True,
+        description="true: search for a better allocation than the named strategies (surrogate "
+        "from response runs, then full simulation of the best candidates)",
+    )
     # each level is simulated for every lever and quintile
     levels: list[Number] = Field(
         default_factory=lambda: [0.0625, 0.125, 0.25, 0.5, 1.0], max_length=MAX_LEVELS
     )
-    step: Number = Field(0.05, ge=0.01, le=0.5)
-    candidates: int = Field(3, ge=1, le=10)
+    step: Number = Field(
+        0.05, ge=0.01, le=0.5, description="share of the budget moved per search step (0.01-0.5)"
+    )
+    candidates: int = Field(
+        3, ge=1, le=10, description="best allocations of the search simulated in full (1-10)"
+    )
 
     @field_validator("levels")
     @classmethod
@@ -389,26 +509,67 @@ class Investment(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN,
         description="1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)",
+        json_schema_extra={
+            "allowed": "1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)"
+        },
     )
-    description: str = ""
-    question: str = ""
-    seed: int = Field(1, ge=0, lt=2**63)
-    population: PopulationSpec = Field(default_factory=PopulationSpec)
-    parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
-    feedbacks: Feedbacks = Field(default_factory=Feedbacks)
+    description: str = Field("", description="free text shown in reports")
+    question: str = Field(
+        "", description="the question in plain words, shown at the top of the report"
+    )
+    seed: int = Field(
+        1,
+        ge=0,
+        lt=2**63,
+        description="random seed (integer 0 to 2^63-1); replicate r uses seed + r",
+    )
+    population: PopulationSpec = Field(
+        default_factory=PopulationSpec,
+        description="size, years and area of the simulated population",
+    )
+    parameters: dict[str, float | int | list[float]] = Field(
+        default_factory=dict,
+        description="overrides of model parameters by path (see `povsim parameters`)",
+    )
+    feedbacks: Feedbacks = Field(
+        default_factory=Feedbacks,
+        description="the two feedback loops (capacity, trust), both on by default",
+    )
     calibration: LocalCalibration | None = None  # local targets (population.area: local)
-    budget: Budget
-    levers: dict[str, Lever] = Field(max_length=MAX_LEVERS)
-    lever_shares: dict[str, Number] | None = None
-    strategies: dict[str, Strategy] = Field(max_length=MAX_STRATEGIES)
-    economics: Economics = Field(default_factory=Economics)
-    objective: Objective = Field(default_factory=Objective)
-    optimiser: Optimiser = Field(default_factory=Optimiser)
+    budget: Budget = Field(description="the money to spend: GBP a year, years, first year")
+    levers: dict[str, Lever] = Field(
+        max_length=MAX_LEVERS,
+        description="what the money can buy, by name: intervention blocks without timing, "
+        "targeting or budget (the strategy sets them)",
+    )
+    lever_shares: dict[str, Number] | None = Field(
+        None,
+        description="lever name -> relative share of the money for rules other than split; "
+        "default: equal",
+    )
+    strategies: dict[str, Strategy] = Field(
+        max_length=MAX_STRATEGIES, description="ways to split the budget, by name"
+    )
+    economics: Economics = Field(
+        default_factory=Economics,
+        description="discount rates, thresholds, inequality aversions, evaluation year",
+    )
+    objective: Objective = Field(
+        default_factory=Objective, description="what the ranking and the optimiser maximise"
+    )
+    optimiser: Optimiser = Field(
+        default_factory=Optimiser,
+        description="the search for an allocation better than the named strategies",
+    )
     replicates: int = Field(3, ge=1, le=1000)  # as `povsim run --replicates`
     # One national budget across real places (see studies/places_compare.py): a list of
     # places by name or code, or all_icbs; the ways to split it between them.
     places: list[str] | Literal["all_icbs"] | None = None
-    place_strategies: dict[str, PlaceStrategy] | None = None
+    place_strategies: dict[str, PlaceStrategy] | None = Field(
+        None,
+        description="places: questions only: ways to split the national budget between places, by "
+        "name",
+    )
     source_path: str | None = None
     _files: tuple[str, ...] = PrivateAttr(default=())  # the file and its extends chain
 

@@ -29,6 +29,12 @@ from povsim.inputs.layout import SEXES
 # Outcomes of the effect table (relative_risks.csv); which exposures the model has is the
 # registry's business (povsim.model.registry), so every exposure row is read here.
 OUTCOMES = ("mortality", "ltc_onset", "poor_health")
+# Exits from paid work (relative_risks.csv): into unemployment / other inactivity
+# (``job_loss``) and into inactivity through long-term sickness (``job_loss_sick``), by
+# exposure (``poor_health``: not-good self-rated health; ``ltc1``: one or more long-term
+# conditions). Other exposures of these outcomes are informational.
+WORK_OUTCOMES = ("job_loss", "job_loss_sick")
+WORK_EXPOSURES = ("poor_health", "ltc1")
 
 
 def calibration_dir() -> Path:
@@ -87,7 +93,8 @@ class ModelParams:
     scalars: dict[str, Any]
     rr: dict[str, dict[str, float]]  # outcome -> exposure -> relative risk / odds ratio
     #                                   (an exposure without a row has none: 1)
-    rr_jobloss_poor_health: float
+    # Job-exit relative risks: outcome (WORK_OUTCOMES) -> exposure (WORK_EXPOSURES) -> RR
+    rr_work: dict[str, dict[str, float]]
     fitted: dict[str, Any]
     life: pd.DataFrame
     population: pd.DataFrame
@@ -150,10 +157,13 @@ def load_params(
     raw = _load_raw(str(directory or calibration_dir()))
     scalars = copy.deepcopy(raw["scalars"])
     rr: dict[str, dict[str, float]] = {o: {} for o in OUTCOMES}
-    rr_job = 1.0
+    rr_work: dict[str, dict[str, float]] = {
+        o: dict.fromkeys(WORK_EXPOSURES, 1.0) for o in WORK_OUTCOMES
+    }
     for row in raw["rr"].itertuples():
-        if row.outcome == "job_loss" and row.exposure == "poor_health":
-            rr_job = float(row.rr)
+        if row.outcome in rr_work:
+            if row.exposure in WORK_EXPOSURES:
+                rr_work[row.outcome][row.exposure] = float(row.rr)
         elif row.outcome in rr:
             rr[row.outcome][row.exposure] = float(row.rr)
     rr_calibration = copy.deepcopy(rr)
@@ -161,8 +171,8 @@ def load_params(
     for path, value in overrides.items():
         if path.startswith("rr."):
             _, outcome, exposure = path.split(".", 2)
-            if outcome == "job_loss":
-                rr_job = float(value)
+            if outcome in rr_work:
+                rr_work[outcome][exposure] = float(value)
             else:
                 rr[outcome][exposure] = float(value)
         else:
@@ -170,7 +180,7 @@ def load_params(
     return ModelParams(
         scalars=scalars,
         rr=rr,
-        rr_jobloss_poor_health=rr_job,
+        rr_work=rr_work,
         fitted=copy.deepcopy(raw["fitted"] or default_fitted()),
         life=raw["life"],
         population=raw["population"],

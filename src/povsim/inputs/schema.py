@@ -45,7 +45,13 @@ class PopulationSpec(BaseModel):
         description="an integer between 100 and 20000000, or `full` (the area's real "
         "population, one simulated person per real person)",
     )
-    start_year: int = Field(2019, ge=1990, le=2100)
+    start_year: int = Field(
+        2019,
+        ge=1990,
+        le=2100,
+        description="first simulated year (calendar year; the population is England's or the "
+        "area's at mid-2019 whatever it is)",
+    )
     horizon: int = Field(30, ge=1, le=100)  # years simulated
     births: bool = True  # open population so period life tables have every age
     # england: mid-2019 England in equal quintile fifths (calibration/
@@ -62,6 +68,7 @@ class PopulationSpec(BaseModel):
         max_length=80,
         pattern=r"^[^\x00-\x1f\x7f]+$",
         description="1-80 characters without line breaks or control characters",
+        json_schema_extra={"allowed": "1-80 characters without line breaks or control characters"},
     )  # printed in reports and tables
 
     @field_validator("size", mode="wrap")
@@ -138,11 +145,12 @@ class LocalCalibration(BaseModel):
 
 class Arm(BaseModel):
     model_config = CONFIG
-    description: str = ""
+    description: str = Field("", description="free text shown in reports; empty by default")
     interventions: list[Intervention] = Field(
         default_factory=list,
         max_length=MAX_INTERVENTIONS,
         description="a list of intervention blocks, each with a type",
+        json_schema_extra={"allowed": "a list of intervention blocks, each with a type"},
     )
 
 
@@ -150,11 +158,22 @@ class CapacityLoop(BaseModel):
     """Service capacity against demand; shortage raises unmet need, deprived areas first."""
 
     model_config = CONFIG
-    enabled: bool = True
+    enabled: bool = Field(
+        True,
+        description="true: service capacity adjusts to demand with a delay (docs/model.md §7); "
+        "false: the loop is off",
+    )
     # Default (None): calibration/parameters.yaml `capacity_adjustment_years` and
     # `capacity_investment_delay_years` (assumptions, with their reasoning there).
     adjustment_years: Number | None = Field(None, gt=0, le=100)
-    investment_delay_years: int | None = Field(None, ge=0, le=20)
+    investment_delay_years: int | None = Field(
+        None,
+        ge=0,
+        le=20,
+        description="years before capacity funded by an `access` intervention's capacity_added "
+        "opens; default: calibration/parameters.yaml capacity_investment_delay_years "
+        "(an assumption)",
+    )
     unconstrained: bool = False  # capacity always meets demand: the loop has no effect
 
 
@@ -162,13 +181,23 @@ class TrustLoop(BaseModel):
     """Community trust built by engagement; multiplies uptake where it is built."""
 
     model_config = CONFIG
-    enabled: bool = True
+    enabled: bool = Field(
+        True,
+        description="true: community engagement builds trust that multiplies uptake in its "
+        "quintile (docs/model.md §7); false: the loop is off",
+    )
 
 
 class Feedbacks(BaseModel):
     model_config = CONFIG
-    capacity: CapacityLoop = Field(default_factory=CapacityLoop)
-    trust: TrustLoop = Field(default_factory=TrustLoop)
+    capacity: CapacityLoop = Field(
+        default_factory=CapacityLoop,
+        description="the service capacity loop (demand against capacity; shortage raises unmet "
+        "need)",
+    )
+    trust: TrustLoop = Field(
+        default_factory=TrustLoop, description="the community trust loop (engagement raises uptake)"
+    )
 
 
 class Scenario(BaseModel):
@@ -178,13 +207,39 @@ class Scenario(BaseModel):
     name: str = Field(
         pattern=NAME_PATTERN,
         description="1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)",
+        json_schema_extra={
+            "allowed": "1-64 characters from A-Z a-z 0-9 _ - (used as output folder name)"
+        },
     )
-    description: str = ""
-    seed: int = Field(1, ge=0, lt=2**63)
-    population: PopulationSpec = Field(default_factory=PopulationSpec)
-    parameters: dict[str, float | int | list[float]] = Field(default_factory=dict)
-    feedbacks: Feedbacks = Field(default_factory=Feedbacks)
-    arms: dict[str, Arm] = Field(default_factory=dict, max_length=MAX_ARMS)
+    description: str = Field("", description="free text shown in reports; empty by default")
+    seed: int = Field(
+        1,
+        ge=0,
+        lt=2**63,
+        description="random seed (integer 0 to 2^63-1): the same scenario and seed give the same "
+        "numbers on any machine, thread or worker count",
+    )
+    population: PopulationSpec = Field(
+        default_factory=PopulationSpec,
+        description="size, years and area of the simulated population",
+    )
+    parameters: dict[str, float | int | list[float]] = Field(
+        default_factory=dict,
+        description="overrides of model parameters by path (e.g. rr.mortality.smoking: 2.5); "
+        "`povsim parameters` lists every path with its default, range and unit",
+    )
+    feedbacks: Feedbacks = Field(
+        default_factory=Feedbacks,
+        description="the two feedback loops (capacity, trust), both on by default; their "
+        "parameters are assumptions",
+    )
+    arms: dict[str, Arm] = Field(
+        default_factory=dict,
+        max_length=MAX_ARMS,
+        description="alternatives compared with the baseline (no new intervention), by name (1-64 "
+        "characters A-Z a-z 0-9 _ -); each has a description and a list of "
+        "interventions",
+    )
     calibration: LocalCalibration | None = None  # local targets (area: local only)
     # Uncertain inputs for `povsim sensitivity`, by path (see uncertainty.py); ignored by run.
     uncertainty: dict[str, Uncertain] = Field(default_factory=dict, max_length=MAX_UNCERTAIN)

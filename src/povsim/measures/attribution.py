@@ -15,13 +15,19 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from povsim.engine.simulate import cold_mort_factor, poverty_flags, smoking_mort_factor
+from povsim.engine.simulate import cold_mort_factor, smoking_mort_factor
 from povsim.inputs import layout as L
 from povsim.inputs.layout import AGES, SEXES
 from povsim.inputs.parameters import ModelParams
 from povsim.measures import life_table as M
 from povsim.model import registry as R
-from povsim.model.population import Population, cell_index, single_year_counts
+from povsim.model.population import (
+    Population,
+    cell_index,
+    income_effect_np,
+    shrunk_cell_mean,
+    single_year_counts,
+)
 from povsim.model.tables import CellTables, build_cell_tables, rr_by_age, smoking_rr_by_age
 
 # Pathways of the decomposition and the exposures (relative-risk entries) each one removes.
@@ -30,7 +36,7 @@ PATHWAYS: dict[str, tuple[str, ...]] = {
     "obesity": ("obese",),
     "inactivity": ("inactive",),
     "alcohol": ("alcohol_risk",),
-    "income": ("poverty",),
+    "income": (),  # the lagged log-income exposure (not a relative-risk entry)
     "housing": ("cold_home",),
     "isolation": ("isolated",),
     "access": ("unmet_need",),
@@ -108,10 +114,11 @@ def _pathway_logs(
     mp: ModelParams,
     live: np.ndarray,
     pm: dict[str, np.ndarray | None] | None = None,
+    outcome: int = 1,
 ) -> np.ndarray:
-    """(n, n_pathways) log relative risk of each person through each pathway."""
+    """(n, n_pathways) log relative risk of each person through each pathway; the income
+    pathway is the lagged log-income effect of ``outcome`` (0 not-good odds, 1 mortality)."""
     adult = (pop.age[live] >= mp.value("adult_age")).astype(float)
-    pov = poverty_flags(tables, pop, mp)[live]
     x = {
         "smoking_current": (pop.smoke[live] == 1).astype(float),
         "smoking_ex": (pop.smoke[live] == 2).astype(float),
@@ -120,7 +127,6 @@ def _pathway_logs(
         "alcohol_risk": pop.alcohol[live].astype(float),
         "cold_home": pop.cold[live].astype(float),
         "isolated": pop.isolated[live].astype(float),
-        "poverty": pov,
         "unmet_need": pop.unmet[live].astype(float),
         "ltc1": (pop.ltc[live] == 1).astype(float),
         "ltc2plus": (pop.ltc[live] >= 2).astype(float),
@@ -133,6 +139,7 @@ def _pathway_logs(
             v = x[e] * lr[k]
             out[:, j] += v * adult if e in BEHAVIOURS else v
     names = list(PATHWAYS)
+    out[:, names.index("income")] = np.log(income_effect_np(tables, pop.inc_exp[live], outcome))
     for path, f in (pm or {}).items():  # age-specific factors (smoking, cold home)
         if f is not None:
             out[:, names.index(path)] += np.log(f[live])
@@ -154,12 +161,17 @@ class GapModel:
         }
         self.c = cell_index(pop)[mask]
         self.lm = _pathway_logs(tables.rr_mort, tables, pop, mp, mask, pm)
-        self.lh = _pathway_logs(tables.or_health, tables, pop, mp, mask)
+        self.lh = _pathway_logs(tables.or_health, tables, pop, mp, mask, outcome=0)
         self.h0 = np.log(tables.health_odds[self.c]) + mp.value("frailty_sd") * pop.frail[mask]
         self.n = np.bincount(self.c, minlength=L.N_CELL).astype(float)
         self.mx = tables.mx
         self.good = tables.good_target
-        self.factor = _cell_factors(tables, mp)  # (n_pathways, N_CELL) mean RR per pathway
+        live_all = pop.alive == 1
+        income_rr = shrunk_cell_mean(
+            income_effect_np(tables, pop.inc_exp[live_all], 1), cell_index(pop)[live_all]
+        )
+        # (n_pathways, N_CELL) mean RR per pathway
+        self.factor = _cell_factors(tables, mp, income_rr)
         self.base_m = self._cell_mean(np.exp(self.lm.sum(axis=1)))
         self.base_bad = self._cell_mean(expit(self.h0 + self.lh.sum(axis=1)))
         q = np.bincount(pop.quint[pop.alive == 1], minlength=5).astype(float)
@@ -189,9 +201,10 @@ class GapModel:
         return {"le0": le, "hle0": hle, "le65": le65, "hle65": hle65}
 
 
-def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
+def _cell_factors(tables: CellTables, mp: ModelParams, income_rr: np.ndarray) -> np.ndarray:
     """(n_pathways, N_CELL): each pathway's mean mortality relative risk in every cell, from
-    the cell's target prevalences (1 + sum over exposed states of p (RR - 1))."""
+    the cell's target prevalences (1 + sum over exposed states of p (RR - 1)); income's is
+    ``income_rr``, the cell mean of the persons' income effects."""
     shape = (2, 5, L.N_AGE)
     adult = (AGES >= mp.value("adult_age")).astype(float)
     rr = dict(zip(R.REGISTRY.exposure_names, tables.rr_mort))
@@ -204,7 +217,6 @@ def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
     p2 = tables.p_ltc2p.reshape(shape)
     names = ("obese", "inactive", "alcohol_risk", "cold_home", "isolated", "unmet_need")
     prev = {n: p_bin[j] for j, n in enumerate(names)}
-    prev["poverty"] = tables.p_pov.reshape(shape)
 
     def one(name: str) -> np.ndarray:
         age = rr_by_age(mp, name)
@@ -221,7 +233,7 @@ def _cell_factors(tables: CellTables, mp: ModelParams) -> np.ndarray:
         "obesity": one("obese"),
         "inactivity": one("inactive"),
         "alcohol": one("alcohol_risk"),
-        "income": one("poverty"),
+        "income": income_rr.reshape(shape),
         "housing": one("cold_home"),
         "isolation": one("isolated"),
         "access": one("unmet_need"),

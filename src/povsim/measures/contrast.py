@@ -486,7 +486,12 @@ def pool_replicates(frames: list[pd.DataFrame], keep_se: bool) -> pd.DataFrame:
     tq = stats.t.ppf(0.975, np.maximum(res["count"] - 1, 1))
     res["lo"] = res.value - tq * res.se
     res["hi"] = res.value + tq * res.se
-    return res[[*KEYS, "value", "se", "lo", "hi"]]
+    cols = [*KEYS, "value", "se", "lo", "hi"]
+    if "sim_n" in allf:  # simulated events: the replicates' together
+        sim = allf.groupby(KEYS, sort=False, dropna=False)["sim_n"].sum(min_count=1)
+        res["sim_n"] = sim.to_numpy()
+        cols.append("sim_n")
+    return res[cols]
 
 
 # Loop parameters an arm's gain may rest on (all assumptions in calibration/parameters.yaml).

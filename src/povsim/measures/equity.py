@@ -227,8 +227,7 @@ def measures(
         out[f"{name}_gap_change"] = float((a[4] - a[0]) - (b[4] - b[0]))
         out[f"{name}_sii_change"] = float(M.sii(a, arm["shares"]) - M.sii(b, base["shares"]))
         out[f"{name}_rii_change"] = float(M.rii(a, arm["shares"]) - M.rii(b, base["shares"]))
-    total_q = g.qalys.sum()
-    out["core20_share"] = float(g.qalys[0] / total_q) if total_q > 0 else float("nan")
+    out["core20_share"] = core20_share(g.qalys)
     out["health_gap_reduction"] = gap_reduction(population_q, g.healthy_years)
     after = health_distribution(base["base_hle0"], population_q, g.healthy_years)
     out["health_sii_change"] = float(
@@ -237,6 +236,32 @@ def measures(
     for e in aversions:
         out[f"ede_change_{e:g}"] = ede_change(base["base_hle0"], population_q, g.healthy_years, e)
     return out
+
+
+def core20_share(qalys_q: np.ndarray) -> float:
+    """Share of the benefit going to quintile 1 (Core20): its QALYs gained over the sum of
+    the quintiles' positive gains, 0 when quintile 1 loses. A share of a total that mixes
+    gains and losses can leave [0, 1] (e.g. 101% when another quintile loses); this one
+    cannot. Undefined (NaN) when no quintile gains. Equal to Q1 / total when every quintile
+    gains (bit for bit)."""
+    pos = np.maximum(qalys_q, 0.0)
+    total = pos.sum()
+    return float(pos[0] / total) if total > 0 else float("nan")
+
+
+def pooled_share(shares: np.ndarray, tq: float) -> tuple[float, float, float, str]:
+    """Core20 share over replicates: (mean, lo, hi, note). The mean of the replicates'
+    shares (each in [0, 1], :func:`core20_share`) with a t interval (``tq`` the t quantile;
+    NaN with one replicate) clipped to [0, 1], so it contains the mean; undefined (NaN, with
+    the reason in ``note``) when a replicate had no QALY gain to share."""
+    v = np.asarray(shares, float)
+    if not np.all(np.isfinite(v)):
+        return (float("nan"),) * 3 + ("undefined: no QALYs gained to share in some replicate",)
+    mean = float(v.mean())
+    if len(v) < 2 or not np.isfinite(tq):
+        return (mean, float("nan"), float("nan"), "")
+    half = tq * float(v.std(ddof=1)) / np.sqrt(len(v))
+    return (mean, max(0.0, mean - half), min(1.0, mean + half), "")
 
 
 def ranking_switches(

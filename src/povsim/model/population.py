@@ -20,7 +20,6 @@ from povsim.inputs.parameters import ModelParams
 from povsim.model.registry import (
     D_INIT_SEX,
     FACTOR,
-    POVERTY,
     REGISTRY,
     SMOKING,
     Registry,
@@ -40,10 +39,16 @@ class Population:
     smoke: np.ndarray  # uint8, 0 never 1 current 2 ex
     bins: np.ndarray  # uint8 (n, k): binary risk factors, one column per registry factor;
     #                   pop.<attr> is factor <attr>'s column (e.g. pop.cold, a view)
-    employed: np.ndarray  # uint8, in work (children: lives with a worker)
+    work: np.ndarray  # uint8, work state (registry.WORK_STATES): 0 employed, 1 not in work
+    #                   (other), 2 inactive through long-term sickness; under 16 the
+    #                   household's (0 lives with someone in work, 1 workless); 1 above
+    #                   working age (retired)
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more long-term conditions)
     good: np.ndarray  # uint8, self-rated health good/very good this year
     zinc: np.ndarray  # float64, income potential (standard normal, AR(1))
+    log_inc: np.ndarray  # float64, log £/year: equivalised household income before
+    #                      transfers of the last simulated year (written by the kernel)
+    inc_exp: np.ndarray  # float64, log £/year: lagged income exposure L (NaN: not yet set)
     frail: np.ndarray  # float64, persistent health frailty (standard normal)
     frail_or: np.ndarray  # float64, exp(frailty_sd * frail): odds multiplier of not-good health
     transfer: np.ndarray  # float64, £/year added to equivalised income by interventions
@@ -101,10 +106,13 @@ class PersonArrays(NamedTuple):
     quint: np.ndarray  # uint8, 0 = IMD quintile 1
     smoke: np.ndarray  # uint8, 0 never 1 current 2 ex
     bins: np.ndarray  # uint8 (n, k): binary risk factors in registry order
-    employed: np.ndarray  # uint8
+    work: np.ndarray  # uint8, 0 employed, 1 not in work (other), 2 inactive long-term sick
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more)
     good: np.ndarray  # uint8, written: self-rated health good this year
     zinc: np.ndarray  # float64, income potential (AR(1) standard normal)
+    log_inc: np.ndarray  # float64, written (or supplied by a household pre-pass): log £/year
+    #                      equivalised household income before transfers
+    inc_exp: np.ndarray  # float64, lagged log income exposure (log £/year; NaN: new person)
     frail_or: np.ndarray  # float64, odds multiplier of not-good health
     transfer: np.ndarray  # float64, £/year
     mort_mult: np.ndarray  # float64, mortality multiplier from interventions
@@ -119,6 +127,7 @@ class Prevalences(NamedTuple):
     smoke_ex: np.ndarray
     bins: np.ndarray  # (k, N_CELL), registry factor order
     employed: np.ndarray
+    sick: np.ndarray  # inactive through long-term sickness
     ltc1p: np.ndarray
     ltc2p: np.ndarray
 
@@ -158,10 +167,12 @@ def _empty_population(
         quint=np.zeros(n, np.uint8),
         smoke=np.zeros(n, np.uint8),
         bins=np.zeros((n, registry.k), np.uint8),
-        employed=np.zeros(n, np.uint8),
+        work=np.ones(n, np.uint8),
         ltc=np.zeros(n, np.uint8),
         good=np.ones(n, np.uint8),
         zinc=np.zeros(n),
+        log_inc=np.zeros(n),
+        inc_exp=np.full(n, np.nan),
         frail=np.zeros(n),
         frail_or=np.ones(n),
         transfer=np.zeros(n),
@@ -221,6 +232,7 @@ def build_population(
         pop.quint[n0:] = (ids - n0) % 5
         pop.birth_year[n0:] = (ids - n0) // n_births
     _init_states(pop, tables, sk, n)
+    set_initial_income_exposure(pop, tables, mp)
     return pop
 
 
@@ -236,10 +248,36 @@ def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> 
         tables.p_smoke_ex,
         tables.p_bin,
         tables.p_emp,
+        tables.p_sick,
         tables.p_ltc1p,
         tables.p_ltc2p,
     )
     init_persons(0, n, sk, pop.kernel_arrays(), pop.frail, prev, pop.registry.init_layout())
+
+
+def log_income_np(pop: Population, tables: CellTables, mp: ModelParams) -> np.ndarray:
+    """Log equivalised household income before transfers (log £/year) of every slot, as the
+    kernel's ``log_income_of`` computes it (NumPy; for the fit, eligibility and tests)."""
+    c = cell_index(pop)
+    y = tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc
+    out = (pop.age <= mp.value("working_age_max")) & (pop.work != 0)
+    return np.where(out, y + np.log(mp.value("replacement_ratio")), y)
+
+
+def set_initial_income_exposure(pop: Population, tables: CellTables, mp: ModelParams) -> None:
+    """The starting population's lagged income exposure: its income at the start (as if it
+    had lasted), so the baseline starts at its steady state on average. Births keep NaN and
+    take their first year's income in the kernel."""
+    start = pop.birth_year < 0
+    y = log_income_np(pop, tables, mp)
+    pop.inc_exp[start] = y[start]
+    pop.log_inc[start] = y[start]
+
+
+def income_effect_np(tables: CellTables, x: np.ndarray, outcome: int) -> np.ndarray:
+    """exp(beta_o * (x - ref)) for lagged log income ``x`` (the kernel interpolates the same
+    function in a fine table): ``outcome`` 0 not-good odds, 1 mortality, 2 LTC onset."""
+    return np.exp(tables.income_beta[outcome] * (x - np.log(tables.median_income)))
 
 
 def _build_by_quintile(
@@ -275,6 +313,7 @@ def _build_by_quintile(
         pop.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
         pop.birth_year[n0:] = (ids - n0) // n_births
     _init_states(pop, tables, sk, n)
+    set_initial_income_exposure(pop, tables, mp)
     return pop
 
 
@@ -311,7 +350,6 @@ def effect_product_np(
     adult: np.ndarray,
     smoke: np.ndarray,
     bins: np.ndarray,
-    pov: np.ndarray,
     ltc: np.ndarray,
 ) -> np.ndarray:
     """Product of effects ``rr`` (registry exposure order) per person, as exp of a sum of log
@@ -329,8 +367,6 @@ def effect_product_np(
                 term = (smoke == ex.arg) * lr[e]
             elif ex.kind == FACTOR:
                 term = bins[:, ex.arg] * lr[e]
-            elif ex.kind == POVERTY:
-                term = pov * lr[e]
             else:  # LTC: 1, or 2 meaning 2 or more
                 term = (ltc == ex.arg if ex.arg < 2 else ltc >= ex.arg) * lr[e]
             s = term if s is None else s + term
@@ -398,23 +434,25 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
     live = pop.alive == 1
     c = cell_index(pop)[live]
     age = pop.age[live]
-    wa_max = mp.value("working_age_max")
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc[live])
-    y = (
-        np.where((age <= wa_max) & (pop.employed[live] == 0), y * mp.value("replacement_ratio"), y)
-        + pop.transfer[live]
-    )
-    pov = (y < tables.poverty_line).astype(float)
+    # The lagged income exposure the kernel will read in the first year (starting persons:
+    # their income at the start, with any transfer already set).
+    y = log_income_np(pop, tables, mp)[live]
+    tr = pop.transfer[live]
+    y = np.where(tr != 0.0, np.log(np.exp(y) + tr), y)
     adult = (age >= mp.value("adult_age")).astype(float)
-    args = (pop.registry, adult, pop.smoke[live], pop.bins[live], pov)
+    args = (pop.registry, adult, pop.smoke[live], pop.bins[live])
     ltc = pop.ltc[live]
-    tables.mort_norm = shrunk_cell_mean(effect_product_np(tables.rr_mort, *args, ltc), c)
-    m_ltc = effect_product_np(tables.rr_ltc, *args, np.zeros_like(ltc))
+    m_inc = income_effect_np(tables, y, 1)
+    tables.mort_norm = shrunk_cell_mean(effect_product_np(tables.rr_mort, *args, ltc) * m_inc, c)
+    m_ltc = effect_product_np(tables.rr_ltc, *args, np.zeros_like(ltc)) * income_effect_np(
+        tables, y, 2
+    )
     at0, at1 = ltc == 0, ltc == 1
     tables.ltc_norm01 = shrunk_cell_mean(m_ltc[at0], c[at0])
     tables.ltc_norm12 = shrunk_cell_mean(m_ltc[at1], c[at1])
     pop.frail_or[:] = np.exp(mp.value("frailty_sd") * pop.frail)
     eta = np.log(effect_product_np(tables.or_health, *args, ltc))
+    eta += tables.income_beta[0] * (y - np.log(tables.median_income))
     eta += mp.value("frailty_sd") * pop.frail[live]
     target_not_good = np.clip(1.0 - tables.good_target, 1e-4, 1 - 1e-4)
     tables.health_odds = np.exp(solve_intercepts(eta, c, target_not_good))
@@ -433,17 +471,18 @@ def init_persons(lo, hi, seed_k, persons, frail, prev, draws):
     quint = persons.quint
     smoke = persons.smoke
     bins = persons.bins
-    employed = persons.employed
+    work = persons.work
     ltc = persons.ltc
     zinc = persons.zinc
     p_smoke_cur = prev.smoke_cur
     p_smoke_ex = prev.smoke_ex
     p_bin = prev.bins
     p_emp = prev.employed
+    p_sick = prev.sick
     p_ltc1p = prev.ltc1p
     p_ltc2p = prev.ltc2p
     d_smoke = draws.d_smoke
-    d_employed = draws.d_employed
+    d_work = draws.d_work
     d_ltc = draws.d_ltc
     d_z1 = draws.d_z1
     d_z2 = draws.d_z2
@@ -458,7 +497,8 @@ def init_persons(lo, hi, seed_k, persons, frail, prev, draws):
         smoke[i] = 1 if u < p_smoke_cur[c] else (2 if u < p_smoke_cur[c] + p_smoke_ex[c] else 0)
         for b in range(k):
             bins[i, b] = uniform(key, fdraw[b]) < p_bin[b, c]
-        employed[i] = uniform(key, d_employed) < p_emp[c]
+        u = uniform(key, d_work)
+        work[i] = 0 if u < p_emp[c] else (2 if u < p_emp[c] + p_sick[c] else 1)
         u = uniform(key, d_ltc)
         ltc[i] = 2 if u < p_ltc2p[c] else (1 if u < p_ltc1p[c] else 0)
         zinc[i] = normal(key, d_z1, d_z2)

@@ -1,7 +1,8 @@
 """The state registry: the one table the kernel's indices are generated from.
 
 A person carries fixed *core* states, stepped by bespoke kernel code (smoking never/current/ex,
-work, long-term conditions 0/1/2+, income potential, self-rated health, death), and *binary
+work state (:data:`WORK_STATES`), long-term conditions 0/1/2+, income potential and the lagged
+income exposure, self-rated health, death), and *binary
 risk factors* (0/1), all stepped by the same rule: incidence and remission per cell that keep
 the baseline's age profile. Every binary factor is one :class:`Factor` row in :data:`FACTORS`.
 
@@ -131,15 +132,28 @@ FACTORS: tuple[Factor, ...] = (
 
 # --- core states ------------------------------------------------------------------------------
 
-# Exposure kinds: what makes a person exposed (``arg`` says which value).
-SMOKING, FACTOR, POVERTY, LTC = range(4)
+# Exposure kinds: what makes a person exposed (``arg`` says which value). Income is not an
+# exposure kind: it acts through the continuous lagged exposure (engine/kernel.py), and the
+# poverty line is an output measure only.
+SMOKING, FACTOR, LTC = range(3)
+
+# Work state of a person (``Population.work``), at ages 16..working_age_max:
+WORK_EMPLOYED = 0  # in paid work (employee or self-employed; LFS definition)
+WORK_OTHER = 1  # not in work for any reason but long-term sickness: unemployed, and inactive
+#                 as a student, looking after family or home, temporarily sick, early retired,
+#                 discouraged or other (LFS reasons for inactivity other than long-term sick)
+WORK_SICK = 2  # economically inactive because long-term sick or disabled (LFS reason)
+# Under 16 the state is that of the household the child lives in, for its income only: 0 lives
+# with someone in work, 1 in a workless household (never 2); not counted in any work measure.
+# Above working_age_max everyone is 1 (retired; not counted: the work measures cover 16-64).
+WORK_STATES = ("employed", "not_in_work", "inactive_sick")
 
 
 class Exposure(NamedTuple):
     """One column of the effect vectors (relative risks / odds ratios)."""
 
     name: str  # ``exposure`` in relative_risks.csv
-    kind: int  # SMOKING (smoking state == arg), FACTOR (factor arg is 1), POVERTY,
+    kind: int  # SMOKING (smoking state == arg), FACTOR (factor arg is 1),
     # LTC (long-term conditions == arg, 2 meaning 2 or more)
     arg: int
     adult_only: bool  # counts from adult_age
@@ -148,7 +162,6 @@ class Exposure(NamedTuple):
 CORE_EXPOSURES = (
     Exposure("smoking_current", SMOKING, 1, True),
     Exposure("smoking_ex", SMOKING, 2, True),
-    Exposure("poverty", POVERTY, 0, False),
     Exposure("ltc1", LTC, 1, False),
     Exposure("ltc2plus", LTC, 2, False),
 )
@@ -160,18 +173,19 @@ EXPOSURE_ORDER = (
     "alcohol_risk",
     "cold_home",
     "isolated",
-    "poverty",
     "unmet_need",
     "ltc1",
     "ltc2plus",
 )
-# The population fit's log-linear predictor sums EXPOSURE_ORDER[0:5], [5:8] and [8:] as three
-# groups (the first times the adult indicator), as the original formula did.
-FIT_SUM_SPLITS = (5, 8)
+# The population fit's log-linear predictor sums EXPOSURE_ORDER[0:5], [5:7] and [7:] as three
+# groups (the first times the adult indicator), as the original formula did (with poverty,
+# since removed, the second group ended one later).
+FIT_SUM_SPLITS = (5, 7)
 
 # Tally columns of the core states, per cell and year (weighted to real persons): persons alive
 # at the start of the year, sum of their hazards and its squares, deaths, in good health,
-# current smokers, in (household) work, in poverty, with 1+ and 2+ long-term conditions.
+# current smokers, in (household) work, in poverty (an output: income + transfer below the
+# line), with 1+ and 2+ long-term conditions, inactive through long-term sickness.
 CORE_STATS = (
     "exposure",
     "hazard",
@@ -183,17 +197,28 @@ CORE_STATS = (
     "poverty",
     "ltc1plus",
     "ltc2plus",
+    "inactive_sick",
 )
-(S_EXPO, S_HAZ, S_HAZ2, S_DEATHS, S_GOOD, S_SMOKE, S_EMPLOYED, S_POVERTY, S_LTC1P, S_LTC2P) = range(
-    len(CORE_STATS)
-)
+(
+    S_EXPO,
+    S_HAZ,
+    S_HAZ2,
+    S_DEATHS,
+    S_GOOD,
+    S_SMOKE,
+    S_EMPLOYED,
+    S_POVERTY,
+    S_LTC1P,
+    S_LTC2P,
+    S_SICK,
+) = range(len(CORE_STATS))
 
 # Draw numbers of the core states. Year key 0 is a person's creation (initial population or
 # birth); simulated year t uses year key t + 1.
-YEAR_DRAWS = {"death": 0, "health": 1, "smoking": 2, "employed": 9, "ltc": 10, "income": 11}
+YEAR_DRAWS = {"death": 0, "health": 1, "smoking": 2, "work": 9, "ltc": 10, "income": 11}
 INIT_DRAWS = {
     "smoking": 0,
-    "employed": 7,
+    "work": 7,
     "ltc": 8,
     "sex": 9,
     "income_z1": 10,
@@ -220,6 +245,7 @@ CORE_MEASURES = (
     Measure("smoking", "smoking", ADULT, 100, "Smoking (% adults)"),
     Measure("mltc", "ltc2plus", ADULT, 100, "2+ long-term conditions (% adults)"),
     Measure("employment", "employed", 16, 64, None),
+    Measure("inactive_sick", "inactive_sick", 16, 64, None),
     Measure("good_health", "good", 0, 100, None),
 )
 MEASURE_ORDER = (
@@ -234,6 +260,7 @@ MEASURE_ORDER = (
     "mltc",
     "unmet_need",
     "employment",
+    "inactive_sick",
     "good_health",
 )
 
@@ -249,7 +276,7 @@ class KernelLayout(NamedTuple):
     d_death: int
     d_health: int
     d_smoke: int
-    d_employed: int
+    d_work: int
     d_ltc: int
     d_income: int
     factor_draws: tuple[int, ...]  # (k,) yearly draw of each factor
@@ -264,6 +291,7 @@ class KernelLayout(NamedTuple):
     s_poverty: int
     s_ltc1p: int
     s_ltc2p: int
+    s_sick: int
     factor_stats: tuple[int, ...]  # (k,) tally column of each factor
     n_stats: int
     expo_kind: tuple[int, ...]  # (n_exposures,) Exposure.kind
@@ -280,7 +308,7 @@ class InitLayout(NamedTuple):
     takes them."""
 
     d_smoke: int
-    d_employed: int
+    d_work: int
     d_ltc: int
     d_z1: int
     d_z2: int
@@ -385,7 +413,7 @@ class Registry:
             d_death=YEAR_DRAWS["death"],
             d_health=YEAR_DRAWS["health"],
             d_smoke=YEAR_DRAWS["smoking"],
-            d_employed=YEAR_DRAWS["employed"],
+            d_work=YEAR_DRAWS["work"],
             d_ltc=YEAR_DRAWS["ltc"],
             d_income=YEAR_DRAWS["income"],
             factor_draws=tuple(x.draw for x in self.factors),
@@ -400,6 +428,7 @@ class Registry:
             s_poverty=S_POVERTY,
             s_ltc1p=S_LTC1P,
             s_ltc2p=S_LTC2P,
+            s_sick=S_SICK,
             factor_stats=tuple(range(len(CORE_STATS), len(CORE_STATS) + k)),
             n_stats=self.n_stats,
             expo_kind=tuple(e.kind for e in self.exposures),
@@ -415,7 +444,7 @@ class Registry:
         d = INIT_DRAWS
         return InitLayout(
             d["smoking"],
-            d["employed"],
+            d["work"],
             d["ltc"],
             d["income_z1"],
             d["income_z2"],

@@ -412,6 +412,45 @@ def ltc_transitions(
     return i01, i12
 
 
+def work_transitions(
+    e: np.ndarray,
+    d: np.ndarray,
+    exit_rate: float,
+    sick_share: np.ndarray,
+    sick_to_work: float,
+    sick_to_other: float,
+) -> np.ndarray:
+    """Yearly transition probabilities (6, ...) among work states 0 employed, 1 not in work
+    (other), 2 inactive through long-term sickness that carry the target shares ``e`` and
+    ``d`` (last axis age) from each age to the next: rows 0->1, 0->2, 1->0, 1->2, 2->0, 2->1.
+
+    Exits from work are ``exit_rate`` (more where employment falls faster than that allows,
+    as :func:`binary_transitions`), a ``sick_share`` of them into long-term sickness; the
+    long-term sick return to work at ``sick_to_work`` and leave for state 1 at
+    ``sick_to_other`` (each cut where the profile needs); entries from state 1 into work and
+    into long-term sickness are whatever reaches e(a+1) and d(a+1)."""
+    nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)  # noqa: E731
+    o = np.maximum(1.0 - e - d, 1e-9)
+    e1, d1 = nxt(e), nxt(d)
+    keep = e * (1.0 - exit_rate)
+    ex = np.where(e1 >= keep, exit_rate, np.clip(1.0 - e1 / np.maximum(e, 1e-12), 0.0, 1.0))
+    x02 = ex * sick_share
+    x01 = ex - x02
+    need = np.maximum(e1 - e * (1.0 - ex), 0.0)  # entries into work needed
+    r20 = np.minimum(sick_to_work, need / np.maximum(d, 1e-12))
+    r10 = np.clip((need - d * r20) / o, 0.0, 1.0)
+    stay = d * (1.0 - r20 - sick_to_other)
+    r12 = (d1 - stay - e * x02) / o
+    # Where the sick share must fall faster, more of the sick leave for state 1.
+    r21 = np.where(
+        r12 >= 0.0,
+        sick_to_other,
+        np.clip(1.0 - r20 - (d1 - e * x02) / np.maximum(d, 1e-12), 0.0, 1.0 - r20),
+    )
+    r12 = np.clip(r12, 0.0, 1.0 - r10)
+    return np.stack([x01, x02, r10, r12, r20, r21])
+
+
 def income_mu(
     p_pov: np.ndarray,
     p_emp: np.ndarray,
@@ -462,14 +501,19 @@ class CellTables:
     smk_relapse: np.ndarray
     ltc_i01: np.ndarray
     ltc_i12: np.ndarray
-    emp_exit: np.ndarray
-    emp_entry: np.ndarray
-    emp_norm: np.ndarray
+    p_sick: np.ndarray  # target share inactive through long-term sickness (16..working age)
+    work_trans: np.ndarray  # (6, N_CELL) work transitions, see work_transitions
+    work_norm: np.ndarray  # (3, N_CELL) mean job-exit RR of the cell: 0->1, 0->2, 1->2
+    work_rr: np.ndarray  # (2, 4) job-exit RRs into 1 / into 2 by (not good) + 2 * (1+ LTC)
     inc_mu: np.ndarray
     rr_mort: np.ndarray
     rr_ltc: np.ndarray
     or_health: np.ndarray
+    # Effects of the lagged log income (per log unit): log odds of not-good health, log
+    # hazard ratios of mortality and of LTC onset (income_log_* in parameters.yaml).
+    income_beta: np.ndarray
     poverty_line: float
+    median_income: float  # £/year; the income effects are 1 at this income
     mort_norm: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     ltc_norm01: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     ltc_norm12: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
@@ -527,15 +571,47 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
 
     wa_max = mp.value("working_age_max")
     p_emp = factor_prevalence(mp, "employed")
-    # Below 16 the flag means "lives in a household with someone in work".
+    p_sick = factor_prevalence(mp, "inactive_sick")
+    # Below 16 the state is the household's: 0 lives with someone in work, else 1.
     p_emp[..., :16] = mp.value("child_household_worker")
+    p_sick[..., :16] = 0.0
     p_emp[..., AGES > wa_max] = 0.0
-    lam = mp.value("job_exit_rate")
-    emp_entry, emp_exit = binary_transitions(p_emp, lam)
-    emp_exit[..., AGES >= wa_max] = 0.0
-    emp_entry[..., AGES >= wa_max] = 0.0
-    rr_job = mp.rr_jobloss_poor_health
-    emp_norm = 1.0 + (rr_job - 1.0) * (1.0 - good)
+    p_sick[..., AGES > wa_max] = 0.0
+    # Employment gives way where employment plus long-term sickness would exceed 0.99 (the
+    # multiplicative employment gradient reaches its 0.98 clip for Q5 men at 25-49).
+    p_emp = np.minimum(p_emp, 0.99 - p_sick)
+    # Exits from work into long-term sickness from age 16 (at 15 -> 16 the child's household
+    # state becomes the person's own: entries into sickness then come from state 1).
+    sick_share = np.broadcast_to(
+        np.where(AGES >= 16, mp.value("job_exit_sick_share"), 0.0), p_emp.shape
+    )
+    trans = work_transitions(
+        p_emp,
+        p_sick,
+        mp.value("job_exit_rate"),
+        sick_share,
+        mp.value("sick_to_work_rate"),
+        mp.value("sick_to_other_rate"),
+    )
+    # At working_age_max everyone retires (state 1, not counted) and stays there.
+    trans[:, ..., AGES > wa_max] = 0.0
+    trans[:, ..., AGES == wa_max] = 0.0
+    trans[0, ..., AGES == wa_max] = 1.0  # 0 -> 1
+    trans[5, ..., AGES == wa_max] = 1.0  # 2 -> 1
+    work_rr = job_exit_rr(mp)
+    p1_all = factor_prevalence(mp, "ltc1plus")
+    # Mean RR of each cell's persons at its target not-good and 1+ LTC shares (taken as
+    # independent; the normaliser keeps the cell's mean exit rate on its target).
+    ng = 1.0 - good
+    w_norm = np.stack(
+        [
+            (1.0 - ng) * (1.0 - p1_all) * work_rr[r, 0]
+            + ng * (1.0 - p1_all) * work_rr[r, 1]
+            + (1.0 - ng) * p1_all * work_rr[r, 2]
+            + ng * p1_all * work_rr[r, 3]
+            for r in (0, 1, 1)
+        ]
+    )
 
     p_pov = factor_prevalence(mp, "poverty")
     line = mp.value("poverty_line_fraction") * mp.value("median_income_gbp")
@@ -561,18 +637,42 @@ def build_cell_tables(mp: ModelParams, registry: Registry = REGISTRY) -> CellTab
         smk_relapse=_flat(smk_rel),
         ltc_i01=_flat(i01),
         ltc_i12=_flat(i12),
-        emp_exit=_flat(emp_exit),
-        emp_entry=_flat(emp_entry),
-        emp_norm=_flat(emp_norm),
+        p_sick=_flat(p_sick),
+        work_trans=_flat(trans),
+        work_norm=_flat(w_norm),
+        work_rr=work_rr,
         inc_mu=_flat(mu),
         rr_mort=effect_vector(mp, "mortality", registry),
         rr_ltc=effect_vector(mp, "ltc_onset", registry),
         or_health=effect_vector(mp, "poor_health", registry),
+        income_beta=income_betas(mp),
         poverty_line=float(line),
+        median_income=float(mp.value("median_income_gbp")),
         smoke_mort_factor=mort_factor(mp, "smoking_current"),
         cold_mort_factor=mort_factor(mp, "cold_home"),
         registry=registry,
     )
+
+
+def job_exit_rr(mp: ModelParams) -> np.ndarray:
+    """(2, 4) relative risks of leaving work into state 1 (row 0, ``job_loss``) and into
+    long-term sickness (row 1, ``job_loss_sick``) by (not-good health) + 2 * (1+ LTC): the
+    poor-health and LTC risks multiplied (van Rijn et al. 2014 report each alone)."""
+    out = np.ones((2, 4))
+    for r, outcome in enumerate(("job_loss", "job_loss_sick")):
+        h = mp.rr_work[outcome]["poor_health"]
+        lt = mp.rr_work[outcome]["ltc1"]
+        out[r] = (1.0, h, lt, h * lt)
+    return out
+
+
+INCOME_EFFECTS = ("income_log_or_not_good", "income_log_hr_mortality", "income_log_hr_ltc")
+
+
+def income_betas(mp: ModelParams) -> np.ndarray:
+    """Effects of lagged log income per log unit (3,): not-good health (log odds ratio),
+    mortality and LTC onset (log hazard ratios), the kernel's effect-row order."""
+    return np.array([float(mp.value(n)) for n in INCOME_EFFECTS])
 
 
 # Exposures whose mortality RR may be age-specific (``relative_risks_by_age.csv``); the kernel's

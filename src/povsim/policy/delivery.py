@@ -21,24 +21,22 @@ import numpy as np
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
-from povsim.model.population import Population, cell_index
-from povsim.model.registry import D_INTERVENTION_BASE
+from povsim.model.population import Population, log_income_np
+from povsim.model.registry import D_INTERVENTION_BASE, WORK_STATES
 from povsim.model.rng import uniforms
 from povsim.model.tables import CellTables
 
-# Below 16 the employment flag means "lives with someone in work" (parameters.py), so the
-# employment lever is for ages 16..working_age_max.
+# Below 16 the work state is the household's (registry.WORK_STATES), so the employment lever
+# and eligibility by work state are for ages 16..working_age_max.
 EMPLOYMENT_AGE_MIN = 16
 
 
 def current_income(
     pop: Population, tables: CellTables, mp: ModelParams, with_transfer: bool = False
 ) -> np.ndarray:
-    """Equivalised household income (£ per year) of every slot, as the kernel computes it."""
-    c = cell_index(pop)
-    y = np.exp(tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc)
-    out_of_work = (pop.age <= mp.value("working_age_max")) & (pop.employed == 0)
-    y = np.where(out_of_work, y * mp.value("replacement_ratio"), y)
+    """Equivalised household income (£ per year) of every slot, as the kernel computes it
+    (before this year's transfers unless ``with_transfer``)."""
+    y = np.exp(log_income_np(pop, tables, mp))
     return y + pop.transfer if with_transfer else y
 
 
@@ -158,6 +156,12 @@ def eligible(a: Active, ctx: YearContext, condition: np.ndarray | None) -> np.nd
         ok &= (pop.age <= 15) | ((pop.age >= 20) & (pop.age <= 49))
     if e.with_ltc:
         ok &= pop.ltc >= 1
+    if e.income_below is not None:
+        ok &= ctx.incomes() < e.income_below
+    if e.work_state is not None:
+        states = [WORK_STATES.index(w) for w in e.work_state]
+        ok &= (pop.age >= EMPLOYMENT_AGE_MIN) & (pop.age <= ctx.mp.value("working_age_max"))
+        ok &= np.isin(pop.work, states)
     if condition is not None:
         ok &= condition
     return ok

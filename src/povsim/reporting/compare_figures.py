@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
+from povsim.reporting.figure_store import plt, save_figure
 from povsim.reporting.run_figures import (
     ARM_HATCHES,
     ARM_MARKERS,
@@ -55,8 +52,7 @@ def _markers(names: list[str]) -> dict[str, str]:
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def impact_plane(table: pd.DataFrame, threshold: float, col: dict[str, str], path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -62,12 +63,20 @@ def workbook_readme(results: Results) -> dict[str, object]:
     }
 
 
-def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path:
+def write_outputs(
+    results: Results,
+    out_dir: Path,
+    figures: bool = True,
+    phase: Callable[[str], None] | None = None,
+) -> Path:
     """Write results.csv/.parquet, comparison.csv/.parquet (when there are arms),
     decomposition.csv, loop_dependence.csv, by_age.csv, summary.json, tables.xlsx (the report's
-    tables for analysts), manifest.json, figures/ and report.html."""
+    tables for analysts), manifest.json, figures/ and report.html; ``phase(text)`` is told
+    each step."""
+    say = phase or (lambda text: None)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
+        say("writing tables and summary.json")
         frame = results.to_frame()
         frame.to_csv(tmp / "results.csv", index=False)
         frame.to_parquet(tmp / "results.parquet", index=False)
@@ -93,6 +102,7 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
         }
         write_manifest(tmp / "manifest.json", manifest)
         if figures:
+            say("drawing figures")
             # Imported here: matplotlib is a third of the CLI's start-up, and --no-figures
             # (and every caller writing tables only) never needs it.
             from povsim.reporting.run_figures import write_figures
@@ -104,5 +114,6 @@ def write_outputs(results: Results, out_dir: Path, figures: bool = True) -> Path
                 decomposition=results.decomposition,
                 area_name=str(results.manifest.get("area_name") or "England"),
             )
+        say("writing report.html")
         write_report(results, tmp / "figures", tmp / "report.html")
     return out_dir

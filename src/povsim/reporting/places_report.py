@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from povsim.reporting.figure_store import save_figure
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import figure as embed
 from povsim.reporting.html import render
@@ -41,10 +42,7 @@ def summary_lines(res: PlacesResults) -> list[str]:
 
 def figure(res: PlacesResults, path: Path) -> None:
     """Sorted bars: £ per head a year in each place, best strategy against equal per head."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from povsim.reporting.figure_store import plt
 
     best = res.table.strategy.iloc[0]
     bp = res.by_place
@@ -68,8 +66,7 @@ def figure(res: PlacesResults, path: Path) -> None:
     ax.set_title(f"Where {best} puts the money", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def _table(df: pd.DataFrame, cols: list[str]) -> dict[str, Any]:

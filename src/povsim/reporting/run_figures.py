@@ -11,18 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from povsim.model import registry as R  # noqa: E402
-from povsim.reporting.summary import gap_ends  # noqa: E402
-from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE  # noqa: E402
-from povsim.reporting.who_pays import who_pays_figure, who_pays_table  # noqa: E402
+from povsim.model import registry as R
+from povsim.reporting.figure_store import plt, save_figure  # pyplot, its backend chosen
+from povsim.reporting.summary import gap_ends
+from povsim.reporting.who_pays import FIGURE as WHO_PAYS_FIGURE
+from povsim.reporting.who_pays import who_pays_figure, who_pays_table
 
 QUINTILE_COLOURS = {
     "1": "#b2182b",
@@ -168,8 +165,7 @@ def _band(ax, x, y, se, colour, label, style: Any = "-", marker: str | None = No
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI)  # figures use constrained layout; "tight" bbox would redo it
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)  # figures use constrained layout; "tight" bbox: redone
 
 
 def expectancies_figure(

@@ -712,11 +712,11 @@ def _caveats(results: Results) -> list[str]:
         )
     else:
         mc = (
-            "This run had a single replicate, so changes against the baseline carry no "
-            "intervals. Monte Carlo intervals are produced only with "
-            "`povsim run --replicates N` (e.g. 10); even then they show "
-            "simulation noise, not uncertainty in the parameters or effects. Shaded bands "
-            "on level figures are within-run sampling intervals."
+            "This run had a single replicate: intervals on changes against the baseline are "
+            "within-run 95% Monte Carlo intervals, from 16 blocks of simulated persons "
+            "(docs/precision.md); `povsim run --replicates N` gives intervals across runs. "
+            "Either way they show simulation noise, not uncertainty in the parameters or "
+            "effects. Shaded bands on level figures are within-run sampling intervals."
         )
     return [
         mc,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from povsim.reporting.figure_store import save_figure
 from povsim.reporting.run_figures import (
     ARM_MARKERS,
     ARM_PALETTE,
@@ -78,8 +79,7 @@ def indices_figure(indices: pd.DataFrame, method: str, path: Path) -> None:
     )
     legend_below(fig, axes[0][0])
     fig.suptitle(what)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def convergence_figure(conv: pd.DataFrame, path: Path) -> None:
@@ -116,8 +116,7 @@ def convergence_figure(conv: pd.DataFrame, path: Path) -> None:
         include_zero(ax)  # an index near zero must look near zero
     legend_below(fig, axes[0][0], ncol=4, fontsize=8)
     fig.suptitle("Convergence of ST as N grows")
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def ceac_figure(ce: pd.DataFrame, path: Path) -> None:
@@ -143,8 +142,7 @@ def ceac_figure(ce: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("probability the option is best")
     ax.set_title("Cost-effectiveness acceptability curves")
     legend_below(fig, ax)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
 
 
 def write_figures(res: Any, directory: Path) -> list[Path]:

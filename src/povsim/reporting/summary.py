@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from povsim.measures.precision import events_kind, imprecise, imprecise_note
 from povsim.measures.results import EXPECTANCIES, QUINTILE_LABELS, Results
 
 
@@ -74,16 +75,24 @@ def _finite(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _stat(row: pd.Series | None, digits: int) -> dict[str, float | None] | None:
-    """{"value": v} plus "se", "lo", "hi" when the run had replicates (else absent)."""
+def _stat(row: pd.Series | None, digits: int) -> dict[str, Any] | None:
+    """{"value": v} plus "se", "lo", "hi" (95%) when known (between replicates, or within the
+    run), and for count figures "simulated_events" (unweighted) with "imprecise" and its
+    "note" when they are fewer than :data:`povsim.measures.precision.MIN_SIMULATED_EVENTS`."""
     if row is None or _finite(row["value"]) is None:
         return None
-    out: dict[str, float | None] = {"value": round(float(row["value"]), digits) + 0.0}
+    out: dict[str, Any] = {"value": round(float(row["value"]), digits) + 0.0}
     se, lo, hi = (_finite(row.get(k)) for k in ("se", "lo", "hi"))
     if se is not None and lo is not None and hi is not None:
         out.update(
             se=round(se, digits + 1) + 0.0, lo=round(lo, digits) + 0.0, hi=round(hi, digits) + 0.0
         )
+    n = _finite(row.get("sim_n"))
+    if n is not None:
+        out["simulated_events"] = round(n)
+        if imprecise(n):
+            measure = str(row.name[-1]) if isinstance(row.name, tuple) else ""
+            out.update(imprecise=True, note=imprecise_note(n, events_kind(measure)))
     return out
 
 
@@ -136,6 +145,7 @@ def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
             q: round(float(by_q.get(q, 0.0))) for q in QUINTILE_LABELS[:5]
         }
         d["cost"] = _stat(row("cost_cumulative"), 0)
+        d["qalys_gained"] = _stat(row("qalys_gained_cumulative"), 0)
         hy = d["healthy_years_gained"]
         d["cost_per_healthy_year"] = (
             _stat(row("cost_per_healthy_year"), 0) if hy is not None and hy["value"] > 0 else None
@@ -157,6 +167,27 @@ def arm_headlines(results: Results) -> dict[str, dict[str, Any]]:
         )
         d["per_100k"] = per_100k(d, real_population(results))
         out[arm] = d
+    return out
+
+
+HEADLINE_COUNTS = (
+    ("deaths_averted", "deaths averted"),
+    ("life_years_gained", "life-years gained"),
+    ("healthy_years_gained", "healthy life-years gained"),
+    ("qalys_gained", "QALYs gained"),
+)
+
+
+def imprecise_figures(heads: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(arm, figure, note) for every headline total resting on few simulated events, e.g.
+    ('core20', 'deaths averted', 'imprecise: rests on 2 simulated deaths; use --size or
+    --replicates')."""
+    out = []
+    for arm, h in heads.items():
+        for key, label in HEADLINE_COUNTS:
+            stat = h.get(key)
+            if stat and stat.get("imprecise"):
+                out.append((arm, label, str(stat["note"])))
     return out
 
 
@@ -208,8 +239,10 @@ ARM_UNITS = (
     "the area's starting population; cost_per_healthy_year: cost / healthy_years_gained "
     "(null when no healthy life-years are gained); qalys_gained_discounted, cost_discounted: "
     "discounted from the first year at 1.5% (health) and 3.5% (costs) unless overridden; "
-    "cost_per_qaly: their ratio; nmb_T: T x QALYs - cost (GBP); se/lo/hi: between-replicate standard "  # noqa: E501
-    "error and 95% interval, present only with replicates > 1"
+    "cost_per_qaly: their ratio; nmb_T: T x QALYs - cost (GBP); se/lo/hi: standard error and 95% "
+    "Monte Carlo interval, between replicates when replicates > 1, else within the run (person-id "
+    "blocks; docs/precision.md); simulated_events: the unweighted simulated events a count "
+    "figure rests on, with imprecise/note when fewer than 30"
 )
 
 

@@ -124,7 +124,7 @@ def who_pays_from_totals(table: pd.DataFrame, name: str = "strategy") -> pd.Data
 def who_pays_figure(table: pd.DataFrame, path: Path) -> bool:
     """Bars per perspective (programme cost borne, costs avoided, net cost; £ million), one
     panel per arm; False (nothing written) when the table is empty."""
-    import matplotlib.pyplot as plt
+    from povsim.reporting.figure_store import plt, save_figure
 
     t = table[table.perspective != "earnings"]
     if t.empty:
@@ -154,8 +154,7 @@ def who_pays_figure(table: pd.DataFrame, path: Path) -> bool:
     fig.suptitle("Who pays, who saves (discounted totals over the horizon)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return True
 
 

@@ -31,9 +31,11 @@ from povsim.measures.equity import (
     measures,
     objective_batch,
     objective_value,
+    pooled_share,
     quintile_gains,
     ranking_switches,
 )
+from povsim.measures.precision import Z95, strategy_se
 from povsim.model.area import PER, area_params, real_population
 from povsim.policy.budget import allocation, interventions_for
 from povsim.studies.optimise import Response, SearchResult, frontier, search
@@ -170,7 +172,7 @@ def simulated_objective(inv: Investment, m: dict[str, float], plain: float) -> f
 def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]:
     """Mean with a 95% t interval over replicates (nan interval with one replicate)."""
     keys = rows[0].keys()
-    out = {}
+    out: dict[str, tuple[float, float, float]] = {}
     n = len(rows)
     if n > 1:
         from scipy import stats
@@ -178,6 +180,10 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
         tq = float(stats.t.ppf(0.975, n - 1))
     for k in keys:
         v = np.array([r[k] for r in rows], float)
+        if k == "core20_share":  # bounded in [0, 1] (measures.equity.pooled_share)
+            share = pooled_share(v, tq if n > 1 else np.nan)
+            out[k] = (share[0], share[1], share[2])
+            continue
         mean = float(np.mean(v))
         if n > 1 and np.all(np.isfinite(v)):
             half = tq * float(np.std(v, ddof=1)) / np.sqrt(n)
@@ -187,6 +193,39 @@ def _pool(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]
     return out
 
 
+def with_within_intervals(
+    pooled: dict[str, tuple[float, float, float]], se: dict[str, float]
+) -> dict[str, tuple[float, float, float]]:
+    """One replicate's measures with within-run 95% intervals (value +- 1.96 se) for those
+    in ``se`` (:func:`povsim.measures.precision.strategy_se`); cost per QALY from the QALY
+    interval (cost as known); the Core20 share's clipped to [0, 1]."""
+    out = dict(pooled)
+    for key, s in se.items():
+        v = out[key][0]
+        out[key] = (v, v - Z95 * s, v + Z95 * s) if np.isfinite(s) else (v, np.nan, np.nan)
+    q, qlo, qhi = out["qalys_gained"]
+    v, lo, hi = out["core20_share"]
+    if np.isfinite(lo):
+        out["core20_share"] = (v, max(0.0, lo), min(1.0, hi))
+    c = out["cost"][0]
+    cpq = out["cost_per_qaly"][0]
+    if np.isfinite(qlo) and (qlo > 0 or qhi < 0):
+        ends = sorted((c / qlo, c / qhi))
+        out["cost_per_qaly"] = (cpq, ends[0], ends[1])
+    return out
+
+
+def simulated_runs(inv: Investment, replicates: int | None = None) -> int:
+    """Arm runs :func:`compare_strategies` simulates (for the run-time estimate): the
+    optimiser's response runs and every strategy and candidate with a baseline, per
+    replicate."""
+    reps = replicates or inv.replicates
+    opt = inv.optimiser
+    n_resp = len(inv.levers) * len(opt.levels) if opt.enabled else 0
+    n_final = len(inv.strategies) + (opt.candidates if opt.enabled else 0)
+    return ((n_resp + 1) if opt.enabled else 0) + reps * (n_final + 1)
+
+
 def compare_strategies(
     inv: Investment,
     *,
@@ -194,8 +233,11 @@ def compare_strategies(
     size: int | None = None,
     replicates: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> InvestmentResults:
-    """Run the investment question ``inv`` and return its :class:`InvestmentResults`."""
+    """Run the investment question ``inv`` and return its :class:`InvestmentResults`;
+    ``progress(done, total)`` counts simulated arm-years, ``phase(text)`` is told each phase."""
+    say = phase or (lambda text: None)
     t0 = time.perf_counter()
     inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
@@ -220,12 +262,18 @@ def compare_strategies(
 
     # 1. Response run (also gives the baseline that need-based strategies are weighted by).
     resp_allocs = response_arms(inv) if opt.enabled else {}
+    say(
+        f"response curves: baseline and {len(resp_allocs)} response arms"
+        if opt.enabled
+        else "baseline (the need that strategies are weighted by)"
+    )
     first = simulate_arms(
         sc,
         mp,
         inv.seed,
         {k: interventions_for(inv, a) for k, a in resp_allocs.items()},
         progress=tick_for(len(resp_allocs)) if opt.enabled else None,
+        phase=phase,
     )
     pop_q = first.population_q
     base0 = expectancies(first.tallies["baseline"], 0, first.weight, fallback)
@@ -236,6 +284,7 @@ def compare_strategies(
     frontier_df = pd.DataFrame()
     candidates: dict[str, np.ndarray] = {}
     if opt.enabled:
+        say("optimiser: surrogate search and efficiency-equity frontier")
         resp = fit_response(inv, first, econ)
         budget = float(inv.budget.per_year)
         objective = _objective(inv, base0["hle0"], pop_q)
@@ -276,11 +325,22 @@ def compare_strategies(
     arms_alloc = {**allocs, **candidates}
     arms = {k: interventions_for(inv, a) for k, a in arms_alloc.items()}
     per_rep: dict[str, list[dict[str, float]]] = {k: [] for k in arms_alloc}
+    within_se: dict[str, dict[str, float]] = {}
     by_q_rows = []
     ede_grid = np.round(np.arange(0.0, max(inv.economics.aversions) + 1e-9, 0.1), 10)
     ede_fine: dict[str, list[np.ndarray]] = {k: [] for k in arms_alloc}
     for r in range(reps):
-        runs = simulate_arms(sc, mp, inv.seed + r, arms, progress=tick_for(len(arms)))
+        say(f"strategies: {len(arms)} arms and the baseline, replicate {r + 1} of {reps}")
+        # One replicate: record person-id blocks for within-run intervals.
+        runs = simulate_arms(
+            sc,
+            mp,
+            inv.seed + r,
+            arms,
+            progress=tick_for(len(arms)),
+            phase=phase,
+            within=reps == 1,
+        )
         base_t = runs.tallies["baseline"]
         b_first = expectancies(base_t, 0, runs.weight, fallback)
         b_eval = expectancies(base_t, ev_t, runs.weight, fallback)
@@ -307,6 +367,16 @@ def compare_strategies(
             )
             m["objective"] = simulated_objective(inv, m, plain)
             per_rep[k].append(m)
+            if runs.blocks:
+                within_se[k] = strategy_se(
+                    runs.blocks[k],
+                    runs.blocks["baseline"],
+                    econ.utilities,
+                    runs.weight,
+                    fallback,
+                    econ.rate_health,
+                    ev_t,
+                )
             ede_fine[k].append(
                 np.array(
                     [
@@ -337,6 +407,8 @@ def compare_strategies(
                     )
 
     pooled = {k: _pool(v) for k, v in per_rep.items()}
+    for k, se in within_se.items():
+        pooled[k] = with_within_intervals(pooled[k], se)
     # 3. The optimiser's answer: the best simulated allocation among candidates and named.
     if opt.enabled:
         pool_names = list(arms_alloc)

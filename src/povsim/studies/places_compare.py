@@ -203,8 +203,11 @@ def compare_places(
     client: Any = None,
     checkpoint_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> PlacesResults:
-    """Run a ``places:`` investment question; see the module docstring."""
+    """Run a ``places:`` investment question; see the module docstring. ``phase(text)`` is
+    told each phase."""
+    say = phase or (lambda text: None)
     t0 = time.perf_counter()
     inv = inv.with_run_options(seed=seed, size=size)
     reps = replicates or inv.replicates
@@ -243,6 +246,7 @@ def compare_places(
         for name in resp_names:
             unit = one[name] / 1.0  # level x £1 in each quintile of the lever
             resp_arms[name] = np.stack([unit * s for s in slices])
+    say(f"baselines and response curves of {len(codes)} places")
     model1 = PlaceModel(inv, codes, slices, resp_arms)
     model1.token = "resp-" + fingerprint(key_parts)
     rows1 = np.array([[p, 0] for p in range(n_p)], float)
@@ -315,6 +319,7 @@ def compare_places(
         )
 
     # 3. Every strategy and candidate in every place and replicate.
+    say(f"strategies: {len(arms)} in each of {len(codes)} places, {reps} replicate(s)")
     model2 = PlaceModel(inv, codes, slices, arms)
     model2.token = "final-" + fingerprint(
         {**key_parts, "arms": {k: a.tolist() for k, a in arms.items()}}

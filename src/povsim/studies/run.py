@@ -7,7 +7,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from povsim import __version__
+from povsim.engine.blocks import BlockTally
 from povsim.engine.simulate import RunContext, YearHook, prepare, simulate
 from povsim.inputs.parameters import ModelParams
 from povsim.inputs.unit_costs import load_unit_costs
@@ -27,6 +28,7 @@ from povsim.measures.contrast import (
     pool_replicates,
 )
 from povsim.measures.economics import EconomicSettings
+from povsim.measures.precision import attach, within_run
 from povsim.measures.results import Results, tidy
 from povsim.model.area import add_per_100k, area_params, real_population, resolve_size
 from povsim.model.population import Population
@@ -81,18 +83,20 @@ _PREPARED: dict[tuple, tuple[tuple, CellTables, Population]] = {}
 
 
 def _params_key(mp: ModelParams) -> tuple:
-    """What the set-up reads from ``mp``: the scalar and relative-risk values, the fits, the
-    composition, and the calibration tables (shared read-only DataFrames: by identity)."""
-    text = json.dumps(
-        [mp.scalars, mp.rr, mp.rr_calibration, mp.rr_jobloss_poor_health, mp.fitted, mp.refit],
-        sort_keys=True,
-        default=repr,
-    )
-    comp = None
-    if mp.composition is not None:
-        comp = (mp.composition.shape, hashlib.sha256(mp.composition.tobytes()).hexdigest())
-    frames = (mp.life, mp.population, mp.prevalence, mp.gradient, mp.good_health, mp.rr_by_age)
-    return (text, comp, *(id(f) for f in frames)), frames
+    """Everything in ``mp``, so that no input the set-up reads can be missed when a field is
+    added: plain values as JSON, arrays by digest, calibration tables (shared read-only
+    DataFrames) by identity (returned too, so they stay alive while their ids are keys)."""
+    plain, frames, arrays = {}, [], []
+    for f in fields(mp):
+        v = getattr(mp, f.name)
+        if isinstance(v, pd.DataFrame):
+            frames.append(v)
+        elif isinstance(v, np.ndarray):
+            arrays.append((f.name, v.shape, hashlib.sha256(v.tobytes()).hexdigest()))
+        else:
+            plain[f.name] = v
+    text = json.dumps(plain, sort_keys=True, default=repr)
+    return (text, tuple(arrays), *(id(x) for x in frames)), tuple(frames)
 
 
 def prepared(
@@ -180,6 +184,8 @@ class ArmRuns:
     weight: float  # real persons per simulated person
     population_q: np.ndarray  # real persons by quintile at the start (5,)
     decomposition: pd.DataFrame | None = None
+    # Each arm's tallies by person-id block (H, k, N_CELL, 3), for within-run intervals.
+    blocks: dict[str, np.ndarray] | None = None
 
 
 def simulate_arms(
@@ -189,18 +195,25 @@ def simulate_arms(
     arms: dict[str, list[Intervention]] | None = None,
     progress: Callable[[int], None] | None = None,
     decomposition: bool = False,
+    phase: Callable[[str], None] | None = None,
+    within: bool = False,
 ) -> ArmRuns:
     """Run the baseline arm and ``arms`` (default: the scenario's) with one seed.
+    ``within``: also record tallies by person-id block (:mod:`povsim.engine.blocks`).
 
     Every arm, the baseline arm with its feedback loops included, runs on a copy of the same
     starting population with the same cell tables and the same draws, so differences between
     arms are their effects.
     """
+    say = phase or (lambda text: None)
     spec = sc.population
     h = spec.horizon
+    say(f"building the population ({spec.size:,} persons, seed {seed}) and cell tables")
     tables0, pop0, shared = prepared(mp, spec.size, h, seed, spec.births)
     weight = float(pop0.weight[0])
     population_q = quintile_population(pop0)
+    if decomposition:
+        say("decomposing the baseline gap by pathway (reruns of the first year)")
     decomp = decompose(tables0, pop0, mp) if decomposition else None
     years = spec.start_year + np.arange(h)
     all_arms: dict[str, list[Intervention]] = {"baseline": []}
@@ -214,14 +227,21 @@ def simulate_arms(
     fb = sc.feedbacks
     loops_on = fb.capacity.enabled or fb.trust.enabled
     frames, tallies, programmes = [], {}, {}
+    block_tallies: dict[str, np.ndarray] = {}
     last = list(all_arms)[-1]
     for name, ivs in all_arms.items():
+        say(f"simulating arm {name} ({h} years, seed {seed})")
         prog = Programme.build(ivs, mp, seed, spec.start_year, h)
         loops = Loops(fb, mp, h)
         # The last arm may consume the starting population instead of a copy (unless it is
         # the process's cached one); an arm's copy is dropped once its tallies are read.
         pop = pop0 if (name == last and not shared) else pop0.copy()
-        tal = simulate(mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)], progress=tick)
+        rec = BlockTally(h) if within else None
+        tal = simulate(
+            mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)], progress=tick, blocks=rec
+        )
+        if rec is not None:
+            block_tallies[name] = rec.out
         done[0] += 1
         tallies[name] = tal
         programmes[name] = prog
@@ -231,7 +251,13 @@ def simulate_arms(
     if progress is not None:
         progress(len(all_arms) * h)
     return ArmRuns(
-        pd.concat(frames, ignore_index=True), tallies, programmes, weight, population_q, decomp
+        pd.concat(frames, ignore_index=True),
+        tallies,
+        programmes,
+        weight,
+        population_q,
+        decomp,
+        block_tallies if within else None,
     )
 
 
@@ -241,14 +267,46 @@ def run_once(
     seed: int,
     progress: Callable[[int], None] | None = None,
     decomposition: bool = False,
+    phase: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float, pd.DataFrame | None]:
     """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight,
-    decomposition of the baseline gap or None)."""
-    runs = simulate_arms(sc, mp, seed, progress=progress, decomposition=decomposition)
+    decomposition of the baseline gap or None). The comparison frame carries within-run
+    standard errors, 95% intervals and simulated event counts (:mod:`povsim.measures.precision`)."""
+    runs = simulate_arms(
+        sc,
+        mp,
+        seed,
+        progress=progress,
+        decomposition=decomposition,
+        phase=phase,
+        within=bool(sc.arms),
+    )
     econ = EconomicSettings.from_params(mp)
     contrasts = arm_contrasts(runs.tallies, runs.programmes, econ)
     comparison = compare_arms(runs.frame, contrasts, econ.thresholds)
+    if runs.blocks:
+        within = within_run(
+            runs.blocks,
+            econ.utilities,
+            runs.weight,
+            fallback_mx(mp),
+            econ.rate_health,
+            sc.population.start_year,
+        )
+        comparison = attach(comparison, within)
     return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
+
+
+def headline_half_width(comparison: pd.DataFrame) -> float:
+    """The headline interval of a comparison for ``--precision``: the widest 95% half-width
+    (years) over arms of the change in the HLE-at-birth gap (Q5 - Q1), sex all, final year;
+    infinite when any is undefined or there is no arm."""
+    c = comparison[(comparison.measure == "hle0_gap_change") & (comparison.sex == "all")]
+    c = c[c.year == c.year.max()]
+    half = (c.hi - c.lo) / 2
+    if c.empty or not np.all(np.isfinite(half)):
+        return float("inf")
+    return float(half.max())
 
 
 def loops_off(sc: Scenario) -> Scenario:
@@ -272,6 +330,8 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     decomposition: bool = False,
     loop_check: bool = False,
+    phase: Callable[[str], None] | None = None,
+    precision: float | None = None,
 ) -> Results:
     """Run a scenario (a YAML path or a loaded :class:`Scenario`) and return its Results.
 
@@ -279,12 +339,16 @@ def run(
     population, one simulated person per real person; ``decomposition`` and ``loop_check``
     are then skipped, see ``manifest["full_scale"]``). With ``replicates`` > 1 the scenario is run
     with seeds seed, seed+1, ... and values are means with between-replicate standard errors
-    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs.
+    and 95% intervals. ``progress(done, total)`` counts simulated years over all runs;
+    ``phase(text)`` is told each phase (population, decomposition, each arm, reruns).
     ``decomposition`` adds the split of the baseline gap by pathway (``povsim run`` does).
     ``loop_check`` (``povsim run`` does) reruns every arm with the feedback loops off, on the
     first seed, and reports how much of each arm's gain the loops (all of whose parameters
     are assumptions) account for (``Results.loop_dependence``). The same scenario and seed
-    give identical numbers whatever the thread count.
+    give identical numbers whatever the thread count. ``precision`` (years): stop adding
+    replicates (``replicates`` is then the cap) once the headline interval, the 95%
+    half-width of the HLE-at-birth gap change (sex all, final year, widest over arms;
+    :func:`headline_half_width`), is narrower; the first run's is within-run.
     """
     from povsim.inputs.loader import load_scenario
     from povsim.inputs.schema import FULL_SIZE, Scenario
@@ -316,6 +380,8 @@ def run(
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     t0 = time.perf_counter()
+    if phase is not None:
+        phase(f"reading the calibration of {sc.population.label()}")
     mp = area_params(sc)
     load_unit_costs()  # a bad unit-cost table stops the run before anything is simulated
     h = sc.population.horizon
@@ -326,29 +392,44 @@ def run(
     levels, comps, person_years = [], [], 0.0
     decomp: pd.DataFrame | None = None
     tallies: dict[str, np.ndarray] = {}
+    reached: float | None = None
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
+        if phase is not None and replicates > 1:
+            phase(f"replicate {r + 1} of {replicates}")
         frame, comp, tal, weight, dec = run_once(
-            sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0
+            sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0, phase=phase
         )
         levels.append(frame)
         comps.append(comp)
         person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
         if r == 0:
             tallies, decomp = tal, dec
+        if precision is not None:
+            pooled = comps[0] if len(comps) == 1 else pool_replicates(comps, keep_se=False)
+            reached = headline_half_width(pooled)
+            if reached < precision:
+                break
+    replicates = len(comps)  # fewer than asked when --precision was reached
+    total = (replicates + int(check)) * runs_per * h
     dependence = None
     if check:
         off_cb = (
             (lambda done: progress(replicates * runs_per * h + done, total)) if progress else None
         )
-        _, comp_off, tal_off, weight_off, _ = run_once(loops_off(sc), mp, sc.seed, off_cb)
+        if phase is not None:
+            phase("feedback-loop check: every arm again with the loops off")
+        _, comp_off, tal_off, weight_off, _ = run_once(
+            loops_off(sc), mp, sc.seed, off_cb, phase=phase
+        )
         person_years += sum(float(v[..., 0].sum()) for v in tal_off.values()) / weight_off
         dependence = loop_dependence(comps[0], comp_off)
     elapsed = time.perf_counter() - t0
     frame = pool_replicates(levels, keep_se=True)[
         ["arm", "year", "sex", "quintile", "measure", "value", "se"]
     ]
-    comparison = pool_replicates(comps, keep_se=False)
+    # One replicate: the within-run intervals; more: between-replicate t intervals.
+    comparison = comps[0] if replicates == 1 else pool_replicates(comps, keep_se=False)
     real_total = real_population(mp)
     comparison = add_per_100k(comparison, real_total)
     manifest = {
@@ -356,6 +437,15 @@ def run(
         "scenario": sc.name,
         "seed": sc.seed,
         "replicates": replicates,
+        "precision": (
+            None
+            if precision is None
+            else {
+                "target_years": precision,
+                "reached_years": reached,
+                "met": bool(reached is not None and reached < precision),
+            }
+        ),
         "size": sc.population.size,
         "horizon": h,
         "start_year": sc.population.start_year,

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from povsim import __version__
+from povsim.measures.precision import psa_warning, sobol_flags, sobol_warning, wilson
 from povsim.studies.sweep import fingerprint, run_sweep
 
 MAX_BATCHES = 256  # batches per sweep (checkpoint granularity), whatever the worker count
@@ -284,7 +285,8 @@ def _per_output(sw: Sweep, n_rows: int, rows_of) -> tuple[pd.DataFrame, dict]:
 
 def psa_summary(sw: Sweep, arms: list[str]) -> pd.DataFrame:
     """Per arm and output: mean, sd, 2.5/50/97.5% quantiles over the draws; plus the
-    probability that the arm narrows the HLE gap (Q5-Q1) and the HLE SII."""
+    probability that the arm narrows the HLE gap (Q5-Q1) and the HLE SII, with its 95%
+    Wilson interval (``p_*_lo``, ``p_*_hi``) and the number of ``draws`` it rests on."""
     recs = []
     col = {n: k for k, n in enumerate(sw.output_names)}
     for arm in arms:
@@ -313,6 +315,10 @@ def psa_summary(sw: Sweep, arms: list[str]) -> pd.DataFrame:
         ):
             y = sw.outputs[:, col[f"{arm}.{out}"]]
             recs.append((arm, out, label, float(np.mean(y < 0))))
+            # Its 95% Wilson interval over the draws, and how many draws it rests on.
+            lo, hi = wilson(float(np.sum(y < 0)), len(y))
+            recs += [(arm, out, f"{label}_lo", lo), (arm, out, f"{label}_hi", hi)]
+            recs.append((arm, out, "draws", float(len(y))))
     return pd.DataFrame(recs, columns=["arm", "output", "statistic", "value"])
 
 
@@ -453,9 +459,11 @@ def run_sensitivity(
     resamples: int = 1000,
     progress: Callable[[int, int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> SensitivityResult:
     """Sample, run (checkpointed beside ``out_dir``) and analyse; nothing is written to
-    ``out_dir`` itself (see :func:`write_sensitivity`)."""
+    ``out_dir`` itself (see :func:`write_sensitivity`). ``phase(text)`` is told each phase."""
+    say = phase or (lambda text: None)
     from povsim.inputs import uncertainty as U
     from povsim.inputs.unit_costs import load_unit_costs
     from povsim.model.area import resolve_size
@@ -465,8 +473,10 @@ def run_sensitivity(
     sc = resolve_size(sc)  # size `full`: the area's real population
     names = U.names(sc)
     check_design_size(method, n, len(names), second_order)
+    say(f"sampling the {method} design ({len(names)} uncertain inputs)")
     design = make_design(method, names, n, sc.seed, second_order, levels)
     key = sweep_key(sc, method, n, second_order, levels)
+    say(f"sweep: {design_rows(method, n, len(names), second_order):,} model runs")
     model = ScenarioModel(sc, token=key)
     sw = run_design(
         model,
@@ -481,16 +491,24 @@ def run_sensitivity(
         on_batch,
     )
     t0 = time.perf_counter()
+    say("analysis: " + ("indices and bootstrap intervals" if method != "psa" else "PSA and CEACs"))
     indices = conv = psa = ce = None
     skipped: dict[str, str] = {}
+    warnings: list[str] = []
     if method == "sobol":
         indices, skipped = sobol_indices(sw, resamples, seed=sc.seed)
         conv = sobol_convergence(sw, seed=sc.seed)
+        indices["underpowered"] = sobol_flags(indices)
+        warn = sobol_warning(indices, n)
     elif method == "morris":
         indices, skipped = morris_indices(sw, resamples, seed=sc.seed)
+        warn = None
     else:
         psa = psa_summary(sw, list(sc.arms))
         ce = ceac(sw, list(sc.arms))
+        warn = psa_warning(len(sw.values))
+    if warn:
+        warnings.append(warn)
     rows = len(sw.values)
     manifest = {
         "povsim_version": __version__,
@@ -515,6 +533,7 @@ def run_sensitivity(
         "analysis_seconds": round(time.perf_counter() - t0, 2),
         "notes": design.notes,
         "skipped_outputs": skipped,
+        "warnings": warnings,
         "common_random_numbers": "every sample runs with the scenario seed; each person has "
         "the same draws in every sample and arm",
         "scenario_as_run": sc.model_dump(mode="json"),

@@ -11,13 +11,25 @@ from povsim.inputs.interventions import InterventionBase
 from povsim.policy.types.access import Access
 from povsim.policy.types.base import InterventionType
 from povsim.policy.types.behaviour import Behaviour
+from povsim.policy.types.benefit_take_up import BenefitTakeUp
 from povsim.policy.types.community import Community
 from povsim.policy.types.employment import Employment
 from povsim.policy.types.housing import Housing
 from povsim.policy.types.income import Income
+from povsim.policy.types.living_wage import LivingWage
 
 TYPES: dict[str, InterventionType] = {
-    t.name: t for t in (Income(), Housing(), Behaviour(), Access(), Community(), Employment())
+    t.name: t
+    for t in (
+        Income(),
+        Housing(),
+        Behaviour(),
+        Access(),
+        Community(),
+        Employment(),
+        BenefitTakeUp(),
+        LivingWage(),
+    )
 }
 
 

@@ -3,8 +3,11 @@
 Reach: the block's eligibility (``in_poverty`` uses income before transfers). Take-up persists:
 the reach draw is the same every year (year key 0), so the same eligible households claim every
 programme year. Effect: ``effect`` £ a year on the person's transfer for that year, acting
-through poverty (mortality, LTC onset, self-rated health). Participants: recipients. Payments
-stop after ``end_year`` (nothing is held, so ``decay`` has no use and must be 0).
+smoothly through the lagged log-income exposure (mortality, LTC onset, self-rated health:
+docs/model.md §3.3): log(income + transfer) enters the exposure with weight 1 - lambda in the
+first year, and the effect fades by lambda a year after payments stop. Crossing the poverty
+line changes the poverty measure only. Participants: recipients. Payments stop after
+``end_year`` (nothing is held, so ``decay`` has no use and must be 0).
 """
 
 from __future__ import annotations

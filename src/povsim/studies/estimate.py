@@ -1,0 +1,103 @@
+"""How long a command will take, said before it starts (when over a minute).
+
+Work is counted in simulated person-years: runs x persons x years. A short calibration run of
+the same scenario (all its arms, at a few thousand persons) measures the seconds per
+person-year this machine takes now, end to end (kernel, interventions, tallies); the
+estimate is that cost times the command's person-years. It ignores births and deaths (the
+population's size changes little) and what does not scale with persons (report writing), so
+it is a guide, not a promise.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+# End-to-end throughput of `povsim run` on a quiet 2-core machine (benchmarks/README.md,
+# 4.8 million person-years a second): the first guess, before anything is measured.
+PRIOR_PERSON_YEARS_PER_S = 4.8e6
+# A machine shared with other work can be this many times slower than the benchmark's.
+SLOWDOWN_ALLOWANCE = 16.0
+# Commands expected to take longer than this (seconds) say so before they start.
+ANNOUNCE_AFTER_S = 60.0
+CALIBRATION_PERSONS = 4000
+# Seconds per simulated person-year, to use instead of measuring (tests; a known machine).
+ENV_COST = "POVSIM_SECONDS_PER_PERSON_YEAR"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """``runs`` simulations (arms x samples x replicates) of ``persons`` for ``years``."""
+
+    runs: int
+    persons: int
+    years: int
+
+    @property
+    def person_years(self) -> float:
+        return float(self.runs) * self.persons * self.years
+
+
+def estimate_seconds(work: Workload, seconds_per_person_year: float) -> float:
+    """Estimated wall time (s) of ``work`` at a measured cost per person-year (s)."""
+    return work.person_years * seconds_per_person_year
+
+
+def format_duration(seconds: float) -> str:
+    """'45 s', '7 min', '2.5 h'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def format_estimate(work: Workload, seconds: float) -> str:
+    """'estimated 7 min (11,264 runs of 50,000 persons x 30 years)'."""
+    runs = f"{work.runs:,} run" + ("" if work.runs == 1 else "s")
+    return (
+        f"estimated {format_duration(seconds)} ({runs} of {work.persons:,} persons x "
+        f"{work.years} years)"
+    )
+
+
+def may_take_a_minute(work: Workload) -> bool:
+    """Whether ``work`` could take over :data:`ANNOUNCE_AFTER_S` even on a slow, busy machine
+    (only then is the calibration run worth its few seconds)."""
+    prior = work.person_years / PRIOR_PERSON_YEARS_PER_S
+    return prior * SLOWDOWN_ALLOWANCE >= ANNOUNCE_AFTER_S
+
+
+def measure_cost(sc: Any) -> float:
+    """Seconds per simulated person-year now: every arm of scenario ``sc`` at
+    :data:`CALIBRATION_PERSONS` persons over its horizon (after a tiny warm-up run that loads
+    the compiled kernel), or the value of the environment variable :data:`ENV_COST`."""
+    env = os.environ.get(ENV_COST)
+    if env:
+        return float(env)
+    from povsim.model.area import area_params
+    from povsim.studies.run import run_once
+
+    mp = area_params(sc)
+
+    def sized(n: int, years: int) -> Any:
+        pop = sc.population.model_copy(update={"size": n, "horizon": years})
+        return sc.model_copy(update={"population": pop})
+
+    run_once(sized(200, 2), mp, sc.seed)  # loads the compiled kernel
+    small = sized(min(CALIBRATION_PERSONS, sc.population.size), sc.population.horizon)
+    t0 = time.perf_counter()
+    run_once(small, mp, sc.seed)
+    elapsed = time.perf_counter() - t0
+    p = small.population
+    return elapsed / ((len(sc.arms) + 1) * p.size * p.horizon)
+
+
+def announce(work: Workload, sc: Any) -> str | None:
+    """The estimate line when ``work`` is expected to take over a minute, else None."""
+    if not may_take_a_minute(work) and not os.environ.get(ENV_COST):
+        return None
+    seconds = estimate_seconds(work, measure_cost(sc))
+    return format_estimate(work, seconds) if seconds >= ANNOUNCE_AFTER_S else None
