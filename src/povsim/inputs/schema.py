@@ -42,8 +42,12 @@ class PopulationSpec(BaseModel):
         200_000,
         ge=100,
         le=20_000_000,
-        description="an integer between 100 and 20000000, or `full` (the area's real "
-        "population, one simulated person per real person)",
+        description="simulated persons at the start: an integer between 100 and 20000000, or "
+        "`full` (the area's real population, one simulated person per real person)",
+        json_schema_extra={
+            "allowed": "an integer between 100 and 20000000, or `full` (the area's real "
+            "population, one simulated person per real person)"
+        },
     )
     start_year: int = Field(
         2019,
