@@ -43,10 +43,12 @@ def final(comp: pd.DataFrame, measure: str, quintile: str = "all", arm: str = "c
 
 @pytest.fixture(scope="module")
 def runs():
-    """One 6,000-person, 12-year run (within-run intervals) and 5 replicates of it."""
+    """One 10,000-person, 12-year run (within-run intervals) and 5 replicates of it. (At
+    6,000 persons quintile 1 of some seeds has no discordant death or health state in any
+    block, so its expectancy changes have no within-run interval, as documented.)"""
     from povsim.studies.run import run
 
-    sc = scenario(6000, 12)
+    sc = scenario(10000, 12)
     one = run(sc)
     five = run(sc, replicates=5)
     return one, five
@@ -163,7 +165,8 @@ def test_few_events_flag_at_small_size_and_not_at_large(tmp_path):
     summ = json.loads((out / "summary.json").read_text())
     da, hy = summ["arms"]["univ"]["deaths_averted"], summ["arms"]["univ"]["healthy_years_gained"]
     assert da["imprecise"] and da["simulated_events"] < 30
-    assert hy["lo"] <= hy["value"] <= hy["hi"]
+    # Either flagged as resting on few events or given an interval that holds its value.
+    assert hy.get("imprecise") or hy["lo"] <= hy["value"] <= hy["hi"]
     comp = pd.read_csv(out / "comparison.csv")
     assert {"se", "lo", "hi", "sim_n"} <= set(comp.columns)
 

@@ -18,7 +18,7 @@ BAD_CASES = {
     "unknown_top_key.yaml": "colour: unknown key",
     "nested_key_typo.yaml": "population.sise: unknown key",
     "size_wrong_type.yaml": "population.size: must be an integer between 100 and 20000000",
-    "size_fractional.yaml": "population.size: must be an integer between 100 and 20000000; got 12.5",  # noqa: E501
+    "size_fractional.yaml": "population.size: must be an integer between 100 and 20000000, or `full` (the area's real population, one simulated person per real person); got 12.5",  # noqa: E501
     "size_out_of_range.yaml": "population.size:",
     "negative_seed.yaml": "seed: must be an integer between 0",
     "horizon_zero.yaml": "population.horizon:",

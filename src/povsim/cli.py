@@ -25,6 +25,22 @@ PROGRESS_DELAY = 1.5
 # Command-line bounds: the same as the scenario schema's (population.size, seed), so a bad
 # value is blamed on the option that gave it, not on the scenario file.
 SIZE = click.IntRange(100, 20_000_000)
+
+
+class SizeOrFull(click.ParamType):
+    """``--size`` of `povsim run`: a size in SIZE's range, or `full` (the area's real
+    population, one simulated person per real person)."""
+
+    name = "INTEGER|full"
+    min, max = SIZE.min, SIZE.max  # the integer range every command's --size shares
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value == "full":
+            return value
+        return SIZE.convert(value, param, ctx)
+
+
+SIZE_OR_FULL = SizeOrFull()
 SEED = click.IntRange(0, 2**63 - 1)
 # `run`'s --replicates (seeds seed, seed+1, ...) and `compare`'s (seeds per strategy) share one
 # range, as the `compare` file's `replicates:` does.
@@ -93,7 +109,7 @@ def _set_threads(threads: int | None) -> None:
     numba.set_num_threads(threads)
 
 
-def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | None):
+def _load(loader, path: Path, seed: int | None, size: int | str | None, **more: int | None):
     """Load a YAML file with the common CLI overrides; a bad file is one line and exit 2."""
     from povsim.inputs.errors import ScenarioError
 
@@ -104,6 +120,11 @@ def _load(loader, path: Path, seed: int | None, size: int | None, **more: int | 
             return loader(path, {k: v for k, v in overrides.items() if v is not None})
     except ScenarioError as e:
         _fail(str(e))
+
+
+def _size_text(size: int | str) -> str:
+    """A population size for messages: '200,000', or 'full (the area's real population)'."""
+    return f"{size:,}" if isinstance(size, int) else f"{size} (the area's real population)"
 
 
 @contextmanager
@@ -376,7 +397,11 @@ def main(verbose: int, log_level: str | None) -> None:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @output_option("outputs/<scenario name>")
 @seed_option()
-@size_option()
+@size_option(
+    help="Simulated persons at the start (overrides the file's); `full`: the area's real "
+    "population, one simulated person per real person.",
+    type=SIZE_OR_FULL,
+)
 @replicates_option(
     "Runs with seeds seed, seed+1, ...: means with 95% Monte Carlo intervals.", default=1
 )
@@ -393,7 +418,7 @@ def run(
     scenario: Path,
     output: Path | None,
     seed: int | None,
-    size: int | None,
+    size: int | str | None,
     replicates: int,
     precision: float | None,
     threads: int | None,
@@ -735,7 +760,7 @@ def validate(scenario: Path) -> None:
         else f", place {sc.population.label()} ({sc.population.area})"
     )
     click.echo(
-        f"{scenario}: ok (scenario '{sc.name}', {sc.population.size:,} persons, "
+        f"{scenario}: ok (scenario '{sc.name}', {_size_text(sc.population.size)} persons, "
         f"{sc.population.horizon} years from {sc.population.start_year}{where})"
     )
     for line in override_warnings(sc):

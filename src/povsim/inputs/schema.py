@@ -29,13 +29,26 @@ from povsim.inputs.parameters import parameter_space
 from povsim.inputs.places import RESERVED, Place, PlaceError, find_place
 
 _PARAM_HELP = "see `povsim parameters`"
+FULL_SIZE = "full"  # population.size: the area's real population
 
 
 class PopulationSpec(BaseModel):
     """Size and time span of the simulated population, and the area it represents."""
 
     model_config = CONFIG
-    size: int = Field(200_000, ge=100, le=20_000_000)  # simulated persons at start
+    # Simulated persons at start, or `full`: the real population of the area, one simulated
+    # person per real person (resolved by povsim.model.area.resolve_size before a run).
+    size: int = Field(
+        200_000,
+        ge=100,
+        le=20_000_000,
+        description="simulated persons at the start: an integer between 100 and 20000000, or "
+        "`full` (the area's real population, one simulated person per real person)",
+        json_schema_extra={
+            "allowed": "an integer between 100 and 20000000, or `full` (the area's real "
+            "population, one simulated person per real person)"
+        },
+    )
     start_year: int = Field(
         2019,
         ge=1990,
@@ -61,6 +74,12 @@ class PopulationSpec(BaseModel):
         description="1-80 characters without line breaks or control characters",
         json_schema_extra={"allowed": "1-80 characters without line breaks or control characters"},
     )  # printed in reports and tables
+
+    @field_validator("size", mode="wrap")
+    @classmethod
+    def _full_size(cls, v: Any, handler: Any) -> Any:
+        # `full` stays a word until the area's real population is known (model.area).
+        return FULL_SIZE if v == FULL_SIZE else handler(v)
 
     @model_validator(mode="after")
     def _check_area(self) -> PopulationSpec:

@@ -145,3 +145,16 @@ def add_per_100k(comparison: pd.DataFrame, real_total: float) -> pd.DataFrame:
         f[col] = f[col] * k
     f["measure"] = f["measure"] + "_per_100k"
     return pd.concat([comparison, f], ignore_index=True)
+
+
+def resolve_size(sc: Scenario) -> Scenario:
+    """``sc`` with ``population.size: full`` replaced by the area's real population (England
+    mid-2019: 56.3 million; a place or local composition: its own total), so each simulated
+    person stands for one real person; other sizes unchanged."""
+    from povsim.inputs.schema import FULL_SIZE
+
+    spec = sc.population
+    if spec.size != FULL_SIZE:
+        return sc
+    n = int(round(real_population(area_params(sc))))
+    return sc.model_copy(update={"population": spec.model_copy(update={"size": n})})

@@ -231,13 +231,13 @@ def build_population(
     n_births = int(round(alloc[:, 0].sum())) if births else 0
     n = n0 + n_births * horizon
     pop = _empty_population(n, n0, n_births, real_total, tables.registry)
-    sexes = np.repeat(np.repeat([0, 1], L.N_AGE), alloc.ravel())
-    ages = np.repeat(np.tile(np.arange(L.N_AGE), 2), alloc.ravel())
-    pop.sex[:n0] = sexes
-    pop.age[:n0] = ages
+    # Repeats built in the arrays' own dtypes: no int64 temporaries of the population's size
+    # (450 MB each for England at full scale).
+    pop.sex[:n0] = np.repeat(np.repeat(np.array([0, 1], np.uint8), L.N_AGE), alloc.ravel())
+    pop.age[:n0] = np.repeat(np.tile(np.arange(L.N_AGE, dtype=np.int16), 2), alloc.ravel())
     # Cycling through quintiles over persons ordered by sex and age gives equal fifths within
     # every age-sex group (to one person) and overall.
-    pop.quint[:n0] = np.arange(n0) % 5
+    pop.quint[:n0] = np.resize(np.arange(5, dtype=np.uint8), n0)
     pop.alive[:n0] = 1
     sk = seed_key(seed)
     if n_births:
@@ -397,9 +397,10 @@ def _build_by_quintile(
     n = n0 + n_births * horizon
     pop = _empty_population(n, n0, n_births, real_total, tables.registry)
     cells = by_age.ravel()
-    pop.sex[:n0] = np.repeat(np.repeat([0, 1], L.N_AGE * 5), cells)
-    pop.age[:n0] = np.repeat(np.tile(np.repeat(np.arange(L.N_AGE), 5), 2), cells)
-    pop.quint[:n0] = np.repeat(np.tile(np.arange(5), 2 * L.N_AGE), cells)
+    u8, i16 = np.uint8, np.int16  # the arrays' dtypes: no int64 temporaries of size n0
+    pop.sex[:n0] = np.repeat(np.repeat(np.array([0, 1], u8), L.N_AGE * 5), cells)
+    pop.age[:n0] = np.repeat(np.tile(np.repeat(np.arange(L.N_AGE, dtype=i16), 5), 2), cells)
+    pop.quint[:n0] = np.repeat(np.tile(np.arange(5, dtype=u8), 2 * L.N_AGE), cells)
     pop.alive[:n0] = 1
     sk = seed_key(seed)
     if n_births:

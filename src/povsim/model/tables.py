@@ -154,6 +154,15 @@ RAMP_FROM = {
 LTC_FACTORS = ("ltc1plus", "ltc2plus")
 
 
+# Memo of factor_prevalence: the profiles depend only on the calibration tables (shared,
+# never modified: one DataFrame per calibration folder, see inputs/parameters.py) and, for the
+# LTC factors, one scalar; a sweep rebuilding cell tables for thousands of samples spent most
+# of that time re-deriving them in pandas. Keyed on the tables' identity, which the entry
+# pins (so an id is never reused while its entry lives); values are returned as copies.
+_PREVALENCE_MEMO: dict[tuple, tuple[tuple, np.ndarray]] = {}
+_PREVALENCE_MEMO_SIZE = 256
+
+
 def factor_prevalence(
     mp: ModelParams, factor: str, outside: float = 0.0, ramp_from: int | None = None
 ) -> np.ndarray:
@@ -163,7 +172,26 @@ def factor_prevalence(
     Band means of the national table are preserved (population-weighted within each band);
     the deprivation gradient is a multiplicative ratio by quintile (by sex where the table has
     it), except for long-term conditions, whose quintiles are the national age profile
-    shifted by ``ltc_age_shift_years`` (onset earlier in deprived areas)."""
+    shifted by ``ltc_age_shift_years`` (onset earlier in deprived areas). Memoised per
+    calibration tables (a fresh copy is returned each call)."""
+    shift = (
+        repr(mp.value("ltc_age_shift_years"))
+        if factor in LTC_FACTORS and "ltc_age_shift_years" in mp.scalars
+        else None
+    )
+    frames = (mp.prevalence, mp.gradient, mp.life)
+    key = (*(id(f) for f in frames), factor, outside, ramp_from, shift)
+    hit = _PREVALENCE_MEMO.get(key)
+    if hit is None:
+        if len(_PREVALENCE_MEMO) >= _PREVALENCE_MEMO_SIZE:
+            _PREVALENCE_MEMO.clear()
+        hit = _PREVALENCE_MEMO[key] = (frames, _factor_prevalence(mp, factor, outside, ramp_from))
+    return hit[1].copy()
+
+
+def _factor_prevalence(
+    mp: ModelParams, factor: str, outside: float = 0.0, ramp_from: int | None = None
+) -> np.ndarray:
     rows = mp.prevalence[mp.prevalence["factor"] == factor]
     if rows.empty:
         return np.zeros((2, 5, L.N_AGE))

@@ -10,7 +10,6 @@ import pandas as pd
 
 from povsim.measures.results import Results
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
-from povsim.reporting.run_figures import write_figures
 from povsim.reporting.run_report import write_report
 from povsim.reporting.summary import ARM_UNITS, summary
 from povsim.reporting.workbook import WORKBOOK, write_workbook
@@ -104,6 +103,10 @@ def write_outputs(
         write_manifest(tmp / "manifest.json", manifest)
         if figures:
             say("drawing figures")
+            # Imported here: matplotlib is a third of the CLI's start-up, and --no-figures
+            # (and every caller writing tables only) never needs it.
+            from povsim.reporting.run_figures import write_figures
+
             write_figures(
                 frame,
                 tmp / "figures",

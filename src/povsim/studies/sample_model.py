@@ -154,6 +154,7 @@ class ScenarioModel:
                 raw_tables=OrderedDict(),
                 pops=OrderedDict(),
                 fitted=OrderedDict(),
+                params=OrderedDict(),
                 baselines=OrderedDict(),
                 lock=threading.Lock(),
                 area=area_params(sc),
@@ -188,14 +189,24 @@ class ScenarioModel:
         model_key = tuple(float(row[j]) for j in c["model_cols"])
         fit_key = tuple(float(row[j]) for j in c["param_cols"])
         table_key = tuple(float(row[j]) for j in c["table_cols"])
-        mp = load_params(sc.parameters)
-        if c["area"].composition is not None:  # a local area: its people and local fit
-            mp = dataclasses.replace(
-                mp,
-                composition=c["area"].composition,
-                fitted={**mp.fitted, **{k: v for k, v in c["area"].fitted.items() if k == "local"}},
-            )
-        econ = EconomicSettings.from_params(mp)  # utilities and discount rates
+        # The parameters depend on the sample's parameter values only (read-only once built),
+        # so rows that change only interventions or loops share them.
+        params = c["params"].get(fit_key)
+        if params is None:
+            mp = load_params(sc.parameters)
+            if c["area"].composition is not None:  # a local area: its people and local fit
+                mp = dataclasses.replace(
+                    mp,
+                    composition=c["area"].composition,
+                    fitted={
+                        **mp.fitted,
+                        **{k: v for k, v in c["area"].fitted.items() if k == "local"},
+                    },
+                )
+            # utilities and discount rates; national rates where a group has nobody
+            params = (mp, EconomicSettings.from_params(mp), fallback_mx(mp))
+            _lru_put(c["params"], fit_key, params, 4)
+        mp, econ, fallback = params
         fitted = c["fitted"].get(fit_key)
         if fitted is None:
             raw_tables = c["raw_tables"].get(table_key)
@@ -231,7 +242,6 @@ class ScenarioModel:
             _lru_put(c["fitted"], fit_key, fitted, 4)
         tables, pop0 = fitted
         weight = float(pop0.weight[0])
-        fallback = fallback_mx(mp)
 
         def run_arm(ivs: list) -> tuple[ArmLevels, Inequality]:
             prog = Programme.build(ivs, mp, seed, spec.start_year, h)

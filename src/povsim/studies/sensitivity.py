@@ -466,9 +466,11 @@ def run_sensitivity(
     say = phase or (lambda text: None)
     from povsim.inputs import uncertainty as U
     from povsim.inputs.unit_costs import load_unit_costs
+    from povsim.model.area import resolve_size
     from povsim.studies.sample_model import ScenarioModel
 
     load_unit_costs()  # a bad unit-cost table stops here, not in a worker
+    sc = resolve_size(sc)  # size `full`: the area's real population
     names = U.names(sc)
     check_design_size(method, n, len(names), second_order)
     say(f"sampling the {method} design ({len(names)} uncertain inputs)")

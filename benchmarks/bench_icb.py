@@ -1,0 +1,141 @@
+"""An ICB-sized what-if in a warm process, and the CLI's fixed start-up (issue 17 goal 3).
+
+    python benchmarks/bench_icb.py                     # both, ~1-2 minutes
+    python benchmarks/bench_icb.py --json benchmarks/results/icb.json
+
+* *Warm what-if*: ``povsim.run`` on the Core20 warm-homes arm against the baseline (2 arms),
+  300,000 persons x 30 years, in this process after one untimed call (Numba cache load,
+  the calibration tables read, the prepared population cached); median of ``--repeats``
+  calls, with its parts: the two arms' simulation (kernel, interventions, loops) and the rest
+  (tables of results, contrasts). ``povsim.run``'s defaults: no decomposition, no loops-off
+  rerun (``povsim run`` asks for both; they are extra arms and a Shapley pass).
+* *CLI start-up*: ``povsim run scenarios/baseline.yaml --size 1000 -q`` end to end in a fresh
+  interpreter (imports, Numba cache load, a 1,000-person run with the loops-off rerun and the
+  decomposition, every output file), with and without figures; median of 3. Also the bare
+  interpreter and ``import povsim.cli`` + the run's imports alone.
+
+The machine is shared: each figure comes with the CPU time other processes used meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_scale import CpuOthers  # noqa: E402
+
+WARM = ROOT / "scenarios" / "warm_homes_core20.yaml"
+BASE = ROOT / "scenarios" / "baseline.yaml"
+
+
+def warm_what_if(size: int, horizon: int, repeats: int) -> dict:
+    import povsim
+    from povsim.engine import simulate as S
+    from povsim.inputs.loader import load_scenario
+
+    sc = load_scenario(WARM, {"population.size": size, "population.horizon": horizon})
+    first = next(iter(sc.arms))
+    sc = sc.model_copy(update={"arms": {first: sc.arms[first]}})  # baseline + 1 arm
+    t = time.perf_counter()
+    povsim.run(sc)
+    cold = time.perf_counter() - t
+    sim_time = [0.0]
+    real_simulate = S.simulate
+
+    def timed(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return real_simulate(*a, **k)
+        finally:
+            sim_time[0] += time.perf_counter() - t0
+
+    import povsim.studies.run as R
+
+    walls, sims, others = [], [], []
+    R.simulate = timed  # type: ignore[assignment]
+    try:
+        for _ in range(repeats):
+            sim_time[0] = 0.0
+            with CpuOthers() as cpu:
+                res = povsim.run(sc)
+            walls.append(cpu.wall)
+            sims.append(sim_time[0])
+            others.append(cpu.other)
+    finally:
+        R.simulate = real_simulate  # type: ignore[assignment]
+    i = walls.index(statistics.median(walls)) if repeats % 2 else 0
+    py = res.manifest["simulated_person_years"]
+    return {
+        "persons": size,
+        "years": horizon,
+        "arms": res.manifest["arms"],
+        "first_call_s": round(cold, 2),
+        "warm_median_s": round(statistics.median(walls), 3),
+        "warm_min_s": round(min(walls), 3),
+        "simulation_s_of_median": round(sims[i], 3),
+        "rest_s_of_median": round(walls[i] - sims[i], 3),
+        "person_years": py,
+        "person_years_per_s": round(py / statistics.median(walls)),
+        "other_cpu_s_per_call": round(statistics.median(others), 1),
+    }
+
+
+def _wall(cmd: list[str], repeats: int = 3) -> dict:
+    walls, others = [], []
+    for _ in range(repeats):
+        with CpuOthers() as cpu:
+            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+        walls.append(cpu.wall)
+        others.append(cpu.other)
+    return {
+        "median_s": round(statistics.median(walls), 2),
+        "min_s": round(min(walls), 2),
+        "other_cpu_s": round(statistics.median(others), 1),
+    }
+
+
+def cli_start_up() -> dict:
+    py = sys.executable
+    out: dict = {"interpreter": _wall([py, "-c", "pass"])}
+    out["imports"] = _wall(
+        [py, "-c", "import povsim.cli, povsim.studies.run, povsim.reporting.outputs"]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run = [py, "-m", "povsim", "run", str(BASE), "--size", "1000", "-q"]
+        _wall([*run, "-o", f"{tmp}/warmup"], 1)  # Numba cache files and page cache warm
+        out["run_1000_no_figures"] = _wall([*run, "--no-figures", "-o", f"{tmp}/a"])
+        out["run_1000_with_figures"] = _wall([*run, "-o", f"{tmp}/b"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=300_000)
+    ap.add_argument("--horizon", type=int, default=30)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    out = {"what_if": warm_what_if(args.size, args.horizon, args.repeats)}
+    print(json.dumps(out["what_if"]), flush=True)
+    if not args.no_cli:
+        out["cli"] = cli_start_up()
+        print(json.dumps(out["cli"]), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""What issue 17's speed-ups must not change: caches give the numbers of the uncached path bit
+for bit, and `population.size: full` means the area's real population. No timings here (they
+are in benchmarks/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+import pytest
+
+import povsim
+from povsim.cli import SIZE_OR_FULL
+from povsim.inputs import uncertainty as U
+from povsim.inputs.errors import ScenarioError
+from povsim.inputs.loader import load_scenario, scenario_from_dict
+from povsim.inputs.parameters import load_params
+from povsim.model import tables as T
+from povsim.model.area import area_params, real_population, resolve_size
+from povsim.model.population import single_year_counts
+from povsim.studies import run as R
+from povsim.studies.sample_model import ScenarioModel
+from povsim.studies.sensitivity import make_design
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = str(REPO / "scenarios" / "baseline.yaml")
+WARM = str(REPO / "scenarios" / "warm_homes_core20.yaml")
+ENGLAND_CSV = REPO / "calibration" / "composition_england_mid2019.csv"
+
+
+def _uncached_prevalence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cell tables as before the memo: every profile derived afresh."""
+    monkeypatch.setattr(
+        T,
+        "factor_prevalence",
+        lambda mp, f, outside=0.0, ramp_from=None: T._factor_prevalence(mp, f, outside, ramp_from),
+    )
+
+
+def test_memoised_cell_tables_equal_fresh_ones(monkeypatch):
+    mp = load_params({"turnover_cold_home": 0.12, "ltc_age_shift_years": [6, 4, 3, 1, 0]})
+    cached = [T.build_cell_tables(mp) for _ in range(2)]  # the second from the memo
+    _uncached_prevalence(monkeypatch)
+    fresh = T.build_cell_tables(mp)
+    for name in fresh.__dataclass_fields__:
+        want = getattr(fresh, name)
+        for got in cached:
+            if isinstance(want, np.ndarray):
+                assert np.array_equal(getattr(got, name), want), name
+    # a caller writing into its profile does not change the memo's
+    p = T.factor_prevalence(mp, "employed")
+    p[:] = -1.0
+    assert T.factor_prevalence(mp, "employed").min() >= 0.0
+
+
+def test_small_sobol_sweep_equals_the_uncached_per_run_path(monkeypatch):
+    """A Sobol sweep with model and intervention inputs (3 of each kind of row), cached
+    (tables, parameters, populations, baselines shared between rows) against every row run
+    alone with nothing memoised, at the same seed: identical outputs."""
+    sc = load_scenario(
+        REPO / "benchmarks" / "sensitivity_10param.yaml",
+        {"population.size": 1500, "population.horizon": 5},
+    )
+    design = make_design("sobol", U.names(sc), 1, sc.seed)
+    rows = U.to_values(sc, design.u)[:8]  # A, B and the first AB rows: both kinds of input
+    cached = ScenarioModel(sc, token="cached").evaluate(rows)
+    _uncached_prevalence(monkeypatch)
+    alone = np.vstack(
+        [ScenarioModel(sc, token=f"alone{i}").evaluate(rows[i : i + 1]) for i in range(len(rows))]
+    )
+    assert np.array_equal(cached, alone, equal_nan=True)
+    assert np.isfinite(cached[:, 0]).all()
+
+
+def test_warm_run_reuses_the_prepared_population_without_changing_numbers():
+    sc = load_scenario(WARM, {"population.size": 3000, "population.horizon": 4})
+    R._PREPARED.clear()
+    first = povsim.run(sc)
+    assert len(R._PREPARED) == 1
+    (_, _, cached_pop) = next(iter(R._PREPARED.values()))
+    before = cached_pop.copy()
+    second = povsim.run(sc)  # from the cache
+    pd.testing.assert_frame_equal(first.frame, second.frame, check_exact=True)
+    pd.testing.assert_frame_equal(first.comparison, second.comparison, check_exact=True)
+    for name in ("alive", "age", "smoke", "bins", "zinc", "transfer"):
+        assert np.array_equal(getattr(cached_pop, name), getattr(before, name)), name
+    # another seed is another population
+    third = povsim.run(sc, seed=sc.seed + 1)
+    assert not first.frame.value.equals(third.frame.value)
+
+
+def test_size_full_is_the_real_population():
+    sc = load_scenario(BASE, {"population.size": "full"})
+    assert sc.population.size == "full"
+    n = resolve_size(sc).population.size
+    assert n == round(single_year_counts(load_params()).sum())
+    assert 56_000_000 < n < 56_500_000  # England mid-2019: 56.3 million
+    assert resolve_size(load_scenario(BASE)).population.size == 200_000  # others unchanged
+
+
+def test_size_full_local_area_runs_one_person_per_real_person(tmp_path):
+    src = pd.read_csv(ENGLAND_CSV, comment="#", skipinitialspace=True)
+    src["count"] = np.round(src["count"] / 20_000)  # a small area: ~2,800 persons
+    comp = tmp_path / "area.csv"
+    src[["sex", "age_min", "age_max", "quintile", "count"]].to_csv(comp, index=False)
+    data = {
+        "extends": BASE,
+        "name": "small_area",
+        "population": {"area": "local", "composition": str(comp), "size": "full", "horizon": 2},
+        "feedbacks": {"capacity": {"enabled": False}, "trust": {"enabled": False}},
+        "arms": {},
+    }
+    sc = scenario_from_dict(data, source=str(tmp_path / "area.yaml"))
+    real = real_population(area_params(sc))
+    res = povsim.run(sc, decomposition=True)
+    assert res.manifest["size"] == round(real) == int(src["count"].sum())
+    assert res.manifest["real_persons_per_simulated_person"] == pytest.approx(1.0)
+    assert res.manifest["full_scale"] == {"skipped": ["decomposition"]}
+    assert res.decomposition is None
+
+
+@pytest.mark.parametrize("bad", [50, "fulll", 2.5, 30_000_000])
+def test_bad_size_is_one_line_naming_full(bad):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(BASE, {"population.size": bad})
+    msg = str(e.value)
+    assert "\n" not in msg and "population.size" in msg and "`full`" in msg
+
+
+def test_cli_size_accepts_full_or_a_size_in_range():
+    assert SIZE_OR_FULL.convert("full", None, None) == "full"
+    assert SIZE_OR_FULL.convert("1000", None, None) == 1000
+    for bad in ("50", "lots"):
+        with pytest.raises(click.BadParameter):
+            SIZE_OR_FULL.convert(bad, None, None)
