@@ -32,6 +32,7 @@ import numpy as np
 
 from povsim.engine import kernel as K
 from povsim.inputs import layout as L
+from povsim.model import households as HH
 from povsim.model.registry import FACTOR, SMOKING
 from povsim.model.rng import _C1, _NORM_TABLE, C2, GOLDEN
 
@@ -114,6 +115,87 @@ def approx_normal(h: np.ndarray, draw: int) -> np.ndarray:
     return _NORM_TABLE[k] * (1.0 - f) + _NORM_TABLE[k + 1] * f
 
 
+# --- the household pre-pass --------------------------------------------------------------------
+
+_LIBM_EXP = np.frompyfunc(math.exp, 1, 1)
+_LIBM_LOG = np.frompyfunc(math.log, 1, 1)
+
+
+def libm_exp(x: np.ndarray) -> np.ndarray:
+    """exp by the C library, element by element, as compiled Numba code calls it: NumPy's own
+    vectorised exp differs from it in the last bit for about 5% of arguments."""
+    return _LIBM_EXP(x).astype(np.float64) if x.size else np.zeros(0)
+
+
+def libm_log(x: np.ndarray) -> np.ndarray:
+    """log by the C library, element by element (as :func:`libm_exp`)."""
+    return _LIBM_LOG(x).astype(np.float64) if x.size else np.zeros(0)
+
+
+def pool_income_numpy(
+    ptr,
+    members,
+    hh,
+    alive,
+    age,
+    sex,
+    quint,
+    zinc,
+    work,
+    transfer,
+    inc_mu,
+    family_shift,
+    sigma,
+    log_replacement,
+    working_age_max,
+    log_out,
+    tr_out,
+):
+    """Same contract as :func:`povsim.model.households.pool_income`, on whole arrays: every
+    household sum is an unbuffered ``np.add.at`` over its members in the CSR order the
+    compiled loop adds them in, and exp and log are the C library's, so the doubles agree bit
+    for bit."""
+    n_hh = ptr.shape[0] - 1
+    hh_of = np.repeat(np.arange(n_hh), np.diff(ptr))
+    live = alive[members] != 0
+    m = members[live]
+    h = hh_of[live]
+    a = age[m].astype(np.int64)
+    q = quint[m].astype(np.int64)
+    c = (sex[m].astype(np.int64) * L.N_Q + q) * L.N_AGE + a
+    ly = inc_mu[c] + sigma * zinc[m]
+    out_of_work = (a <= working_age_max) & (work[m] != 0)
+    ly = np.where(out_of_work, ly + log_replacement, ly)
+    earn = a >= HH.EARNER_AGE
+    total = np.zeros(n_hh)
+    np.add.at(total, h[earn], libm_exp(ly[earn]))
+    tr = transfer[m]
+    # Transfers are added in person order over all persons (the compiled loop's order).
+    payers = np.flatnonzero((alive != 0) & (transfer != 0.0))
+    paid = np.zeros(n_hh)
+    np.add.at(paid, hh[payers], transfer[payers])
+    n14 = np.bincount(h[a >= HH.OECD_ADULT_AGE], minlength=n_hh)
+    n_under = np.bincount(h[a < HH.OECD_ADULT_AGE], minlength=n_hh)
+    earners = np.bincount(h[earn], minlength=n_hh)
+    child = np.bincount(h[a <= HH.CHILD_MAX], minlength=n_hh) > 0
+    q_h = np.zeros(n_hh, np.int64)
+    q_h[h] = q
+    fam = libm_exp(np.asarray(family_shift, np.float64))
+    total = np.where(child, total * fam[q_h], total)
+    scale = HH.OECD_FIRST + HH.OECD_OTHER * (n14 - 1) + HH.OECD_CHILD * n_under
+    pooled = earners[h] > 0
+    hp = np.unique(h[pooled])
+    log_e = np.zeros(n_hh)
+    log_e[hp] = libm_log(total[hp] / scale[hp])
+    share = np.zeros(n_hh)
+    share[hp] = paid[hp] / scale[hp]
+    log_out[m[pooled]] = log_e[h[pooled]]
+    tr_out[m[pooled]] = share[h[pooled]]
+    own = ~pooled
+    log_out[m[own]] = ly[own]
+    tr_out[m[own]] = tr[own]
+
+
 # --- the yearly step -------------------------------------------------------------------------
 
 
@@ -157,7 +239,6 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     chunk = (n + n_chunks - 1) // n_chunks
     inc_rho = sc.inc_rho
     shock_sd = float(np.sqrt(1.0 - inc_rho * inc_rho))
-    log_repl = math.log(sc.replacement)
     log_line = math.log(sc.poverty_line)  # libm, as the kernel's np.log of a scalar
     if not tallies.flags.c_contiguous:
         raise ValueError("tallies must be C-contiguous (n_chunks, N_CELL, n_stats)")
@@ -176,12 +257,10 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     emp = wk == 0
     sick = wk == 2
 
-    # Income (one place: a household pre-pass would supply log_inc instead), transfer,
-    # poverty (an output) and the lagged exposure.
-    ly = pc[:, K.P_INCMU] + sc.inc_sigma * p.zinc[idx]
-    ly = ly + np.where((a <= sc.working_age_max) & (wk != 0), log_repl, 0.0)
-    p.log_inc[idx] = ly
-    tr = p.transfer[idx]
+    # Income (one place: the household pre-pass's log income before transfers and the
+    # person's share of the household's transfers), poverty (an output), lagged exposure.
+    ly = p.log_inc[idx]
+    tr = p.tr_share[idx]
     yt = ly.copy()
     has_tr = np.flatnonzero(tr != 0.0)
     for j in has_tr:  # libm exp and log, as the compiled kernel
@@ -308,13 +387,16 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
 @contextlib.contextmanager
 def numpy_kernel():
     """Within the block, :func:`povsim.engine.simulate.simulate` steps years with the NumPy twin
-    (it calls ``povsim.engine.kernel.step_year`` through the module, so the loop is unchanged)."""
-    saved = K.step_year
+        and the household pre-pass with its NumPy twin (both are called through their modules,
+    ``povsim.engine.kernel.step_year`` and ``povsim.model.households.pool_income``, so the loop is
+    unchanged)."""
+    saved, saved_pool = K.step_year, HH.pool_income
     K.step_year = step_year_numpy
+    HH.pool_income = pool_income_numpy
     try:
         yield
     finally:
-        K.step_year = saved
+        K.step_year, HH.pool_income = saved, saved_pool
 
 
 def compare_states(pa, pb) -> dict[str, int]:

@@ -111,23 +111,26 @@ def test_stopped_transfer_fades_at_documented_rate(mp, base):
             SEED,
             hooks=[hook],
             progress=lambda t, p=pop, s=seen: s.append(
-                (p.inc_exp.copy(), p.log_inc.copy(), p.alive.copy())
+                (p.inc_exp.copy(), p.log_inc.copy(), p.alive.copy(), p.tr_share.copy())
             ),
         )
         snaps[arm] = seen
     ok = (pop0.quint == 0) & (pop0.alive == 1)
     for t in range(8):
-        eb, yb, ab = snaps["base"][t]
-        ep, yp, ap = snaps["paid"][t]
+        eb, yb, ab, _ = snaps["base"][t]
+        ep, yp, ap, _ = snaps["paid"][t]
         ok &= (ab == 1) & (ap == 1) & (yb == yp)  # alive, same income before transfers
     assert ok.sum() > 1000
     excess = np.array([snaps["paid"][t][0][ok] - snaps["base"][t][0][ok] for t in range(8)])
     assert (excess[:4] > 0).all()
     for t in range(4, 8):  # stopped: excess_t = lam * excess_{t-1}
         np.testing.assert_allclose(excess[t], lam * excess[t - 1], rtol=1e-9, atol=1e-12)
-    # First paid year: the exposure moves (1 - lam) of the way to log(income + transfer).
+    # First paid year: the exposure moves (1 - lam) of the way to log(income + transfer), the
+    # transfer being the person's share of the household's: £3,000 per member / OECD scale.
     y0 = snaps["base"][0][1][ok]
-    np.testing.assert_allclose(excess[0], (1 - lam) * (np.log(np.exp(y0) + 3000.0) - y0), rtol=1e-9)
+    tr0 = snaps["paid"][0][3][ok]
+    assert (tr0 >= 3000.0 - 1e-9).all()  # k members paid, OECD scale at most k
+    np.testing.assert_allclose(excess[0], (1 - lam) * (np.log(np.exp(y0) + tr0) - y0), rtol=1e-9)
 
 
 def test_zero_transfer_is_the_baseline(mp, base):

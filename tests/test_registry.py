@@ -21,12 +21,13 @@ from povsim.reporting import run_figures
 
 _NS_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "numpy_step.py"
 
-# The one registry row of the new factor (the next free draw numbers: 12 yearly, 14 at birth).
+# The one registry row of the new factor (the next free draw numbers: 12 yearly, 18 at
+# creation, since 14-17 are the households').
 DUMMY = Factor(
     "dummy",
     attr="dummy",
     draw=12,
-    init_draw=14,
+    init_draw=18,
     turnover="turnover_dummy",
     measure="dummy_share",
     label="Dummy factor (% adults)",
@@ -157,7 +158,7 @@ def test_factor_without_effects_changes_no_existing_number(dummy_registry, tmp_p
 
 def test_registry_refuses_a_reused_draw_number():
     clash = Factor(
-        "clash", attr="clash", draw=5, init_draw=15, turnover="t", measure="m", label="m"
+        "clash", attr="clash", draw=5, init_draw=19, turnover="t", measure="m", label="m"
     )
     with pytest.raises(ValueError, match="draw number 5 used by both 'alcohol_risk' and 'clash'"):
         Registry(FACTORS + (clash,))

@@ -89,9 +89,10 @@ def test_summary_has_the_arm_headline(written):
     h = s["arms"]["warm"]
     assert h["year"] == 2024
     assert h["hle0_change"]["1"]["value"] > 0  # core20 warm homes: HLE rises in Q1
-    # Q5 is not reached; at 4,000 persons its empty ages borrow the all-quintile rate
-    # (measures/results.py rates), which Q1's gain moves by a hair.
-    assert abs(h["hle0_change"]["5"]["value"]) < 0.01
+    # Q5 is reached only through the feedback loops (service capacity, trust), which the
+    # baseline switches on: whole warmed households in Q1 now move them a little; at 4,000
+    # persons its empty ages also borrow the all-quintile rate (measures/results.py rates).
+    assert abs(h["hle0_change"]["5"]["value"]) < 0.1 * h["hle0_change"]["1"]["value"]
     assert h["inequality_change"]["all"]["hle0_gap"]["value"] < 0
     assert h["healthy_years_gained"]["value"] > 0
     assert h["participants"]["value"] > 0 and h["cost"]["value"] > 0

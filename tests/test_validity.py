@@ -103,6 +103,41 @@ CASES = [
 ]
 
 
+# Household composition (issue 16): shares that do not sum to 1, a negative share, an unknown
+# household type; a negative child-poverty target.
+CASES += [
+    (
+        "household_composition.csv",
+        lambda t: t.replace(
+            "household_type,all,lone_parent,0.07,", "household_type,all,lone_parent,0.17,"
+        ),
+        "household_type,all,other,",
+        "sum to 1.1000",
+    ),
+    (
+        "household_composition.csv",
+        lambda t: t.replace(
+            "household_type,all,couple_no_children,0.28,",
+            "household_type,all,couple_no_children,-0.28,",
+        ),
+        "household_type,all,couple_no_children,",
+        "column share",
+    ),
+    (
+        "household_composition.csv",
+        lambda t: t.replace("household_type,all,lone_parent,", "household_type,all,single_parent,"),
+        "household_type,all,single_parent,",
+        "unknown household type; got 'single_parent'; allowed one_person",
+    ),
+    (
+        "child_poverty_by_quintile.csv",
+        lambda t: t.replace("3,0.1900,", "3,-0.1900,"),
+        "3,-0.1900,",
+        "column value",
+    ),
+]
+
+
 @pytest.mark.parametrize("name,edit,line_start,words", CASES)
 def test_bad_calibration_table_is_one_line_exit_2(
     tmp_path, monkeypatch, name, edit, line_start, words

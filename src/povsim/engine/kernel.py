@@ -206,17 +206,6 @@ def _binary_step(x, u, inc, rem):
 
 
 @njit(inline="always", cache=True)
-def log_income_of(mu, sigma, z, age, work, working_age_max, log_replacement):
-    """Log equivalised household income (£ per year) before transfers: the cell's location,
-    the person's income potential and, at working ages out of work (state 1 or 2; a child in
-    a workless household), the replacement ratio."""
-    y = mu + sigma * z
-    if age <= working_age_max and work != 0:
-        y += log_replacement
-    return y
-
-
-@njit(inline="always", cache=True)
 def _dies(u, h):
     """u < 1 - exp(-h) without computing exp for almost everyone: 1 - exp(-h) lies in
     [h - h^2/2, h], so only draws inside that narrow band need the exact value."""
@@ -334,13 +323,14 @@ def _make_step_year(lay: KernelLayout):
         person-year.
 
         Income interface (one place): ``ly``, the person's log equivalised household income
-        (log £ per year, before transfers), is computed by ``log_income_of`` from the cell,
-        the income potential and the work state, and written to ``persons.log_inc``. A
-        pre-pass that pools income within households writes ``persons.log_inc`` before the
-        step instead; the swap is the one line ``ly = log_income_of(...)`` ->
-        ``ly = log_inc[i]``. Everything downstream (transfer, poverty, the lagged exposure
-        ``L <- lam L + (1 - lam) log(income + transfer)`` in ``persons.inc_exp``, the health
-        effects ``exp(beta_o (L - inc_ref))``) reads only ``ly`` and ``transfer``.
+        (log £ per year, before transfers), and ``tr``, the person's share of the transfers
+        paid to the household (£ per year, paid / OECD scale), are read from
+        ``persons.log_inc`` and ``persons.tr_share``, which the household pre-pass
+        (model/households.py ``pool_income``, called by engine/simulate.py before each step)
+        writes from the members' cells, income potentials and work states. Everything
+        downstream (poverty, the lagged exposure ``L <- lam L + (1 - lam) log(income +
+        transfer)`` in ``persons.inc_exp``, the health effects ``exp(beta_o (L - inc_ref))``)
+        reads only ``ly`` and ``tr``.
 
         Results are bit-identical to the direct formulation: effect products are tabulated
         by exposure code with the same arithmetic, per-cell quotients are the same
@@ -365,7 +355,7 @@ def _make_step_year(lay: KernelLayout):
         log_inc = persons.log_inc
         inc_exp = persons.inc_exp
         frail_or = persons.frail_or
-        transfer = persons.transfer
+        tr_share = persons.tr_share
         mort_mult = persons.mort_mult
         ltc_mult = persons.ltc_mult
         weight = persons.weight
@@ -377,9 +367,7 @@ def _make_step_year(lay: KernelLayout):
         itab = year.income_tab
         wrr = year.work_rr
         sc = year.scalars
-        inc_sigma = sc.inc_sigma
         inc_rho = sc.inc_rho
-        working_age_max = sc.working_age_max
         adult_age = sc.adult_age
         inc_lag = sc.inc_lag
         inc_lag1 = 1.0 - inc_lag
@@ -389,7 +377,6 @@ def _make_step_year(lay: KernelLayout):
         n_chunks = tallies.shape[0]
         chunk = (n + n_chunks - 1) // n_chunks
         shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
-        log_repl = np.log(sc.replacement)
         log_line = np.log(sc.poverty_line)
         eff_h = eff[0]
         eff_m = eff[1]
@@ -423,11 +410,10 @@ def _make_step_year(lay: KernelLayout):
                 wk = np.int64(work[i])
                 emp = np.int64(wk == 0)
                 sick = np.int64(wk == 2)
-                ly = log_income_of(
-                    pc[P_INCMU], inc_sigma, zinc[i], a, wk, working_age_max, log_repl
-                )
-                log_inc[i] = ly
-                tr = transfer[i]
+                # Income, the one place: the household pre-pass's log equivalised income
+                # before transfers and this person's share of the household's transfers.
+                ly = log_inc[i]
+                tr = tr_share[i]
                 if tr == 0.0:
                     yt = ly
                 else:

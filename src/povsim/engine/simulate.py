@@ -13,14 +13,15 @@ from povsim.engine import kernel as K
 from povsim.engine.blocks import BlockTally
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import ModelParams, calibration_params
+from povsim.model import population as P
 from povsim.model.population import (
     Population,
     build_population,
     cell_index,
     effect_product_np,
+    fit_household_income,
     fit_to_population,
     income_effect_np,
-    log_income_np,
     shrunk_cell_mean,
 )
 from povsim.model.registry import REGISTRY, Registry
@@ -64,6 +65,7 @@ def prepare(
     base = calibration_params(mp)
     tables = build_cell_tables(base, registry)
     pop = build_population(base, tables, size, horizon, seed, births, composition)
+    fit_household_income(tables, pop, base)
     fit_to_population(tables, pop, base)
     fit_smoking_age(tables, pop, base)
     if base is not mp:
@@ -110,10 +112,10 @@ def person_mort_factor(tables: CellTables, pop: Population, mp: ModelParams) -> 
 
 
 def poverty_flags(tables: CellTables, pop: Population, mp: ModelParams) -> np.ndarray:
-    """1.0 for each person below the poverty line this year, income plus transfer (as the
-    kernel computes it; an output measure, not an exposure)."""
-    y = np.exp(log_income_np(pop, tables, mp)) + pop.transfer
-    return (y < tables.poverty_line).astype(float)
+    """1.0 for each person below the poverty line this year: equivalised household income plus
+    the person's share of the household's transfers (from the household pre-pass, as the
+    kernel reads it; an output measure, not an exposure)."""
+    return (P.equivalised_income(pop, tables, mp) < tables.poverty_line).astype(float)
 
 
 def fit_smoking_age(tables: CellTables, pop: Population, mp: ModelParams) -> None:
@@ -193,6 +195,10 @@ def simulate(
             hook(t, pop, tables, ctx)
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
+        # The household pre-pass: this year's log equivalised household incomes before
+        # transfers and each member's share of the hooks' transfers, into pop.log_inc and
+        # pop.tr_share, the year step's one income input.
+        P.household_income(pop, tables, mp, out=(pop.log_inc, pop.tr_share))
         if blocks is not None:
             blocks.before(pop.alive, pop.age, pop.sex, pop.quint)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)

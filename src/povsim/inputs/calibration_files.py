@@ -181,6 +181,80 @@ def check_intervention_gradients(df: pd.DataFrame, path: Path) -> None:
             raise _fail(path, last, "applies_to", f"programme {prog}: differs between rows")
 
 
+# Household composition (household_composition.csv): the items and the categories each allows.
+HOUSEHOLD_TYPES = (
+    "one_person",
+    "couple_no_children",
+    "couple_with_children",
+    "lone_parent",
+    "other",
+)
+HOUSEHOLD_ITEMS = {
+    "household_type": HOUSEHOLD_TYPES,
+    "children_per_family": ("1", "2", "3", "4"),
+    "mother_age": ("16-19", "20-24", "25-29", "30-34", "35-39", "40-45"),
+}
+SHARE_TOLERANCE = 1e-3  # shares of an item and quintile must sum to 1 within this
+
+
+def check_households(df: pd.DataFrame, path: Path) -> None:
+    """Household composition: known item and category, quintile all or 1-5, share 0-1, each
+    category at most once and the shares of every item and quintile summing to 1 (within
+    :data:`SHARE_TOLERANCE`), every item present for quintile ``all``."""
+    _require(df, path, ("item", "quintile", "category", "share"))
+    lines = _lines(path)
+    if not len(df):
+        raise _fail(path, None, "item", "no rows", allowed=", ".join(HOUSEHOLD_ITEMS))
+    _numbers(df, path, lines, "share", 0.0, 1.0, "a share from 0 to 1")
+    seen: dict[tuple[str, str], dict[str, int]] = {}
+    for k, r in enumerate(df.itertuples()):
+        item, cat, q = str(r.item), str(r.category), str(r.quintile)
+        if item not in HOUSEHOLD_ITEMS:
+            raise _fail(path, lines[k], "item", "unknown item", item, ", ".join(HOUSEHOLD_ITEMS))
+        if cat not in HOUSEHOLD_ITEMS[item]:
+            raise _fail(
+                path,
+                lines[k],
+                "category",
+                f"unknown {item.replace('_', ' ')}",
+                cat,
+                ", ".join(HOUSEHOLD_ITEMS[item]),
+            )
+        if q not in ("all", "1", "2", "3", "4", "5"):
+            raise _fail(path, lines[k], "quintile", "unknown quintile", q, "all, 1-5")
+        block = seen.setdefault((item, q), {})
+        if cat in block:
+            raise _fail(path, lines[k], "category", f"{item} {cat} appears twice for quintile {q}")
+        block[cat] = k
+    for (item, q), block in seen.items():
+        total = float(sum(float(df["share"].iloc[k]) for k in block.values()))
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            last = lines[max(block.values())]
+            raise _fail(
+                path,
+                last,
+                "share",
+                f"{item} shares for quintile {q} sum to {total:.4f}",
+                allowed=f"a sum of 1 (within {SHARE_TOLERANCE})",
+            )
+    for item in HOUSEHOLD_ITEMS:
+        if (item, "all") not in seen:
+            raise _fail(path, None, "item", f"no rows of {item} for quintile all")
+
+
+def check_child_poverty(df: pd.DataFrame, path: Path) -> None:
+    """Child-poverty targets: quintiles 1-5 exactly once, values shares 0-1."""
+    _require(df, path, ("quintile", "value"))
+    lines = _lines(path)
+    _numbers(df, path, lines, "quintile", 1, 5, "a quintile 1-5")
+    _numbers(df, path, lines, "value", 0.0, 1.0, "a share from 0 to 1")
+    qs = sorted(int(q) for q in df.quintile)
+    if qs != [1, 2, 3, 4, 5]:
+        raise _fail(
+            path, lines[-1] if lines else None, "quintile", "quintiles 1-5 not each once", qs
+        )
+
+
 PERSPECTIVES = ("nhs", "social_care", "local_government", "exchequer", "society")
 # Unit-cost items each perspective may carry (calibration/unit_costs.csv).
 UNIT_COST_ITEMS = {

@@ -135,7 +135,7 @@ class Eligibility(BaseModel):
         description="true: only persons in relative income poverty (below 60% of the median "
         "equivalised household income)",
     )
-    with_children: bool = False  # households with children: persons aged 0-15 and adults 20-49
+    with_children: bool = False  # persons in a household with a dependent child (aged 0-15)
     with_ltc: bool = False  # at least one long-term condition
     # Household equivalised income before transfers below this (£ per year); None: any.
     income_below: Number | None = Field(

@@ -19,7 +19,9 @@ import pandas as pd
 import yaml
 
 from povsim.inputs.calibration_files import (
+    check_child_poverty,
     check_gradient,
+    check_households,
     check_intervention_gradients,
     check_prevalence,
     check_rr_by_age,
@@ -81,6 +83,12 @@ def _load_raw(directory: str) -> dict[str, Any]:
     check_gradient(raw["gradient"], d / "prevalence_gradient_by_quintile.csv")
     if len(raw["rr_by_age"]):
         check_rr_by_age(raw["rr_by_age"], d / "relative_risks_by_age.csv")
+    raw["households"] = read_table("household_composition.csv", d)
+    raw["households"]["quintile"] = raw["households"]["quintile"].astype(str)
+    raw["households"]["category"] = raw["households"]["category"].astype(str)
+    check_households(raw["households"], d / "household_composition.csv")
+    raw["child_poverty"] = read_table("child_poverty_by_quintile.csv", d)
+    check_child_poverty(raw["child_poverty"], d / "child_poverty_by_quintile.csv")
     fitted = d / "fitted.yaml"
     raw["fitted"] = yaml.safe_load(fitted.read_text()) if fitted.exists() else None
     return raw
@@ -115,6 +123,10 @@ class ModelParams:
     # Uptake and effect of interventions by quintile (intervention_gradients.csv): the
     # defaults an intervention block takes unless it sets uptake/effect_by_quintile.
     intervention_gradients: pd.DataFrame | None = None
+    # Household composition (item, quintile, category, share; household_composition.csv) and
+    # the child-poverty target by IMD quintile (child_poverty_by_quintile.csv, (5,) shares).
+    households: pd.DataFrame | None = None
+    child_poverty_target: np.ndarray | None = None
 
     def value(self, name: str) -> Any:
         return self.scalars[name]["value"]
@@ -191,6 +203,8 @@ def load_params(
         rr_by_age=raw["rr_by_age"],
         rr_calibration=rr_calibration,
         intervention_gradients=raw["intervention_gradients"],
+        households=raw["households"],
+        child_poverty_target=raw["child_poverty"].sort_values("quintile").value.to_numpy(float),
     )
 
 

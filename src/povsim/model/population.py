@@ -12,12 +12,14 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from scipy.special import expit
+from scipy.special import expit, ndtri
 
 from povsim.inputs import layout as L
 from povsim.inputs.layout import N_AGE, N_Q, SEXES
 from povsim.inputs.parameters import ModelParams
+from povsim.model import households as HH
 from povsim.model.registry import (
+    D_INIT_HOUSEHOLD,
     D_INIT_SEX,
     FACTOR,
     REGISTRY,
@@ -47,15 +49,21 @@ class Population:
     good: np.ndarray  # uint8, self-rated health good/very good this year
     zinc: np.ndarray  # float64, income potential (standard normal, AR(1))
     log_inc: np.ndarray  # float64, log £/year: equivalised household income before
-    #                      transfers of the last simulated year (written by the kernel)
+    #                      transfers (written by the household pre-pass before each year)
     inc_exp: np.ndarray  # float64, log £/year: lagged income exposure L (NaN: not yet set)
     frail: np.ndarray  # float64, persistent health frailty (standard normal)
     frail_or: np.ndarray  # float64, exp(frailty_sd * frail): odds multiplier of not-good health
-    transfer: np.ndarray  # float64, £/year added to equivalised income by interventions
+    transfer: np.ndarray  # float64, £/year paid to the person's household by interventions
     mort_mult: np.ndarray  # float64, mortality multiplier set by interventions (1 = none)
     ltc_mult: np.ndarray  # float64, LTC-onset/progression multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
+    tr_share: np.ndarray  # float64, £/year: the person's share of the transfers paid to the
+    #                       household (paid / OECD scale), written by the household pre-pass
+    hh: np.ndarray  # int64, household of each slot (fixed; births placed at creation)
+    hh_ptr: np.ndarray  # int64 (H + 1,): members of h are hh_members[hh_ptr[h]:hh_ptr[h + 1]]
+    hh_members: np.ndarray  # int64 (n,): slots sorted by household, then person
+    hh_kind: np.ndarray  # int8 (H,): household type at creation (households.HOUSEHOLD_TYPES)
     n_initial: int
     births_per_year: int
     registry: Registry = REGISTRY  # the factors that are the columns of ``bins``
@@ -97,8 +105,8 @@ class Population:
 
 class PersonArrays(NamedTuple):
     """The person state the year step (:func:`povsim.engine.kernel.step_year`) reads and
-    writes, index = person id. Units: age in years, transfer in £/year added to equivalised
-    income, weight in real persons."""
+    writes, index = person id. Units: age in years, equivalised household income in £/year,
+    weight in real persons."""
 
     alive: np.ndarray  # uint8
     age: np.ndarray  # int16, 0-100
@@ -110,11 +118,12 @@ class PersonArrays(NamedTuple):
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more)
     good: np.ndarray  # uint8, written: self-rated health good this year
     zinc: np.ndarray  # float64, income potential (AR(1) standard normal)
-    log_inc: np.ndarray  # float64, written (or supplied by a household pre-pass): log £/year
-    #                      equivalised household income before transfers
+    log_inc: np.ndarray  # float64, log £/year equivalised household income before transfers,
+    #                      written by the household pre-pass (households.pool_income)
     inc_exp: np.ndarray  # float64, lagged log income exposure (log £/year; NaN: new person)
     frail_or: np.ndarray  # float64, odds multiplier of not-good health
-    transfer: np.ndarray  # float64, £/year
+    tr_share: np.ndarray  # float64, £/year: share of the household's transfers (paid / OECD
+    #                       scale), written by the household pre-pass (households.pool_income)
     mort_mult: np.ndarray  # float64, mortality multiplier from interventions
     ltc_mult: np.ndarray  # float64, LTC-onset multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
@@ -180,6 +189,11 @@ def _empty_population(
         ltc_mult=np.ones(n),
         weight=np.full(n, real_total / n0),
         birth_year=np.full(n, -1, np.int16),
+        tr_share=np.zeros(n),
+        hh=np.zeros(n, np.int64),
+        hh_ptr=np.zeros(1, np.int64),
+        hh_members=np.arange(n, dtype=np.int64),
+        hh_kind=np.zeros(0, np.int8),
         n_initial=n0,
         births_per_year=n_births,
         registry=registry,
@@ -232,8 +246,89 @@ def build_population(
         pop.quint[n0:] = (ids - n0) % 5
         pop.birth_year[n0:] = (ids - n0) // n_births
     _init_states(pop, tables, sk, n)
+    _households(pop, mp, sk)
     set_initial_income_exposure(pop, tables, mp)
     return pop
+
+
+# Population fields indexed by household, not by slot.
+_HOUSEHOLD_TABLES = ("hh_ptr", "hh_members", "hh_kind")
+
+
+def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
+    """Place every slot in a household (households.assign_households) from the creation
+    draws ``household_1..4``."""
+    n = pop.size
+    ids = np.arange(n, dtype=np.int64)
+    u = np.stack([uniforms(sk, ids, 0, d) for d in D_INIT_HOUSEHOLD], axis=1)
+    table = mp.households
+    if table is None:
+        raise ValueError("no household composition table (calibration/household_composition.csv)")
+    pop.hh, pop.hh_kind = HH.assign_households(
+        pop.age, pop.sex, pop.quint, pop.n_initial, pop.birth_year, u, table
+    )
+    # Store the starting population household by household (households are numbered by
+    # first member, so a stable sort keeps their numbers): the yearly pre-pass then reads
+    # and writes members as contiguous runs instead of at random (it cost more than the
+    # year step at 1M persons with members scattered). Every state was drawn from the
+    # person's creation id before this move; the yearly draws follow the slot. Births keep
+    # their slots after the starting population.
+    n0 = pop.n_initial
+    perm = np.argsort(pop.hh[:n0], kind="stable")
+    for f in fields(pop):
+        x = getattr(pop, f.name)
+        if f.name not in _HOUSEHOLD_TABLES and isinstance(x, np.ndarray) and x.shape[:1] == (n,):
+            x[:n0] = x[:n0][perm]
+    pop.hh_ptr, pop.hh_members = HH.household_index(pop.hh)
+
+
+def household_income(
+    pop: Population,
+    tables: CellTables,
+    mp: ModelParams,
+    with_transfer: bool = True,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The household pre-pass (households.pool_income): (log equivalised household income
+    before transfers, log £ per year; each person's share of the household's transfers, £ per
+    year) of every living slot; slots not alive get their own income (log_income_own) and no
+    transfer, or keep ``out``'s values. Without ``with_transfer`` the shares are 0."""
+    if out is None:
+        log_out = log_income_own(pop, tables, mp)
+        tr_out = np.zeros(pop.size)
+    else:
+        log_out, tr_out = out
+    transfer = pop.transfer if with_transfer else np.zeros(pop.size)
+    HH.pool_income(
+        pop.hh_ptr,
+        pop.hh_members,
+        pop.hh,
+        pop.alive,
+        pop.age,
+        pop.sex,
+        pop.quint,
+        pop.zinc,
+        pop.work,
+        transfer,
+        tables.inc_mu,
+        tables.family_income_shift,
+        float(mp.value("income_sigma")),
+        float(np.log(mp.value("replacement_ratio"))),
+        int(mp.value("working_age_max")),
+        log_out,
+        tr_out,
+    )
+    return log_out, tr_out
+
+
+def equivalised_income(
+    pop: Population, tables: CellTables, mp: ModelParams, with_transfer: bool = True
+) -> np.ndarray:
+    """Equivalised household income (£ per year) of every slot as the year step sees it
+    (exp of the pre-pass's log income, plus the person's share of the household's transfers
+    if ``with_transfer``)."""
+    ly, tr = household_income(pop, tables, mp, with_transfer)
+    return np.exp(ly) + tr if with_transfer else np.exp(ly)
 
 
 def _birth_sexes(pop: Population, mp: ModelParams, sk: np.uint64, ids: np.ndarray) -> None:
@@ -255,9 +350,10 @@ def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> 
     init_persons(0, n, sk, pop.kernel_arrays(), pop.frail, prev, pop.registry.init_layout())
 
 
-def log_income_np(pop: Population, tables: CellTables, mp: ModelParams) -> np.ndarray:
-    """Log equivalised household income before transfers (log £/year) of every slot, as the
-    kernel's ``log_income_of`` computes it (NumPy; for the fit, eligibility and tests)."""
+def log_income_own(pop: Population, tables: CellTables, mp: ModelParams) -> np.ndarray:
+    """Log income before transfers (log £/year) of every slot from its own cell, income
+    potential and work state, as if it lived alone without the OECD scale (the earner's
+    contribution the household pre-pass pools; NumPy)."""
     c = cell_index(pop)
     y = tables.inc_mu[c] + mp.value("income_sigma") * pop.zinc
     out = (pop.age <= mp.value("working_age_max")) & (pop.work != 0)
@@ -269,7 +365,7 @@ def set_initial_income_exposure(pop: Population, tables: CellTables, mp: ModelPa
     had lasted), so the baseline starts at its steady state on average. Births keep NaN and
     take their first year's income in the kernel."""
     start = pop.birth_year < 0
-    y = log_income_np(pop, tables, mp)
+    y, _ = household_income(pop, tables, mp, with_transfer=False)
     pop.inc_exp[start] = y[start]
     pop.log_inc[start] = y[start]
 
@@ -313,6 +409,7 @@ def _build_by_quintile(
         pop.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
         pop.birth_year[n0:] = (ids - n0) // n_births
     _init_states(pop, tables, sk, n)
+    _households(pop, mp, sk)
     set_initial_income_exposure(pop, tables, mp)
     return pop
 
@@ -423,6 +520,70 @@ def solve_intercepts(
     return alpha
 
 
+def fit_household_income(
+    tables: CellTables, pop: Population, mp: ModelParams, iterations: int = 60
+) -> np.ndarray:
+    """Fit the income locations to households (in place): ``tables.inc_mu`` gains a log shift
+    per (sex, quintile, 10-year age band) so that poverty of household income among persons
+    aged 16+ in each group is the group's target (``tables.p_pov``), and
+    ``tables.family_income_shift`` (5,) a log shift of earners living with a dependent child so
+    that poverty among children 0-15 in each quintile is ``mp.child_poverty_target``.
+
+    Before households every person's income was drawn to hit its cell's target directly;
+    pooling and the OECD scale move those shares (couples are richer per head, lone parents
+    and large families poorer), and children's poverty now follows from their households, so
+    both are refitted to the starting population (damped probit steps, as the other
+    normalisers are fitted to it). The family shift stands for what person-level draws do not
+    carry, chiefly child-related benefits and tax credits. Returns the child-poverty share by
+    quintile reached (5,), for the fit report."""
+    live = pop.alive == 1
+    c = cell_index(pop)[live]
+    age = pop.age[live]
+    q = pop.quint[live].astype(np.int64)
+    line = tables.poverty_line
+    adult = age >= HH.EARNER_AGE
+    child = age <= HH.CHILD_MAX
+    band_of_cell = _band_index(np.arange(L.N_CELL))
+    grp = band_of_cell[c]
+    n_adult = np.bincount(grp[adult], minlength=110)
+    target_g = np.bincount(grp[adult], tables.p_pov[c][adult], minlength=110) / np.maximum(
+        n_adult, 1
+    )
+    n_child = np.bincount(q[child], minlength=L.N_Q)
+    target_q = (
+        np.asarray(mp.child_poverty_target, float)
+        if mp.child_poverty_target is not None
+        else np.bincount(q[child], tables.p_pov[c][child], minlength=L.N_Q) / np.maximum(n_child, 1)
+    )
+    base = tables.inc_mu.copy()
+    shift = np.zeros(110)
+    fam = np.zeros(L.N_Q)
+    step_size = 0.8 * float(mp.value("income_sigma"))
+    clip = lambda p: np.clip(p, 1e-3, 1 - 1e-3)  # noqa: E731
+    obs_q = np.zeros(L.N_Q)
+    # Only living persons enter the fit, so the pre-pass writes into reused arrays (slots not
+    # alive keep zeros) rather than starting from everyone's own income each iteration.
+    buf = (np.zeros(pop.size), np.zeros(pop.size))
+    for _ in range(iterations):
+        tables.inc_mu = base + shift[band_of_cell]
+        tables.family_income_shift = fam.copy()
+        ly = household_income(pop, tables, mp, with_transfer=False, out=buf)[0]
+        pov = np.exp(ly[live]) < line
+        obs_g = np.bincount(grp[adult], pov[adult], minlength=110) / np.maximum(n_adult, 1)
+        obs_q = np.bincount(q[child], pov[child], minlength=L.N_Q) / np.maximum(n_child, 1)
+        d_g = np.where(n_adult > 0, ndtri(clip(obs_g)) - ndtri(clip(target_g)), 0.0)
+        d_q = np.where(n_child > 0, ndtri(clip(obs_q)) - ndtri(clip(target_q)), 0.0)
+        shift += step_size * d_g
+        fam += step_size * d_q
+        if max(np.abs(d_g).max(), np.abs(d_q).max()) < 1e-3:
+            break
+    tables.inc_mu = base + shift[band_of_cell]
+    tables.family_income_shift = fam
+    # The starting exposure is the income at the start, which the fit has just moved.
+    set_initial_income_exposure(pop, tables, mp)
+    return obs_q
+
+
 def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> None:
     """Fill the cell normalisers from the starting population (in place).
 
@@ -435,9 +596,9 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
     c = cell_index(pop)[live]
     age = pop.age[live]
     # The lagged income exposure the kernel will read in the first year (starting persons:
-    # their income at the start, with any transfer already set).
-    y = log_income_np(pop, tables, mp)[live]
-    tr = pop.transfer[live]
+    # their household's income at the start, with any transfer already set).
+    ly, tr = household_income(pop, tables, mp)
+    y, tr = ly[live], tr[live]
     y = np.where(tr != 0.0, np.log(np.exp(y) + tr), y)
     adult = (age >= mp.value("adult_age")).astype(float)
     args = (pop.registry, adult, pop.smoke[live], pop.bins[live])

@@ -224,8 +224,15 @@ INIT_DRAWS = {
     "income_z1": 10,
     "income_z2": 11,  # income potential, Box-Muller pair
     "frailty_1": 12,
-    "frailty_2": 13,
-}  # frailty, Box-Muller pair
+    "frailty_2": 13,  # frailty, Box-Muller pair
+    # Households (model/households.py): draw order, family size, lone parent or couple,
+    # mother's age; a birth slot uses the first two for its mother's age band and which woman.
+    "household_1": 14,
+    "household_2": 15,
+    "household_3": 16,
+    "household_4": 17,
+}
+D_INIT_HOUSEHOLD = tuple(INIT_DRAWS[f"household_{j}"] for j in range(1, 5))
 D_INIT_SEX = INIT_DRAWS["sex"]
 
 

@@ -522,6 +522,10 @@ class CellTables:
     smoke_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
     # Age-specific cold-home RR / all-age RR, per cell (applied to persons in a cold home).
     cold_mort_factor: np.ndarray = field(default_factory=lambda: np.ones(L.N_CELL))
+    # Log-income shift (5,) by IMD quintile of the earners of households with a dependent
+    # child, fitted with ``inc_mu`` to the child-poverty targets when the population is built
+    # (povsim.model.population.fit_household_income).
+    family_income_shift: np.ndarray = field(default_factory=lambda: np.zeros(L.N_Q))
     registry: Registry = REGISTRY
 
 

@@ -21,11 +21,14 @@ import numpy as np
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
-from povsim.model.population import Population, log_income_np
+from povsim.model import households as HH
+from povsim.model.population import Population, equivalised_income
 from povsim.model.registry import D_INTERVENTION_BASE, WORK_STATES
 from povsim.model.rng import uniforms
 from povsim.model.tables import CellTables
 
+# Dependent children: aged 0-15 (model/households.py).
+CHILD_MAX = HH.CHILD_MAX
 # Below 16 the work state is the household's (registry.WORK_STATES), so the employment lever
 # and eligibility by work state are for ages 16..working_age_max.
 EMPLOYMENT_AGE_MIN = 16
@@ -34,10 +37,36 @@ EMPLOYMENT_AGE_MIN = 16
 def current_income(
     pop: Population, tables: CellTables, mp: ModelParams, with_transfer: bool = False
 ) -> np.ndarray:
-    """Equivalised household income (£ per year) of every slot, as the kernel computes it
-    (before this year's transfers unless ``with_transfer``)."""
-    y = np.exp(log_income_np(pop, tables, mp))
-    return y + pop.transfer if with_transfer else y
+    """Equivalised household income (£ per year) of every slot, as the household pre-pass
+    gives it to the kernel (before this year's transfers unless ``with_transfer``; slots not
+    alive: their own income)."""
+    return equivalised_income(pop, tables, mp, with_transfer=with_transfer)
+
+
+def in_household_with(pop: Population, mask: np.ndarray) -> np.ndarray:
+    """Whether each slot's household has a living member for whom ``mask`` holds (bool per
+    slot), e.g. a dependent child (aged 0-15) or someone in a cold home."""
+    n_hh = pop.hh_ptr.size - 1
+    has = np.bincount(pop.hh, weights=mask & (pop.alive == 1), minlength=n_hh) > 0
+    return has[pop.hh]
+
+
+def household_representatives(pop: Population, idx: np.ndarray) -> np.ndarray:
+    """Of persons ``idx`` (ascending), the first of each household: the person a household-
+    level intervention reaches it through (its reach and success draws), so each household
+    is offered, paid and counted once."""
+    if idx.size == 0:
+        return idx
+    _, first = np.unique(pop.hh[idx], return_index=True)
+    return np.sort(idx[first])
+
+
+def spread_to_households(pop: Population, held: np.ndarray) -> None:
+    """Every living member of a household with a member in ``held`` holds it too (in place):
+    what is done to a home (a retrofit) reaches everyone who lives there."""
+    n_hh = pop.hh_ptr.size - 1
+    has = np.bincount(pop.hh, weights=held, minlength=n_hh) > 0
+    held |= has[pop.hh] & (pop.alive == 1)
 
 
 def stream_identity(spec: InterventionBase) -> str:
@@ -153,7 +182,7 @@ def eligible(a: Active, ctx: YearContext, condition: np.ndarray | None) -> np.nd
     if e.in_poverty:
         ok &= ctx.incomes() < ctx.tables.poverty_line
     if e.with_children:
-        ok &= (pop.age <= 15) | ((pop.age >= 20) & (pop.age <= 49))
+        ok &= in_household_with(pop, pop.age <= CHILD_MAX)
     if e.with_ltc:
         ok &= pop.ltc >= 1
     if e.income_below is not None:
@@ -248,13 +277,21 @@ def diminishing_cost(s: InterventionBase, k: float, eligible: float) -> float:
     return s.cost.per_participant * d * k * k / (2.0 * eligible)
 
 
-def decay_held(a: Active, ctx: YearContext) -> np.ndarray:
-    """Persons who lose the benefit this year (indices), removed from ``a.held``."""
+def decay_held(a: Active, ctx: YearContext, per_household: bool = False) -> np.ndarray:
+    """Persons who lose the benefit this year (indices), removed from ``a.held``. With
+    ``per_household`` a household loses it as a whole, on the draw of its first member
+    holding it."""
     held, s = a.held, a.spec
     if not held.any() or s.decay <= 0:
         return np.zeros(0, dtype=np.int64)
     h_idx = np.flatnonzero(held)
-    lost = h_idx[draw(a, h_idx, ctx, 2) < s.decay]
+    if per_household:
+        reps = household_representatives(ctx.pop, h_idx)
+        gone = np.zeros(ctx.pop.hh_ptr.size - 1, bool)
+        gone[ctx.pop.hh[reps[draw(a, reps, ctx, 2) < s.decay]]] = True
+        lost = h_idx[gone[ctx.pop.hh[h_idx]]]
+    else:
+        lost = h_idx[draw(a, h_idx, ctx, 2) < s.decay]
     held[lost] = False
     return lost
 

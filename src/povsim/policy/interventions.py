@@ -37,6 +37,7 @@ from povsim.policy.delivery import (
     decay_held,
     quintile_multipliers,
     record,
+    spread_to_households,
     stream_identity,
     stream_key,
 )
@@ -131,9 +132,11 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
     kind.keep_held(a.spec, pop, held)
     # Benefits already held wear off at the decay rate (relapse, drop-out, deterioration).
     if kind.decays:
-        kind.lose(a.spec, pop, decay_held(a, ctx))
+        kind.lose(a.spec, pop, decay_held(a, ctx, kind.per_household))
     # Nothing is delivered, so nothing is charged, outside the programme years (§6.3).
     done = kind.deliver(a, ctx, scale) if scale > 0 else Delivered.nobody(a.spec)
+    if kind.per_household:
+        spread_to_households(pop, held)  # a home's benefit is everyone's who lives there
     kind.hold(a.spec, pop, held)  # benefits that persist act every year they are held
     record(a, ctx, done, scale > 0)
 

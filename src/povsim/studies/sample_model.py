@@ -171,7 +171,11 @@ class ScenarioModel:
         from povsim.engine.simulate import fit_smoking_age, simulate
         from povsim.inputs import uncertainty as U
         from povsim.inputs.parameters import load_params
-        from povsim.model.population import build_population, fit_to_population
+        from povsim.model.population import (
+            build_population,
+            fit_household_income,
+            fit_to_population,
+        )
         from povsim.model.tables import build_cell_tables, effect_vector
         from povsim.policy.dynamics import Loops
         from povsim.policy.interventions import Programme
@@ -231,6 +235,7 @@ class ScenarioModel:
             # Sweeps refit (``calibration: {refit: true}`` semantics): every sample's
             # normalisers are fitted with its own relative risks, so the baseline stays on
             # the ONS targets and a relative risk moves only who, within a cell, dies.
+            fit_household_income(tables, pop0, mp)
             fit_to_population(tables, pop0, mp)
             fit_smoking_age(tables, pop0, mp)
             fitted = (tables, pop0)

@@ -17,7 +17,15 @@ import numpy as np
 
 from povsim.inputs.interventions import InterventionBase
 from povsim.model.population import Population
-from povsim.policy.delivery import Active, Delivered, YearContext, draw, eligible, reach
+from povsim.policy.delivery import (
+    Active,
+    Delivered,
+    YearContext,
+    draw,
+    eligible,
+    household_representatives,
+    reach,
+)
 
 
 def pct(x: float) -> str:
@@ -45,6 +53,9 @@ class InterventionType:
     #: ``end_year`` until background transitions or ``decay`` undo it. False for a type whose
     #: benefit is the service itself (payments, treatment): it stops with the programme.
     outlasts_programme: ClassVar[bool] = True
+    #: It acts on a home: each household is reached once, through its first eligible
+    #: member, and what it changes is held by every member (docs/model.md, Households).
+    per_household: ClassVar[bool] = False
 
     def condition(self, spec: InterventionBase, ctx: YearContext) -> np.ndarray | None:
         """Who the type can reach besides the block's ``eligibility`` (bool per slot), or
@@ -80,6 +91,8 @@ class InterventionType:
         persons not holding the benefit; each succeeds with probability ``effect``."""
         s, pop, held = a.spec, ctx.pop, a.held
         idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
+        if self.per_household:
+            idx = household_representatives(pop, idx)
         reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
         p = np.minimum(1.0, s.effect * a.effect_q[pop.quint[reached]])
         success = reached[draw(a, reached, ctx, 1) < p]

@@ -1,0 +1,506 @@
+"""Households: who lives with whom, and the income they share.
+
+Pure functions of arrays (no :class:`~povsim.model.population.Population`; population.py
+calls them). Two parts:
+
+* :func:`assign_households` groups the starting population of each IMD quintile into
+  households drawn from ``calibration/household_composition.csv`` (one-person, couples with or
+  without dependent children, lone parents, other multi-adult households) and places every
+  birth slot in the household of a woman of the same quintile whose age at the birth year is in
+  a mother's age band. Deterministic from the seed through creation draws of the registry
+  (``INIT_DRAWS`` ``household_*``), so every arm has the same households (common random
+  numbers), and no other random stream changes.
+* :func:`pool_income` is the yearly pre-pass: each household's log equivalised income before
+  transfers (modified OECD scale) from its living members' incomes, and each member's share
+  of the transfers paid to it, written to every member. The year step reads these per-person
+  values as its one income input (``persons.log_inc``, ``persons.transfer``).
+
+Simplifications (docs/model.md, Households): households are fixed over the horizon except that
+members die and babies join; children stay in their household when they turn 16 (then as
+earning adults); nobody marries, separates or leaves home.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+from povsim.inputs.calibration_files import HOUSEHOLD_ITEMS, HOUSEHOLD_TYPES
+from povsim.inputs.layout import N_AGE, N_Q
+
+# Dependent children are aged 0-15 (the child-poverty measure's ages, DWP CiLIF under-16s);
+# persons aged 16 and over bring income into the household (ONS working age starts at 16,
+# and the employment flag means the person's own work from 16).
+CHILD_MAX = 15
+EARNER_AGE = 16
+# Modified OECD equivalence scale (OECD; DWP HBAI methodology): 1 for the first person aged
+# 14 and over, 0.5 for each further person 14 and over, 0.3 for each child under 14.
+OECD_ADULT_AGE = 14
+OECD_FIRST, OECD_OTHER, OECD_CHILD = 1.0, 0.5, 0.3
+# A partner is the available man nearest this many years older than the woman (assumption:
+# the mean age gap of opposite-sex couples is about two years).
+PARTNER_GAP = 2
+TYPE_CODE = {t: k for k, t in enumerate(HOUSEHOLD_TYPES)}
+_COUPLE_KIDS = TYPE_CODE["couple_with_children"]
+_LONE = TYPE_CODE["lone_parent"]
+
+
+def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndarray:
+    """Shares of ``item``'s categories (in ``HOUSEHOLD_ITEMS`` order) for IMD quintile
+    ``quintile`` (1-5): its own rows if the table has them, else those of ``all``."""
+    rows = table[(table["item"] == item) & (table["quintile"].astype(str) == str(quintile))]
+    if not len(rows):
+        rows = table[(table["item"] == item) & (table["quintile"].astype(str) == "all")]
+    by_cat = dict(zip(rows["category"].astype(str), rows["share"].astype(float)))
+    return np.array([by_cat.get(c, 0.0) for c in HOUSEHOLD_ITEMS[item]])
+
+
+def _bands(item: str) -> list[tuple[int, int]]:
+    return [tuple(int(x) for x in c.split("-")) for c in HOUSEHOLD_ITEMS[item]]  # type: ignore[misc]
+
+
+def _pool(ids: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Available persons of one sex in one quintile by single year of age: (ids sorted by age,
+    in draw order within an age; start (N_AGE + 1,) of each age's run; ptr (N_AGE,) the next
+    candidate of each age). Taking the person nearest a target age is then a short search
+    (:func:`_take`); ``hh`` marks who is placed already (lazy removal)."""
+    by = np.argsort(ages, kind="stable")
+    counts = np.bincount(ages.astype(np.int64), minlength=N_AGE)
+    start = np.zeros(N_AGE + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    return ids[by].astype(np.int64), start, start[:-1].copy()
+
+
+@njit(cache=True)
+def _take(pid, start, ptr, hh, target, lo, hi):
+    """The next available person (draw order) of the age nearest ``target`` within
+    ``lo..hi`` (younger first on a tie), or -1; taken from the pool. The caller places the
+    person (sets ``hh``)."""
+    hi = min(hi, N_AGE - 1)
+    target = min(max(target, lo), hi)
+    for d in range(0, max(target - lo, hi - target) + 1):
+        for k in range(2):
+            a = target - d if k == 0 else target + d
+            if lo <= a <= hi:
+                j = ptr[a]
+                while j < start[a + 1] and hh[pid[j]] >= 0:
+                    j += 1
+                ptr[a] = j
+                if j < start[a + 1]:
+                    ptr[a] = j + 1
+                    return pid[j]
+    return -1
+
+
+@njit(cache=True)
+def _families(
+    kids,
+    age,
+    u,
+    hh,
+    wp,
+    ws,
+    wq,
+    mp_,
+    ms,
+    mq,
+    kids_cum,
+    mom,
+    mom_cum,
+    band_lo,
+    band_hi,
+    p_lone,
+    h0,
+    kinds,
+):
+    """Families of the dependent children ``kids`` (draw order) with their mothers (pool
+    ``wp, ws, wq``) and partners (pool ``mp_, ms, mq``): see :func:`assign_households`.
+    Household ids from ``h0``; their types written to ``kinds``; returns the number made."""
+    nb = band_lo.shape[0]
+    nf = 0
+    k = 0
+    while k < kids.shape[0]:
+        first = kids[k]
+        size = np.searchsorted(kids_cum, u[first, 1] * kids_cum[-1], side="right") + 1
+        end = min(k + size, kids.shape[0])
+        h = h0 + nf
+        youngest = 1000
+        eldest = -1
+        for j in range(k, end):
+            hh[kids[j]] = h
+            youngest = min(youngest, np.int64(age[kids[j]]))
+            eldest = max(eldest, np.int64(age[kids[j]]))
+        k = end
+        ub = u[first, 3] * mom_cum[-1]
+        band = min(np.searchsorted(mom_cum, ub, side="right"), nb - 1)
+        lo_b = band_lo[band]
+        hi_b = band_hi[band]
+        below = mom_cum[band - 1] if band > 0 else 0.0
+        frac = (ub - below) / max(mom[band], 1e-12)
+        at_birth = lo_b + min(int(frac * (hi_b - lo_b + 1)), hi_b - lo_b)
+        target = max(youngest + at_birth, eldest + 16)
+        mother = _take(wp, ws, wq, hh, target, eldest + 16, min(N_AGE - 1, youngest + 55))
+        if mother < 0:  # a small population: any adult woman, else any man
+            mother = _take(wp, ws, wq, hh, target, EARNER_AGE, N_AGE - 1)
+        if mother < 0:
+            mother = _take(mp_, ms, mq, hh, target, EARNER_AGE, N_AGE - 1)
+        lone = u[first, 2] < p_lone
+        partner = -1
+        if mother >= 0:
+            hh[mother] = h
+            if not lone:
+                ma = np.int64(age[mother])
+                partner = _take(
+                    mp_, ms, mq, hh, ma + PARTNER_GAP, max(EARNER_AGE, ma - 10), ma + 15
+                )
+                if partner >= 0:
+                    hh[partner] = h
+        kinds[nf] = _COUPLE_KIDS if partner >= 0 else _LONE
+        nf += 1
+    return nf
+
+
+@njit(cache=True)
+def _couples(left, age, hh, mp_, ms, mq, h0):
+    """Couples without children: each woman of ``left`` (draw order) with the available man
+    nearest two years older (pool ``mp_, ms, mq``); household ids from ``h0``; returns the
+    number made."""
+    nc = 0
+    for w in left:
+        wa = np.int64(age[w])
+        man = _take(
+            mp_, ms, mq, hh, wa + PARTNER_GAP, max(EARNER_AGE, wa - 10), min(N_AGE - 1, wa + 15)
+        )
+        if man < 0:
+            continue
+        hh[w] = h0 + nc
+        hh[man] = h0 + nc
+        nc += 1
+    return nc
+
+
+def assign_households(
+    age: np.ndarray,
+    sex: np.ndarray,
+    quint: np.ndarray,
+    n0: int,
+    birth_year: np.ndarray,
+    u: np.ndarray,
+    table: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Household of every person slot and the type of every household.
+
+    ``age``, ``sex``, ``quint`` (n,) of all slots (the starting population is ``0..n0-1``;
+    birth slots after it, with ``birth_year`` the simulated year of their birth); ``u`` (n, 4)
+    the creation draws ``household_1..4`` of each slot. Returns ``hh`` (n,) int64 household
+    ids (0..H-1, numbered in the order of their first member) and ``kind`` (H,) int8 codes of
+    ``HOUSEHOLD_TYPES`` (the type at creation).
+
+    Per quintile: dependent children (0-15), in the order of draw 1, form families of the
+    sizes of ``children_per_family`` (draw 2 of the first child); a family is a lone parent's
+    with the table's share of lone parents among families (draw 3), else a couple's. The
+    mother is the available woman nearest the age the mother-age distribution gives at the
+    youngest child's birth (draw 4), at least 16 years older than the eldest; a partner the man
+    nearest two years older. Of the remaining adults, couples without children, one-person and
+    other households are formed in the proportions of the table to the family households
+    (women in draw order with the nearest man; then one-person; the rest, in draw order, split
+    into the other households, at least two adults each). Births: see :func:`place_births`.
+    """
+    n = age.shape[0]
+    hh = np.full(n, -1, np.int64)
+    kinds: list[int] = []
+    band_lo = np.array([b[0] for b in _bands("mother_age")], np.int64)
+    band_hi = np.array([b[1] for b in _bands("mother_age")], np.int64)
+    for q in range(N_Q):
+        qt = q + 1
+        ids = np.flatnonzero(quint[:n0] == q)
+        if not ids.size:
+            continue
+        order = ids[np.argsort(u[ids, 0], kind="stable")]
+        a_o, s_o = age[order], sex[order]
+        kids = order[a_o <= CHILD_MAX]
+        adults = order[a_o > CHILD_MAX]
+        is_w = s_o[a_o > CHILD_MAX] == 1
+        women, men = adults[is_w], adults[~is_w]
+        wp, ws, wq = _pool(women, age[women])
+        mp_, ms, mq = _pool(men, age[men])
+        sh = composition_shares(table, "household_type", qt)
+        kids_cum = np.cumsum(composition_shares(table, "children_per_family", qt))
+        mom = composition_shares(table, "mother_age", qt)
+        mom_cum = np.cumsum(mom)
+        fam_share = sh[TYPE_CODE["couple_with_children"]] + sh[TYPE_CODE["lone_parent"]]
+        p_lone = sh[TYPE_CODE["lone_parent"]] / fam_share if fam_share > 0 else 0.0
+        fam_kinds = np.empty(kids.size, np.int8)
+        families = _families(
+            kids,
+            age,
+            u,
+            hh,
+            wp,
+            ws,
+            wq,
+            mp_,
+            ms,
+            mq,
+            kids_cum,
+            mom,
+            mom_cum,
+            band_lo,
+            band_hi,
+            float(p_lone),
+            len(kinds),
+            fam_kinds,
+        )
+        kinds.extend(fam_kinds[:families].tolist())
+        # Households without dependent children, in the table's proportions to the families.
+        total = families / fam_share if families and fam_share > 0 else 0.0
+        n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
+        n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
+        n_other = int(round(sh[TYPE_CODE["other"]] * total))
+        if not families:  # no children in this quintile: shares among adult households
+            m = int(np.count_nonzero(hh[adults] < 0))
+            rest_share = 1.0 - fam_share
+            mean_size = (
+                2 * sh[TYPE_CODE["couple_no_children"]]
+                + sh[TYPE_CODE["one_person"]]
+                + 3 * sh[TYPE_CODE["other"]]
+            ) / max(rest_share, 1e-12)
+            total = m / max(mean_size, 1.0) / max(rest_share, 1e-12)
+            n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
+            n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
+            n_other = int(round(sh[TYPE_CODE["other"]] * total))
+        # Unplaced women, then all unplaced adults, in draw order.
+        left = women[hh[women] < 0]
+        nc = _couples(left[:n_couple], age, hh, mp_, ms, mq, len(kinds))
+        kinds.extend([TYPE_CODE["couple_no_children"]] * nc)
+        rest = adults[hh[adults] < 0]
+        n_one = min(n_one, rest.size)
+        hh[rest[:n_one]] = len(kinds) + np.arange(n_one)
+        kinds.extend([TYPE_CODE["one_person"]] * n_one)
+        rest = rest[n_one:]
+        n_other = min(n_other, rest.size // 2)
+        if n_other == 0:  # too few left to share: they live alone
+            hh[rest] = len(kinds) + np.arange(rest.size)
+            kinds.extend([TYPE_CODE["one_person"]] * int(rest.size))
+        else:
+            base = len(kinds)
+            hh[rest] = base + np.arange(rest.size) % n_other
+            kinds.extend([TYPE_CODE["other"]] * n_other)
+    kind = np.array(kinds, np.int8)
+    hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, u, table)
+    return renumber_by_first_member(hh, kind)
+
+
+def renumber_by_first_member(hh: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Households renumbered in the order of their first member (lowest slot), with ``kind``
+    permuted alike. The yearly pre-pass then walks households roughly as it walks persons
+    (the household table is read mostly forward, not at random), about halving its time
+    at 1M persons; no result depends on the numbering (sums run over members in person
+    order)."""
+    if not hh.size:
+        return hh, kind
+    ids, first = np.unique(hh, return_index=True)
+    order = ids[np.argsort(first, kind="stable")]
+    new = np.empty(kind.size, np.int64)
+    new[order] = np.arange(order.size)
+    return new[hh], kind[order]
+
+
+def place_births(
+    hh: np.ndarray,
+    kind: np.ndarray,
+    age: np.ndarray,
+    sex: np.ndarray,
+    quint: np.ndarray,
+    n0: int,
+    birth_year: np.ndarray,
+    u: np.ndarray,
+    table: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every birth slot joins the household of a woman of its quintile (starting population)
+    whose age in the birth year is in the mother-age band of draw 1, chosen by draw 2 among
+    them (ids in order). The choice is made at creation, so it is the same in every arm; if
+    she has died by then, the baby joins the rest of her household (children of a household
+    with nobody aged 16+ alive keep their own income, see :func:`pool_income`). Women born
+    during the run are not mothers (horizons are shorter than 16 years plus a generation's
+    spacing for most uses: a simplification). Without any woman of the quintile the baby
+    forms a household of its own."""
+    n = hh.shape[0]
+    if n == n0:
+        return hh, kind
+    kinds = list(kind.tolist())
+    women = np.flatnonzero(sex[:n0] == 1)
+    key = quint[women].astype(np.int64) * N_AGE + age[women]
+    women = women[np.argsort(key, kind="stable")]
+    key = key[np.argsort(key, kind="stable")]
+    bands = _bands("mother_age")
+    cums = [np.cumsum(composition_shares(table, "mother_age", q + 1)) for q in range(N_Q)]
+    births = np.arange(n0, n)
+    q_b = quint[births].astype(np.int64)
+    t_b = birth_year[births].astype(np.int64)
+    band_b = np.zeros(births.size, np.int64)
+    for q in range(N_Q):
+        sel = q_b == q
+        cum = cums[q]
+        band_b[sel] = np.minimum(
+            np.searchsorted(cum, u[births[sel], 0] * cum[-1], side="right"), len(cum) - 1
+        )
+    lo_b = np.array([b[0] for b in bands])[band_b]
+    hi_b = np.array([b[1] for b in bands])[band_b]
+    # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
+    a = np.searchsorted(key, q_b * N_AGE + np.maximum(lo_b - t_b, 0))
+    b = np.searchsorted(key, q_b * N_AGE + hi_b - t_b + 1)
+    b = np.where(hi_b - t_b < 0, a, b)
+    # No woman of the band: any woman of mothers' ages in the quintile.
+    lo_all, hi_all = bands[0][0], bands[-1][1]
+    a2 = np.searchsorted(key, q_b * N_AGE + np.maximum(lo_all - t_b, 0))
+    b2 = np.searchsorted(key, q_b * N_AGE + hi_all - t_b + 1)
+    b2 = np.where(hi_all - t_b < 0, a2, b2)
+    empty = b <= a
+    a = np.where(empty, a2, a)
+    b = np.where(empty, b2, b)
+    found = b > a
+    pick = a + np.minimum((u[births, 1] * (b - a)).astype(np.int64), np.maximum(b - a - 1, 0))
+    hh[births[found]] = hh[women[pick[found]]]
+    alone = births[~found]
+    hh[alone] = len(kinds) + np.arange(alone.size)
+    kinds.extend([TYPE_CODE["lone_parent"]] * int(alone.size))
+    return hh, np.array(kinds, np.int8)
+
+
+def household_index(hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr (H + 1,), members (n,)): members of household h are ``members[ptr[h]:ptr[h+1]]``,
+    in person order (the pre-pass sums them in this fixed order)."""
+    members = np.argsort(hh, kind="stable").astype(np.int64)
+    counts = np.bincount(hh, minlength=int(hh.max()) + 1 if hh.size else 0)
+    ptr = np.zeros(counts.size + 1, np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return ptr, members
+
+
+# Persons per block of the pre-pass's person-order transfer loops (fixed, so no result
+# depends on the thread count).
+_BLOCK = 16384
+
+
+@njit(parallel=True, cache=True)
+def pool_income(
+    ptr,
+    members,
+    hh,
+    alive,
+    age,
+    sex,
+    quint,
+    zinc,
+    work,
+    transfer,
+    inc_mu,
+    family_shift,
+    sigma,
+    log_replacement,
+    working_age_max,
+    log_out,
+    tr_out,
+):
+    """The household pre-pass: for every living person, in place, ``log_out`` the log
+    equivalised household income before transfers (log £ per year) and ``tr_out`` the
+    person's share of the transfers paid to the household (£ per year, paid / OECD scale);
+    others untouched. The year step reads these as its one income input
+    (``persons.log_inc``, ``persons.transfer``), so ``log(exp(log_out) + tr_out)`` is the
+    household's equivalised income with transfers.
+
+    A member aged 16+ brings ``exp(mu + sigma * zinc)``, plus the log replacement ratio at
+    working age out of work (work state 1 or 2; ``mu`` = ``inc_mu`` of the member's cell);
+    when the household has a living child 0-15 the sum of its members' incomes is multiplied
+    by ``exp(family_shift[q])`` of its quintile; divided by the modified OECD scale
+    ``1 + 0.5 (persons 14+ - 1) + 0.3 children under 14``. A household with nobody aged 16+
+    alive (a child whose adults died) gives each member their own income and transfer, as
+    before households.
+
+    One pass over households, members in person order (the CSR ``ptr``/``members``): the
+    starting population is stored household by household (population.py), so the pass reads
+    and writes the person arrays as contiguous runs (births, stored after it, are the
+    exception). The transfers are first added to their households in person order (one
+    thread, only in blocks where any is paid). No sum depends on the number of threads.
+    """
+    n = alive.shape[0]
+    n_hh = ptr.shape[0] - 1
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    any_paid = np.zeros(n_blocks, np.bool_)
+    for b in prange(n_blocks):
+        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+            if transfer[i] != 0.0:
+                any_paid[b] = True
+                break
+    paid = np.zeros(n_hh)
+    for b in range(n_blocks):
+        if any_paid[b]:
+            for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+                if alive[i] != 0 and transfer[i] != 0.0:
+                    paid[hh[i]] += transfer[i]
+    fam = np.exp(family_shift)
+    for h in prange(n_hh):
+        total = 0.0
+        n14 = 0
+        n_under = 0
+        earners = 0
+        child = False
+        for m in range(ptr[h], ptr[h + 1]):
+            i = members[m]
+            if alive[i] == 0:
+                continue
+            a = np.int64(age[i])
+            if a >= EARNER_AGE:
+                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
+                ly = inc_mu[c] + sigma * zinc[i]
+                if a <= working_age_max and work[i] != 0:
+                    ly += log_replacement
+                total += np.exp(ly)
+                earners += 1
+                n14 += 1
+            elif a >= OECD_ADULT_AGE:
+                n14 += 1
+                child = True
+            else:
+                n_under += 1
+                child = True
+        if earners == 0:
+            # Nobody aged 16+ alive: each member keeps their own income and transfer.
+            for m in range(ptr[h], ptr[h + 1]):
+                i = members[m]
+                if alive[i] == 0:
+                    continue
+                a = np.int64(age[i])
+                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
+                ly = inc_mu[c] + sigma * zinc[i]
+                if a <= working_age_max and work[i] != 0:
+                    ly += log_replacement
+                log_out[i] = ly
+                tr_out[i] = transfer[i]
+            continue
+        if child:
+            total *= fam[np.int64(quint[members[ptr[h]]])]
+        scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
+        le = np.log(total / scale)
+        share = paid[h] / scale
+        for m in range(ptr[h], ptr[h + 1]):
+            i = members[m]
+            if alive[i] != 0:
+                log_out[i] = le
+                tr_out[i] = share
+
+
+@njit(cache=True)
+def household_heads(ptr, members, alive):
+    """First living member (person order) of every household, -1 if none."""
+    n_hh = ptr.shape[0] - 1
+    heads = np.full(n_hh, -1, np.int64)
+    for h in range(n_hh):
+        for m in range(ptr[h], ptr[h + 1]):
+            i = members[m]
+            if alive[i] != 0:
+                heads[h] = i
+                break
+    return heads
