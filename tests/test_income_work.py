@@ -4,6 +4,8 @@ calibrated and follow health; the new levers act through them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from povsim.inputs.layout import N_AGE, N_Q
 from povsim.inputs.parameters import load_params
 from povsim.model.registry import REGISTRY, WORK_EMPLOYED, WORK_SICK
 
+REPO = Path(__file__).resolve().parents[1]
 SEED = 11
 
 
@@ -179,3 +182,25 @@ def test_ltc_job_loss_risk_carries_an_effect(mp):
     assert sick_with_ltc({}) > sick_with_ltc(
         {"rr.job_loss_sick.ltc1": 1.0, "rr.job_loss.ltc1": 1.0}
     )
+
+
+def test_fit_report_has_the_labour_market_by_quintile():
+    """The fit report compares employment and long-term sickness (16-64) by quintile with the
+    stock the calibration tables imply and the whole area with the LFS: deprivation gradients
+    in the right direction, long-term sickness within its tolerance in every quintile."""
+    from povsim.inputs.loader import load_scenario
+    from povsim.model.area import area_params
+    from povsim.studies.calibrate import LABOUR_TOL, labour_market_fit
+    from povsim.studies.run import simulate_arm
+
+    mp = area_params(load_scenario(REPO / "scenarios" / "baseline.yaml", {}))
+    frame = simulate_arm(mp, 40_000, 2, 20190101, 2019)[0]
+    fit = labour_market_fit(mp, frame)
+    emp = fit[fit.measure == "employment"].set_index("group")
+    sick = fit[fit.measure == "inactive_sick"].set_index("group")
+    assert list(emp.index) == ["q1", "q2", "q3", "q4", "q5", "all"]
+    q = [f"q{i}" for i in range(1, 6)]
+    assert emp.loc[q, "model"].is_monotonic_increasing
+    assert sick.loc[q, "model"].is_monotonic_decreasing
+    assert (sick.loc[q, "error"].abs() <= LABOUR_TOL + 0.005).all()  # sampling at 40,000
+    assert emp.loc["all", "target"] == 0.762 and sick.loc["all", "target"] == 0.0485

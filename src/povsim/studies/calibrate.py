@@ -254,7 +254,8 @@ def calibrate(
     assert sim is not None and frame is not None  # rounds >= 1 simulates at least once
     report = fit_report(targets_df, sim, size, years, seed)
     return fitted, pd.concat(
-        [report, extra_targets(mp), child_poverty_fit(mp, frame)], ignore_index=True
+        [report, extra_targets(mp), child_poverty_fit(mp, frame), labour_market_fit(mp, frame)],
+        ignore_index=True,
     )
 
 
@@ -291,6 +292,86 @@ def child_poverty_fit(mp: ModelParams, frame: pd.DataFrame) -> pd.DataFrame:
                 "tag": "assumption",
                 "source": "19% of under-16s, DWP CiLIF FYE 2020 [V], with an assumed gradient "
                 "(calibration/child_poverty_by_quintile.csv)",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# The labour-market fit (docs/model.md, work states): each quintile's employment and long-term
+# sickness (ages 16-64, mean over the simulated years) within this of the stock the
+# calibration tables imply; the national rows within LABOUR_NATIONAL_TOL of the LFS figures.
+LABOUR_TOL = 0.015
+LABOUR_NATIONAL_TOL = 0.02
+LABOUR_NATIONAL = {
+    # measure: (factor in the calibration tables, LFS figure, tag, source)
+    "employment": (
+        "employed",
+        0.762,
+        "V",
+        "ONS, Employment in the UK: December 2019 (16-64, Aug-Oct 2019, UK): 76.2%",
+    ),
+    "inactive_sick": (
+        "inactive_sick",
+        0.0485,
+        "D",
+        "ONS LFS 2019: ~2.0m aged 16-64 inactive because long-term sick, of ~41.3m (8.76m "
+        "inactive at 21.23%): 4.85% (calibration/prevalence_by_age_sex.csv)",
+    ),
+}
+
+
+def labour_market_fit(mp: ModelParams, frame: pd.DataFrame) -> pd.DataFrame:
+    """Fit-report rows for the work states: employment and inactivity through long-term
+    sickness, ages 16-64, by IMD quintile against the stock the calibration tables imply (rate
+    by age and sex times the deprivation gradient, weighted by the area's population) and for
+    the whole area against the Labour Force Survey."""
+    from povsim.model.population import single_year_counts
+    from povsim.model.tables import factor_prevalence
+
+    # Real persons (2, 5, ages 16-64): the area's composition, else England in equal fifths.
+    if mp.composition is not None and mp.composition.ndim == 3:
+        counts = mp.composition[:, :, 16:65]
+    else:
+        counts = np.repeat(single_year_counts(mp)[:, None, 16:65] / 5, 5, axis=1)
+    rows = []
+    for measure, (factor, national, tag, source) in LABOUR_NATIONAL.items():
+        prev = factor_prevalence(mp, factor)[:, :, 16:65]
+        f = frame[(frame.measure == measure) & (frame.sex == "all")]
+        if not len(f):  # a frame without the measure (a stand-in simulation)
+            continue
+        for q in range(1, 6):
+            model = float(f[f.quintile == str(q)].value.mean())
+            w = counts[:, q - 1]
+            goal = float((prev[:, q - 1] * w).sum() / w.sum())
+            rows.append(
+                {
+                    "measure": measure,
+                    "sex": "all",
+                    "group": f"q{q}",
+                    "target": round(goal, 4),
+                    "model": round(model, 4),
+                    "error": round(model - goal, 4),
+                    "tolerance": LABOUR_TOL,
+                    "within": bool(abs(model - goal) <= LABOUR_TOL),
+                    "tag": "D",
+                    "source": "the calibration tables' stock for the quintile (rate by age and "
+                    "sex x deprivation gradient, prevalence_by_age_sex.csv and "
+                    "prevalence_gradient_by_quintile.csv)",
+                }
+            )
+        model = float(f[f.quintile == "all"].value.mean())
+        rows.append(
+            {
+                "measure": measure,
+                "sex": "all",
+                "group": "all",
+                "target": national,
+                "model": round(model, 4),
+                "error": round(model - national, 4),
+                "tolerance": LABOUR_NATIONAL_TOL,
+                "within": bool(abs(model - national) <= LABOUR_NATIONAL_TOL),
+                "tag": tag,
+                "source": source,
             }
         )
     return pd.DataFrame(rows)
