@@ -57,6 +57,34 @@ def write_workbook(
     sheet of ``readme`` items (key, value) to ``path`` atomically; returns the sheet names."""
     path = Path(path)
     wb = Workbook(write_only=True)
+    try:
+        return _write(wb, path, tables, readme)
+    except BaseException:
+        _discard(wb)
+        raise
+
+
+def _discard(wb: Workbook) -> None:
+    """Close the row writers of an abandoned write-only workbook here, quietly. Left to the
+    garbage collector (an interrupt or SIGTERM while writing), each one fails writing to its
+    closed temporary file and Python prints "Exception ignored ... Traceback" on stderr, where
+    a user must see only povsim's one-line message."""
+    for ws in wb.worksheets:
+        rows = getattr(ws, "_rows", None)  # openpyxl's write-only row generator
+        if rows is not None:
+            try:
+                rows.close()
+            except Exception:  # its file is already closed: nothing left to write
+                pass
+            ws._rows = None
+
+
+def _write(
+    wb: Workbook,
+    path: Path,
+    tables: Mapping[str, tuple[pd.DataFrame, str]],
+    readme: Mapping[str, Any],
+) -> list[str]:
     bold = Font(bold=True)
     taken: set[str] = {"readme"}
     names = {key: sheet_name(key, taken) for key in tables}
