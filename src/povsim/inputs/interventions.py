@@ -401,18 +401,20 @@ class EmploymentIntervention(InterventionBase):
 
 
 class BenefitTakeUpIntervention(InterventionBase):
-    """Welfare advice (e.g. in GP surgeries): ``effect`` is £ per year of equivalised
-    household income that an entitled non-claimant gains by claiming after advice; a share
-    ``take_up_gap`` of the eligible are entitled non-claimants (a persistent draw). The claim
-    lasts (after the programme too) until ``decay`` ends it."""
+    """Welfare advice (e.g. in GP surgeries): ``effect`` is £ per year that an entitled
+    non-claimant household gains by claiming after advice, paid once to the household and
+    shared by its members (equivalised by the modified OECD scale); a share ``take_up_gap`` of
+    the eligible households are entitled non-claimants (a persistent draw per household). Cost
+    per participant is per household advised. The claim lasts (after the programme too) until
+    ``decay`` ends it."""
 
     type: Literal["benefit_take_up"]
     take_up_gap: Number = Field(
         0.2,
         ge=0,
         le=1,
-        description="share of the eligible who are entitled non-claimants (0-1; DWP 2018-19: "
-        "Housing Benefit 0.2, Pension Credit 0.4)",
+        description="share of the eligible households that are entitled non-claimants (0-1; "
+        "DWP 2018-19 take-up by benefit unit: Housing Benefit 0.2, Pension Credit 0.4)",
     )
     # The programme cost is the advice service (in GP surgeries: NHS); the benefits claimed
     # are not in it (they are entitlements, paid by the Exchequer).

@@ -1,13 +1,21 @@
-"""Benefit take-up: welfare advice (e.g. in GP surgeries) that gets entitled non-claimants to
-claim.
+"""Benefit take-up: welfare advice (e.g. in GP surgeries) that gets entitled non-claimant
+households to claim.
 
-Reach: the block's eligibility (typically ``income_below`` and ``work_state``) among those not
-already claiming through it; advice reaches them by the shared delivery (coverage, uptake,
-capacity, budget). Of those advised, the entitled non-claimants -- a share ``take_up_gap`` of
-the eligible, fixed per person by a draw of year key 0 (draw 3 of the intervention's stream) --
-claim and hold ``effect`` £ a year of equivalised household income, acting through the lagged
-income exposure (mortality, LTC onset, self-rated health). The claim lasts after the programme
-(``outlasts_programme``) until ``decay`` ends it. Participants: persons advised.
+Reach: households with a member meeting the block's eligibility (typically ``income_below``,
+the household's equivalised income before transfers, and ``work_state``) that are not already
+claiming through it, each once, through its first eligible member (the household's
+representative); advice reaches it by the shared delivery (coverage, uptake, capacity,
+budget). Of the households advised, the entitled non-claimants -- a share ``take_up_gap`` of
+the eligible households, fixed per household by a draw of year key 0 keyed on the household
+(draw 3 of the intervention's stream), so the same household is entitled or not whichever
+member represents it and in every arm -- claim ``effect`` £ a year. The claim is paid once to
+the household (benefits such as Pension Credit, Universal Credit or Attendance Allowance are
+assessed and paid per benefit unit, and welfare-advice evaluations report gains per client
+household); the household pre-pass shares it by the modified OECD scale, so every member's
+equivalised income rises by ``effect`` / scale, acting through the lagged income exposure
+(mortality, LTC onset, self-rated health). Every member holds the claim; it lasts after the
+programme (``outlasts_programme``) until ``decay`` ends it for the whole household (one draw
+per household). Participants: households advised (cost per household advised).
 """
 
 from __future__ import annotations
@@ -20,7 +28,14 @@ from povsim.inputs.interventions import BenefitTakeUpIntervention, InterventionB
 from povsim.model.population import Population
 from povsim.model.registry import D_INTERVENTION_BASE
 from povsim.model.rng import uniforms
-from povsim.policy.delivery import Active, Delivered, YearContext, eligible, reach
+from povsim.policy.delivery import (
+    Active,
+    Delivered,
+    YearContext,
+    eligible,
+    household_representatives,
+    reach,
+)
 from povsim.policy.types.base import InterventionType, pct
 
 # Draw j = 3 of the intervention's stream (0 reach, 1 success, 2 decay): entitled non-claimant.
@@ -30,24 +45,29 @@ _ENTITLED_DRAW = 3
 class BenefitTakeUp(InterventionType):
     name: ClassVar[str] = "benefit_take_up"
     needs_income: ClassVar[bool] = True
+    # A household claims once and all its members hold the claim (spread by Programme).
+    per_household: ClassVar[bool] = True
 
     def deliver(self, a: Active, ctx: YearContext, scale: float) -> Delivered:
-        s, held = a.spec, a.held
+        s, pop, held = a.spec, ctx.pop, a.held
         assert isinstance(s, BenefitTakeUpIntervention)
-        idx = np.flatnonzero(eligible(a, ctx, None) & ~held)
+        idx = household_representatives(pop, np.flatnonzero(eligible(a, ctx, None) & ~held))
         advised, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
-        u = uniforms(
-            ctx.sk, advised.astype(np.int64), 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW
-        )
+        # Keyed on the household, not its representative: whether a household is an entitled
+        # non-claimant does not change when another member comes to represent it.
+        u = uniforms(ctx.sk, pop.hh[advised], 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW)
         held[advised[u < s.take_up_gap]] = True
         return Delivered(advised, float(s.cost.per_participant), extra)
 
     def hold(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> None:
-        pop.transfer[held] += spec.effect
+        # Paid once per household, through its first living member holding the claim; the
+        # pre-pass shares it among the members.
+        pop.transfer[household_representatives(pop, np.flatnonzero(held))] += spec.effect
 
     def describe(self, spec: InterventionBase) -> str:
         assert isinstance(spec, BenefitTakeUpIntervention)
         return (
-            f"advice to the eligible; the {pct(spec.take_up_gap)} who are entitled "
-            f"non-claimants claim £{spec.effect:,.0f} a year of equivalised household income"
+            f"advice to eligible households; the {pct(spec.take_up_gap)} that are entitled "
+            f"non-claimants claim £{spec.effect:,.0f} a year, paid to the household and "
+            "shared by its members (equivalised by the household's size)"
         )

@@ -1,0 +1,153 @@
+"""Benefit take-up (welfare advice) pays households, not persons: a household is advised once,
+is an entitled non-claimant or not as a whole, claims ``effect`` £ a year once (shared by the
+modified OECD scale) and costs ``cost.per_participant`` once per household advised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import povsim
+from povsim.engine.simulate import prepare
+from povsim.inputs.interventions import parse_intervention
+from povsim.inputs.parameters import load_params
+from povsim.model import households as HH
+from povsim.model.population import equivalised_income
+from povsim.policy.delivery import current_income
+from povsim.policy.interventions import Programme
+from test_interventions import LOOPS_OFF, arm, scenario
+
+SIZE = 40_000
+HORIZON = 4
+SEED = 5
+EFFECT = 1800.0
+PER_HOUSEHOLD = 350.0
+FIXED = 10_000.0
+
+
+def spec(**kw) -> dict:
+    s = {
+        "type": "benefit_take_up",
+        "start_year": 2020,
+        "end_year": 2020,
+        "coverage": 1.0,
+        "uptake": 1.0,
+        "effect": EFFECT,
+        "take_up_gap": 1.0,
+        "eligibility": {"income_below": 20_000.0, "age_min": 18},
+        "cost": {"per_participant": PER_HOUSEHOLD, "fixed_per_year": FIXED},
+        "effect_source": "test",
+    }
+    s.update(kw)
+    return s
+
+
+@pytest.fixture(scope="module")
+def built():
+    mp = load_params()
+    tables, pop = prepare(mp, SIZE, HORIZON, SEED)
+    return mp, tables, pop
+
+
+def _programme(mp, **kw) -> Programme:
+    return Programme.build([parse_intervention(spec(**kw))], mp, SEED, 2020, HORIZON)
+
+
+def _eligible(pop, tables, mp) -> np.ndarray:
+    return (pop.alive == 1) & (pop.age >= 18) & (current_income(pop, tables, mp) < 20_000.0)
+
+
+def test_a_couple_both_eligible_is_paid_once(built):
+    mp, tables, pop = built
+    p = pop.copy()
+    elig = _eligible(p, tables, mp)
+    prog = _programme(mp)
+    prog.apply(0, p, tables)
+    # A couple without children, both adults alive and eligible: one claim, scale 1.5.
+    couples = np.flatnonzero(p.hh_kind == HH.TYPE_CODE["couple_no_children"])
+    found = 0
+    for h in couples:
+        m = p.hh_members[p.hh_ptr[h] : p.hh_ptr[h + 1]]
+        m = m[p.alive[m] == 1]
+        if m.size != 2 or not elig[m].all():
+            continue
+        assert p.transfer[m].sum() == EFFECT  # paid once to the household, not twice
+        found += 1
+        if found == 20:
+            break
+    assert found == 20
+    with_tr = equivalised_income(p, tables, mp, with_transfer=True)
+    without = equivalised_income(p, tables, mp, with_transfer=False)
+    m = p.hh_members[p.hh_ptr[h] : p.hh_ptr[h + 1]]
+    np.testing.assert_allclose(with_tr[m] - without[m], EFFECT / 1.5, rtol=1e-12)
+    # Every claiming household receives exactly one amount, whatever its size.
+    paid = np.bincount(p.hh, weights=p.transfer, minlength=p.hh_ptr.size - 1)
+    claiming = np.unique(p.hh[elig])
+    assert np.all(paid[claiming] == EFFECT)
+    assert paid.sum() == EFFECT * claiming.size
+    # Every member holds the claim, including those not eligible themselves (children).
+    held = prog.items[0].held
+    assert held[np.isin(p.hh, claiming) & (p.alive == 1)].all()
+
+
+def test_cost_is_per_household_advised(built):
+    mp, tables, pop = built
+    p = pop.copy()
+    households = np.unique(p.hh[_eligible(p, tables, mp)]).size
+    persons = int(_eligible(p, tables, mp).sum())
+    assert persons > 1.3 * households  # so a per-person cost would differ
+    prog = _programme(mp, take_up_gap=0.3)
+    prog.apply(0, p, tables)
+    rec = prog.items[0].record
+    w = float(p.weight[0])
+    assert rec.participants[0].sum() == pytest.approx(households * w, rel=1e-12)
+    assert rec.cost[0] == pytest.approx(FIXED + PER_HOUSEHOLD * households * w, rel=1e-12)
+    # After end_year nothing is charged, but the claims continue.
+    claims = np.unique(p.hh[p.transfer > 0]).size
+    assert 0.25 < claims / households < 0.35  # take_up_gap of the advised households
+    prog.apply(1, p, tables)
+    assert prog.items[0].record.cost[1] == 0.0
+    assert np.unique(p.hh[p.transfer > 0]).size >= 0.97 * claims
+
+
+def test_entitlement_is_a_deterministic_household_draw(built):
+    mp, tables, pop = built
+    runs = []
+    for _ in range(2):
+        p = pop.copy()
+        prog = _programme(mp, take_up_gap=0.4, end_year=2022)
+        for t in range(3):
+            prog.apply(t, p, tables)
+        runs.append((p.transfer.copy(), prog.items[0].held.copy(), prog.items[0].record.cost))
+    for a, b in zip(runs[0], runs[1], strict=True):
+        assert np.array_equal(a, b)
+    # Held as a whole: a household's living members all hold the claim or none does.
+    held, live = runs[0][1], pop.alive == 1
+    n_hh = pop.hh_ptr.size - 1
+    holders = np.bincount(pop.hh[live], weights=held[live], minlength=n_hh)
+    members = np.bincount(pop.hh[live], minlength=n_hh)
+    assert np.all((holders == 0) | (holders == members))
+
+
+def test_decay_ends_a_households_claim_as_a_whole(built):
+    mp, tables, pop = built
+    p = pop.copy()
+    prog = _programme(mp, take_up_gap=1.0, decay=0.5)
+    prog.apply(0, p, tables)
+    before = np.unique(p.hh[p.transfer > 0])
+    prog.apply(1, p, tables)  # after end_year: only decay (and deaths) end claims
+    after = np.unique(p.hh[p.transfer > 0])
+    assert np.isin(after, before).all()
+    assert 0.45 < after.size / before.size < 0.55
+    held = prog.items[0].held
+    live = p.alive == 1
+    n_hh = p.hh_ptr.size - 1
+    holders = np.bincount(p.hh[live], weights=held[live], minlength=n_hh)
+    members = np.bincount(p.hh[live], minlength=n_hh)
+    assert np.all((holders == 0) | (holders == members))
+
+
+def test_zero_effect_arm_is_the_baseline():
+    zero = spec(effect=0.0, take_up_gap=0.5, end_year=2022)
+    res = povsim.run(scenario({"zero": arm(zero)}, feedbacks=LOOPS_OFF, size=20_000, horizon=4))
+    assert np.array_equal(res.tallies["baseline"], res.tallies["zero"])
