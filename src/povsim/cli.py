@@ -1037,7 +1037,7 @@ arms:
           52-week CO-validated abstinence 7.7%. Replace with the evidence for your programme.
         decay: 0.02             # yearly probability a quitter relapses, beyond the background
         cost:
-          per_participant: 260  # GBP at start-year prices
+          per_participant: 260  # GBP at 2019 prices (or give cost.price_year)
           source: NHS stop smoking services 2008/09 cost per quit date, uplifted (assumption).
 """
 

@@ -54,6 +54,18 @@ def _numbers(df: pd.DataFrame, path: Path, lines: list[int], col: str, lo, hi, a
             raise _fail(path, lines[k], col, "bad value", v, allowed)
 
 
+def data_lines(path: Path) -> list[int]:
+    """File line number (1-based) of each data row of a calibration table."""
+    return _lines(path)
+
+
+def check_error(
+    path: Path, line: int | None, col: str | None, problem: str, got=..., allowed=None
+) -> ScenarioError:
+    """The one-line error of a calibration table (file, row, column, problem, got, allowed)."""
+    return _fail(path, line, col, problem, got, allowed)
+
+
 def _require(df: pd.DataFrame, path: Path, cols: tuple[str, ...]) -> None:
     for c in cols:
         if c not in df.columns:
@@ -321,6 +333,29 @@ def check_unit_costs(df: pd.DataFrame, path: Path) -> None:
                     lo1,
                     f"{hi0 + 1} (bands follow each other)",
                 )
+
+
+def check_deflators(df: pd.DataFrame, path: Path) -> None:
+    """GDP deflators: a whole calendar year 1900-2100 at most once, an index > 0, and no year
+    missing between the first and the last (a conversion must never skip a gap)."""
+    _require(df, path, ("year", "index", "source"))
+    lines = _lines(path)
+    if not len(df):
+        raise _fail(path, None, "year", "no rows", allowed="one row per calendar year")
+    _numbers(df, path, lines, "year", 1900, 2100, "a calendar year 1900-2100")
+    _numbers(df, path, lines, "index", 1e-9, 1e6, "an index > 0")
+    seen: dict[int, int] = {}
+    for k, v in enumerate(df["year"].tolist()):
+        y = float(v)
+        if y != int(y):
+            raise _fail(path, lines[k], "year", "not a whole year", v, "a calendar year")
+        if int(y) in seen:
+            raise _fail(path, lines[k], "year", f"year {int(y)} twice", v, "each year once")
+        seen[int(y)] = lines[k]
+    years = sorted(seen)
+    for a, b in zip(years[:-1], years[1:]):
+        if b != a + 1:
+            raise _fail(path, seen[b], "year", f"years {a + 1}-{b - 1} missing", b, "every year")
 
 
 def check_nhs_spend(df: pd.DataFrame, path: Path) -> None:

@@ -30,6 +30,7 @@ from povsim.inputs.errors import (
     Number,
     own,
 )
+from povsim.inputs.prices import PRICE_YEAR, PriceYearError, to_price_year
 
 
 class Targeting(BaseModel):
@@ -97,7 +98,8 @@ class Targeting(BaseModel):
 
 
 class Cost(BaseModel):
-    """Costs in £ (prices of the start year)."""
+    """Costs in £, in the outputs' price year (``PRICE_YEAR``, 2019) or converted to it from
+    ``price_year`` on load (GDP deflator, calibration/gdp_deflators.csv)."""
 
     model_config = CONFIG
     fixed_per_year: Number = Field(
@@ -105,14 +107,22 @@ class Cost(BaseModel):
         ge=0,
         le=MAX_MONEY,
         description="GBP a year while the intervention runs (start_year to end_year), whatever its"
-        " reach; real population, start-year prices",
+        f" reach; real population; {PRICE_YEAR} prices unless price_year says otherwise",
     )
     per_participant: Number = Field(
         0.0,
         ge=0,
         le=MAX_UNIT_COST,
-        description="GBP per participant a year (per person reached in an intervention year), "
-        "start-year prices",
+        description="GBP per participant a year (per person, or per household for household "
+        f"types, reached in an intervention year); {PRICE_YEAR} prices unless price_year says "
+        "otherwise",
+    )
+    price_year: int | str | None = Field(
+        None,
+        description="price year of fixed_per_year and per_participant: a calendar year (2014) "
+        "or a financial year ('2014/15'); converted on load to the outputs' price year "
+        f"({PRICE_YEAR}) by the HM Treasury GDP deflator (calibration/gdp_deflators.csv); "
+        f"absent: already in {PRICE_YEAR} prices",
     )
     # Unit cost rises linearly from per_participant to per_participant x (1 + this) as a
     # year's reach goes from the first eligible person to all of them (harder to reach).
@@ -120,6 +130,21 @@ class Cost(BaseModel):
     source: str = Field(
         "", description="where the costs come from (publication, year, table) or 'assumption: why'"
     )
+
+    @model_validator(mode="after")
+    def _in_output_prices(self) -> Cost:
+        # Converted once, here, and price_year cleared: a dumped and re-validated block (a
+        # budget's interventions, an extended file) is already in output prices.
+        if self.price_year is None:
+            return self
+        try:
+            f = to_price_year(self.price_year)
+        except PriceYearError as e:
+            own("price_year", e.problem, e.got, e.allowed)
+        self.fixed_per_year = float(self.fixed_per_year) * f
+        self.per_participant = float(self.per_participant) * f
+        self.price_year = None
+        return self
 
 
 class Eligibility(BaseModel):
@@ -210,8 +235,8 @@ class InterventionBase(BaseModel):
     decay: Number = Field(0.0, ge=0, le=1)  # yearly probability the benefit is lost
     cost: Cost = Field(
         default_factory=Cost,
-        description="what it costs in GBP (start-year prices): per participant a year and fixed a "
-        "year",
+        description=f"what it costs in GBP ({PRICE_YEAR} prices, or its price_year's, converted): "
+        "per participant a year and fixed a year",
     )
     # most participants a year (real persons)
     capacity: Number | None = Field(None, gt=0, le=MAX_PERSONS)

@@ -32,6 +32,7 @@ from povsim.inputs.errors import (
 )
 from povsim.inputs.interventions import SCHEMAS, Intervention, InterventionBase
 from povsim.inputs.loader import load_file
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.inputs.schema import (
     Arm,
     Feedbacks,
@@ -55,12 +56,14 @@ SET_BY_STRATEGY = ("start_year", "end_year", "targeting", "budget_per_year", "na
 
 
 class Budget(BaseModel):
-    """Money to spend: ``per_year`` £ (real population, prices of the start year) for
+    """Money to spend: ``per_year`` £ (real population, the outputs' price year) for
     ``years`` years from ``start_year`` (default: the first simulated year)."""
 
     model_config = CONFIG
     per_year: Number = Field(
-        gt=0, le=MAX_MONEY, description="GBP a year to spend (real population, start-year prices)"
+        gt=0,
+        le=MAX_MONEY,
+        description=f"GBP a year to spend (real population, {PRICE_YEAR} prices)",
     )
     years: int = Field(ge=1, le=50, description="years the budget is spent (1-50)")
     start_year: int | None = Field(

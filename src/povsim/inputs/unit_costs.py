@@ -4,8 +4,10 @@ Two files (calibration/FORMATS.md): ``nhs_spend_by_age_sex_quintile.csv`` (Asari
 spend per person-year by sex, IMD quintile and single age 0-85+) and ``unit_costs.csv`` (the
 split of NHS spend by health state, adult social care per person in less than good health,
 earnings, tax and benefits). Both are checked on load (one line naming file, row and column;
-the CLI exits 2 before anything is written). Units: GBP per person-year in each source's price
-year (no deflation; docs/model.md "Costs by perspective").
+the CLI exits 2 before anything is written). Units: GBP per person-year in the outputs' price
+year (:data:`povsim.inputs.prices.PRICE_YEAR`): every row's ``price_year`` is converted on load
+by the GDP deflator (calibration/gdp_deflators.csv; docs/model.md "Costs by perspective").
+Relative weights and the tax rate carry no money and are not converted.
 """
 
 from __future__ import annotations
@@ -21,15 +23,21 @@ from povsim.inputs import layout as L
 from povsim.inputs.calibration_files import (
     NHS_SPEND_AGES,
     PERSPECTIVES,
+    check_error,
     check_nhs_spend,
     check_unit_costs,
+    data_lines,
 )
 from povsim.inputs.parameters import calibration_dir, read_table
+from povsim.inputs.prices import to_price_year
 
 NHS_FILE = "nhs_spend_by_age_sex_quintile.csv"
 UNIT_FILE = "unit_costs.csv"
 
 __all__ = ["PERSPECTIVES", "UnitCosts", "load_unit_costs"]
+
+# Items that are not money (a ratio, a fraction of earnings): no price year is needed.
+UNIT_FREE = ("ltc1_relative", "ltc2plus_relative", "poor_health_relative", "tax_rate_on_earnings")
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,41 @@ def _by_age(rows: pd.DataFrame, quintile: str = "all") -> np.ndarray:
     return out
 
 
+def _factors(df: pd.DataFrame, path: Path, d: Path, money: pd.Series) -> np.ndarray:
+    """Deflator factor to the outputs' price year of each row (1 where ``money`` is False);
+    a money row without a price year the table covers is one line naming file, row and
+    column."""
+    if "price_year" not in df.columns:
+        raise check_error(path, None, "price_year", "missing column")
+    lines = data_lines(path)
+    cache: dict[str, float] = {}
+    out = np.ones(len(df))
+    for k, (py, is_money) in enumerate(zip(df["price_year"].tolist(), money, strict=True)):
+        if not is_money:
+            continue
+        key = "" if pd.isna(py) else str(py).strip()
+        if key not in cache:
+            try:
+                cache[key] = to_price_year(key, d)
+            except ValueError as e:
+                raise check_error(path, lines[k], "price_year", str(e)) from None
+        out[k] = cache[key]
+    return out
+
+
+def _in_price_year(nhs: pd.DataFrame, uc: pd.DataFrame, d: Path) -> tuple[pd.DataFrame, ...]:
+    """Both tables with their money converted to :data:`~povsim.inputs.prices.PRICE_YEAR`."""
+    nhs = nhs.copy()
+    uc = uc.copy()
+    nhs["spend"] = nhs["spend"].astype(float) * _factors(
+        nhs, d / NHS_FILE, d, pd.Series(True, index=nhs.index)
+    )
+    uc["value"] = uc["value"].astype(float) * _factors(
+        uc, d / UNIT_FILE, d, ~uc["item"].isin(UNIT_FREE)
+    )
+    return nhs, uc
+
+
 @lru_cache(maxsize=4)
 def _load(directory: str) -> UnitCosts:
     d = Path(directory)
@@ -74,6 +117,7 @@ def _load(directory: str) -> UnitCosts:
     check_nhs_spend(nhs, d / NHS_FILE)
     uc = read_table(UNIT_FILE, d)
     check_unit_costs(uc, d / UNIT_FILE)
+    nhs, uc = _in_price_year(nhs, uc, d)
     spend = np.zeros((L.N_SEX, L.N_Q, L.N_AGE))
     q = nhs["quintile"].astype(str)
     for s, sex in enumerate(L.SEXES):

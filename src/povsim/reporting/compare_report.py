@@ -14,6 +14,7 @@ from typing import Any
 import markupsafe
 import pandas as pd
 
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.reporting.compare_figures import CAPTIONS, write_investment_figures
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import figure, fmt_big_money, fmt_money
@@ -274,7 +275,7 @@ def render(res: InvestmentResults, figures_dir: Path | None) -> str:
         f"Intervals are 95% Monte Carlo intervals over {m['replicates']} replicate seeds; they "
         "show simulation noise only, not uncertainty in effects, costs or relative risks (use "
         "`povsim sensitivity` for that).",
-        "The cost column is the programmes' own costs (£, start-year prices), discounted; NHS, "
+        f"The cost column is the programmes' own costs (£, {PRICE_YEAR} prices), discounted; NHS, "
         "social-care and Exchequer costs avoided are in 'Who pays, who saves'. Treatment "
         "under an access lever continues and is paid after the budget years, so a strategy may "
         "cost more than the budget; a lever whose eligible pool is exhausted leaves money "
@@ -366,7 +367,8 @@ def write_investment_outputs(res: InvestmentResults, out_dir: Path, figures: boo
             "povsim version": m.get("povsim_version"),
             "area": m.get("area"),
             "real population (persons)": m.get("real_population"),
-            "units": "QALYs discounted; costs GBP, start-year prices, discounted; gap/SII "
+            "price_year": PRICE_YEAR,
+            "units": f"QALYs discounted; costs GBP, {PRICE_YEAR} prices, discounted; gap/SII "
             "changes in years of HLE/LE at birth in the evaluation year (negative = narrower); "
             "core20_share: share of QALYs gained in the most deprived fifth; *_lo/*_hi: 95% "
             "Monte Carlo interval over replicates",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.reporting.figure_store import save_figure
 from povsim.reporting.files import atomic_dir, json_safe, write_manifest
 from povsim.reporting.html import figure as embed
@@ -184,7 +185,7 @@ def write_places_outputs(res: PlacesResults, out_dir: Path, figures: bool = True
             "seed": m.get("seed"),
             "replicates": m.get("replicates"),
             "povsim version": m.get("povsim_version"),
-            "units": "QALYs discounted; costs and gbp_* in GBP (start-year prices); "
+            "units": f"QALYs discounted; costs and gbp_* in GBP ({PRICE_YEAR} prices); "
             "gbp_per_head a year per resident; hle0_sii_change in years (negative = narrower)",
         }
         sheets = write_workbook(tmp / WORKBOOK, tables, readme)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.model import registry as R
 from povsim.reporting.figure_store import plt, save_figure  # pyplot, its backend chosen
 from povsim.reporting.summary import gap_ends
@@ -431,7 +432,7 @@ def cost_vs_healthy_years_figure(comparison: pd.DataFrame, path: Path) -> None:
         ax.set_ylim(bottom=0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"£{v:,.0f}m"))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("cumulative cost (£ million, undiscounted, start-year prices)")
+    ax.set_xlabel(f"cumulative cost (£ million, undiscounted, {PRICE_YEAR} prices)")
     ax.set_ylabel("cumulative healthy life-years gained (England)")
     ax.set_title(
         f"Cost against healthy life-years gained, {first}-{last}\n"

@@ -21,6 +21,7 @@ import yaml
 
 from povsim.inputs.interventions import parse_intervention
 from povsim.inputs.parameters import calibration_dir, read_table
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.measures.results import Results
 from povsim.policy.types import describe
 from povsim.reporting.html import (
@@ -417,7 +418,7 @@ def _headline_table(
         "Deaths averted (postponed beyond the period)", lambda h: h.get("deaths_averted"), fmt_count
     )
     row("Participants (summed over years)", lambda h: h.get("participants"), fmt_count)
-    row("Total cost (undiscounted, start-year prices)", lambda h: h.get("cost"), fmt_big_money)
+    row(f"Total cost (undiscounted, {PRICE_YEAR} prices)", lambda h: h.get("cost"), fmt_big_money)
     row("Cost per healthy life-year gained", lambda h: h.get("cost_per_healthy_year"), fmt_money)
     row("Cost per year (mean over the period)", lambda h: h.get("cost_per_year"), fmt_big_money)
     group(f"The same totals per 100,000 residents of {area_name}")

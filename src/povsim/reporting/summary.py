@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.measures.precision import events_kind, imprecise, imprecise_note
 from povsim.measures.results import EXPECTANCIES, QUINTILE_LABELS, Results
 
@@ -234,7 +235,7 @@ ARM_UNITS = (
     "healthy_years_gained / life_years_gained / deaths_averted: real persons in the area "
     "(see `area`: England or a local population), summed over the whole horizon; "
     "participants: persons taking part, summed over years (a person counts once for each "
-    "year they take part); cost: GBP, undiscounted, start-year prices, summed over the "
+    f"year they take part); cost: GBP, undiscounted, {PRICE_YEAR} prices, summed over the "
     "horizon (cost_per_year: its mean per year); per_100k: the same totals per 100,000 of "
     "the area's starting population; cost_per_healthy_year: cost / healthy_years_gained "
     "(null when no healthy life-years are gained); qalys_gained_discounted, cost_discounted: "
@@ -255,6 +256,9 @@ def summary(results: Results) -> dict[str, Any]:
         "seed": results.manifest.get("seed"),
         "area": area(results),
         "replicates": results.manifest.get("replicates", 1),
+        # Every GBP figure (costs, costs avoided, earnings) is in this year's prices (calendar
+        # year; unit and intervention costs converted by the HM Treasury GDP deflator).
+        "price_year": PRICE_YEAR,
         "units": "years of life expectancy; gap = quintile 5 minus quintile 1; SII = slope "
         "index of inequality across quintiles (least minus most deprived end)",
         "first_year": {"year": first, **headline(f, first)},

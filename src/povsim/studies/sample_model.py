@@ -21,7 +21,7 @@ Outputs per arm (arm minus baseline of the same sample), in :data:`OUTPUTS`:
   (years; negative = the gap narrows), as ``comparison.csv`` reports it;
 * ``hle0_sii_change``: change in the slope index of inequality of HLE at birth, final year;
 * ``healthy_years_gained``: extra person-years in good health over the horizon (real persons);
-* ``cost``: £, undiscounted, start-year prices, summed over the horizon;
+* ``cost``: £, undiscounted, in the outputs' price year (``PRICE_YEAR``), summed over the horizon;
 * ``cost_per_healthy_year``: cost / healthy_years_gained (NaN when no years are gained);
 * ``healthy_years_gained_disc``, ``cost_disc``: the same discounted to the start year at the
   model's ``discount_rate_health`` / ``discount_rate_costs`` (Green Book 1.5% / 3.5%).

@@ -15,6 +15,7 @@ import pandas as pd
 from povsim.inputs import layout as L
 from povsim.inputs.layout import AGES, SEXES
 from povsim.inputs.parameters import ModelParams, load_params
+from povsim.inputs.prices import PRICE_YEAR
 from povsim.measures import life_table as M
 from povsim.model import registry as R
 from povsim.model.tables import build_cell_tables, smoking_rr_by_age
@@ -217,11 +218,12 @@ def cost_checks(tal: np.ndarray) -> list[Check]:
     model = nhs_spend_by_age(lv, nhs_unit(lv, uc), 0)
     src = (
         "Asaria 2017, CHE RP147 / PSSRU 2017: NHS spend per person, England 2014/15, all "
-        "persons (calibration/nhs_spend_by_age_sex_quintile.csv) [V]"
+        f"persons (calibration/nhs_spend_by_age_sex_quintile.csv) [V], in {PRICE_YEAR} prices "
+        "(GDP deflator)"
     )
     checks = [
         Check(
-            f"NHS spend per head, age {a}{'+' if a == 85 else ''} (GBP 2014/15)",
+            f"NHS spend per head, age {a}{'+' if a == 85 else ''} (GBP, {PRICE_YEAR} prices)",
             src,
             round(float(uc.nhs_overall[a]), 0),
             float(model[a]),
