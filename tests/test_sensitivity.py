@@ -60,6 +60,11 @@ def tiny_data(uncertainty: dict | None = None, size: int = 2000, horizon: int = 
     import yaml
 
     data = yaml.safe_load(Path(WARM).read_text())
+    # The scenario's capacity is 40,000 homes a year: at 1,000-2,000 simulated persons (each
+    # ~30,000-56,000 real) it binds to zero or one home, so tiny sweeps would reach nobody.
+    for arm in data["arms"].values():
+        for iv in arm["interventions"]:
+            iv.pop("capacity", None)
     data.update(
         extends=BASE,
         name="tiny",
