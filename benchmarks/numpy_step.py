@@ -251,7 +251,7 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     q = p.quint[idx].astype(np.int64)
     c = (s * L.N_Q + q) * L.N_AGE + a
     pc = cells[c]
-    dr = Draws(person_key(seed_k, idx, t + 1))
+    dr = Draws(person_key(seed_k, p.pid[idx].astype(np.int64), t + 1))
     w = p.weight[idx]
     wk = p.work[idx].astype(np.int64)
     emp = wk == 0

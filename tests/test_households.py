@@ -44,7 +44,7 @@ def test_every_person_is_in_exactly_one_household(built):
         assert np.all(pop.hh[m] == h) and np.all(np.diff(m) > 0)
     # Every household of the starting population has somebody in it.
     live = pop.alive == 1
-    assert np.all(_sizes(pop, live)[np.unique(pop.hh[: pop.n_initial])] >= 1)
+    assert np.all(_sizes(pop, live)[np.unique(pop.hh[pop.birth_year < 0])] >= 1)
 
 
 def test_households_stay_within_one_quintile(built):
@@ -60,7 +60,7 @@ def test_composition_matches_the_table_at_100k(built):
     mp, _, pop = built
     live = pop.alive == 1
     types = HH.composition_shares(mp.households, "household_type", 1)
-    start = np.unique(pop.hh[: pop.n_initial])
+    start = np.unique(pop.hh[pop.birth_year < 0])
     got = np.bincount(pop.hh_kind[start], minlength=len(HH.HOUSEHOLD_TYPES)) / start.size
     np.testing.assert_allclose(got, types, atol=0.01)
     sizes = _sizes(pop, live)[start]
@@ -74,10 +74,10 @@ def test_composition_matches_the_table_at_100k(built):
 
 def test_children_live_with_one_or_two_adults_old_enough_to_be_parents(built):
     _, _, pop = built
-    n0 = pop.n_initial
-    kids = np.flatnonzero(pop.age[:n0] <= HH.CHILD_MAX)
+    start = pop.birth_year < 0
+    kids = np.flatnonzero(start & (pop.age <= HH.CHILD_MAX))
     fam = np.unique(pop.hh[kids])
-    adults = np.flatnonzero(pop.age[:n0] > HH.CHILD_MAX)
+    adults = np.flatnonzero(start & (pop.age > HH.CHILD_MAX))
     n_adult = np.bincount(pop.hh[adults], minlength=pop.hh_ptr.size - 1)[fam]
     assert np.all((n_adult >= 1) & (n_adult <= 2))
     eldest = np.zeros(pop.hh_ptr.size - 1, int)
@@ -92,9 +92,8 @@ def test_children_live_with_one_or_two_adults_old_enough_to_be_parents(built):
 
 def test_births_join_a_woman_of_mothers_age_in_their_quintile(built):
     _, _, pop = built
-    n0 = pop.n_initial
-    women = np.flatnonzero(pop.sex[:n0] == 1)
-    births = np.arange(n0, pop.size)
+    women = np.flatnonzero((pop.birth_year < 0) & (pop.sex == 1))
+    births = np.flatnonzero(pop.birth_year >= 0)
     assert births.size > 0
     for i in births[:: max(1, births.size // 300)]:
         t = pop.birth_year[i]

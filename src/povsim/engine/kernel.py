@@ -313,7 +313,7 @@ def _make_step_year(lay: KernelLayout):
     span = 1 << (k + 1)  # exposure codes per smoking state
 
     @njit(parallel=True, cache=True, error_model="numpy")
-    def step(t, seed_k, pkey, persons, year, tallies):
+    def step(t, seed_k, persons, year, tallies):
         """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
         Order within the year: income (before transfers, then with this year's transfer),
@@ -359,6 +359,7 @@ def _make_step_year(lay: KernelLayout):
         mort_mult = persons.mort_mult
         ltc_mult = persons.ltc_mult
         weight = persons.weight
+        pid = persons.pid
         # A private copy (260 kB, once a year): LLVM then knows no store in the loop below can
         # write to it and keeps a person's rates in registers (~4% faster than reading the
         # argument, measured).
@@ -406,7 +407,10 @@ def _make_step_year(lay: KernelLayout):
                 c = np.uint64((s * N_Q + q) * N_AGE + a)
                 pc = P[c]
                 # Every draw of this person-year, two per 64-bit hash, computed once.
-                draw_hashes(year_key(pkey[i], t + 1), hs)
+                # Keyed on the person's draw id, not the slot (population.py stores slots
+                # household by household); recomputing the id's half of the key costs less
+                # than streaming a cached 8-byte key per person.
+                draw_hashes(year_key(person_base(seed_k, pid[i]), t + 1), hs)
                 wk = np.int64(work[i])
                 emp = np.int64(wk == 0)
                 sick = np.int64(wk == 2)
@@ -560,34 +564,14 @@ def _step_year_for(lay: KernelLayout):
     return step
 
 
-@njit(parallel=True, cache=True)
-def person_bases(seed_k, n):
-    """mix64(seed ^ pid * GOLDEN) for pid 0..n-1: the year-independent half of person_key."""
-    out = np.empty(n, dtype=np.uint64)
-    for i in prange(n):
-        out[i] = person_base(seed_k, i)
-    return out
-
-
-_PKEY_CACHE: dict = {}
-
-
 def step_year(
     t: int, seed_k: np.uint64, persons: PersonArrays, year: YearInputs, tallies: np.ndarray
 ) -> None:
     """Advance every living person one year (in place) and fill ``tallies``
     ((n_chunks, N_CELL, n_stats), one block per chunk of persons; see :func:`_make_step_year`).
-
-    The per-person half of the draw key depends only on (seed, person), so it is computed
-    once per (seed, population size) and cached rather than rehashed every person-year.
+    Every draw of person slot ``i`` is keyed on ``(seed_k, persons.pid[i], t + 1)``.
     """
     n = persons.alive.shape[0]
     if persons.bins.shape != (n, len(year.layout.factor_draws)):
         raise ValueError(f"bins {persons.bins.shape} do not match the registry's factors")
-    key = (int(seed_k), n)
-    pkey = _PKEY_CACHE.get(key)
-    if pkey is None:
-        _PKEY_CACHE.clear()
-        pkey = person_bases(np.uint64(seed_k), n)
-        _PKEY_CACHE[key] = pkey
-    _step_year_for(year.layout)(t, seed_k, pkey, persons, year, tallies)
+    _step_year_for(year.layout)(t, np.uint64(seed_k), persons, year, tallies)

@@ -203,7 +203,7 @@ def simulate(
             blocks.before(pop.alive, pop.age, pop.sex, pop.quint)
         K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
         if blocks is not None:
-            blocks.after(t, pop.alive, pop.good, pop.weight)
+            blocks.after(t, pop.alive, pop.good, pop.weight, pop.pid)
         # Summing blocks in chunk order keeps the result independent of the thread count.
         np.sum(chunks, axis=0, out=out[t])
         if progress is not None:

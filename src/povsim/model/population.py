@@ -1,8 +1,10 @@
 """Synthetic population of England as a struct of arrays, and the cell normalisers fitted to it.
 
-Slots ``0..n_initial-1`` hold the starting population; the births of simulated year ``t`` sit
-in a fixed block of slots after them, so every person has the same id (and the same random
-draws) in every arm of a scenario whatever happens to anyone else.
+Every person, including those born during the run, has a fixed slot (``birth_year`` says when
+a birth slot comes alive) and a fixed draw id ``pid``, so every person has the same random
+draws in every arm of a scenario whatever happens to anyone else. Slots are stored household
+by household (births in their household), so the yearly passes read each household as one
+contiguous run.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Population:
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
     tr_share: np.ndarray  # float64, £/year: the person's share of the transfers paid to the
     #                       household (paid / OECD scale), written by the household pre-pass
+    pid: np.ndarray  # int32, the person's draw id: every yearly and intervention draw is keyed
+    #                  on it, not on the slot, so the storage order is free (see _households)
     hh: np.ndarray  # int64, household of each slot (fixed; births placed at creation)
     hh_ptr: np.ndarray  # int64 (H + 1,): members of h are hh_members[hh_ptr[h]:hh_ptr[h + 1]]
     hh_members: np.ndarray  # int64 (n,): slots sorted by household, then person
@@ -127,6 +131,7 @@ class PersonArrays(NamedTuple):
     mort_mult: np.ndarray  # float64, mortality multiplier from interventions
     ltc_mult: np.ndarray  # float64, LTC-onset multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
+    pid: np.ndarray  # int32, draw id (Population.pid): the key of the person's draws
 
 
 class Prevalences(NamedTuple):
@@ -169,6 +174,8 @@ def _largest_remainder_flat(expected: np.ndarray, total: int) -> np.ndarray:
 def _empty_population(
     n: int, n0: int, n_births: int, real_total: float, registry: Registry
 ) -> Population:
+    if n >= 2**31:
+        raise ValueError(f"{n:,} person slots: more than the 2^31 - 1 draw ids (int32) allow")
     return Population(
         alive=np.zeros(n, np.uint8),
         age=np.zeros(n, np.int16),
@@ -190,6 +197,7 @@ def _empty_population(
         weight=np.full(n, real_total / n0),
         birth_year=np.full(n, -1, np.int16),
         tr_share=np.zeros(n),
+        pid=np.arange(n, dtype=np.int32),
         hh=np.zeros(n, np.int64),
         hh_ptr=np.zeros(1, np.int64),
         hh_members=np.arange(n, dtype=np.int64),
@@ -267,18 +275,27 @@ def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
     pop.hh, pop.hh_kind = HH.assign_households(
         pop.age, pop.sex, pop.quint, pop.n_initial, pop.birth_year, u, table
     )
-    # Store the starting population household by household (households are numbered by
-    # first member, so a stable sort keeps their numbers): the yearly pre-pass then reads
-    # and writes members as contiguous runs instead of at random (it cost more than the
-    # year step at 1M persons with members scattered). Every state was drawn from the
-    # person's creation id before this move; the yearly draws follow the slot. Births keep
-    # their slots after the starting population.
+    # Store every slot household by household, births included (households are numbered by
+    # first member, so a stable sort keeps their numbers and each household's person order):
+    # the yearly pre-pass and the year step then read and write each household as one
+    # contiguous run. With births stored after the starting population, as before, a
+    # household's future children sat up to n slots away, and by year 50 the pre-pass cost
+    # twice what it did in year 1 (34-40 ms against 18 ms a year at 1M persons).
+    # States were drawn from the creation id before this move. The yearly and intervention
+    # draws are keyed on ``pid``: the slot each person had when the starting population alone
+    # was sorted by household and births followed it (the layout of povsim 0.x until this
+    # change), so every draw, hence every state, is what it was; only sums over persons run
+    # in another order (last-bit differences of the hazard tallies).
     n0 = pop.n_initial
-    perm = np.argsort(pop.hh[:n0], kind="stable")
+    start = np.argsort(pop.hh[:n0], kind="stable")
+    old = np.concatenate([start, np.arange(n0, n)])  # old slot -> creation id
+    perm = np.argsort(pop.hh[old], kind="stable")  # new slot -> old slot
+    src = old[perm]  # new slot -> creation id
     for f in fields(pop):
         x = getattr(pop, f.name)
         if f.name not in _HOUSEHOLD_TABLES and isinstance(x, np.ndarray) and x.shape[:1] == (n,):
-            x[:n0] = x[:n0][perm]
+            x[...] = x[src]
+    pop.pid[...] = perm
     pop.hh_ptr, pop.hh_members = HH.household_index(pop.hh)
 
 

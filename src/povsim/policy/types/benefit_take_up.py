@@ -19,8 +19,14 @@ import numpy as np
 from povsim.inputs.interventions import BenefitTakeUpIntervention, InterventionBase
 from povsim.model.population import Population
 from povsim.model.registry import D_INTERVENTION_BASE
-from povsim.model.rng import uniforms
-from povsim.policy.delivery import Active, Delivered, YearContext, eligible, reach
+from povsim.policy.delivery import (
+    Active,
+    Delivered,
+    YearContext,
+    eligible,
+    person_uniforms,
+    reach,
+)
 from povsim.policy.types.base import InterventionType, pct
 
 # Draw j = 3 of the intervention's stream (0 reach, 1 success, 2 decay): entitled non-claimant.
@@ -36,9 +42,7 @@ class BenefitTakeUp(InterventionType):
         assert isinstance(s, BenefitTakeUpIntervention)
         idx = np.flatnonzero(eligible(a, ctx, None) & ~held)
         advised, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
-        u = uniforms(
-            ctx.sk, advised.astype(np.int64), 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW
-        )
+        u = person_uniforms(ctx, advised, 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW)
         held[advised[u < s.take_up_gap]] = True
         return Delivered(advised, float(s.cost.per_participant), extra)
 
