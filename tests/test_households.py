@@ -36,12 +36,14 @@ def test_every_person_is_in_exactly_one_household(built):
     _, _, pop = built
     n_hh = pop.hh_ptr.size - 1
     assert pop.hh.min() >= 0 and pop.hh.max() == n_hh - 1
-    # The member index lists every slot once, household by household, persons in order.
-    assert np.array_equal(np.sort(pop.hh_members), np.arange(pop.size))
-    assert np.all(np.diff(pop.hh[pop.hh_members]) >= 0)
+    # Every slot, births included, is stored household by household: household h is the run
+    # of slots hh_ptr[h]:hh_ptr[h + 1] (the year step and the pools read households so).
+    assert np.all(np.diff(pop.hh) >= 0)
+    assert pop.hh_ptr[0] == 0 and pop.hh_ptr[-1] == pop.size
     for h in (0, n_hh // 2, n_hh - 1):
-        m = pop.hh_members[pop.hh_ptr[h] : pop.hh_ptr[h + 1]]
-        assert np.all(pop.hh[m] == h) and np.all(np.diff(m) > 0)
+        assert np.all(pop.hh[pop.hh_ptr[h] : pop.hh_ptr[h + 1]] == h)
+    # Draw ids are a permutation of the slots: each person keeps one key for its draws.
+    assert np.array_equal(np.sort(pop.pid), np.arange(pop.size))
     # Every household of the starting population has somebody in it.
     live = pop.alive == 1
     assert np.all(_sizes(pop, live)[np.unique(pop.hh[pop.birth_year < 0])] >= 1)
@@ -113,7 +115,7 @@ def test_pre_pass_is_the_oecd_equivalised_sum(built):
     live = pop.alive == 1
     big = np.flatnonzero(np.diff(pop.hh_ptr) >= 4)
     for h in big[:: max(1, big.size // 50)]:
-        m = pop.hh_members[pop.hh_ptr[h] : pop.hh_ptr[h + 1]]
+        m = np.arange(pop.hh_ptr[h], pop.hh_ptr[h + 1])
         m = m[live[m]]
         a = pop.age[m]
         child = (a <= 15).any()
@@ -137,7 +139,7 @@ def test_a_transfer_to_a_household_raises_every_members_income(built):
     before = equivalised_income(p, tables, mp)
     sizes = np.diff(p.hh_ptr)
     h = int(np.flatnonzero((sizes >= 4) & (p.hh_kind == HH.TYPE_CODE["couple_with_children"]))[0])
-    m = p.hh_members[p.hh_ptr[h] : p.hh_ptr[h + 1]]
+    m = np.arange(p.hh_ptr[h], p.hh_ptr[h + 1])
     m = m[p.alive[m] == 1]  # (slots of babies not yet born are members too)
     p.transfer[m[0]] = 2100.0  # paid once, to the household
     after = equivalised_income(p, tables, mp)

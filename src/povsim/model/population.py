@@ -50,8 +50,6 @@ class Population:
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more long-term conditions)
     good: np.ndarray  # uint8, self-rated health good/very good this year
     zinc: np.ndarray  # float64, income potential (standard normal, AR(1))
-    log_inc: np.ndarray  # float64, log £/year: equivalised household income before
-    #                      transfers (written by the household pre-pass before each year)
     inc_exp: np.ndarray  # float64, log £/year: lagged income exposure L (NaN: not yet set)
     frail: np.ndarray  # float64, persistent health frailty (standard normal)
     frail_or: np.ndarray  # float64, exp(frailty_sd * frail): odds multiplier of not-good health
@@ -60,13 +58,10 @@ class Population:
     ltc_mult: np.ndarray  # float64, LTC-onset/progression multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
-    tr_share: np.ndarray  # float64, £/year: the person's share of the transfers paid to the
-    #                       household (paid / OECD scale), written by the household pre-pass
     pid: np.ndarray  # int32, the person's draw id: every yearly and intervention draw is keyed
     #                  on it, not on the slot, so the storage order is free (see _households)
     hh: np.ndarray  # int64, household of each slot (fixed; births placed at creation)
-    hh_ptr: np.ndarray  # int64 (H + 1,): members of h are hh_members[hh_ptr[h]:hh_ptr[h + 1]]
-    hh_members: np.ndarray  # int64 (n,): slots sorted by household, then person
+    hh_ptr: np.ndarray  # int64 (H + 1,): household h is slots hh_ptr[h]:hh_ptr[h + 1]
     hh_kind: np.ndarray  # int8 (H,): household type at creation (households.HOUSEHOLD_TYPES)
     n_initial: int
     births_per_year: int
@@ -109,8 +104,8 @@ class Population:
 
 class PersonArrays(NamedTuple):
     """The person state the year step (:func:`povsim.engine.kernel.step_year`) reads and
-    writes, index = person id. Units: age in years, equivalised household income in £/year,
-    weight in real persons."""
+    writes, index = slot (households stored contiguously: ``hh_ptr``). Units: age in years,
+    income in £/year, weight in real persons."""
 
     alive: np.ndarray  # uint8
     age: np.ndarray  # int16, 0-100
@@ -122,16 +117,14 @@ class PersonArrays(NamedTuple):
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more)
     good: np.ndarray  # uint8, written: self-rated health good this year
     zinc: np.ndarray  # float64, income potential (AR(1) standard normal)
-    log_inc: np.ndarray  # float64, log £/year equivalised household income before transfers,
-    #                      written by the household pre-pass (households.pool_income)
     inc_exp: np.ndarray  # float64, lagged log income exposure (log £/year; NaN: new person)
     frail_or: np.ndarray  # float64, odds multiplier of not-good health
-    tr_share: np.ndarray  # float64, £/year: share of the household's transfers (paid / OECD
-    #                       scale), written by the household pre-pass (households.pool_income)
+    transfer: np.ndarray  # float64, £/year paid to the person's household by interventions
     mort_mult: np.ndarray  # float64, mortality multiplier from interventions
     ltc_mult: np.ndarray  # float64, LTC-onset multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
     pid: np.ndarray  # int32, draw id (Population.pid): the key of the person's draws
+    hh_ptr: np.ndarray  # int64 (H + 1,): household h is slots hh_ptr[h]:hh_ptr[h + 1]
 
 
 class Prevalences(NamedTuple):
@@ -187,7 +180,6 @@ def _empty_population(
         ltc=np.zeros(n, np.uint8),
         good=np.ones(n, np.uint8),
         zinc=np.zeros(n),
-        log_inc=np.zeros(n),
         inc_exp=np.full(n, np.nan),
         frail=np.zeros(n),
         frail_or=np.ones(n),
@@ -196,11 +188,9 @@ def _empty_population(
         ltc_mult=np.ones(n),
         weight=np.full(n, real_total / n0),
         birth_year=np.full(n, -1, np.int16),
-        tr_share=np.zeros(n),
         pid=np.arange(n, dtype=np.int32),
         hh=np.zeros(n, np.int64),
         hh_ptr=np.zeros(1, np.int64),
-        hh_members=np.arange(n, dtype=np.int64),
         hh_kind=np.zeros(0, np.int8),
         n_initial=n0,
         births_per_year=n_births,
@@ -260,7 +250,7 @@ def build_population(
 
 
 # Population fields indexed by household, not by slot.
-_HOUSEHOLD_TABLES = ("hh_ptr", "hh_members", "hh_kind")
+_HOUSEHOLD_TABLES = ("hh_ptr", "hh_kind")
 
 
 def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
@@ -296,7 +286,7 @@ def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
         if f.name not in _HOUSEHOLD_TABLES and isinstance(x, np.ndarray) and x.shape[:1] == (n,):
             x[...] = x[src]
     pop.pid[...] = perm
-    pop.hh_ptr, pop.hh_members = HH.household_index(pop.hh)
+    pop.hh_ptr = HH.household_ptr(pop.hh)
 
 
 def household_income(
@@ -318,8 +308,6 @@ def household_income(
     transfer = pop.transfer if with_transfer else np.zeros(pop.size)
     HH.pool_income(
         pop.hh_ptr,
-        pop.hh_members,
-        pop.hh,
         pop.alive,
         pop.age,
         pop.sex,
@@ -384,7 +372,6 @@ def set_initial_income_exposure(pop: Population, tables: CellTables, mp: ModelPa
     start = pop.birth_year < 0
     y, _ = household_income(pop, tables, mp, with_transfer=False)
     pop.inc_exp[start] = y[start]
-    pop.log_inc[start] = y[start]
 
 
 def income_effect_np(tables: CellTables, x: np.ndarray, outcome: int) -> np.ndarray:
