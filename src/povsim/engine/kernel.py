@@ -325,7 +325,7 @@ def _make_step_year(lay: KernelLayout):
     span = 1 << (k + 1)  # exposure codes per smoking state
 
     @njit(parallel=True, cache=True, error_model="numpy")
-    def step(t, seed_k, persons, chunk_hh, w_uniform, year, tallies):
+    def step(t, seed_k, persons, chunk_hh, max_hh, max_chunk, w_uniform, year, tallies):
         """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
         Households are stored contiguously (``persons.hh_ptr``) and chunk ``ch`` is the run
@@ -411,6 +411,17 @@ def _make_step_year(lay: KernelLayout):
         eff_h = eff[0]
         eff_m = eff[1]
         eff_l = eff[2]
+        # Working arrays are allocated once here or are small: an allocation of a chunk's size
+        # inside the parallel loop is an mmap/munmap per chunk, and each munmap makes the
+        # other threads' CPUs flush their TLBs (costly under a hypervisor; measured: runs
+        # 20-40% slower and erratic).
+        # seqsum[j]: j copies of the weight added left to right from 0.0 (what the direct
+        # tally computes for a 0/1 column with j ones, since adding w * 0 = 0.0 changes
+        # nothing).
+        m_shared = max_chunk + 1 if w_uniform >= 0.0 else 1
+        seq_shared = np.zeros(m_shared)
+        for j in range(1, m_shared):
+            seq_shared[j] = seq_shared[j - 1] + w_uniform
         for ch in prange(n_chunks):
             tal = tallies[ch]
             tal[:, :] = 0.0
@@ -430,16 +441,19 @@ def _make_step_year(lay: KernelLayout):
                             w_all = -1.0
                             break
             counting = w_all >= 0.0 and hi - lo <= 65535
-            # seqsum[j]: j copies of the weight added left to right from 0.0 (what the direct
-            # tally computes for a 0/1 column with j ones, since adding w * 0 = 0.0 changes
-            # nothing).
-            m_sum = hi - lo + 1 if counting else 1
-            seqsum = np.zeros(m_sum)
-            for j in range(1, m_sum):
-                seqsum[j] = seqsum[j - 1] + w_all
+            if w_uniform >= 0.0:
+                seqsum = seq_shared
+            else:  # weights checked per chunk (callers that do not say)
+                m_sum = hi - lo + 1 if counting else 1
+                seqsum = np.zeros(m_sum)
+                for j in range(1, m_sum):
+                    seqsum[j] = seqsum[j - 1] + w_all
             cnt = np.zeros((N_CELL, n_words), dtype=np.uint64)
+            # Hazard sums of the counting path in a small table of their own (16 kB, stays in
+            # L1) instead of two columns of the chunk's 200 kB tally block; copied at the end.
+            hz = np.zeros((N_CELL, 2))
             hs = np.empty(n_hash, dtype=np.uint64)
-            mem = np.empty(hi - lo, np.int64)
+            mem = np.empty(max_hh, np.int64)
             for h in range(h_lo, h_hi):
                 p0 = hh_ptr[h]
                 m = living_members(p0, hh_ptr[h + 1], alive, mem)
@@ -520,8 +534,8 @@ def _make_step_year(lay: KernelLayout):
                     dead = _dies(uniform_of(hs, d_death), h)
                     if counting:
                         w = w_all
-                        tal[c, s_haz] += w * h
-                        tal[c, s_haz2] += w * h * h
+                        hz[c, 0] += w * h
+                        hz[c, 1] += w * h * h
                         cnt[c, 0] += np.uint64(
                             1 | (g << 16) | (np.int64(sm == 1) << 32) | (np.int64(emp) << 48)
                         )
@@ -602,6 +616,8 @@ def _make_step_year(lay: KernelLayout):
                         age[i] = a + 1
             if counting:
                 for c in range(N_CELL):
+                    tal[c, s_haz] = hz[c, 0]
+                    tal[c, s_haz2] = hz[c, 1]
                     for j in range(n_words):
                         v = cnt[c, j]
                         if v == 0:
@@ -671,7 +687,35 @@ def step_year(
         raise ValueError(f"bins {persons.bins.shape} do not match the registry's factors")
     if persons.hh_ptr.shape[0] < 1 or int(persons.hh_ptr[-1]) != n:
         raise ValueError("hh_ptr must cover every slot (households stored contiguously)")
-    chunk_hh = chunk_households(persons.hh_ptr, tallies.shape[0])
+    chunk_hh, max_hh, max_chunk = _chunking(persons.hh_ptr, tallies.shape[0])
     _step_year_for(year.layout)(
-        t, np.uint64(seed_k), persons, chunk_hh, float(w_uniform), year, tallies
+        t,
+        np.uint64(seed_k),
+        persons,
+        chunk_hh,
+        max_hh,
+        max_chunk,
+        float(w_uniform),
+        year,
+        tallies,
     )
+
+
+_CHUNKING: list = []
+
+
+def _chunking(hh_ptr: np.ndarray, n_chunks: int) -> tuple[np.ndarray, int, int]:
+    """(chunk_households, largest household, most slots in a chunk) of ``hh_ptr``; the last
+    population's are kept (a run steps the same population every year; the households are
+    fixed for a run)."""
+    if _CHUNKING and _CHUNKING[0] is hh_ptr and _CHUNKING[1] == n_chunks:
+        return _CHUNKING[2]
+    bounds = chunk_households(hh_ptr, n_chunks)
+    sizes = np.diff(hh_ptr)
+    out = (
+        bounds,
+        int(sizes.max()) if sizes.size else 0,
+        int(np.diff(hh_ptr[bounds]).max()) if n_chunks else 0,
+    )
+    _CHUNKING[:] = [hh_ptr, n_chunks, out]
+    return out
