@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -325,7 +326,7 @@ def _make_step_year(lay: KernelLayout):
     span = 1 << (k + 1)  # exposure codes per smoking state
 
     @njit(parallel=True, cache=True, error_model="numpy")
-    def step(t, seed_k, persons, chunk_hh, max_hh, max_chunk, w_uniform, year, tallies):
+    def step(t, seed_k, persons, chunk_hh, order, max_hh, max_chunk, w_uniform, year, tallies):
         """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
         Households are stored contiguously (``persons.hh_ptr``) and chunk ``ch`` is the run
@@ -422,7 +423,8 @@ def _make_step_year(lay: KernelLayout):
         seq_shared = np.zeros(m_shared)
         for j in range(1, m_shared):
             seq_shared[j] = seq_shared[j - 1] + w_uniform
-        for ch in prange(n_chunks):
+        for cc in prange(n_chunks):
+            ch = order[cc]
             tal = tallies[ch]
             tal[:, :] = 0.0
             h_lo = chunk_hh[ch]
@@ -688,11 +690,19 @@ def step_year(
     if persons.hh_ptr.shape[0] < 1 or int(persons.hh_ptr[-1]) != n:
         raise ValueError("hh_ptr must cover every slot (households stored contiguously)")
     chunk_hh, max_hh, max_chunk = _chunking(persons.hh_ptr, tallies.shape[0])
+    # Numba hands each thread a contiguous range of loop iterations; visiting the chunks
+    # strided (thread j gets chunks j, j + T, ...) evens out the work, which is not uniform
+    # along the population (older households, more deaths, sit together). Every chunk still
+    # writes its own tally block, so the order changes no number.
+    n_chunks = tallies.shape[0]
+    threads = numba.get_num_threads()
+    order = np.argsort(np.arange(n_chunks) % threads, kind="stable")
     _step_year_for(year.layout)(
         t,
         np.uint64(seed_k),
         persons,
         chunk_hh,
+        order,
         max_hh,
         max_chunk,
         float(w_uniform),
