@@ -49,7 +49,7 @@ from povsim.engine.simulate import kernel_scalars, prepare, simulate
 from povsim.inputs import layout as L
 from povsim.inputs.parameters import load_params
 from povsim.model import registry as R
-from povsim.model.population import PersonArrays, household_income
+from povsim.model.population import PersonArrays
 
 
 def person_years(tallies: np.ndarray, weight: float) -> float:
@@ -204,14 +204,20 @@ def per_person_check(mp, tables, pop0, seed: int, n: int = 1000) -> dict:
 
     rng = np.random.default_rng(seed)
     ids = np.sort(rng.choice(np.flatnonzero(pop0.alive), n, replace=False))
-    state = {name: x[ids].copy() for name, x in pop0.kernel_arrays()._asdict().items()}
+    state = {
+        name: x[ids].copy()
+        for name, x in pop0.kernel_arrays()._asdict().items()
+        if name != "hh_ptr"
+    }
     state["mort_mult"][:] = rng.uniform(0.5, 2.0, n)
     state["ltc_mult"][:] = rng.uniform(0.5, 2.0, n)
     state["weight"][:] = rng.uniform(0.5, 2.0, n)
-    # This year's pooled household incomes (the pre-pass), some with a transfer share.
-    state["log_inc"] = household_income(pop0, tables, mp)[0][ids]
+    # Each person its own household (the kernel pools each household before stepping it),
+    # some paid a transfer.
+    state["hh_ptr"] = np.arange(n + 1, dtype=np.int64)
     tr = rng.random(n) < 0.3
-    state["tr_share"][tr] = rng.uniform(100.0, 3000.0, int(tr.sum()))
+    state["transfer"][:] = 0.0
+    state["transfer"][tr] = rng.uniform(100.0, 3000.0, int(tr.sum()))
     reg = tables.registry
     # Random capacity multipliers of the capacity-limited factors' incidence, by quintile.
     year = K.year_inputs(

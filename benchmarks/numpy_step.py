@@ -134,8 +134,6 @@ def libm_log(x: np.ndarray) -> np.ndarray:
 
 def pool_income_numpy(
     ptr,
-    members,
-    hh,
     alive,
     age,
     sex,
@@ -156,9 +154,9 @@ def pool_income_numpy(
     compiled loop adds them in, and exp and log are the C library's, so the doubles agree bit
     for bit."""
     n_hh = ptr.shape[0] - 1
-    hh_of = np.repeat(np.arange(n_hh), np.diff(ptr))
-    live = alive[members] != 0
-    m = members[live]
+    hh_of = np.repeat(np.arange(n_hh), np.diff(ptr))  # households stored contiguously
+    live = alive != 0
+    m = np.flatnonzero(live)
     h = hh_of[live]
     a = age[m].astype(np.int64)
     q = quint[m].astype(np.int64)
@@ -173,13 +171,13 @@ def pool_income_numpy(
     # Transfers are added in person order over all persons (the compiled loop's order).
     payers = np.flatnonzero((alive != 0) & (transfer != 0.0))
     paid = np.zeros(n_hh)
-    np.add.at(paid, hh[payers], transfer[payers])
+    np.add.at(paid, hh_of[payers], transfer[payers])
     n14 = np.bincount(h[a >= HH.OECD_ADULT_AGE], minlength=n_hh)
     n_under = np.bincount(h[a < HH.OECD_ADULT_AGE], minlength=n_hh)
     earners = np.bincount(h[earn], minlength=n_hh)
     child = np.bincount(h[a <= HH.CHILD_MAX], minlength=n_hh) > 0
     q_h = np.zeros(n_hh, np.int64)
-    q_h[h] = q
+    q_h[h] = q  # a household lives in one quintile
     fam = libm_exp(np.asarray(family_shift, np.float64))
     total = np.where(child, total * fam[q_h], total)
     scale = HH.OECD_FIRST + HH.OECD_OTHER * (n14 - 1) + HH.OECD_CHILD * n_under
@@ -228,15 +226,13 @@ def _product(rf, lay, ad, sm, bins, lt):
     return m
 
 
-def step_year_numpy(t, seed_k, persons, year, tallies):
+def step_year_numpy(t, seed_k, persons, year, tallies, w_uniform=-1.0):
     """Same contract as :func:`povsim.kernel.step_year`: advance every living person one
     year, modify the state arrays in place and fill ``tallies[ch]`` for every chunk ``ch``."""
     p, lay, sc = persons, year.layout, year.scalars
     cells = year.cells
     binc, brem, p_work, p_ltci, p_ltcn, _ = K.cell_columns(p.bins.shape[1])
-    n = p.alive.shape[0]
     n_chunks = tallies.shape[0]
-    chunk = (n + n_chunks - 1) // n_chunks
     inc_rho = sc.inc_rho
     shock_sd = float(np.sqrt(1.0 - inc_rho * inc_rho))
     log_line = math.log(sc.poverty_line)  # libm, as the kernel's np.log of a scalar
@@ -251,7 +247,7 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
     q = p.quint[idx].astype(np.int64)
     c = (s * L.N_Q + q) * L.N_AGE + a
     pc = cells[c]
-    dr = Draws(person_key(seed_k, idx, t + 1))
+    dr = Draws(person_key(seed_k, p.pid[idx].astype(np.int64), t + 1))
     w = p.weight[idx]
     wk = p.work[idx].astype(np.int64)
     emp = wk == 0
@@ -259,8 +255,27 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
 
     # Income (one place: the household pre-pass's log income before transfers and the
     # person's share of the household's transfers), poverty (an output), lagged exposure.
-    ly = p.log_inc[idx]
-    tr = p.tr_share[idx]
+    n_all = p.alive.shape[0]
+    ly_all, tr_all = np.zeros(n_all), np.zeros(n_all)
+    pool_income_numpy(
+        p.hh_ptr,
+        p.alive,
+        p.age,
+        p.sex,
+        p.quint,
+        p.zinc,
+        p.work,
+        p.transfer,
+        year.inc_mu,
+        year.family_shift,
+        sc.inc_sigma,
+        sc.log_replacement,
+        sc.working_age_max,
+        ly_all,
+        tr_all,
+    )
+    ly = ly_all[idx]
+    tr = tr_all[idx]
     yt = ly.copy()
     has_tr = np.flatnonzero(tr != 0.0)
     for j in has_tr:  # libm exp and log, as the compiled kernel
@@ -296,7 +311,9 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
 
     # Tallies of everyone alive at the start of the year, per (chunk, cell) in person order.
     size = n_chunks * L.N_CELL
-    cb = (idx // chunk) * L.N_CELL + c
+    # A chunk is a run of whole households (K.chunk_households), as in the kernel.
+    bounds = p.hh_ptr[K.chunk_households(p.hh_ptr, n_chunks)]
+    cb = (np.searchsorted(bounds, idx, side="right") - 1) * L.N_CELL + c
     flat = tallies.reshape(size, n_stats)
 
     def tally(col, values, sel=None):
@@ -387,9 +404,10 @@ def step_year_numpy(t, seed_k, persons, year, tallies):
 @contextlib.contextmanager
 def numpy_kernel():
     """Within the block, :func:`povsim.engine.simulate.simulate` steps years with the NumPy twin
-        and the household pre-pass with its NumPy twin (both are called through their modules,
-    ``povsim.engine.kernel.step_year`` and ``povsim.model.households.pool_income``, so the loop is
-    unchanged)."""
+    (which pools household incomes with :func:`pool_income_numpy` first, as the kernel does
+    household by household), and the measures' household incomes use the NumPy pool too (both
+    are called through their modules, ``povsim.engine.kernel.step_year`` and
+    ``povsim.model.households.pool_income``, so the loop is unchanged)."""
     saved, saved_pool = K.step_year, HH.pool_income
     K.step_year = step_year_numpy
     HH.pool_income = pool_income_numpy

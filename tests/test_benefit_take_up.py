@@ -67,7 +67,7 @@ def test_a_couple_both_eligible_is_paid_once(built):
     couples = np.flatnonzero(p.hh_kind == HH.TYPE_CODE["couple_no_children"])
     found = 0
     for h in couples:
-        m = p.hh_members[p.hh_ptr[h] : p.hh_ptr[h + 1]]
+        m = np.arange(p.hh_ptr[h], p.hh_ptr[h + 1])
         m = m[p.alive[m] == 1]
         if m.size != 2 or not elig[m].all():
             continue
@@ -78,7 +78,7 @@ def test_a_couple_both_eligible_is_paid_once(built):
     assert found == 20
     with_tr = equivalised_income(p, tables, mp, with_transfer=True)
     without = equivalised_income(p, tables, mp, with_transfer=False)
-    m = p.hh_members[p.hh_ptr[h] : p.hh_ptr[h + 1]]
+    m = np.arange(p.hh_ptr[h], p.hh_ptr[h + 1])
     m = m[p.alive[m] == 1]  # (slots of babies not yet born are members too)
     np.testing.assert_allclose(with_tr[m] - without[m], EFFECT / 1.5, rtol=1e-12)
     # Every claiming household receives exactly one amount, whatever its size.

@@ -52,8 +52,8 @@ mp = load_params()
 tables, pop = prepare(mp, 40000, 2, 7)
 tal = simulate(mp, tables, pop, 2, 7)
 print(numba.get_num_threads(), hashlib.sha256(tal.tobytes()).hexdigest(),
-      hashlib.sha256(pop.alive.tobytes() + pop.age.tobytes() + pop.log_inc.tobytes()
-      + pop.tr_share.tobytes()).hexdigest())
+      hashlib.sha256(pop.alive.tobytes() + pop.age.tobytes() + pop.inc_exp.tobytes()
+      + pop.zinc.tobytes()).hexdigest())
 """
 
 

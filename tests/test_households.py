@@ -36,15 +36,17 @@ def test_every_person_is_in_exactly_one_household(built):
     _, _, pop = built
     n_hh = pop.hh_ptr.size - 1
     assert pop.hh.min() >= 0 and pop.hh.max() == n_hh - 1
-    # The member index lists every slot once, household by household, persons in order.
-    assert np.array_equal(np.sort(pop.hh_members), np.arange(pop.size))
-    assert np.all(np.diff(pop.hh[pop.hh_members]) >= 0)
+    # Every slot, births included, is stored household by household: household h is the run
+    # of slots hh_ptr[h]:hh_ptr[h + 1] (the year step and the pools read households so).
+    assert np.all(np.diff(pop.hh) >= 0)
+    assert pop.hh_ptr[0] == 0 and pop.hh_ptr[-1] == pop.size
     for h in (0, n_hh // 2, n_hh - 1):
-        m = pop.hh_members[pop.hh_ptr[h] : pop.hh_ptr[h + 1]]
-        assert np.all(pop.hh[m] == h) and np.all(np.diff(m) > 0)
+        assert np.all(pop.hh[pop.hh_ptr[h] : pop.hh_ptr[h + 1]] == h)
+    # Draw ids are a permutation of the slots: each person keeps one key for its draws.
+    assert np.array_equal(np.sort(pop.pid), np.arange(pop.size))
     # Every household of the starting population has somebody in it.
     live = pop.alive == 1
-    assert np.all(_sizes(pop, live)[np.unique(pop.hh[: pop.n_initial])] >= 1)
+    assert np.all(_sizes(pop, live)[np.unique(pop.hh[pop.birth_year < 0])] >= 1)
 
 
 def test_households_stay_within_one_quintile(built):
@@ -60,7 +62,7 @@ def test_composition_matches_the_table_at_100k(built):
     mp, _, pop = built
     live = pop.alive == 1
     types = HH.composition_shares(mp.households, "household_type", 1)
-    start = np.unique(pop.hh[: pop.n_initial])
+    start = np.unique(pop.hh[pop.birth_year < 0])
     got = np.bincount(pop.hh_kind[start], minlength=len(HH.HOUSEHOLD_TYPES)) / start.size
     np.testing.assert_allclose(got, types, atol=0.01)
     sizes = _sizes(pop, live)[start]
@@ -74,10 +76,10 @@ def test_composition_matches_the_table_at_100k(built):
 
 def test_children_live_with_one_or_two_adults_old_enough_to_be_parents(built):
     _, _, pop = built
-    n0 = pop.n_initial
-    kids = np.flatnonzero(pop.age[:n0] <= HH.CHILD_MAX)
+    start = pop.birth_year < 0
+    kids = np.flatnonzero(start & (pop.age <= HH.CHILD_MAX))
     fam = np.unique(pop.hh[kids])
-    adults = np.flatnonzero(pop.age[:n0] > HH.CHILD_MAX)
+    adults = np.flatnonzero(start & (pop.age > HH.CHILD_MAX))
     n_adult = np.bincount(pop.hh[adults], minlength=pop.hh_ptr.size - 1)[fam]
     assert np.all((n_adult >= 1) & (n_adult <= 2))
     eldest = np.zeros(pop.hh_ptr.size - 1, int)
@@ -92,9 +94,8 @@ def test_children_live_with_one_or_two_adults_old_enough_to_be_parents(built):
 
 def test_births_join_a_woman_of_mothers_age_in_their_quintile(built):
     _, _, pop = built
-    n0 = pop.n_initial
-    women = np.flatnonzero(pop.sex[:n0] == 1)
-    births = np.arange(n0, pop.size)
+    women = np.flatnonzero((pop.birth_year < 0) & (pop.sex == 1))
+    births = np.flatnonzero(pop.birth_year >= 0)
     assert births.size > 0
     for i in births[:: max(1, births.size // 300)]:
         t = pop.birth_year[i]
@@ -114,7 +115,7 @@ def test_pre_pass_is_the_oecd_equivalised_sum(built):
     live = pop.alive == 1
     big = np.flatnonzero(np.diff(pop.hh_ptr) >= 4)
     for h in big[:: max(1, big.size // 50)]:
-        m = pop.hh_members[pop.hh_ptr[h] : pop.hh_ptr[h + 1]]
+        m = np.arange(pop.hh_ptr[h], pop.hh_ptr[h + 1])
         m = m[live[m]]
         a = pop.age[m]
         child = (a <= 15).any()
@@ -138,7 +139,7 @@ def test_a_transfer_to_a_household_raises_every_members_income(built):
     before = equivalised_income(p, tables, mp)
     sizes = np.diff(p.hh_ptr)
     h = int(np.flatnonzero((sizes >= 4) & (p.hh_kind == HH.TYPE_CODE["couple_with_children"]))[0])
-    m = p.hh_members[p.hh_ptr[h] : p.hh_ptr[h + 1]]
+    m = np.arange(p.hh_ptr[h], p.hh_ptr[h + 1])
     m = m[p.alive[m] == 1]  # (slots of babies not yet born are members too)
     p.transfer[m[0]] = 2100.0  # paid once, to the household
     after = equivalised_income(p, tables, mp)

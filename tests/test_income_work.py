@@ -13,6 +13,7 @@ from povsim.engine import kernel as K
 from povsim.engine.simulate import prepare, simulate
 from povsim.inputs.layout import N_AGE, N_Q
 from povsim.inputs.parameters import load_params
+from povsim.model.population import household_income
 from povsim.model.registry import REGISTRY, WORK_EMPLOYED, WORK_SICK
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,19 +106,22 @@ def test_stopped_transfer_fades_at_documented_rate(mp, base):
     snaps = {}
     for arm, hook in (("base", _q1_transfer(0.0)), ("paid", _q1_transfer(3000.0, range(0, 4)))):
         pop = pop0.copy()
-        seen = []
+        pooled = []  # the year's household incomes, as the step computes them (pre-step)
+        after = []  # the lagged exposure and who is alive after the step
+
+        def record(t, p, tables_, ctx, out=pooled):
+            out.append(household_income(p, tables_, mp))
+
         simulate(
             mp,
             tables,
             pop,
             8,
             SEED,
-            hooks=[hook],
-            progress=lambda t, p=pop, s=seen: s.append(
-                (p.inc_exp.copy(), p.log_inc.copy(), p.alive.copy(), p.tr_share.copy())
-            ),
+            hooks=[hook, record],
+            progress=lambda t, p=pop, s=after: s.append((p.inc_exp.copy(), p.alive.copy())),
         )
-        snaps[arm] = seen
+        snaps[arm] = [(e, y, a, tr) for (e, a), (y, tr) in zip(after, pooled)]
     ok = (pop0.quint == 0) & (pop0.alive == 1)
     for t in range(8):
         eb, yb, ab, _ = snaps["base"][t]

@@ -39,15 +39,21 @@ def _start(alive: np.ndarray, age: np.ndarray, sex: np.ndarray, quint: np.ndarra
 
 @njit(cache=True)
 def _finish(
-    cell: np.ndarray, alive: np.ndarray, good: np.ndarray, weight: np.ndarray, out: np.ndarray
+    cell: np.ndarray,
+    alive: np.ndarray,
+    good: np.ndarray,
+    weight: np.ndarray,
+    pid: np.ndarray,
+    out: np.ndarray,
 ) -> None:
-    """Add the year of everyone alive at its start to ``out`` (k, N_CELL, N_BSTAT)."""
+    """Add the year of everyone alive at its start to ``out`` (k, N_CELL, N_BSTAT); a
+    person's block is their draw id mod k (the same in every arm)."""
     k = out.shape[0]
     for i in range(cell.shape[0]):
         c = cell[i]
         if c < 0:
             continue
-        b = i % k
+        b = pid[i] % k
         w = weight[i]
         out[b, c, 0] += w
         out[b, c, 1] += w * good[i]
@@ -68,5 +74,7 @@ class BlockTally:
     ) -> None:
         self._cell = _start(alive, age, sex, quint)
 
-    def after(self, t: int, alive: np.ndarray, good: np.ndarray, weight: np.ndarray) -> None:
-        _finish(self._cell, alive, good, weight, self.out[t])
+    def after(
+        self, t: int, alive: np.ndarray, good: np.ndarray, weight: np.ndarray, pid: np.ndarray
+    ) -> None:
+        _finish(self._cell, alive, good, weight, pid, self.out[t])

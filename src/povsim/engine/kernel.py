@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from povsim.inputs.layout import N_AGE, N_CELL, N_Q
+from povsim.model.households import living_members, member_log_income, pool_household
 from povsim.model.population import PersonArrays
 from povsim.model.registry import FACTOR, SMOKING, KernelLayout
 from povsim.model.rng import C2, GOLDEN, approx_normal_u, draw_hashes, mix64, uniform_of
@@ -47,6 +49,7 @@ class Scalars(NamedTuple):
     adult_age: int  # years; behaviours' effects count from here
     inc_lag: float  # yearly persistence lambda of the lagged income exposure (0-1)
     inc_ref: float  # log £/year the income effects are centred on (log median income)
+    log_replacement: float  # log of replacement (computed with NumPy's log, as pool_income's)
 
 
 # The income effects exp(beta_o * x), x = lagged log income - inc_ref, are read from a table
@@ -94,6 +97,8 @@ class YearInputs(NamedTuple):
     income_tab: np.ndarray  # (INC_N + 1, 4): income effects by lagged log income
     work_rr: np.ndarray  # (2, 4) job-exit relative risks into not-in-work (row 0) and
     # long-term-sickness inactivity (row 1) by (not good health) + 2 * (1+ LTC)
+    inc_mu: np.ndarray  # (N_CELL,) log £/year: income location by cell (households.py)
+    family_shift: np.ndarray  # (N_Q,) log shift of a household's income with children
     scalars: Scalars
     layout: KernelLayout
 
@@ -183,7 +188,15 @@ def year_inputs(
     )
     income_tab = income_effect_table(tables.income_beta)
     return YearInputs(
-        p, effects, code_effects, income_tab, np.ascontiguousarray(tables.work_rr), scalars, layout
+        p,
+        effects,
+        code_effects,
+        income_tab,
+        np.ascontiguousarray(tables.work_rr),
+        np.ascontiguousarray(tables.inc_mu, dtype=np.float64),
+        np.ascontiguousarray(tables.family_income_shift, dtype=np.float64),
+        scalars,
+        layout,
     )
 
 
@@ -313,30 +326,36 @@ def _make_step_year(lay: KernelLayout):
     span = 1 << (k + 1)  # exposure codes per smoking state
 
     @njit(parallel=True, cache=True, error_model="numpy")
-    def step(t, seed_k, pkey, persons, year, tallies):
+    def step(t, seed_k, persons, chunk_hh, order, max_hh, max_chunk, w_uniform, year, tallies):
         """Advance every living person one year (age a -> a + 1); tally the year by cell.
 
-        Order within the year: income (before transfers, then with this year's transfer),
-        the lagged income exposure and poverty (an output), self-rated health, mortality
-        hazard (tallied as the expected hazard), death, then transitions of risk factors,
-        work state, long-term conditions and income potential, then ageing. Hazards are per
-        person-year.
+        Households are stored contiguously (``persons.hh_ptr``) and chunk ``ch`` is the run
+        of whole households ``chunk_hh[ch]:chunk_hh[ch + 1]``. For each household, first its
+        income from its members' states at the start of the year
+        (households.pool_household: log equivalised household income before transfers and
+        each member's share of the household's transfers), then each member's year.
+        Computing it here, household by household, instead of in a separate pass over the
+        population saves a pass over six person arrays and two per-person arrays written
+        and read back, and the members' states are in cache when their year is stepped.
 
-        Income interface (one place): ``ly``, the person's log equivalised household income
-        (log £ per year, before transfers), and ``tr``, the person's share of the transfers
-        paid to the household (£ per year, paid / OECD scale), are read from
-        ``persons.log_inc`` and ``persons.tr_share``, which the household pre-pass
-        (model/households.py ``pool_income``, called by engine/simulate.py before each step)
-        writes from the members' cells, income potentials and work states. Everything
-        downstream (poverty, the lagged exposure ``L <- lam L + (1 - lam) log(income +
-        transfer)`` in ``persons.inc_exp``, the health effects ``exp(beta_o (L - inc_ref))``)
-        reads only ``ly`` and ``tr``.
+        Order within a person's year: income (before transfers, then with this year's
+        transfer), the lagged income exposure and poverty (an output), self-rated health,
+        mortality hazard (tallied as the expected hazard), death, then transitions of risk
+        factors, work state, long-term conditions and income potential, then ageing.
+        Hazards are per person-year.
+
+        Income, the one place: ``ly``, the person's log equivalised household income (log £
+        per year, before transfers), and ``tr``, the person's share of the transfers paid to
+        the household (£ per year, paid / OECD scale). Everything downstream (poverty, the
+        lagged exposure ``L <- lam L + (1 - lam) log(income + transfer)`` in
+        ``persons.inc_exp``, the health effects ``exp(beta_o (L - inc_ref))``) reads only
+        ``ly`` and ``tr``.
 
         Results are bit-identical to the direct formulation: effect products are tabulated
         by exposure code with the same arithmetic, per-cell quotients are the same
-        quotients, and when all living persons share one weight the 0/1 tallies are kept as
-        integer counts and turned into the same left-to-right floating-point sums at the end
-        of each chunk.
+        quotients, and when all living persons of a chunk share one weight the 0/1 tallies
+        are kept as integer counts and turned into the same left-to-right floating-point
+        sums at the end of the chunk.
         """
         # Unpack the groups before the parallel loop, one name per statement: Numba silently
         # drops writes made inside prange through a namedtuple's array fields, or through
@@ -352,13 +371,14 @@ def _make_step_year(lay: KernelLayout):
         ltc = persons.ltc
         good = persons.good
         zinc = persons.zinc
-        log_inc = persons.log_inc
         inc_exp = persons.inc_exp
         frail_or = persons.frail_or
-        tr_share = persons.tr_share
+        transfer = persons.transfer
         mort_mult = persons.mort_mult
         ltc_mult = persons.ltc_mult
         weight = persons.weight
+        pid = persons.pid
+        hh_ptr = persons.hh_ptr
         # A private copy (260 kB, once a year): LLVM then knows no store in the loop below can
         # write to it and keeps a person's rates in registers (~4% faster than reading the
         # argument, measured).
@@ -366,174 +386,240 @@ def _make_step_year(lay: KernelLayout):
         eff = year.code_effects
         itab = year.income_tab
         wrr = year.work_rr
+        # wmul[w, d, cmb]: the relative risk applied to the move from work state w to its
+        # destination d (0: first, 1: second): from work (0) both exits, from not in work (1)
+        # the move into long-term sickness (its second), none from long-term sickness (2).
+        wmul = np.ones((3, 2, 4))
+        for cm in range(4):
+            wmul[0, 0, cm] = wrr[0, cm]
+            wmul[0, 1, cm] = wrr[1, cm]
+            wmul[1, 1, cm] = wrr[1, cm]
+        inc_mu = year.inc_mu
+        fam = np.exp(year.family_shift)
         sc = year.scalars
         inc_rho = sc.inc_rho
         adult_age = sc.adult_age
         inc_lag = sc.inc_lag
         inc_lag1 = 1.0 - inc_lag
         inc_ref = sc.inc_ref
+        sigma = sc.inc_sigma
+        log_repl = sc.log_replacement
+        wam = sc.working_age_max
 
-        n = alive.shape[0]
         n_chunks = tallies.shape[0]
-        chunk = (n + n_chunks - 1) // n_chunks
         shock_sd = np.sqrt(1.0 - inc_rho * inc_rho)
         log_line = np.log(sc.poverty_line)
         eff_h = eff[0]
         eff_m = eff[1]
         eff_l = eff[2]
-        w_all = _uniform_weight(weight, alive)
-        counting = w_all >= 0.0 and chunk <= 65535
+        # Working arrays are allocated once here or are small: an allocation of a chunk's size
+        # inside the parallel loop is an mmap/munmap per chunk, and each munmap makes the
+        # other threads' CPUs flush their TLBs (costly under a hypervisor; measured: runs
+        # 20-40% slower and erratic).
         # seqsum[j]: j copies of the weight added left to right from 0.0 (what the direct
         # tally computes for a 0/1 column with j ones, since adding w * 0 = 0.0 changes
         # nothing).
-        m_sum = chunk + 1 if counting else 1
-        seqsum = np.zeros(m_sum)
-        for j in range(1, m_sum):
-            seqsum[j] = seqsum[j - 1] + w_all
-        for ch in prange(n_chunks):
+        m_shared = max_chunk + 1 if w_uniform >= 0.0 else 1
+        seq_shared = np.zeros(m_shared)
+        for j in range(1, m_shared):
+            seq_shared[j] = seq_shared[j - 1] + w_uniform
+        for cc in prange(n_chunks):
+            ch = order[cc]
             tal = tallies[ch]
             tal[:, :] = 0.0
+            h_lo = chunk_hh[ch]
+            h_hi = chunk_hh[ch + 1]
+            lo = hh_ptr[h_lo]
+            hi = hh_ptr[h_hi]
+            # The chunk's common weight of its living persons (-1.0: none, or they differ),
+            # unless the caller knows every slot has the weight w_uniform.
+            w_all = w_uniform
+            if w_uniform < 0.0:
+                for i in range(lo, hi):
+                    if alive[i] != 0:
+                        if w_all < 0.0:
+                            w_all = weight[i]
+                        elif weight[i] != w_all:
+                            w_all = -1.0
+                            break
+            counting = w_all >= 0.0 and hi - lo <= 65535
+            if w_uniform >= 0.0:
+                seqsum = seq_shared
+            else:  # weights checked per chunk (callers that do not say)
+                m_sum = hi - lo + 1 if counting else 1
+                seqsum = np.zeros(m_sum)
+                for j in range(1, m_sum):
+                    seqsum[j] = seqsum[j - 1] + w_all
             cnt = np.zeros((N_CELL, n_words), dtype=np.uint64)
+            # Hazard sums of the counting path in a small table of their own (16 kB, stays in
+            # L1) instead of two columns of the chunk's 200 kB tally block; copied at the end.
+            hz = np.zeros((N_CELL, 2))
             hs = np.empty(n_hash, dtype=np.uint64)
-            lo = ch * chunk
-            hi = min(n, lo + chunk)
-            for i in range(lo, hi):
-                if alive[i] == 0:
+            mem = np.empty(max_hh, np.int64)
+            for h in range(h_lo, h_hi):
+                p0 = hh_ptr[h]
+                m = living_members(p0, hh_ptr[h + 1], alive, mem)
+                if m == 0:
                     continue
-                a = np.int64(age[i])
-                s = np.int64(sex[i])
-                q = np.int64(quint[i])
-                c = np.uint64((s * N_Q + q) * N_AGE + a)
-                pc = P[c]
-                # Every draw of this person-year, two per 64-bit hash, computed once.
-                draw_hashes(year_key(pkey[i], t + 1), hs)
-                wk = np.int64(work[i])
-                emp = np.int64(wk == 0)
-                sick = np.int64(wk == 2)
-                # Income, the one place: the household pre-pass's log equivalised income
-                # before transfers and this person's share of the household's transfers.
-                ly = log_inc[i]
-                tr = tr_share[i]
-                if tr == 0.0:
-                    yt = ly
-                else:
-                    yt = np.log(np.exp(ly) + tr)
-                pov = yt < log_line
-                # Lagged exposure: a change of income acts by (1 - lam) in its first year and
-                # fades by lam a year once it stops; NaN marks a person new this year.
-                le = inc_exp[i]
-                if le == le:
-                    le = inc_lag * le + inc_lag1 * yt
-                else:
-                    le = yt
-                inc_exp[i] = le
-                gi_h, gi_m, gi_l = income_effects(itab, le - inc_ref)
-                adult = a >= adult_age
-                sm = np.int64(smoke[i])
-                lt = np.int64(ltc[i])
-                fb = np.int64(0)  # the binary factors, bit b = factor b
-                for b in range(k):
-                    fb |= np.int64(bins[i, b]) << b
-                code = (fb | (np.int64(adult) << k)) + span * sm
-                code = np.uint64(code)
-                full = code + np.uint64(3 * span * lt)
-
-                odds = pc[P_HODDS] * frail_or[i] * eff_h[full] * gi_h
-                u = uniform_of(hs, d_health)
-                g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
-                good[i] = np.uint8(g)
-
-                # Age-specific relative risks (smoking; the binary factor age_bit, a cold
-                # home): the cell's factor over the all-age RR that eff_m applies.
-                af = 1.0
-                if sm == 1 and adult:
-                    af = pc[P_SMKF]
-                if age_bit >= 0 and (fb >> age_bit) & 1:
-                    af = af * pc[p_agef]
-                h = pc[P_MX] * (mort_mult[i] * af) * (eff_m[full] * gi_m) / pc[P_MNORM]
-                dead = _dies(uniform_of(hs, d_death), h)
-                if counting:
-                    w = w_all
-                    tal[c, s_haz] += w * h
-                    tal[c, s_haz2] += w * h * h
-                    cnt[c, 0] += np.uint64(
-                        1 | (g << 16) | (np.int64(sm == 1) << 32) | (np.int64(emp) << 48)
-                    )
-                    cnt[c, 1] += np.uint64(
-                        np.int64(pov)
-                        | (np.int64(lt >= 1) << 16)
-                        | (np.int64(lt >= 2) << 32)
-                        | (np.int64(dead) << 48)
-                    )
-                    fbs = fb | (sick << k)
-                    for j in range(n_fwords):
-                        cnt[c, _N_CORE_WORDS + j] += (
-                            (np.uint64(fbs >> (4 * j)) & np.uint64(15)) * _SPREAD
-                        ) & _FIELDS
-                else:
-                    w = weight[i]
-                    tal[c, s_expo] += w
-                    tal[c, s_haz] += w * h
-                    tal[c, s_haz2] += w * h * h
-                    tal[c, s_good] += w * g
-                    tal[c, s_smoke] += w * (sm == 1)
-                    tal[c, s_employed] += w * emp
-                    tal[c, s_poverty] += w * pov
-                    tal[c, s_ltc1p] += w * (lt >= 1)
-                    tal[c, s_ltc2p] += w * (lt >= 2)
-                    tal[c, s_sick] += w * sick
+                pooled, ly_h, tr_h = pool_household(
+                    mem,
+                    m,
+                    np.int64(quint[p0]),
+                    age,
+                    sex,
+                    quint,
+                    zinc,
+                    work,
+                    transfer,
+                    inc_mu,
+                    fam,
+                    sigma,
+                    log_repl,
+                    wam,
+                )
+                for j in range(m):
+                    i = mem[j]
+                    a = np.int64(age[i])
+                    s = np.int64(sex[i])
+                    q = np.int64(quint[i])
+                    c = np.uint64((s * N_Q + q) * N_AGE + a)
+                    pc = P[c]
+                    # Every draw of this person-year, two per 64-bit hash, computed once;
+                    # keyed on the person's draw id, not the slot (population.py).
+                    draw_hashes(year_key(person_base(seed_k, pid[i]), t + 1), hs)
+                    wk = np.int64(work[i])
+                    emp = np.int64(wk == 0)
+                    sick = np.int64(wk == 2)
+                    if pooled:
+                        ly = ly_h
+                        tr = tr_h
+                    else:  # nobody 16+ alive in the household: own income and transfer
+                        ly = member_log_income(a, s, q, zinc[i], wk, inc_mu, sigma, log_repl, wam)
+                        tr = transfer[i]
+                    if tr == 0.0:
+                        yt = ly
+                    else:
+                        yt = np.log(np.exp(ly) + tr)
+                    pov = yt < log_line
+                    # Lagged exposure: a change of income acts by (1 - lam) in its first year
+                    # and fades by lam a year once it stops; NaN marks a person new this year.
+                    le = inc_exp[i]
+                    if le == le:
+                        le = inc_lag * le + inc_lag1 * yt
+                    else:
+                        le = yt
+                    inc_exp[i] = le
+                    gi_h, gi_m, gi_l = income_effects(itab, le - inc_ref)
+                    adult = a >= adult_age
+                    sm = np.int64(smoke[i])
+                    lt = np.int64(ltc[i])
+                    fb = np.int64(0)  # the binary factors, bit b = factor b
                     for b in range(k):
-                        tal[c, fstat[b]] += w * ((fb >> b) & 1)
+                        fb |= np.int64(bins[i, b]) << b
+                    code = (fb | (np.int64(adult) << k)) + span * sm
+                    code = np.uint64(code)
+                    full = code + np.uint64(3 * span * lt)
+
+                    odds = pc[P_HODDS] * frail_or[i] * eff_h[full] * gi_h
+                    u = uniform_of(hs, d_health)
+                    g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
+                    good[i] = np.uint8(g)
+
+                    # Age-specific relative risks (smoking; the binary factor age_bit, a cold
+                    # home): the cell's factor over the all-age RR that eff_m applies.
+                    af = 1.0
+                    if sm == 1 and adult:
+                        af = pc[P_SMKF]
+                    if age_bit >= 0 and (fb >> age_bit) & 1:
+                        af = af * pc[p_agef]
+                    h = pc[P_MX] * (mort_mult[i] * af) * (eff_m[full] * gi_m) / pc[P_MNORM]
+                    dead = _dies(uniform_of(hs, d_death), h)
+                    if counting:
+                        w = w_all
+                        hz[c, 0] += w * h
+                        hz[c, 1] += w * h * h
+                        cnt[c, 0] += np.uint64(
+                            1 | (g << 16) | (np.int64(sm == 1) << 32) | (np.int64(emp) << 48)
+                        )
+                        cnt[c, 1] += np.uint64(
+                            np.int64(pov)
+                            | (np.int64(lt >= 1) << 16)
+                            | (np.int64(lt >= 2) << 32)
+                            | (np.int64(dead) << 48)
+                        )
+                        fbs = fb | (sick << k)
+                        for j in range(n_fwords):
+                            cnt[c, _N_CORE_WORDS + j] += (
+                                (np.uint64(fbs >> (4 * j)) & np.uint64(15)) * _SPREAD
+                            ) & _FIELDS
+                    else:
+                        w = weight[i]
+                        tal[c, s_expo] += w
+                        tal[c, s_haz] += w * h
+                        tal[c, s_haz2] += w * h * h
+                        tal[c, s_good] += w * g
+                        tal[c, s_smoke] += w * (sm == 1)
+                        tal[c, s_employed] += w * emp
+                        tal[c, s_poverty] += w * pov
+                        tal[c, s_ltc1p] += w * (lt >= 1)
+                        tal[c, s_ltc2p] += w * (lt >= 2)
+                        tal[c, s_sick] += w * sick
+                        for b in range(k):
+                            tal[c, fstat[b]] += w * ((fb >> b) & 1)
+                        if dead:
+                            tal[c, s_deaths] += w
                     if dead:
-                        tal[c, s_deaths] += w
-                if dead:
-                    alive[i] = 0
-                    continue
+                        alive[i] = 0
+                        continue
 
-                # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
-                # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
-                u = uniform_of(hs, d_smoke)
-                if u < pc[np.uint64(P_SMK0 + sm)]:
-                    smoke[i] = np.uint8(2 if sm == 1 else 1)
-                for b in range(k):
-                    bins[i, b] = _binary_step(
-                        np.uint8((fb >> b) & 1),
-                        uniform_of(hs, fdraw[b]),
-                        pc[binc + b],
-                        pc[brem + b],
-                    )
+                    # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
+                    # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
+                    u = uniform_of(hs, d_smoke)
+                    if u < pc[np.uint64(P_SMK0 + sm)]:
+                        smoke[i] = np.uint8(2 if sm == 1 else 1)
+                    for b in range(k):
+                        bins[i, b] = _binary_step(
+                            np.uint8((fb >> b) & 1),
+                            uniform_of(hs, fdraw[b]),
+                            pc[binc + b],
+                            pc[brem + b],
+                        )
 
-                # Work state: from state wk to its first destination (0 -> 1, 1 -> 0, 2 -> 0)
-                # with pa, to its second (0 -> 2, 1 -> 2, 2 -> 1) with pb. Not-good health and
-                # long-term conditions raise the exits from work (into 1 and 2) and the move
-                # into long-term sickness from 1 (health -> work -> income -> health loop).
-                u = uniform_of(hs, d_work)
-                cw = np.uint64(p_work + 2 * wk)
-                pa = pc[cw]
-                pb = pc[cw + np.uint64(1)]
-                cmb = (1 - g) + 2 * np.int64(lt >= 1)
-                if wk == 0:
-                    pa = pa * wrr[0, cmb]
-                    pb = pb * wrr[1, cmb]
-                elif wk == 1:
-                    pb = pb * wrr[1, cmb]
-                if u < pa:
-                    work[i] = np.uint8(1 if wk == 0 else 0)
-                elif u < pa + pb:
-                    work[i] = np.uint8(1 if wk == 2 else 2)
+                    # Work state: from state wk to its first destination (0 -> 1, 1 -> 0, 2 -> 0)
+                    # with pa, to its second (0 -> 2, 1 -> 2, 2 -> 1) with pb. Not-good health and
+                    # long-term conditions raise the exits from work (into 1 and 2) and the move
+                    # into long-term sickness from 1 (health -> work -> income -> health loop).
+                    u = uniform_of(hs, d_work)
+                    cw = np.uint64(p_work + 2 * wk)
+                    pa = pc[cw]
+                    pb = pc[cw + np.uint64(1)]
+                    cmb = (1 - g) + 2 * np.int64(lt >= 1)
+                    # Branch-free (work states are unpredictable): the multipliers of states
+                    # they do not apply to are 1.0, and x * 1.0 == x exactly.
+                    pa = pa * wmul[wk, 0, cmb]
+                    pb = pb * wmul[wk, 1, cmb]
+                    if u < pa:
+                        work[i] = np.uint8(1 if wk == 0 else 0)
+                    elif u < pa + pb:
+                        work[i] = np.uint8(1 if wk == 2 else 2)
 
-                # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
-                if lt < 2:
-                    m = ltc_mult[i] * eff_l[code] * gi_l
+                    # Long-term conditions accrue 0 -> 1 -> 2+ (no remission).
+                    # Branch-free: at 2+ the columns read are the next ones (any finite
+                    # numbers) and the result is masked.
+                    ml = ltc_mult[i] * eff_l[code] * gi_l
                     u = uniform_of(hs, d_ltc)
-                    if u < pc[np.uint64(p_ltci + lt)] * m / pc[np.uint64(p_ltcn + lt)]:
-                        ltc[i] = np.uint8(lt + 1)
+                    onset = u < pc[np.uint64(p_ltci + lt)] * ml / pc[np.uint64(p_ltcn + lt)]
+                    ltc[i] = np.uint8(lt + np.int64(onset and lt < 2))
 
-                zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(uniform_of(hs, d_income))
-                if a < N_AGE - 1:
-                    age[i] = a + 1
+                    zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(
+                        uniform_of(hs, d_income)
+                    )
+                    if a < N_AGE - 1:
+                        age[i] = a + 1
             if counting:
                 for c in range(N_CELL):
+                    tal[c, s_haz] = hz[c, 0]
+                    tal[c, s_haz2] = hz[c, 1]
                     for j in range(n_words):
                         v = cnt[c, j]
                         if v == 0:
@@ -560,34 +646,86 @@ def _step_year_for(lay: KernelLayout):
     return step
 
 
-@njit(parallel=True, cache=True)
-def person_bases(seed_k, n):
-    """mix64(seed ^ pid * GOLDEN) for pid 0..n-1: the year-independent half of person_key."""
-    out = np.empty(n, dtype=np.uint64)
-    for i in prange(n):
-        out[i] = person_base(seed_k, i)
-    return out
+def chunk_households(hh_ptr: np.ndarray, n_chunks: int) -> np.ndarray:
+    """(n_chunks + 1,) household bounds of the kernel's chunks: chunk ``ch`` holds the
+    households whose first slot lies in ``[ch * size, (ch + 1) * size)``, ``size = ceil(n /
+    n_chunks)``; so a chunk is a run of whole households, fixed by the population alone
+    (never by the thread count)."""
+    n = int(hh_ptr[-1])
+    size = -(-n // n_chunks) if n_chunks else 0
+    starts = np.arange(n_chunks, dtype=np.int64) * size
+    bounds = np.empty(n_chunks + 1, np.int64)
+    bounds[:-1] = np.searchsorted(hh_ptr[:-1], starts, side="left")
+    bounds[-1] = hh_ptr.shape[0] - 1
+    return bounds
 
 
-_PKEY_CACHE: dict = {}
+def uniform_weight(weight: np.ndarray) -> float:
+    """The weight every slot has (real persons per simulated person), or -1.0 if they
+    differ: then every subset of living persons shares it, whoever is alive."""
+    if weight.size == 0:
+        return -1.0
+    w0 = float(weight[0])
+    return w0 if w0 >= 0.0 and bool(np.all(weight == w0)) else -1.0
 
 
 def step_year(
-    t: int, seed_k: np.uint64, persons: PersonArrays, year: YearInputs, tallies: np.ndarray
+    t: int,
+    seed_k: np.uint64,
+    persons: PersonArrays,
+    year: YearInputs,
+    tallies: np.ndarray,
+    w_uniform: float = -1.0,
 ) -> None:
     """Advance every living person one year (in place) and fill ``tallies``
-    ((n_chunks, N_CELL, n_stats), one block per chunk of persons; see :func:`_make_step_year`).
-
-    The per-person half of the draw key depends only on (seed, person), so it is computed
-    once per (seed, population size) and cached rather than rehashed every person-year.
+    ((n_chunks, N_CELL, n_stats), one block per chunk of whole households; see
+    :func:`_make_step_year`). Every draw of person slot ``i`` is keyed on ``(seed_k,
+    persons.pid[i], t + 1)``. ``w_uniform`` (:func:`uniform_weight` of ``persons.weight``,
+    which the caller has checked) spares each chunk a pass over the weights; -1.0: each
+    chunk checks its own.
     """
     n = persons.alive.shape[0]
     if persons.bins.shape != (n, len(year.layout.factor_draws)):
         raise ValueError(f"bins {persons.bins.shape} do not match the registry's factors")
-    key = (int(seed_k), n)
-    pkey = _PKEY_CACHE.get(key)
-    if pkey is None:
-        _PKEY_CACHE.clear()
-        pkey = person_bases(np.uint64(seed_k), n)
-        _PKEY_CACHE[key] = pkey
-    _step_year_for(year.layout)(t, seed_k, pkey, persons, year, tallies)
+    if persons.hh_ptr.shape[0] < 1 or int(persons.hh_ptr[-1]) != n:
+        raise ValueError("hh_ptr must cover every slot (households stored contiguously)")
+    chunk_hh, max_hh, max_chunk = _chunking(persons.hh_ptr, tallies.shape[0])
+    # Numba hands each thread a contiguous range of loop iterations; visiting the chunks
+    # strided (thread j gets chunks j, j + T, ...) evens out the work, which is not uniform
+    # along the population (older households, more deaths, sit together). Every chunk still
+    # writes its own tally block, so the order changes no number.
+    n_chunks = tallies.shape[0]
+    threads = numba.get_num_threads()
+    order = np.argsort(np.arange(n_chunks) % threads, kind="stable")
+    _step_year_for(year.layout)(
+        t,
+        np.uint64(seed_k),
+        persons,
+        chunk_hh,
+        order,
+        max_hh,
+        max_chunk,
+        float(w_uniform),
+        year,
+        tallies,
+    )
+
+
+_CHUNKING: list = []
+
+
+def _chunking(hh_ptr: np.ndarray, n_chunks: int) -> tuple[np.ndarray, int, int]:
+    """(chunk_households, largest household, most slots in a chunk) of ``hh_ptr``; the last
+    population's are kept (a run steps the same population every year; the households are
+    fixed for a run)."""
+    if _CHUNKING and _CHUNKING[0] is hh_ptr and _CHUNKING[1] == n_chunks:
+        return _CHUNKING[2]
+    bounds = chunk_households(hh_ptr, n_chunks)
+    sizes = np.diff(hh_ptr)
+    out = (
+        bounds,
+        int(sizes.max()) if sizes.size else 0,
+        int(np.diff(hh_ptr[bounds]).max()) if n_chunks else 0,
+    )
+    _CHUNKING[:] = [hh_ptr, n_chunks, out]
+    return out

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numba import njit, prange
 
 from povsim.engine import kernel as K
 from povsim.engine.blocks import BlockTally
@@ -146,11 +147,41 @@ def kernel_scalars(mp: ModelParams, tables: CellTables) -> K.Scalars:
         adult_age=int(s("adult_age")),
         inc_lag=float(s("income_exposure_persistence")),
         inc_ref=float(np.log(tables.median_income)),
+        log_replacement=float(np.log(s("replacement_ratio"))),
     )
 
 
 def n_chunks_for(n: int) -> int:
-    return max(1, math.ceil(n / K.CHUNK))
+    """Kernel chunks for ``n`` slots: about one per ``K.CHUNK`` slots, rounded up to an even
+    number (a multiple of 8 from 8 up) so that 2, 4 or 8 threads get equal numbers of chunks
+    (the chunks, hence the tallies, depend on ``n`` alone, never on the thread count)."""
+    k = max(1, math.ceil(n / K.CHUNK))
+    if k >= 8:
+        return 8 * math.ceil(k / 8)
+    return k if k == 1 else 2 * math.ceil(k / 2)
+
+
+def births_by_year(birth_year: np.ndarray, horizon: int) -> list[np.ndarray]:
+    """The slots born in each simulated year ``0..horizon-1`` (found once per run, instead
+    of a comparison over every slot every year)."""
+    b = np.flatnonzero((birth_year >= 0) & (birth_year < horizon))
+    order = b[np.argsort(birth_year[b], kind="stable")]
+    ends = np.cumsum(np.bincount(birth_year[b], minlength=horizon)[:horizon])
+    return np.split(order, ends[:-1]) if horizon else []
+
+
+@njit(parallel=True, cache=True)
+def sum_chunks(chunks: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = chunks.sum(axis=0)`` with the same doubles (each cell's sum runs over the
+    chunks in order, first chunk first, as NumPy's reduction over the leading axis),
+    cells in parallel."""
+    n_chunks, n_cells, n_stats = chunks.shape
+    for c in prange(n_cells):
+        for s in range(n_stats):
+            acc = chunks[0, c, s]
+            for ch in range(1, n_chunks):
+                acc += chunks[ch, c, s]
+            out[c, s] = acc
 
 
 def simulate(
@@ -188,24 +219,22 @@ def simulate(
     scalars = kernel_scalars(mp, tables)
     layout = reg.kernel_layout()
     year = None
+    # Weights are fixed for a run (set at build; nothing changes them), so checked once.
+    w_uniform = K.uniform_weight(pop.weight)
+    born = births_by_year(pop.birth_year, horizon)
     for t in range(horizon):
-        born = pop.birth_year == t
-        pop.alive[born] = 1
+        pop.alive[born[t]] = 1
         for hook in hooks or ():
             hook(t, pop, tables, ctx)
         # Built once; then only the capacity loop's multiplier of unmet need changes yearly.
         year = K.year_inputs(tables, layout, scalars, ctx.unmet_mult_q, reuse=year)
-        # The household pre-pass: this year's log equivalised household incomes before
-        # transfers and each member's share of the hooks' transfers, into pop.log_inc and
-        # pop.tr_share, the year step's one income input.
-        P.household_income(pop, tables, mp, out=(pop.log_inc, pop.tr_share))
         if blocks is not None:
             blocks.before(pop.alive, pop.age, pop.sex, pop.quint)
-        K.step_year(t, sk, pop.kernel_arrays(), year, chunks)
+        K.step_year(t, sk, pop.kernel_arrays(), year, chunks, w_uniform)
         if blocks is not None:
-            blocks.after(t, pop.alive, pop.good, pop.weight)
+            blocks.after(t, pop.alive, pop.good, pop.weight, pop.pid)
         # Summing blocks in chunk order keeps the result independent of the thread count.
-        np.sum(chunks, axis=0, out=out[t])
+        sum_chunks(chunks, out[t])
         if progress is not None:
             progress(t + 1)
     return out

@@ -10,10 +10,11 @@ calls them). Two parts:
   a mother's age band. Deterministic from the seed through creation draws of the registry
   (``INIT_DRAWS`` ``household_*``), so every arm has the same households (common random
   numbers), and no other random stream changes.
-* :func:`pool_income` is the yearly pre-pass: each household's log equivalised income before
-  transfers (modified OECD scale) from its living members' incomes, and each member's share
-  of the transfers paid to it, written to every member. The year step reads these per-person
-  values as its one income input (``persons.log_inc``, ``persons.transfer``).
+* :func:`pool_household` is the household income: the household's log equivalised income
+  before transfers (modified OECD scale) from its living members' incomes, and each member's
+  share of the transfers paid to it. The year step calls it for each household just before
+  stepping its members (engine/kernel.py); :func:`pool_income` writes it to every member for
+  the measures and fits. Households are stored contiguously (``household_ptr``).
 
 Simplifications (docs/model.md, Households): households are fixed over the horizon except that
 members die and babies join; children stay in their household when they turn 16 (then as
@@ -369,26 +370,173 @@ def place_births(
     return hh, np.array(kinds, np.int8)
 
 
-def household_index(hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ptr (H + 1,), members (n,)): members of household h are ``members[ptr[h]:ptr[h+1]]``,
-    in person order (the pre-pass sums them in this fixed order)."""
-    members = np.argsort(hh, kind="stable").astype(np.int64)
+def household_ptr(hh: np.ndarray) -> np.ndarray:
+    """ptr (H + 1,) of households stored contiguously: household h holds slots
+    ``ptr[h]:ptr[h + 1]``. ``hh`` must be non-decreasing over the slots (population.py stores
+    every slot household by household), so a household is one run of the person arrays."""
+    if hh.size and np.any(hh[1:] < hh[:-1]):
+        raise ValueError("slots are not stored household by household (hh must not decrease)")
     counts = np.bincount(hh, minlength=int(hh.max()) + 1 if hh.size else 0)
     ptr = np.zeros(counts.size + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
-    return ptr, members
+    return ptr
 
 
-# Persons per block of the pre-pass's person-order transfer loops (fixed, so no result
-# depends on the thread count).
-_BLOCK = 16384
+@njit(inline="always", cache=True)
+def member_log_income(a, s, q, z, w, inc_mu, sigma, log_replacement, working_age_max):
+    """Log income before transfers (log £/year) a member aged ``a`` (sex ``s``, quintile
+    ``q``, income potential ``z``, work state ``w``) brings: ``inc_mu`` of the cell +
+    ``sigma * z``, plus the log replacement ratio at working age out of work."""
+    ly = inc_mu[(s * N_Q + q) * N_AGE + a] + sigma * z
+    if a <= working_age_max and w != 0:
+        ly += log_replacement
+    return ly
+
+
+@njit(inline="always", cache=True)
+def living_members(p0, p1, alive, mem):
+    """Write the living slots of ``p0:p1`` (slot order) to ``mem[0:m]`` and return ``m``.
+    Branch-free: dead and unborn slots sit among the living in every household, and a
+    branch on each was mispredicted about as often as taken."""
+    m = 0
+    for i in range(p0, p1):
+        mem[m] = i
+        m += np.int64(alive[i] != 0)
+    return m
+
+
+@njit(inline="always", cache=True)
+def pool_household(
+    mem,
+    m,
+    q,
+    age,
+    sex,
+    quint,
+    zinc,
+    work,
+    transfer,
+    inc_mu,
+    fam,
+    sigma,
+    log_replacement,
+    working_age_max,
+):
+    """(pooled, log equivalised income before transfers (log £/year), each member's share of
+    the household's transfers (£/year)) of a household of quintile ``q`` whose living members
+    are the slots ``mem[0:m]`` (slot order; :func:`living_members`). A member aged 16+ brings
+    ``exp`` of :func:`member_log_income`; with a living child 0-15 the sum is multiplied by
+    ``fam[q]`` (exp of the quintile's family shift); divided by the modified OECD scale ``1 +
+    0.5 (persons 14+ - 1) + 0.3 children under 14``; transfers paid to members are summed and
+    divided by the same scale. ``pooled`` is False when nobody aged 16+ is alive: each member
+    then keeps their own income and transfer. The one definition the year step (fused) and
+    :func:`pool_income` share, so both give the same doubles.
+
+    The counts and the transfer sum are branch-free (ages are unpredictable; a transfer of 0
+    is added as + 0.0, exact), so the sums are those of a branching loop bit for bit."""
+    total = 0.0
+    paid = 0.0
+    n14 = 0
+    n_under = 0
+    earners = 0
+    for j in range(m):
+        i = mem[j]
+        paid += transfer[i]
+        a = np.int64(age[i])
+        # exp only for earners: a branch mispredicted now and then costs less than an exp
+        # for every child (measured: 11% of the year step).
+        if a >= EARNER_AGE:
+            total += np.exp(
+                member_log_income(
+                    a,
+                    np.int64(sex[i]),
+                    np.int64(quint[i]),
+                    zinc[i],
+                    work[i],
+                    inc_mu,
+                    sigma,
+                    log_replacement,
+                    working_age_max,
+                )
+            )
+            earners += 1
+        n14 += np.int64(a >= OECD_ADULT_AGE)
+        n_under += np.int64(a < OECD_ADULT_AGE)
+    if earners == 0:
+        return False, 0.0, 0.0
+    if earners < m:  # a living child 0-15
+        total *= fam[q]
+    scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
+    return True, np.log(total / scale), paid / scale
+
+
+# Households per parallel block of pool_income (each block reuses one member buffer).
+_HH_BLOCK = 4096
+
+
+@njit(inline="always", cache=True)
+def _pool_one(
+    h,
+    ptr,
+    mem,
+    alive,
+    age,
+    sex,
+    quint,
+    zinc,
+    work,
+    transfer,
+    inc_mu,
+    fam,
+    sigma,
+    log_replacement,
+    working_age_max,
+    log_out,
+    tr_out,
+):
+    """:func:`pool_income` for household ``h``."""
+    p0 = ptr[h]
+    p1 = ptr[h + 1]
+    m = living_members(p0, p1, alive, mem)
+    pooled, le, share = pool_household(
+        mem,
+        m,
+        np.int64(quint[p0]) if m > 0 else 0,
+        age,
+        sex,
+        quint,
+        zinc,
+        work,
+        transfer,
+        inc_mu,
+        fam,
+        sigma,
+        log_replacement,
+        working_age_max,
+    )
+    for j in range(m):
+        i = mem[j]
+        if pooled:
+            log_out[i] = le
+            tr_out[i] = share
+        else:
+            log_out[i] = member_log_income(
+                np.int64(age[i]),
+                np.int64(sex[i]),
+                np.int64(quint[i]),
+                zinc[i],
+                work[i],
+                inc_mu,
+                sigma,
+                log_replacement,
+                working_age_max,
+            )
+            tr_out[i] = transfer[i]
 
 
 @njit(parallel=True, cache=True)
 def pool_income(
     ptr,
-    members,
-    hh,
     alive,
     age,
     sex,
@@ -404,103 +552,39 @@ def pool_income(
     log_out,
     tr_out,
 ):
-    """The household pre-pass: for every living person, in place, ``log_out`` the log
+    """The household incomes of every living person, in place: ``log_out`` the log
     equivalised household income before transfers (log £ per year) and ``tr_out`` the
     person's share of the transfers paid to the household (£ per year, paid / OECD scale);
-    others untouched. The year step reads these as its one income input
-    (``persons.log_inc``, ``persons.transfer``), so ``log(exp(log_out) + tr_out)`` is the
-    household's equivalised income with transfers.
-
-    A member aged 16+ brings ``exp(mu + sigma * zinc)``, plus the log replacement ratio at
-    working age out of work (work state 1 or 2; ``mu`` = ``inc_mu`` of the member's cell);
-    when the household has a living child 0-15 the sum of its members' incomes is multiplied
-    by ``exp(family_shift[q])`` of its quintile; divided by the modified OECD scale
-    ``1 + 0.5 (persons 14+ - 1) + 0.3 children under 14``. A household with nobody aged 16+
-    alive (a child whose adults died) gives each member their own income and transfer, as
-    before households.
-
-    One pass over households, members in person order (the CSR ``ptr``/``members``): the
-    starting population is stored household by household (population.py), so the pass reads
-    and writes the person arrays as contiguous runs (births, stored after it, are the
-    exception). The transfers are first added to their households in person order (one
-    thread, only in blocks where any is paid). No sum depends on the number of threads.
-    """
-    n = alive.shape[0]
+    others untouched (:func:`pool_household`; households stored contiguously, ``ptr``). The
+    year step computes the same values itself, household by household
+    (engine/kernel.py); this pass serves the measures (poverty, equivalised income) and the
+    fits. ``log(exp(log_out) + tr_out)`` is the household's equivalised income with
+    transfers. No sum depends on the number of threads."""
     n_hh = ptr.shape[0] - 1
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    any_paid = np.zeros(n_blocks, np.bool_)
-    for b in prange(n_blocks):
-        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            if transfer[i] != 0.0:
-                any_paid[b] = True
-                break
-    paid = np.zeros(n_hh)
-    for b in range(n_blocks):
-        if any_paid[b]:
-            for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-                if alive[i] != 0 and transfer[i] != 0.0:
-                    paid[hh[i]] += transfer[i]
     fam = np.exp(family_shift)
-    for h in prange(n_hh):
-        total = 0.0
-        n14 = 0
-        n_under = 0
-        earners = 0
-        child = False
-        for m in range(ptr[h], ptr[h + 1]):
-            i = members[m]
-            if alive[i] == 0:
-                continue
-            a = np.int64(age[i])
-            if a >= EARNER_AGE:
-                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
-                ly = inc_mu[c] + sigma * zinc[i]
-                if a <= working_age_max and work[i] != 0:
-                    ly += log_replacement
-                total += np.exp(ly)
-                earners += 1
-                n14 += 1
-            elif a >= OECD_ADULT_AGE:
-                n14 += 1
-                child = True
-            else:
-                n_under += 1
-                child = True
-        if earners == 0:
-            # Nobody aged 16+ alive: each member keeps their own income and transfer.
-            for m in range(ptr[h], ptr[h + 1]):
-                i = members[m]
-                if alive[i] == 0:
-                    continue
-                a = np.int64(age[i])
-                c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + a
-                ly = inc_mu[c] + sigma * zinc[i]
-                if a <= working_age_max and work[i] != 0:
-                    ly += log_replacement
-                log_out[i] = ly
-                tr_out[i] = transfer[i]
-            continue
-        if child:
-            total *= fam[np.int64(quint[members[ptr[h]]])]
-        scale = OECD_FIRST + OECD_OTHER * (n14 - 1) + OECD_CHILD * n_under
-        le = np.log(total / scale)
-        share = paid[h] / scale
-        for m in range(ptr[h], ptr[h + 1]):
-            i = members[m]
-            if alive[i] != 0:
-                log_out[i] = le
-                tr_out[i] = share
-
-
-@njit(cache=True)
-def household_heads(ptr, members, alive):
-    """First living member (person order) of every household, -1 if none."""
-    n_hh = ptr.shape[0] - 1
-    heads = np.full(n_hh, -1, np.int64)
+    largest = 0
     for h in range(n_hh):
-        for m in range(ptr[h], ptr[h + 1]):
-            i = members[m]
-            if alive[i] != 0:
-                heads[h] = i
-                break
-    return heads
+        largest = max(largest, ptr[h + 1] - ptr[h])
+    n_blocks = (n_hh + _HH_BLOCK - 1) // _HH_BLOCK
+    for b in prange(n_blocks):
+        mem = np.empty(largest, np.int64)
+        for h in range(b * _HH_BLOCK, min(n_hh, (b + 1) * _HH_BLOCK)):
+            _pool_one(
+                h,
+                ptr,
+                mem,
+                alive,
+                age,
+                sex,
+                quint,
+                zinc,
+                work,
+                transfer,
+                inc_mu,
+                fam,
+                sigma,
+                log_replacement,
+                working_age_max,
+                log_out,
+                tr_out,
+            )

@@ -1,8 +1,10 @@
 """Synthetic population of England as a struct of arrays, and the cell normalisers fitted to it.
 
-Slots ``0..n_initial-1`` hold the starting population; the births of simulated year ``t`` sit
-in a fixed block of slots after them, so every person has the same id (and the same random
-draws) in every arm of a scenario whatever happens to anyone else.
+Every person, including those born during the run, has a fixed slot (``birth_year`` says when
+a birth slot comes alive) and a fixed draw id ``pid``, so every person has the same random
+draws in every arm of a scenario whatever happens to anyone else. Slots are stored household
+by household (births in their household), so the yearly passes read each household as one
+contiguous run.
 """
 
 from __future__ import annotations
@@ -48,8 +50,6 @@ class Population:
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more long-term conditions)
     good: np.ndarray  # uint8, self-rated health good/very good this year
     zinc: np.ndarray  # float64, income potential (standard normal, AR(1))
-    log_inc: np.ndarray  # float64, log £/year: equivalised household income before
-    #                      transfers (written by the household pre-pass before each year)
     inc_exp: np.ndarray  # float64, log £/year: lagged income exposure L (NaN: not yet set)
     frail: np.ndarray  # float64, persistent health frailty (standard normal)
     frail_or: np.ndarray  # float64, exp(frailty_sd * frail): odds multiplier of not-good health
@@ -58,11 +58,10 @@ class Population:
     ltc_mult: np.ndarray  # float64, LTC-onset/progression multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
-    tr_share: np.ndarray  # float64, £/year: the person's share of the transfers paid to the
-    #                       household (paid / OECD scale), written by the household pre-pass
+    pid: np.ndarray  # int32, the person's draw id: every yearly and intervention draw is keyed
+    #                  on it, not on the slot, so the storage order is free (see _households)
     hh: np.ndarray  # int64, household of each slot (fixed; births placed at creation)
-    hh_ptr: np.ndarray  # int64 (H + 1,): members of h are hh_members[hh_ptr[h]:hh_ptr[h + 1]]
-    hh_members: np.ndarray  # int64 (n,): slots sorted by household, then person
+    hh_ptr: np.ndarray  # int64 (H + 1,): household h is slots hh_ptr[h]:hh_ptr[h + 1]
     hh_kind: np.ndarray  # int8 (H,): household type at creation (households.HOUSEHOLD_TYPES)
     n_initial: int
     births_per_year: int
@@ -105,8 +104,8 @@ class Population:
 
 class PersonArrays(NamedTuple):
     """The person state the year step (:func:`povsim.engine.kernel.step_year`) reads and
-    writes, index = person id. Units: age in years, equivalised household income in £/year,
-    weight in real persons."""
+    writes, index = slot (households stored contiguously: ``hh_ptr``). Units: age in years,
+    income in £/year, weight in real persons."""
 
     alive: np.ndarray  # uint8
     age: np.ndarray  # int16, 0-100
@@ -118,15 +117,14 @@ class PersonArrays(NamedTuple):
     ltc: np.ndarray  # uint8, 0, 1, 2 (= 2 or more)
     good: np.ndarray  # uint8, written: self-rated health good this year
     zinc: np.ndarray  # float64, income potential (AR(1) standard normal)
-    log_inc: np.ndarray  # float64, log £/year equivalised household income before transfers,
-    #                      written by the household pre-pass (households.pool_income)
     inc_exp: np.ndarray  # float64, lagged log income exposure (log £/year; NaN: new person)
     frail_or: np.ndarray  # float64, odds multiplier of not-good health
-    tr_share: np.ndarray  # float64, £/year: share of the household's transfers (paid / OECD
-    #                       scale), written by the household pre-pass (households.pool_income)
+    transfer: np.ndarray  # float64, £/year paid to the person's household by interventions
     mort_mult: np.ndarray  # float64, mortality multiplier from interventions
     ltc_mult: np.ndarray  # float64, LTC-onset multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
+    pid: np.ndarray  # int32, draw id (Population.pid): the key of the person's draws
+    hh_ptr: np.ndarray  # int64 (H + 1,): household h is slots hh_ptr[h]:hh_ptr[h + 1]
 
 
 class Prevalences(NamedTuple):
@@ -169,6 +167,8 @@ def _largest_remainder_flat(expected: np.ndarray, total: int) -> np.ndarray:
 def _empty_population(
     n: int, n0: int, n_births: int, real_total: float, registry: Registry
 ) -> Population:
+    if n >= 2**31:
+        raise ValueError(f"{n:,} person slots: more than the 2^31 - 1 draw ids (int32) allow")
     return Population(
         alive=np.zeros(n, np.uint8),
         age=np.zeros(n, np.int16),
@@ -180,7 +180,6 @@ def _empty_population(
         ltc=np.zeros(n, np.uint8),
         good=np.ones(n, np.uint8),
         zinc=np.zeros(n),
-        log_inc=np.zeros(n),
         inc_exp=np.full(n, np.nan),
         frail=np.zeros(n),
         frail_or=np.ones(n),
@@ -189,10 +188,9 @@ def _empty_population(
         ltc_mult=np.ones(n),
         weight=np.full(n, real_total / n0),
         birth_year=np.full(n, -1, np.int16),
-        tr_share=np.zeros(n),
+        pid=np.arange(n, dtype=np.int32),
         hh=np.zeros(n, np.int64),
         hh_ptr=np.zeros(1, np.int64),
-        hh_members=np.arange(n, dtype=np.int64),
         hh_kind=np.zeros(0, np.int8),
         n_initial=n0,
         births_per_year=n_births,
@@ -252,7 +250,7 @@ def build_population(
 
 
 # Population fields indexed by household, not by slot.
-_HOUSEHOLD_TABLES = ("hh_ptr", "hh_members", "hh_kind")
+_HOUSEHOLD_TABLES = ("hh_ptr", "hh_kind")
 
 
 def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
@@ -267,19 +265,28 @@ def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
     pop.hh, pop.hh_kind = HH.assign_households(
         pop.age, pop.sex, pop.quint, pop.n_initial, pop.birth_year, u, table
     )
-    # Store the starting population household by household (households are numbered by
-    # first member, so a stable sort keeps their numbers): the yearly pre-pass then reads
-    # and writes members as contiguous runs instead of at random (it cost more than the
-    # year step at 1M persons with members scattered). Every state was drawn from the
-    # person's creation id before this move; the yearly draws follow the slot. Births keep
-    # their slots after the starting population.
+    # Store every slot household by household, births included (households are numbered by
+    # first member, so a stable sort keeps their numbers and each household's person order):
+    # the yearly pre-pass and the year step then read and write each household as one
+    # contiguous run. With births stored after the starting population, as before, a
+    # household's future children sat up to n slots away, and by year 50 the pre-pass cost
+    # twice what it did in year 1 (34-40 ms against 18 ms a year at 1M persons).
+    # States were drawn from the creation id before this move. The yearly and intervention
+    # draws are keyed on ``pid``: the slot each person had when the starting population alone
+    # was sorted by household and births followed it (the layout of povsim 0.x until this
+    # change), so every draw, hence every state, is what it was; only sums over persons run
+    # in another order (last-bit differences of the hazard tallies).
     n0 = pop.n_initial
-    perm = np.argsort(pop.hh[:n0], kind="stable")
+    start = np.argsort(pop.hh[:n0], kind="stable")
+    old = np.concatenate([start, np.arange(n0, n)])  # old slot -> creation id
+    perm = np.argsort(pop.hh[old], kind="stable")  # new slot -> old slot
+    src = old[perm]  # new slot -> creation id
     for f in fields(pop):
         x = getattr(pop, f.name)
         if f.name not in _HOUSEHOLD_TABLES and isinstance(x, np.ndarray) and x.shape[:1] == (n,):
-            x[:n0] = x[:n0][perm]
-    pop.hh_ptr, pop.hh_members = HH.household_index(pop.hh)
+            x[...] = x[src]
+    pop.pid[...] = perm
+    pop.hh_ptr = HH.household_ptr(pop.hh)
 
 
 def household_income(
@@ -301,8 +308,6 @@ def household_income(
     transfer = pop.transfer if with_transfer else np.zeros(pop.size)
     HH.pool_income(
         pop.hh_ptr,
-        pop.hh_members,
-        pop.hh,
         pop.alive,
         pop.age,
         pop.sex,
@@ -367,7 +372,6 @@ def set_initial_income_exposure(pop: Population, tables: CellTables, mp: ModelPa
     start = pop.birth_year < 0
     y, _ = household_income(pop, tables, mp, with_transfer=False)
     pop.inc_exp[start] = y[start]
-    pop.log_inc[start] = y[start]
 
 
 def income_effect_np(tables: CellTables, x: np.ndarray, outcome: int) -> np.ndarray:

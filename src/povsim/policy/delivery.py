@@ -196,11 +196,15 @@ def eligible(a: Active, ctx: YearContext, condition: np.ndarray | None) -> np.nd
     return ok
 
 
+def person_uniforms(ctx: YearContext, idx: np.ndarray, year_key: int, number: int) -> np.ndarray:
+    """Uniform draws of person slots ``idx``, keyed on their draw ids (``pop.pid``), never on
+    the slot, so a person's draws do not depend on how the population is stored."""
+    return uniforms(ctx.sk, ctx.pop.pid[idx].astype(np.int64), year_key, number)
+
+
 def draw(a: Active, idx: np.ndarray, ctx: YearContext, which: int) -> np.ndarray:
     """Uniform draws of persons ``idx`` this year: ``which`` 1 success, 2 decay (§6.4)."""
-    return uniforms(
-        ctx.sk, idx.astype(np.int64), ctx.t + 1, D_INTERVENTION_BASE + 4 * a.index + which
-    )
+    return person_uniforms(ctx, idx, ctx.t + 1, D_INTERVENTION_BASE + 4 * a.index + which)
 
 
 def reach(
@@ -226,7 +230,7 @@ def reach(
     mult = ctx.uptake_mult_q[pop.quint[idx]] if uses_trust else 1.0
     uq = a.uptake_q[pop.quint[idx]]
     p = s.coverage * scale * qw * np.minimum(1.0, s.uptake * uq * mult)
-    u = uniforms(ctx.sk, idx.astype(np.int64), year_key, D_INTERVENTION_BASE + 4 * a.index)
+    u = person_uniforms(ctx, idx, year_key, D_INTERVENTION_BASE + 4 * a.index)
     chosen = u < p
     w = float(pop.weight[idx[0]])
     eligible_real = idx.size * w

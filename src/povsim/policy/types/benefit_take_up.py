@@ -6,14 +6,15 @@ the household's equivalised income before transfers, and ``work_state``) that ar
 claiming through it, each once, through its first eligible member (the household's
 representative); advice reaches it by the shared delivery (coverage, uptake, capacity,
 budget). Of the households advised, the entitled non-claimants -- a share ``take_up_gap`` of
-the eligible households, fixed per household by a draw of year key 0 keyed on the household
-(draw 3 of the intervention's stream), so the same household is entitled or not whichever
-member represents it and in every arm -- claim ``effect`` £ a year. The claim is paid once to
+the eligible households, fixed per household by a draw of year key 0 keyed on the
+household's smallest draw id (draw 3 of the intervention's stream), so the same household is
+entitled or not whichever member represents it, however the population is stored and in every
+arm -- claim ``effect`` £ a year. The claim is paid once to
 the household (benefits such as Pension Credit, Universal Credit or Attendance Allowance are
 assessed and paid per benefit unit, and welfare-advice evaluations report gains per client
-household); the household pre-pass shares it by the modified OECD scale, so every member's
-equivalised income rises by ``effect`` / scale, acting through the lagged income exposure
-(mortality, LTC onset, self-rated health). Every member holds the claim; it lasts after the
+household); the year step pools it with the household's income by the modified OECD scale,
+so every member's equivalised income rises by ``effect`` / scale, acting through the lagged
+income exposure (mortality, LTC onset, self-rated health). Every member holds the claim; it lasts after the
 programme (``outlasts_programme``) until ``decay`` ends it for the whole household (one draw
 per household). Participants: households advised (cost per household advised).
 """
@@ -42,6 +43,13 @@ from povsim.policy.types.base import InterventionType, pct
 _ENTITLED_DRAW = 3
 
 
+def _household_draw_ids(pop: Population) -> np.ndarray:
+    """The smallest draw id (``pop.pid``) of each household's slots (members and birth
+    slots), an id of the household that does not depend on storage or on who represents it."""
+    ptr = pop.hh_ptr
+    return np.minimum.reduceat(pop.pid.astype(np.int64), ptr[:-1]) if ptr.size > 1 else ptr[:0]
+
+
 class BenefitTakeUp(InterventionType):
     name: ClassVar[str] = "benefit_take_up"
     needs_income: ClassVar[bool] = True
@@ -53,15 +61,17 @@ class BenefitTakeUp(InterventionType):
         assert isinstance(s, BenefitTakeUpIntervention)
         idx = household_representatives(pop, np.flatnonzero(eligible(a, ctx, None) & ~held))
         advised, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
-        # Keyed on the household, not its representative: whether a household is an entitled
-        # non-claimant does not change when another member comes to represent it.
-        u = uniforms(ctx.sk, pop.hh[advised], 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW)
+        # Keyed on the household (its smallest draw id), not on its representative: whether a
+        # household is an entitled non-claimant does not change when another member comes to
+        # represent it, nor with how the population is stored.
+        key = _household_draw_ids(pop)[pop.hh[advised]]
+        u = uniforms(ctx.sk, key, 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW)
         held[advised[u < s.take_up_gap]] = True
         return Delivered(advised, float(s.cost.per_participant), extra)
 
     def hold(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> None:
         # Paid once per household, through its first living member holding the claim; the
-        # pre-pass shares it among the members.
+        # year step shares it among the members.
         pop.transfer[household_representatives(pop, np.flatnonzero(held))] += spec.effect
 
     def describe(self, spec: InterventionBase) -> str:
