@@ -14,9 +14,9 @@ the household (benefits such as Pension Credit, Universal Credit or Attendance A
 assessed and paid per benefit unit, and welfare-advice evaluations report gains per client
 household); the year step pools it with the household's income by the modified OECD scale,
 so every member's equivalised income rises by ``effect`` / scale, acting through the lagged
-income exposure (mortality, LTC onset, self-rated health). Every member holds the claim; it lasts after the
-programme (``outlasts_programme``) until ``decay`` ends it for the whole household (one draw
-per household). Participants: households advised (cost per household advised).
+income exposure (mortality, LTC onset, self-rated health). Every member holds the claim; it
+lasts after the programme (``outlasts_programme``) until ``decay`` ends it for the whole
+household (one draw per household). Participants: households advised (cost per household advised).
 """
 
 from __future__ import annotations
