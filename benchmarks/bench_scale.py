@@ -12,7 +12,7 @@ from ``/proc/self/status`` VmHWM; tracemalloc misses NumPy/Numba allocations):
   from its manifest / wall seconds, and the API's own seconds (``povsim.run``);
 * the kernel alone: ``povsim.engine.simulate.simulate`` over the same 30 years on the prepared
   population (set-up timed apart), Numba threads as configured (all cores by default);
-* bytes per person slot of every person array, the per-person draw keys, and the slots (the
+* bytes per person slot of every person array (the draw ids ``pid`` included), and the slots (the
   starting population plus the birth slots of every year).
 
 Then the plain NumPy twin of the year step (``numpy_step.py``) at a small size for comparison
@@ -71,8 +71,9 @@ def child_kernel(size: str, horizon: int) -> dict:
     return {
         "persons": sc.population.size,
         "slots": slots,
+        # Every person array, households' tables included (hh_ptr, hh_kind; per slot). The
+        # draw keys are no longer cached: the kernel derives them from pid (in the arrays).
         "bytes_per_slot_person_arrays": round(person_bytes / slots, 1),
-        "bytes_per_slot_with_draw_keys": round(person_bytes / slots + 8, 1),
         "setup_s": round(setup, 2),
         "kernel_s": round(secs, 2),
         "person_years": round(py),
