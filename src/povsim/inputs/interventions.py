@@ -263,6 +263,10 @@ class InterventionBase(BaseModel):
     # HM Treasury Green Book 2018 para 6.7).
     DEFAULT_FUNDER: ClassVar[str] = "local_government"
     TRANSFER: ClassVar[bool] = False
+    # Who pays the entitlements the participants then claim, outside the programme's own cost
+    # (benefit take-up: the Exchequer pays the benefits every year a claim is held), or None.
+    # Always a transfer (a cost to that payer, a gain to the recipients, none to society).
+    ENTITLEMENT_PAYER: ClassVar[str | None] = None
     # Upper bound of ``effect`` and how it is worded when exceeded (None: no bound).
     EFFECT_MAX: ClassVar[float | None] = 1.0
     EFFECT_IS: ClassVar[str] = "is a probability for this type"
@@ -430,8 +434,10 @@ class BenefitTakeUpIntervention(InterventionBase):
     non-claimant household gains by claiming after advice, paid once to the household and
     shared by its members (equivalised by the modified OECD scale); a share ``take_up_gap`` of
     the eligible households are entitled non-claimants (a persistent draw per household). Cost
-    per participant is per household advised. The claim lasts (after the programme too) until
-    ``decay`` ends it."""
+    per participant is per household advised (the advice, paid by ``funder``). The claim lasts
+    (after the programme too) until ``decay`` ends it; the benefits claimed, ``effect`` £ a year
+    per claiming household (2019 prices, not converted), are a cost to the Exchequer each year
+    a claim is held (a transfer: none to society)."""
 
     type: Literal["benefit_take_up"]
     take_up_gap: Number = Field(
@@ -442,8 +448,10 @@ class BenefitTakeUpIntervention(InterventionBase):
         "DWP 2018-19 take-up by benefit unit: Housing Benefit 0.2, Pension Credit 0.4)",
     )
     # The programme cost is the advice service (in GP surgeries: NHS); the benefits claimed
-    # are not in it (they are entitlements, paid by the Exchequer).
+    # are not in it: they are entitlements the Exchequer (DWP) pays every year a claim is held,
+    # counted as its cost apart (a transfer: none to society).
     DEFAULT_FUNDER: ClassVar[str] = "nhs"
+    ENTITLEMENT_PAYER: ClassVar[str | None] = "exchequer"
     EFFECT_MAX: ClassVar[float | None] = None
     EFFECT_IS_PROBABILITY: ClassVar[bool] = False
 

@@ -54,6 +54,7 @@ from povsim.measures.results import (
     rates,
 )
 from povsim.model import registry as R
+from povsim.policy.delivery import Active
 from povsim.policy.interventions import Programme
 
 KEYS = ["arm", "year", "sex", "quintile", "measure"]
@@ -102,13 +103,34 @@ def grouped_cells(per_cell: np.ndarray) -> np.ndarray:
 class Spending:
     """One intervention's yearly participants (H, N_Q) real persons and cost (H,) £, and the
     quintile index it is restricted to (a budget cell, named ``<lever>-q<k>``), if any; who
-    pays it (a perspective) and whether it is a transfer."""
+    pays it (a perspective) and whether it is a transfer. With ``entitlement``, the benefits
+    its participants were paid by ``payer`` outside the programme (``participants`` is then
+    that money by quintile, £, which charges it to quintiles): not in the arm's programme
+    cost nor its participants, only in the perspectives that bear it."""
 
     participants: np.ndarray
     cost: np.ndarray
     quintile: int | None
     payer: str = "local_government"
     transfer: bool = False
+    entitlement: bool = False
+
+
+def _entitlements(items: list[Active]) -> list[Spending]:
+    """The entitlements each intervention's participants were paid (benefits claimed after
+    advice, :attr:`InterventionBase.ENTITLEMENT_PAYER`), as transfers from their payer."""
+    return [
+        Spending(
+            a.record.entitlements,
+            a.record.entitlements.sum(axis=1),
+            None,
+            a.spec.ENTITLEMENT_PAYER,
+            True,
+            True,
+        )
+        for a in items
+        if a.spec.ENTITLEMENT_PAYER is not None
+    ]
 
 
 def _cell_quintile(name: str | None) -> int | None:
@@ -146,23 +168,25 @@ class ArmLevels:
         h = tallies.shape[0]
         q = qalys_by_cell(tallies, utilities)
         items = programme.items
-        paid = [ProgrammeCost(a.record.cost, a.spec.payer, a.spec.TRANSFER) for a in items]
+        spending = tuple(
+            Spending(
+                a.record.participants,
+                a.record.cost,
+                _cell_quintile(a.spec.name),
+                a.spec.payer,
+                a.spec.TRANSFER,
+            )
+            for a in items
+        ) + tuple(_entitlements(items))
+        # Programme costs and entitlements alike are split by perspective by costs.bears.
+        paid = [ProgrammeCost(sp.cost, sp.payer, sp.transfer) for sp in spending]
         return cls(
             grouped=grouped(tallies).sum(axis=3),
             qalys_cell=q,
             qalys_total=q.sum(axis=1),
             cost=sum((a.record.cost for a in items), np.zeros(h)),
             participants=sum((a.record.participants for a in items), np.zeros((h, L.N_Q))),
-            spending=tuple(
-                Spending(
-                    a.record.participants,
-                    a.record.cost,
-                    _cell_quintile(a.spec.name),
-                    a.spec.payer,
-                    a.spec.TRANSFER,
-                )
-                for a in items
-            ),
+            spending=spending,
             costs=None if unit_costs is None else cost_levels(tallies, unit_costs, paid),
         )
 
@@ -276,11 +300,15 @@ class ArmContrast:
         """(discounted cost by quintile (N_Q,) £, undiscounted cost £, participants by quintile
         (N_Q,) real persons) over the horizon. An intervention restricted to a quintile (a
         budget cell) is charged to it; any other to the quintiles it reached, in proportion.
-        With ``perspective``, only the costs that perspective bears."""
+        With ``perspective``, only the costs that perspective bears, entitlements paid to
+        participants included (charged to the quintiles of the households paid); without,
+        the programmes' own costs."""
         cost_q = np.zeros(L.N_Q)
         part_q = np.zeros(L.N_Q)
         cost_all = 0.0
         for sp in self.arm.spending:
+            if perspective is None and sp.entitlement:
+                continue
             if perspective is not None and not bears(perspective, sp.payer, sp.transfer):
                 continue
             reach = sp.participants.sum(axis=0)
@@ -289,7 +317,8 @@ class ArmContrast:
                 share = np.eye(L.N_Q)[sp.quintile]
             cost_q += share * present_value(sp.cost, self.rate_costs)
             cost_all += float(sp.cost.sum())
-            part_q += reach
+            if not sp.entitlement:
+                part_q += reach
         return cost_q, cost_all, part_q
 
 

@@ -23,7 +23,10 @@ Perspectives (:data:`PERSPECTIVES`), spend per year in the modelled population:
 Programme cost borne by a perspective: an intervention's cost is borne by its ``funder``
 (``payer``); ``local_government`` also bears what ``social_care`` funds; ``society`` bears
 every cost that is not a transfer (a cash transfer costs its payer and benefits its
-recipient: net zero for society).
+recipient: net zero for society). Entitlements an intervention's participants are paid by
+another payer (benefits claimed after welfare advice: the Exchequer's, every year a claim is
+held) are one more :class:`ProgrammeCost` of that payer, a transfer, split by :func:`bears`
+like any other.
 """
 
 from __future__ import annotations

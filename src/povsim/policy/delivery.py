@@ -85,14 +85,18 @@ def stream_key(identity: str, occurrence: int) -> int:
 
 @dataclass
 class InterventionRecord:
-    """What one intervention did each year: participants (real persons) and cost (£)."""
+    """What one intervention did each year: participants (real persons) and cost (£); and
+    the entitlements its participants were paid that year by another payer, outside its cost
+    (the spec's ``ENTITLEMENT_PAYER``: benefits claimed after advice), £ by the quintile of
+    the household paid."""
 
     participants: np.ndarray  # (horizon, N_Q) by quintile
     cost: np.ndarray  # (horizon,)
+    entitlements: np.ndarray  # (horizon, N_Q) by quintile
 
     @classmethod
     def empty(cls, horizon: int) -> InterventionRecord:
-        return cls(np.zeros((horizon, L.N_Q)), np.zeros(horizon))
+        return cls(np.zeros((horizon, L.N_Q)), np.zeros(horizon), np.zeros((horizon, L.N_Q)))
 
 
 @dataclass
@@ -307,4 +311,13 @@ def record(a: Active, ctx: YearContext, done: Delivered, active: bool) -> None:
     a.record.participants[ctx.t] = by_q
     a.record.cost[ctx.t] = (
         (s.cost.fixed_per_year if active else 0.0) + done.unit_cost * by_q.sum() + done.extra
+    )
+
+
+def record_entitlements(a: Active, ctx: YearContext, payees: np.ndarray, amount: float) -> None:
+    """Entitlements paid in the year: ``amount`` £ to each slot ``payees`` (one per household
+    for a household benefit), in real units (x weight), by quintile."""
+    pop = ctx.pop
+    a.record.entitlements[ctx.t] = np.bincount(
+        pop.quint[payees], weights=pop.weight[payees] * amount, minlength=L.N_Q
     )

@@ -13,7 +13,9 @@ Costs: fixed per programme year + per participant (+ diminishing returns). After
 nothing is delivered and nothing is charged, whatever the type: no one new is reached, income
 payments and access treatment stop; what a programme already changed in a person (a quit, a
 retrofitted home, a job, loneliness resolved) lasts until background transitions or decay undo
-it, at no further cost.
+it, at no further cost to the programme. Benefits claimed after welfare advice are recorded
+apart (``record.entitlements``): the Exchequer pays them every year a claim is held, after the
+end year too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from povsim.policy.delivery import (
     decay_held,
     quintile_multipliers,
     record,
+    record_entitlements,
     spread_to_households,
     stream_identity,
     stream_key,
@@ -139,6 +142,8 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
         spread_to_households(pop, held)  # a home's benefit is everyone's who lives there
     kind.hold(a.spec, pop, held)  # benefits that persist act every year they are held
     record(a, ctx, done, scale > 0)
+    if a.spec.ENTITLEMENT_PAYER is not None:  # paid every year a claim is held, not charged
+        record_entitlements(a, ctx, kind.payees(a.spec, pop, held), float(a.spec.effect))
 
 
 def quintile_population(pop: Population) -> np.ndarray:

@@ -81,6 +81,11 @@ class InterventionType:
     def hold(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> None:
         """Apply benefits that act every year they are held (``held``: bool per slot)."""
 
+    def payees(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> np.ndarray:
+        """Slots paid the type's entitlement (``effect`` £) this year by its
+        ``ENTITLEMENT_PAYER``, outside the programme's cost (indices; none by default)."""
+        return np.zeros(0, dtype=np.int64)
+
     def capacity_added(self, spec: InterventionBase) -> float:
         """Service capacity added a year at full scale (need units, real persons)."""
         return 0.0

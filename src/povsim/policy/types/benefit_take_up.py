@@ -17,6 +17,9 @@ so every member's equivalised income rises by ``effect`` / scale, acting through
 income exposure (mortality, LTC onset, self-rated health). Every member holds the claim; it
 lasts after the programme (``outlasts_programme``) until ``decay`` ends it for the whole
 household (one draw per household). Participants: households advised (cost per household advised).
+Benefits paid: every year, ``effect`` £ to each claiming household (real households: the
+weight of its representative), recorded apart from the advice cost as an entitlement paid by
+the Exchequer (``ENTITLEMENT_PAYER``; a transfer: a cost to it, none to society).
 """
 
 from __future__ import annotations
@@ -69,10 +72,13 @@ class BenefitTakeUp(InterventionType):
         held[advised[u < s.take_up_gap]] = True
         return Delivered(advised, float(s.cost.per_participant), extra)
 
+    def payees(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> np.ndarray:
+        # Paid once per household, through its first living member holding the claim.
+        return household_representatives(pop, np.flatnonzero(held))
+
     def hold(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> None:
-        # Paid once per household, through its first living member holding the claim; the
-        # year step shares it among the members.
-        pop.transfer[household_representatives(pop, np.flatnonzero(held))] += spec.effect
+        # The year step shares the household's claim among its members.
+        pop.transfer[self.payees(spec, pop, held)] += spec.effect
 
     def describe(self, spec: InterventionBase) -> str:
         assert isinstance(spec, BenefitTakeUpIntervention)
