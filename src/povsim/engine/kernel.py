@@ -318,6 +318,10 @@ def _make_step_year(lay: KernelLayout):
     s_good, s_smoke, s_employed = lay.s_good, lay.s_smoke, lay.s_employed
     s_poverty, s_ltc1p, s_ltc2p, s_sick = lay.s_poverty, lay.s_ltc1p, lay.s_ltc2p, lay.s_sick
     cnt_cols = _count_columns(lay)
+    # The counting path writes every tally column at the end of a chunk (the 16-bit counts
+    # and the hazard sums), so the block need not be zeroed first; if a registry ever has a
+    # column outside them, it is zeroed as the direct path's is.
+    all_written = {c for c in cnt_cols if c >= 0} | {s_haz, s_haz2} == set(range(lay.n_stats))
     n_words = len(cnt_cols) // 4
     n_fwords = n_words - _N_CORE_WORDS
     binc, brem, p_work, p_ltci, p_ltcn, _ = cell_columns(k)
@@ -426,7 +430,6 @@ def _make_step_year(lay: KernelLayout):
         for cc in prange(n_chunks):
             ch = order[cc]
             tal = tallies[ch]
-            tal[:, :] = 0.0
             h_lo = chunk_hh[ch]
             h_hi = chunk_hh[ch + 1]
             lo = hh_ptr[h_lo]
@@ -443,6 +446,8 @@ def _make_step_year(lay: KernelLayout):
                             w_all = -1.0
                             break
             counting = w_all >= 0.0 and hi - lo <= 65535
+            if not counting or not all_written:
+                tal[:, :] = 0.0
             if w_uniform >= 0.0:
                 seqsum = seq_shared
             else:  # weights checked per chunk (callers that do not say)
@@ -622,8 +627,6 @@ def _make_step_year(lay: KernelLayout):
                     tal[c, s_haz2] = hz[c, 1]
                     for j in range(n_words):
                         v = cnt[c, j]
-                        if v == 0:
-                            continue
                         for f in range(4):
                             st = cnt_cols[4 * j + f]
                             if st >= 0:
