@@ -714,15 +714,18 @@ def step_year(
     )
 
 
-_CHUNKING: list = []
+# The last population's chunking, one immutable tuple (hh_ptr, n_chunks, result): read once
+# into a local, so a concurrent caller replacing it can never mix two populations' values.
+_CHUNKING: list = [None]
 
 
 def _chunking(hh_ptr: np.ndarray, n_chunks: int) -> tuple[np.ndarray, int, int]:
     """(chunk_households, largest household, most slots in a chunk) of ``hh_ptr``; the last
     population's are kept (a run steps the same population every year; the households are
     fixed for a run)."""
-    if _CHUNKING and _CHUNKING[0] is hh_ptr and _CHUNKING[1] == n_chunks:
-        return _CHUNKING[2]
+    last = _CHUNKING[0]
+    if last is not None and last[0] is hh_ptr and last[1] == n_chunks:
+        return last[2]
     bounds = chunk_households(hh_ptr, n_chunks)
     sizes = np.diff(hh_ptr)
     out = (
@@ -730,5 +733,5 @@ def _chunking(hh_ptr: np.ndarray, n_chunks: int) -> tuple[np.ndarray, int, int]:
         int(sizes.max()) if sizes.size else 0,
         int(np.diff(hh_ptr[bounds]).max()) if n_chunks else 0,
     )
-    _CHUNKING[:] = [hh_ptr, n_chunks, out]
+    _CHUNKING[0] = (hh_ptr, n_chunks, out)
     return out
