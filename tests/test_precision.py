@@ -207,6 +207,13 @@ def test_sobol_warning_fires_when_under_powered_and_not_when_well_powered():
     flags = P.sobol_flags(odd)
     assert bool(flags[0]) and not bool(flags[1]) and pd.isna(flags[2])
     assert "1 outside [0, 1]" in P.sobol_warning(odd, 8)
+    # An index table with None in it (object columns, as a sweep's S2 rows can give) is read
+    # as numbers: `povsim sensitivity --method sobol` raised a TypeError here before.
+    mixed = odd.astype({"value": object, "conf": object})
+    mixed.loc[2, "conf"] = None
+    flags = P.sobol_flags(mixed)
+    assert bool(flags[0]) and not bool(flags[1]) and pd.isna(flags[2])
+    assert "1 outside [0, 1]" in P.sobol_warning(mixed, 8)
 
 
 def test_psa_probability_interval():

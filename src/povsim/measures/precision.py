@@ -330,7 +330,9 @@ def sobol_flags(indices: pd.DataFrame) -> pd.Series:
     interval half-width exceeds :data:`SOBOL_MAX_HALF_WIDTH`; False for other ST rows; NA
     for S1/S2 rows (not assessed)."""
     st = indices["index"] == "ST"
-    v, c = indices["value"], indices["conf"]
+    # As floats: a table whose S2 rows hold None has object columns, which np.isfinite refuses.
+    v = pd.to_numeric(indices["value"], errors="coerce").astype(float)
+    c = pd.to_numeric(indices["conf"], errors="coerce").astype(float)
     bad = (v - c > 1) | (v + c < 0) | (c > SOBOL_MAX_HALF_WIDTH) | ~np.isfinite(c)
     return bad.where(st, other=pd.NA).astype("boolean")
 
@@ -338,6 +340,10 @@ def sobol_flags(indices: pd.DataFrame) -> pd.Series:
 def sobol_warning(indices: pd.DataFrame, n: int) -> str | None:
     """One line on an under-powered Sobol sweep (None if every ST is well determined)."""
     flags = sobol_flags(indices)
+    indices = indices.assign(
+        value=pd.to_numeric(indices["value"], errors="coerce").astype(float),
+        conf=pd.to_numeric(indices["conf"], errors="coerce").astype(float),
+    )
     st = indices[indices["index"] == "ST"]
     bad = indices[flags.fillna(False).astype(bool)]
     if bad.empty:
