@@ -170,7 +170,9 @@ def who_pays_html(table: pd.DataFrame, area_name: str, figure: Path | None = Non
         '<h2 id="who-pays">Who pays, who saves</h2>',
         f"<p>Costs by perspective for {esc(area_name)} (its real population), discounted "
         "totals over the horizon. <em>Programme cost</em>: what the perspective pays for the "
-        "arm's interventions (each intervention's <code>funder</code>); <em>costs avoided</em>: "
+        "arm's interventions (each intervention's <code>funder</code>; the benefits claimed "
+        "after welfare advice, <code>benefit_take_up</code>, are the Exchequer's); "
+        "<em>costs avoided</em>: "
         "the baseline's NHS and social-care spend, benefits paid less taxes received, minus "
         "the arm's; <em>net cost</em> = programme cost - costs avoided (negative: it saves "
         "more than it pays); <em>ROI</em> = costs avoided / programme cost. Society counts "
