@@ -412,6 +412,24 @@ def living_members(p0, p1, alive, mem):
 
 
 @njit(inline="always", cache=True)
+def slot_log_income(
+    i, age, sex, quint, zinc, work, inc_mu, sigma, log_replacement, working_age_max
+):
+    """:func:`member_log_income` of the person in slot ``i``."""
+    return member_log_income(
+        np.int64(age[i]),
+        np.int64(sex[i]),
+        np.int64(quint[i]),
+        zinc[i],
+        work[i],
+        inc_mu,
+        sigma,
+        log_replacement,
+        working_age_max,
+    )
+
+
+@njit(inline="always", cache=True)
 def pool_household(
     mem,
     m,
@@ -453,16 +471,8 @@ def pool_household(
         # for every child (measured: 11% of the year step).
         if a >= EARNER_AGE:
             total += np.exp(
-                member_log_income(
-                    a,
-                    np.int64(sex[i]),
-                    np.int64(quint[i]),
-                    zinc[i],
-                    work[i],
-                    inc_mu,
-                    sigma,
-                    log_replacement,
-                    working_age_max,
+                slot_log_income(
+                    i, age, sex, quint, zinc, work, inc_mu, sigma, log_replacement, working_age_max
                 )
             )
             earners += 1
@@ -526,16 +536,8 @@ def _pool_one(
             log_out[i] = le
             tr_out[i] = share
         else:
-            log_out[i] = member_log_income(
-                np.int64(age[i]),
-                np.int64(sex[i]),
-                np.int64(quint[i]),
-                zinc[i],
-                work[i],
-                inc_mu,
-                sigma,
-                log_replacement,
-                working_age_max,
+            log_out[i] = slot_log_income(
+                i, age, sex, quint, zinc, work, inc_mu, sigma, log_replacement, working_age_max
             )
             tr_out[i] = transfer[i]
 
