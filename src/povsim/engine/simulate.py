@@ -66,9 +66,15 @@ def prepare(
     base = calibration_params(mp)
     tables = build_cell_tables(base, registry)
     pop = build_population(base, tables, size, horizon, seed, births, composition)
-    fit_household_income(tables, pop, base)
-    fit_to_population(tables, pop, base)
-    fit_smoking_age(tables, pop, base)
+    # A large population is fitted on a sample of its households (population.fit_sample);
+    # then its own starting income exposure and frailty odds follow the fitted tables.
+    fit = P.fit_sample(pop)
+    fit_household_income(tables, fit, base)
+    fit_to_population(tables, fit, base)
+    fit_smoking_age(tables, fit, base)
+    if fit is not pop:
+        del fit
+        P.set_initial_income_exposure(pop, tables, base)
     if base is not mp:
         scen = build_cell_tables(mp, registry)
         tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health

@@ -106,9 +106,9 @@ class Programme:
 
     def apply(self, t: int, pop: Population, tables: CellTables) -> None:
         """Apply every intervention, in file order, before year index ``t``."""
-        pop.transfer[:] = 0.0
-        pop.mort_mult[:] = 1.0
-        pop.ltc_mult[:] = 1.0
+        if self.items:
+            pop.own_effects()  # a large population stores them as constants until now
+        pop.reset_effects()
         ctx = YearContext(
             t, self.start_year + t, pop, seed_key(self.seed), self.mp, tables, self.uptake_mult_q
         )
