@@ -395,35 +395,34 @@ def _household_order(hh, n0, n_h):
     starting persons, then of that layout (each household's starting members in creation
     order, then its births in creation order), in O(n) without sorting."""
     n = hh.shape[0]
-    # Old layout: starting persons by household (creation order within), births after.
-    cur = np.zeros(n_h + 1, np.int64)
-    for i in range(n0):
-        cur[hh[i] + 1] += 1
-    for h in range(n_h):
-        cur[h + 1] += cur[h]
-    old = np.empty(n, np.int32)  # old slot -> creation id
-    for i in range(n0):
-        h = hh[i]
-        old[cur[h]] = i
-        cur[h] += 1
-    for i in range(n0, n):
-        old[i] = i
-    # New layout: the old layout sorted (stably) by household.
+    # Slot counts of each household: its starting members, all its slots.
+    start = np.zeros(n_h + 1, np.int64)
     ptr = np.zeros(n_h + 1, np.int64)
-    for i in range(n):
+    for i in range(n0):
+        start[hh[i] + 1] += 1
+    ptr[:] = start
+    for i in range(n0, n):
         ptr[hh[i] + 1] += 1
     for h in range(n_h):
+        start[h + 1] += start[h]
         ptr[h + 1] += ptr[h]
-    nxt = ptr[:-1].copy()
+    # Old layout: household h's starting members at start[h]..., in creation order; births
+    # after the starting population, in creation order. New layout: each household's
+    # starting members (in old-slot order, i.e. creation order), then its births.
+    old_next = start[:-1].copy()
+    new_next = ptr[:-1].copy()
     src = np.empty(n, np.int32)
     pid = np.empty(n, np.int32)
-    for j in range(n):
-        i = old[j]
+    for i in range(n):  # creation order: every household's members in the new order
         h = hh[i]
-        s = nxt[h]
-        nxt[h] = s + 1
+        s = new_next[h]
+        new_next[h] = s + 1
         src[s] = i
-        pid[s] = j
+        if i < n0:
+            pid[s] = old_next[h]
+            old_next[h] += 1
+        else:
+            pid[s] = i
     hh_sorted = np.empty(n, np.int32)
     for h in range(n_h):
         for s in range(ptr[h], ptr[h + 1]):
