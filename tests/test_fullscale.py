@@ -48,12 +48,12 @@ def exact(mp):
 
 @pytest.fixture(scope="module")
 def large(mp):
-    saved = P.LARGE_POPULATION
-    P.LARGE_POPULATION = SAMPLE
+    saved = P.LARGE_POPULATION, P.FIT_SAMPLE
+    P.LARGE_POPULATION = P.FIT_SAMPLE = SAMPLE
     try:
         return prepare(mp, SIZE, HORIZON, SEED)
     finally:
-        P.LARGE_POPULATION = saved
+        P.LARGE_POPULATION, P.FIT_SAMPLE = saved
 
 
 def test_a_large_population_stores_constants_and_no_frailty(large):
@@ -168,7 +168,7 @@ def test_renumbering_by_first_member_matches_sorting(exact):
 
 def test_fit_sample_keeps_whole_households(exact):
     _, pop = exact
-    s = P.fit_sample(pop, max_persons=SIZE // 4)
+    s = P.fit_sample(pop, persons=SIZE // 4)
     assert 0.15 * SIZE < s.n_initial < 0.35 * SIZE
     sizes = np.diff(s.hh_ptr)
     assert sizes.sum() == s.size and np.array_equal(s.hh, np.repeat(np.arange(sizes.size), sizes))

@@ -65,7 +65,9 @@ def prepare(
     """
     base = calibration_params(mp)
     tables = build_cell_tables(base, registry)
-    pop = build_population(base, tables, size, horizon, seed, births, composition)
+    # The starting income exposure is set by the income fit (built without it: one pass over
+    # the population fewer).
+    pop = build_population(base, tables, size, horizon, seed, births, composition, False)
     # A large population is fitted on a sample of its households (population.fit_sample);
     # then its own starting income exposure and frailty odds follow the fitted tables.
     fit = P.fit_sample(pop)

@@ -133,6 +133,9 @@ _EFFECTS = {"transfer": 0.0, "mort_mult": 1.0, "ltc_mult": 1.0}
 # as one value each (constant views) until an intervention sets them: 32 bytes a slot less
 # (2.4 GB for England at full scale). Smaller populations are built exactly as before.
 LARGE_POPULATION = 2_000_000
+# Starting persons (about) a large population's normalisers are fitted on: as many as in the
+# 1M-person runs the benchmarks and the calibration use, whose fits are precise enough.
+FIT_SAMPLE = 1_000_000
 
 
 def is_constant(x: np.ndarray) -> bool:
@@ -262,6 +265,7 @@ def build_population(
     seed: int,
     births: bool = True,
     composition: np.ndarray | None = None,
+    income_exposure: bool = True,
 ) -> Population:
     """Starting population of ``size`` persons plus birth slots for ``horizon`` years.
 
@@ -272,12 +276,19 @@ def build_population(
     persons, so the simulated size is a speed/precision choice only. Births each year equal
     the simulated number at age 0 (about 1.1% a year), by quintile in proportion to the
     simulated age-0 persons, sex drawn with the sex ratio at birth. Its binary factors are
-    those of ``tables.registry``.
+    those of ``tables.registry``. Without ``income_exposure`` the starting income exposure
+    is left unset (NaN) for a fit that sets it (:func:`fit_household_income`).
+
+    Above ``LARGE_POPULATION`` starting persons the weights and the interventions' effects
+    are constants (:func:`is_constant`) and there is no frailty array (``frail`` is None;
+    ``frail_or`` holds the odds multiplier from the start).
     """
     if composition is None:
         composition = mp.composition
     if composition is not None and composition.ndim == 3:
-        return _build_by_quintile(mp, tables, size, horizon, seed, births, composition)
+        return _build_by_quintile(
+            mp, tables, size, horizon, seed, births, composition, income_exposure
+        )
     counts = single_year_counts(mp) if composition is None else composition
     real_total = float(counts.sum())
     alloc = _largest_remainder_flat(counts / real_total * size, size)
@@ -299,7 +310,7 @@ def build_population(
         c.quint[n0:] = (ids - n0) % 5
         c.birth_year[n0:] = (ids - n0) // n_births
         del ids
-    return _populate(c, mp, tables, sk, n0, n_births, real_total)
+    return _populate(c, mp, tables, sk, n0, n_births, real_total, income_exposure)
 
 
 @dataclass
@@ -336,6 +347,7 @@ def _populate(
     n0: int,
     n_births: int,
     real_total: float,
+    income_exposure: bool = True,
 ) -> Population:
     """The population of the slots ``c`` describes: households formed from the creation draws
     ``household_1..4`` (households.assign_households), every slot stored household by
@@ -380,7 +392,8 @@ def _populate(
     del sex, age, quint, birth_year, pid, hh_sorted
     _init_states(pop, mp, tables, sk, src)
     del src
-    set_initial_income_exposure(pop, tables, mp)
+    if income_exposure:
+        set_initial_income_exposure(pop, tables, mp)
     return pop
 
 
@@ -551,6 +564,7 @@ def _build_by_quintile(
     seed: int,
     births: bool,
     composition: np.ndarray,
+    income_exposure: bool = True,
 ) -> Population:
     """As :func:`build_population` for a (2, 5, 101) composition: persons allocated by largest
     remainder over sex x quintile x age and laid out by sex, age, quintile; the births of
@@ -575,7 +589,7 @@ def _build_by_quintile(
         c.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
         c.birth_year[n0:] = (ids - n0) // n_births
         del ids
-    return _populate(c, mp, tables, sk, n0, n_births, real_total)
+    return _populate(c, mp, tables, sk, n0, n_births, real_total, income_exposure)
 
 
 # --- normalisers: the baseline reproduces each cell's target rates ----------------------------
@@ -879,18 +893,21 @@ def persons_of(pop: Population, idx: np.ndarray) -> Population:
     return Population(**out)
 
 
-def fit_sample(pop: Population, max_persons: int | None = None) -> Population:
+def fit_sample(pop: Population, persons: int | None = None) -> Population:
     """The population the cell normalisers are fitted on: ``pop`` itself up to
-    ``max_persons`` (default ``LARGE_POPULATION``) starting persons; above, a copy of a fixed
-    pseudo-random sample of households, each kept with probability ``1 / k``, ``k =
-    ceil(n_initial / max_persons)`` (about ``n_initial / k`` starting persons), whole
+    ``LARGE_POPULATION`` starting persons; above (or with ``persons`` given), a copy of a
+    fixed pseudo-random sample of households, each kept with probability ``1 / k``, ``k =
+    ceil(n_initial / persons)`` (``persons`` defaults to ``FIT_SAMPLE``: about that many
+    starting persons; ``pop`` itself when ``k`` is 1), whole
     households with their birth slots. The fits read each person's household income, so
     households stay whole. Not every k-th household: households are numbered by first
     member, whose quintiles cycle with period 5 over the creation order, so a systematic
     sample with k = 5 kept mostly one quintile (measured). A fit on 56M persons
     would take minutes and several GB of temporaries; the sample's normalisers differ from
     the full population's by sampling error (docs/model.md, tests/test_fullscale.py)."""
-    k = -(-pop.n_initial // (LARGE_POPULATION if max_persons is None else max_persons))
+    if persons is None and pop.n_initial <= LARGE_POPULATION:
+        return pop
+    k = -(-pop.n_initial // (FIT_SAMPLE if persons is None else persons))
     if k <= 1:
         return pop
     ptr = pop.hh_ptr
