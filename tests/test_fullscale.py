@@ -180,3 +180,18 @@ def test_fit_sample_keeps_whole_households(exact):
         hh = pop.hh[slots[0]]
         assert np.array_equal(slots, np.arange(pop.hh_ptr[hh], pop.hh_ptr[hh + 1]))
     assert P.fit_sample(pop) is pop  # a small population is fitted on itself
+
+
+def test_living_weight_by_quintile_is_the_bincount_to_the_bit(exact):
+    _, pop = exact
+    p = pop.copy()
+    p.weight = np.exp(np.cos(np.arange(p.size)))  # weights that round differently by order
+    live = p.alive == 1
+    want = np.bincount(p.quint[live], weights=p.weight[live], minlength=5)
+    saved = P._BLOCK
+    P._BLOCK = 1000
+    try:
+        got = P.living_weight_by_quintile(p)
+    finally:
+        P._BLOCK = saved
+    assert np.array_equal(want, got)

@@ -632,6 +632,18 @@ def living_cell_mean(
     return _shrink(n, s, k)
 
 
+def living_weight_by_quintile(pop: Population) -> np.ndarray:
+    """Real persons alive by quintile (5,): ``np.bincount(quint[living], weight[living])``
+    block by block (the same doubles, without temporaries of every slot)."""
+    n = np.zeros(L.N_Q)
+    s = np.zeros(L.N_Q)
+    for lo in range(0, pop.size, _BLOCK):
+        block = slice(lo, lo + _BLOCK)
+        living = pop.alive[block] == 1
+        _add_in_order(pop.quint[block][living], pop.weight[block][living], n, s)
+    return s
+
+
 @njit(cache=True)
 def _add_in_order(cells, values, n, s):
     """``n[c] += 1`` and ``s[c] += value`` for each person in order (np.bincount's sums)."""

@@ -27,7 +27,7 @@ import numpy as np
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
-from povsim.model.population import Population
+from povsim.model.population import Population, living_weight_by_quintile
 from povsim.model.rng import seed_key
 from povsim.model.tables import CellTables
 from povsim.policy.delivery import (
@@ -148,5 +148,4 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
 
 def quintile_population(pop: Population) -> np.ndarray:
     """Real persons alive by quintile (5,)."""
-    live = pop.alive == 1
-    return np.bincount(pop.quint[live], weights=pop.weight[live], minlength=L.N_Q)
+    return living_weight_by_quintile(pop)
