@@ -23,9 +23,6 @@ earning adults); nobody marries, separates or leaves home.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 from numba import njit, prange
@@ -75,7 +72,7 @@ def draw_order(u: np.ndarray) -> np.ndarray:
     return _radix_order(np.multiply(u, 4294967296.0).astype(np.uint32))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _radix_order(keys):
     """Stable argsort of uint32 ``keys``: two counting-sort passes of 16 bits (LSD)."""
     n = keys.shape[0]
@@ -137,7 +134,7 @@ def _take(pid, start, ptr, hh, target, lo, hi):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _families(
     kids,
     age,
@@ -161,8 +158,7 @@ def _families(
     """Families of the dependent children ``kids`` (draw order) with their mothers (pool
     ``wp, ws, wq``) and partners (pool ``mp_, ms, mq``): see :func:`assign_households`.
     ``uk`` (kids.size, 3): creation draws ``household_2..4`` of each kid (row j: ``kids[j]``).
-    Household ids ``number * N_Q + h0`` (interleaved by quintile ``h0``); their types
-    written to ``kinds``; returns the number made."""
+    Household ids from ``h0``; their types written to ``kinds``; returns the number made."""
     nb = band_lo.shape[0]
     nf = 0
     k = 0
@@ -170,7 +166,7 @@ def _families(
         first = k  # the family's first child: its draws decide the family
         size = np.searchsorted(kids_cum, uk[first, 0] * kids_cum[-1], side="right") + 1
         end = min(k + size, kids.shape[0])
-        h = nf * N_Q + h0
+        h = h0 + nf
         youngest = 1000
         eldest = -1
         for j in range(k, end):
@@ -207,11 +203,11 @@ def _families(
     return nf
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _couples(left, age, hh, mp_, ms, mq, h0):
     """Couples without children: each woman of ``left`` (draw order) with the available man
-    nearest two years older (pool ``mp_, ms, mq``); household ids ``h0``, ``h0 + N_Q``, ...;
-    returns the number made."""
+    nearest two years older (pool ``mp_, ms, mq``); household ids from ``h0``; returns the
+    number made."""
     nc = 0
     for w in left:
         wa = np.int64(age[w])
@@ -220,8 +216,8 @@ def _couples(left, age, hh, mp_, ms, mq, h0):
         )
         if man < 0:
             continue
-        hh[w] = h0 + nc * N_Q
-        hh[man] = h0 + nc * N_Q
+        hh[w] = h0 + nc
+        hh[man] = h0 + nc
         nc += 1
     return nc
 
@@ -258,17 +254,14 @@ def assign_households(
     """
     n = age.shape[0]
     hh = np.full(n, -1, np.int64)
+    kinds: list[int] = []
     band_lo = np.array([b[0] for b in _bands("mother_age")], np.int64)
     band_hi = np.array([b[1] for b in _bands("mother_age")], np.int64)
-
-    def quintile(q: int) -> list[int]:
-        """Households of quintile ``q`` (its persons only): numbered 0, 1, ... within the
-        quintile, written to ``hh`` as ``number * N_Q + q``; returns their types."""
-        kinds: list[int] = []
+    for q in range(N_Q):
         qt = q + 1
         ids = np.flatnonzero(quint[:n0] == q)
         if not ids.size:
-            return kinds
+            continue
         order = ids[draw_order(uniforms(seed_k, ids, 0, draws[0]))]
         a_o, s_o = age[order], sex[order]
         kids = order[a_o <= CHILD_MAX]
@@ -304,7 +297,7 @@ def assign_households(
             band_lo,
             band_hi,
             float(p_lone),
-            q,
+            len(kinds),
             fam_kinds,
         )
         kinds.extend(fam_kinds[:families].tolist())
@@ -327,31 +320,22 @@ def assign_households(
             n_other = int(round(sh[TYPE_CODE["other"]] * total))
         # Unplaced women, then all unplaced adults, in draw order.
         left = women[hh[women] < 0]
-        nc = _couples(left[:n_couple], age, hh, mp_, ms, mq, len(kinds) * N_Q + q)
+        nc = _couples(left[:n_couple], age, hh, mp_, ms, mq, len(kinds))
         kinds.extend([TYPE_CODE["couple_no_children"]] * nc)
         rest = adults[hh[adults] < 0]
         n_one = min(n_one, rest.size)
-        hh[rest[:n_one]] = (len(kinds) + np.arange(n_one)) * N_Q + q
+        hh[rest[:n_one]] = len(kinds) + np.arange(n_one)
         kinds.extend([TYPE_CODE["one_person"]] * n_one)
         rest = rest[n_one:]
         n_other = min(n_other, rest.size // 2)
         if n_other == 0:  # too few left to share: they live alone
-            hh[rest] = (len(kinds) + np.arange(rest.size)) * N_Q + q
+            hh[rest] = len(kinds) + np.arange(rest.size)
             kinds.extend([TYPE_CODE["one_person"]] * int(rest.size))
         else:
             base = len(kinds)
-            hh[rest] = (base + np.arange(rest.size) % n_other) * N_Q + q
+            hh[rest] = base + np.arange(rest.size) % n_other
             kinds.extend([TYPE_CODE["other"]] * n_other)
-        return kinds
-
-    # The quintiles are independent (each places its own persons, in its own households), so
-    # two run at once; their numbers interleave (number * N_Q + q) and are renumbered by
-    # first member below, as they always were: the same households whatever ran first.
-    with ThreadPoolExecutor(max_workers=min(N_Q, max(1, os.cpu_count() or 1))) as ex:
-        by_q = list(ex.map(quintile, range(N_Q)))
-    kind = np.zeros(N_Q * max(len(k) for k in by_q), np.int8)
-    for q, k in enumerate(by_q):
-        kind[q::N_Q][: len(k)] = k
+    kind = np.array(kinds, np.int8)
     hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
     return renumber_by_first_member(hh, kind)
 

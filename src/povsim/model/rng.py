@@ -105,7 +105,7 @@ def seed_key(seed: int) -> np.uint64:
     return np.uint64(int(mix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF))))
 
 
-@njit(cache=True, nogil=True)  # nogil: households.assign_households runs quintiles in threads
+@njit(cache=True)
 def uniforms(seed_k: np.uint64, pids: np.ndarray, year_key: int, draw: int) -> np.ndarray:
     """Vector of draws for many persons (used by interventions and tests)."""
     out = np.empty(pids.shape[0])
