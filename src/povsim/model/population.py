@@ -64,7 +64,7 @@ class Population:
     weight: np.ndarray  # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
     pid: np.ndarray  # int32, the person's draw id: every yearly and intervention draw is keyed
-    #                  on it, not on the slot, so the storage order is free (see _households)
+    #                  on it, not on the slot, so the storage order is free (see _populate)
     hh: np.ndarray  # int32, household of each slot (fixed; births placed at creation)
     hh_ptr: np.ndarray  # int64 (H + 1,): household h is slots hh_ptr[h]:hh_ptr[h + 1]
     hh_kind: np.ndarray  # int8 (H,): household type at creation (households.HOUSEHOLD_TYPES)
