@@ -73,8 +73,14 @@ def household_representatives(pop: Population, idx: np.ndarray) -> np.ndarray:
     is offered, paid and counted once."""
     if idx.size == 0:
         return idx
-    _, first = np.unique(pop.hh[idx], return_index=True)
-    return np.sort(idx[first])
+    # Slots are stored household by household (hh non-decreasing along the slots), so the
+    # households of ascending slots are non-decreasing and each one's first person is where
+    # the household changes: what np.unique(..., return_index=True) found, without a sort.
+    h = pop.hh[idx]
+    first = np.empty(idx.size, dtype=np.bool_)
+    first[0] = True
+    np.not_equal(h[1:], h[:-1], out=first[1:])
+    return idx[first]
 
 
 def spread_to_households(pop: Population, held: np.ndarray) -> None:
