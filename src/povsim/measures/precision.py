@@ -108,7 +108,12 @@ def _expectancies(g: np.ndarray, weight: float, fallback: np.ndarray) -> dict[st
         "hle0": M.sullivan_hle(mx, good, 0),
         "hle65": M.sullivan_hle(mx, good, 65),
     }
-    shares = g[..., B_EXPO].sum(axis=-1)[..., :5]
+    return _with_gaps_and_siis(out, g[..., B_EXPO].sum(axis=-1)[..., :5])
+
+
+def _with_gaps_and_siis(out: dict[str, np.ndarray], shares: np.ndarray) -> dict[str, np.ndarray]:
+    """``out`` (expectancies by quintile 1-5 and all, last axis) with each one's gap (Q5 - Q1)
+    and slope index of inequality over ``shares`` (persons by quintile, last axis) added."""
     with np.errstate(divide="ignore", invalid="ignore"):
         w = M.sii_weights(shares)
     for name in EXPECTANCIES:
@@ -151,14 +156,7 @@ def _delete_one_expectancies(
     _loo_life_tables(
         np.ascontiguousarray(total), np.ascontiguousarray(grouped), fallback, e, shares
     )
-    out = dict(zip(EXPECTANCIES, e, strict=True))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = M.sii_weights(shares)
-    for name in EXPECTANCIES:
-        v = np.where(shares > 0, out[name][..., :5], 0.0)
-        out[f"{name}_gap"] = out[name][..., 4] - out[name][..., 0]
-        out[f"{name}_sii"] = np.sum(w * v, axis=-1)
-    return out
+    return _with_gaps_and_siis(dict(zip(EXPECTANCIES, e, strict=True)), shares)
 
 
 @njit(cache=True, inline="always")
