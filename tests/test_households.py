@@ -108,6 +108,23 @@ def test_births_join_a_woman_of_mothers_age_in_their_quintile(built):
         assert mothers.size >= 1, i
 
 
+def test_household_representatives_are_the_first_member_of_each_household(built):
+    """The first slot of each household among ascending slots, as np.unique finds them
+    (the fast path relies on households being stored contiguously)."""
+    from povsim.policy.delivery import household_representatives
+
+    pop = built[2]
+    rng = np.random.default_rng(5)
+    for share in (0.02, 0.3, 1.0):
+        idx = np.flatnonzero(rng.random(pop.size) < share)
+        _, first = np.unique(pop.hh[idx], return_index=True)
+        want = np.sort(idx[first])
+        got = household_representatives(pop, idx)
+        assert np.array_equal(got, want)
+        assert len(np.unique(pop.hh[got])) == len(got) > 0
+    assert household_representatives(pop, idx[:0]).size == 0
+
+
 def test_pre_pass_is_the_oecd_equivalised_sum(built):
     mp, tables, pop = built
     e = equivalised_income(pop, tables, mp)

@@ -91,6 +91,44 @@ def test_warm_run_reuses_the_prepared_population_without_changing_numbers():
     assert not first.frame.value.equals(third.frame.value)
 
 
+def test_reused_baseline_equals_a_fresh_one_and_a_changed_arm_is_simulated():
+    """A what-if changes the arm: the second call reads the baseline of the first (same
+    set-up, start year and loops) and must give exactly what a process with nothing kept
+    gives; a changed arm, loop setting or model parameter is simulated, never reused."""
+    sc = load_scenario(WARM, {"population.size": 3000, "population.horizon": 5})
+    arm = next(iter(sc.arms))
+    R._PREPARED.clear()
+    R._BASELINES.clear()
+    first = povsim.run(sc)
+    assert len(R._BASELINES) == 1
+    # the arm at half the coverage: a different arm over the same baseline
+    ivs = sc.arms[arm].interventions
+    half = [iv.model_copy(update={"coverage": iv.coverage / 2}) for iv in ivs]
+    changed = sc.model_copy(
+        update={"arms": {arm: sc.arms[arm].model_copy(update={"interventions": half})}}
+    )
+    phases: list[str] = []
+    warm = povsim.run(changed, phase=phases.append)
+    assert any("reused" in p for p in phases)
+    R._PREPARED.clear()
+    R._BASELINES.clear()
+    cold = povsim.run(changed)
+    for a, b in ((warm, cold),):
+        pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True)
+        pd.testing.assert_frame_equal(a.comparison, b.comparison, check_exact=True)
+        for k in a.tallies:
+            assert np.array_equal(a.tallies[k], b.tallies[k]), k
+    # the arm really changed (not read from anywhere)
+    c1 = first.comparison.set_index(["arm", "year", "sex", "quintile", "measure"]).value
+    c2 = warm.comparison.set_index(["arm", "year", "sex", "quintile", "measure"]).value
+    assert not c1.equals(c2)
+    # loops off, or another model parameter: another baseline
+    phases.clear()
+    povsim.run(R.loops_off(changed), phase=phases.append)
+    assert not any("reused" in p for p in phases)
+    assert len(R._BASELINES) == 2
+
+
 def test_size_full_is_the_real_population():
     sc = load_scenario(BASE, {"population.size": "full"})
     assert sc.population.size == "full"

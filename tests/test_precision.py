@@ -125,6 +125,63 @@ def test_within_run_interval_shrinks_as_one_over_root_size():
     assert 1.3 < se[2000] / se[8000] < 3.2, se
 
 
+@pytest.mark.parametrize("uniform", [True, False])
+def test_block_counts_in_parallel_equal_the_sequential_sums(uniform):
+    """With one weight for all, the blocks are counted in parallel and weighted: the doubles
+    must be those of adding the weight person by person; mixed weights take that path."""
+    from povsim.engine import blocks as B
+    from povsim.inputs import layout as L
+
+    rng = np.random.default_rng(3)
+    n = 50_000
+    alive = (rng.random(n) < 0.9).astype(np.uint8)
+    age = rng.integers(0, 101, n).astype(np.uint8)
+    sex = rng.integers(0, 2, n).astype(np.uint8)
+    quint = rng.integers(0, 5, n).astype(np.uint8)
+    good = (rng.random(n) < 0.7).astype(np.uint8)
+    pid = rng.permutation(n).astype(np.int32)
+    weight = np.full(n, 1126.3) if uniform else rng.uniform(500, 1500, n)
+    rec = B.BlockTally(1)
+    rec.before(alive, age, sex, quint)
+    died = alive.copy()
+    died[rng.random(n) < 0.05] = 0
+    rec.after(0, died, good, weight, pid)
+    want = np.zeros((B.N_BLOCKS, L.N_CELL, B.N_BSTAT))
+    B._finish(B._start(alive, age, sex, quint), died, good, weight, pid, want)
+    assert np.array_equal(rec.out[0], want)
+    assert want[..., B.B_DEATHS].sum() > 0 and want[..., B.B_GOOD].sum() > 0
+
+
+def test_jackknife_of_all_replicates_at_once_equals_one_at_a_time():
+    """The vectorised jackknife gives the very doubles of the delete-one loop."""
+    from povsim.inputs.parameters import load_params
+    from povsim.model.area import area_params
+    from povsim.studies.run import fallback_mx, simulate_arms
+
+    sc = scenario(4000, 6)
+    ar = simulate_arms(sc, area_params(sc), sc.seed, within=True)
+    assert ar.blocks is not None
+    blocks, weight = ar.blocks, ar.weight
+    arm = next(k for k in blocks if k != "baseline")
+    fb = fallback_mx(load_params())
+    got = P.jackknife_se(blocks[arm], blocks["baseline"], weight, fb)
+    ga, gb = P._grouped_blocks(blocks[arm]), P._grouped_blocks(blocks["baseline"])
+    k = ga.shape[1]
+    ta, tb = ga.sum(axis=1), gb.sum(axis=1)
+    pseudo: dict[str, list[np.ndarray]] = {}
+    for j in range(k):
+        ea = P._expectancies(ta - ga[:, j], weight, fb)
+        eb = P._expectancies(tb - gb[:, j], weight, fb)
+        for name, v in ea.items():
+            pseudo.setdefault(name, []).append(v - eb[name])
+    assert set(got) == set(pseudo)
+    for name, vals in pseudo.items():
+        arr = np.stack(vals)
+        want = np.sqrt((k - 1) / k * np.sum((arr - arr.mean(axis=0)) ** 2, axis=0))
+        assert np.array_equal(got[name], want, equal_nan=True), name
+        assert np.isfinite(want).any(), name
+
+
 def test_batch_means_se_is_the_sd_of_a_sum_of_blocks():
     rng = np.random.default_rng(0)
     sums = []

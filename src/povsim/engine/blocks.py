@@ -15,7 +15,7 @@ year (``S_GOOD``) and died during the year (``S_DEATHS``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from povsim.inputs import layout as L
 
@@ -26,15 +26,62 @@ N_BSTAT = 3
 N_BLOCKS = 16
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _start(alive: np.ndarray, age: np.ndarray, sex: np.ndarray, quint: np.ndarray) -> np.ndarray:
     """Cell index of everyone alive at the start of the year, -1 for the others."""
     n = alive.shape[0]
-    cell = np.full(n, -1, dtype=np.int32)
-    for i in range(n):
+    cell = np.empty(n, dtype=np.int32)
+    for i in prange(n):
         if alive[i] != 0:
             cell[i] = (np.int32(sex[i]) * L.N_Q + np.int32(quint[i])) * L.N_AGE + np.int32(age[i])
+        else:
+            cell[i] = -1
     return cell
+
+
+# Slices of the population counted in parallel by _count (a fixed number, so nothing depends
+# on the thread count; the counts are integers, whose sums do not depend on order anyway).
+_N_PARTS = 2
+
+
+@njit(parallel=True, cache=True)
+def _count(cell: np.ndarray, alive: np.ndarray, good: np.ndarray, pid: np.ndarray, k: int):
+    """(k, N_CELL, 3) counts of :func:`_finish`'s three columns (int64; int32 while
+    counting: a smaller table to zero and to keep in cache)."""
+    n = cell.shape[0]
+    part = np.zeros((_N_PARTS, k, L.N_CELL, N_BSTAT), np.int32)  # < 2**31 persons a cell
+    size = (n + _N_PARTS - 1) // _N_PARTS
+    # id mod k by a mask when k is a power of two (ids are >= 0): an integer division per
+    # person was most of this pass.
+    mask = k - 1 if k & (k - 1) == 0 else -1
+    for p in prange(_N_PARTS):
+        for i in range(p * size, min(n, (p + 1) * size)):
+            c = cell[i]
+            if c < 0:
+                continue
+            b = pid[i] & mask if mask >= 0 else pid[i] % k
+            part[p, b, c, 0] += 1
+            part[p, b, c, 1] += np.int32(good[i])
+            part[p, b, c, 2] += np.int32(alive[i] == 0)
+    out = part[0].astype(np.int64)
+    for p in range(1, _N_PARTS):
+        out += part[p]
+    return out
+
+
+@njit(cache=True)
+def _weigh(counts: np.ndarray, w: float, out: np.ndarray) -> None:
+    """``out = `` the sum of ``counts`` copies of ``w`` added one at a time from 0.0: the
+    doubles :func:`_finish` accumulates when every person has the weight ``w`` (adding
+    ``w * 0 = 0.0`` changes nothing)."""
+    m = counts.max() if counts.size else 0
+    seq = np.zeros(m + 1)
+    for j in range(1, m + 1):
+        seq[j] = seq[j - 1] + w
+    flat = counts.ravel()
+    o = out.ravel()
+    for j in range(flat.shape[0]):
+        o[j] += seq[flat[j]]
 
 
 @njit(cache=True)
@@ -68,6 +115,7 @@ class BlockTally:
     def __init__(self, horizon: int, k: int = N_BLOCKS):
         self.out = np.zeros((horizon, k, L.N_CELL, N_BSTAT))
         self._cell = np.zeros(0, dtype=np.int32)
+        self._w: float | None = None  # the common weight (-1.0: weights differ)
 
     def before(
         self, alive: np.ndarray, age: np.ndarray, sex: np.ndarray, quint: np.ndarray
@@ -77,4 +125,11 @@ class BlockTally:
     def after(
         self, t: int, alive: np.ndarray, good: np.ndarray, weight: np.ndarray, pid: np.ndarray
     ) -> None:
-        _finish(self._cell, alive, good, weight, pid, self.out[t])
+        if self._w is None:  # weights are fixed for a run: checked once
+            same = weight.size > 0 and bool(np.all(weight == weight[0])) and weight[0] >= 0
+            self._w = float(weight[0]) if same else -1.0
+        if self._w >= 0.0:  # counted in parallel, then weighted: the same doubles
+            k = self.out.shape[1]
+            _weigh(_count(self._cell, alive, good, pid, k), self._w, self.out[t])
+        else:
+            _finish(self._cell, alive, good, weight, pid, self.out[t])

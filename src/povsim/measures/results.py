@@ -50,10 +50,11 @@ def rates(g: np.ndarray, person_weight: float, fallback_mx: np.ndarray) -> tuple
         good = g[..., R.S_GOOD] / expo
     var_mx = np.maximum(ex2 - mx * mx, 0.0) / np.maximum(n, 1.0)
     empty = ~(expo > 0)
-    for src in (mx[:, :, 5:6, :], mx[:, 2:3, 5:6, :]):
+    # (..., sex 3, quintile 6, age): any leading axes (years; jackknife replicates).
+    for src in (mx[..., 5:6, :], mx[..., 2:3, 5:6, :]):
         mx = np.where(np.isnan(mx), np.broadcast_to(src, mx.shape), mx)
-    mx = np.where(np.isnan(mx), fallback_mx[None, :, None, :], mx)
-    for src in (good[:, :, 5:6, :], good[:, 2:3, 5:6, :]):
+    mx = np.where(np.isnan(mx), fallback_mx[:, None, :], mx)
+    for src in (good[..., 5:6, :], good[..., 2:3, 5:6, :]):
         good = np.where(np.isnan(good), np.broadcast_to(src, good.shape), good)
     good = np.where(np.isnan(good), 0.5, good)
     var_mx = np.where(empty, 0.0, var_mx)

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
@@ -46,9 +47,24 @@ def current_income(
 def in_household_with(pop: Population, mask: np.ndarray) -> np.ndarray:
     """Whether each slot's household has a living member for whom ``mask`` holds (bool per
     slot), e.g. a dependent child (aged 0-15) or someone in a cold home."""
-    n_hh = pop.hh_ptr.size - 1
-    has = np.bincount(pop.hh, weights=mask & (pop.alive == 1), minlength=n_hh) > 0
-    return has[pop.hh]
+    out = np.zeros(pop.size, dtype=np.bool_)
+    _in_household_with(pop.hh_ptr, pop.alive, np.ascontiguousarray(mask, np.bool_), out)
+    return out
+
+
+@njit(cache=True)
+def _in_household_with(hh_ptr, alive, mask, out):
+    # Households are stored contiguously (slots hh_ptr[h]:hh_ptr[h + 1]): one pass, instead
+    # of a weighted bincount over every slot and a gather back.
+    for h in range(hh_ptr.shape[0] - 1):
+        lo, hi = hh_ptr[h], hh_ptr[h + 1]
+        has = False
+        for i in range(lo, hi):
+            if mask[i] and alive[i] == 1:
+                has = True
+                break
+        if has:
+            out[lo:hi] = True
 
 
 def household_representatives(pop: Population, idx: np.ndarray) -> np.ndarray:
@@ -57,16 +73,35 @@ def household_representatives(pop: Population, idx: np.ndarray) -> np.ndarray:
     is offered, paid and counted once."""
     if idx.size == 0:
         return idx
-    _, first = np.unique(pop.hh[idx], return_index=True)
-    return np.sort(idx[first])
+    # Slots are stored household by household (hh non-decreasing along the slots), so the
+    # households of ascending slots are non-decreasing and each one's first person is where
+    # the household changes: what np.unique(..., return_index=True) found, without a sort.
+    h = pop.hh[idx]
+    first = np.empty(idx.size, dtype=np.bool_)
+    first[0] = True
+    np.not_equal(h[1:], h[:-1], out=first[1:])
+    return idx[first]
 
 
 def spread_to_households(pop: Population, held: np.ndarray) -> None:
     """Every living member of a household with a member in ``held`` holds it too (in place):
     what is done to a home (a retrofit) reaches everyone who lives there."""
-    n_hh = pop.hh_ptr.size - 1
-    has = np.bincount(pop.hh, weights=held, minlength=n_hh) > 0
-    held |= has[pop.hh] & (pop.alive == 1)
+    _spread(pop.hh_ptr, pop.alive, held)
+
+
+@njit(cache=True)
+def _spread(hh_ptr, alive, held):
+    for h in range(hh_ptr.shape[0] - 1):
+        lo, hi = hh_ptr[h], hh_ptr[h + 1]
+        has = False
+        for i in range(lo, hi):
+            if held[i]:
+                has = True
+                break
+        if has:
+            for i in range(lo, hi):
+                if alive[i] == 1:
+                    held[i] = True
 
 
 def stream_identity(spec: InterventionBase) -> str:

@@ -119,6 +119,25 @@ def prepared(
     return tables, pop, False
 
 
+# The baseline arm of recent calls, for the same reason: a strategy team exploring options
+# changes the arms, never the baseline, so a second call with the same set-up (the key of
+# `prepared`), start year and feedback-loop settings reads the baseline's frame, tallies and
+# person-id block tallies instead of simulating it again (the baseline has no interventions,
+# so nothing else enters it; `tests/test_performance.py` checks the reused baseline equals a
+# fresh one bit for bit). Kept only with a cached population; two entries (`povsim run`
+# reruns every arm with the loops off).
+_BASELINES: dict[tuple, tuple[tuple, pd.DataFrame, np.ndarray, np.ndarray]] = {}
+_BASELINES_KEPT = 2
+
+
+def _baseline_key(
+    mp: ModelParams, size: int, horizon: int, seed: int, births: bool, sc: Scenario
+) -> tuple[tuple, tuple]:
+    pkey, frames = _params_key(mp)
+    fb = sc.feedbacks.model_dump_json()
+    return (size, horizon, seed, births, sc.population.start_year, fb, pkey), frames
+
+
 class ArmHook:
     """Before each year: advance the feedback loops, then apply the arm's interventions."""
 
@@ -186,6 +205,8 @@ class ArmRuns:
     decomposition: pd.DataFrame | None = None
     # Each arm's tallies by person-id block (H, k, N_CELL, 3), for within-run intervals.
     blocks: dict[str, np.ndarray] | None = None
+    # Arms read from an earlier call in this process instead of simulated (the baseline).
+    reused: tuple[str, ...] = ()
 
 
 def simulate_arms(
@@ -228,26 +249,52 @@ def simulate_arms(
     loops_on = fb.capacity.enabled or fb.trust.enabled
     frames, tallies, programmes = [], {}, {}
     block_tallies: dict[str, np.ndarray] = {}
+    reused: list[str] = []
     last = list(all_arms)[-1]
+    bkey, bframes = _baseline_key(mp, spec.size, h, seed, spec.births, sc)
     for name, ivs in all_arms.items():
-        say(f"simulating arm {name} ({h} years, seed {seed})")
         prog = Programme.build(ivs, mp, seed, spec.start_year, h)
+        memo = _BASELINES.get(bkey) if (name == "baseline" and shared) else None
+        if memo is not None:
+            say(f"arm baseline ({h} years, seed {seed}): reused from an earlier run")
+            _, arm_frame, tal, blocks_out = memo
+            _BASELINES[bkey] = _BASELINES.pop(bkey)  # most recently used last
+            tal = tal.copy()
+            if within:
+                block_tallies[name] = blocks_out.copy()
+            tick(h)
+            done[0] += 1
+            tallies[name] = tal
+            programmes[name] = prog
+            frames.append(arm_frame)
+            reused.append(name)
+            continue
+        say(f"simulating arm {name} ({h} years, seed {seed})")
         loops = Loops(fb, mp, h)
         # The last arm may consume the starting population instead of a copy (unless it is
         # the process's cached one); an arm's copy is dropped once its tallies are read.
         pop = pop0 if (name == last and not shared) else pop0.copy()
-        rec = BlockTally(h) if within else None
+        keep = name == "baseline" and shared
+        # A baseline kept for later calls records its blocks whether or not this call asks.
+        rec = BlockTally(h) if (within or keep) else None
         tal = simulate(
             mp, tables0, pop, h, seed, hooks=[ArmHook(prog, loops)], progress=tick, blocks=rec
         )
-        if rec is not None:
+        if rec is not None and within:
             block_tallies[name] = rec.out
         done[0] += 1
         tallies[name] = tal
         programmes[name] = prog
-        frames.append(tidy(tal, spec.start_year, name, weight, fallback_mx(mp)))
+        arm_frame = tidy(tal, spec.start_year, name, weight, fallback_mx(mp))
         if loops_on:
-            frames.append(_loop_rows(loops.stocks, years, name))
+            arm_frame = pd.concat(
+                [arm_frame, _loop_rows(loops.stocks, years, name)], ignore_index=True
+            )
+        frames.append(arm_frame)
+        if keep and rec is not None:
+            _BASELINES[bkey] = (bframes, arm_frame, tal.copy(), rec.out.copy())
+            while len(_BASELINES) > _BASELINES_KEPT:
+                del _BASELINES[next(iter(_BASELINES))]
     if progress is not None:
         progress(len(all_arms) * h)
     return ArmRuns(
@@ -258,6 +305,7 @@ def simulate_arms(
         population_q,
         decomp,
         block_tallies if within else None,
+        tuple(reused),
     )
 
 
@@ -268,10 +316,13 @@ def run_once(
     progress: Callable[[int], None] | None = None,
     decomposition: bool = False,
     phase: Callable[[str], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float, pd.DataFrame | None]:
+) -> tuple[
+    pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], float, pd.DataFrame | None, tuple[str, ...]
+]:
     """All arms of ``sc`` with one seed: (levels frame, comparison frame, tallies, weight,
-    decomposition of the baseline gap or None). The comparison frame carries within-run
-    standard errors, 95% intervals and simulated event counts (:mod:`povsim.measures.precision`)."""
+    decomposition of the baseline gap or None, arms reused from an earlier call). The
+    comparison frame carries within-run standard errors, 95% intervals and simulated event
+    counts (:mod:`povsim.measures.precision`)."""
     runs = simulate_arms(
         sc,
         mp,
@@ -294,7 +345,12 @@ def run_once(
             sc.population.start_year,
         )
         comparison = attach(comparison, within)
-    return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition
+    return runs.frame, comparison, runs.tallies, runs.weight, runs.decomposition, runs.reused
+
+
+def _simulated(tallies: dict[str, np.ndarray], reused: tuple[str, ...], weight: float) -> float:
+    """Simulated person-years of the arms this call ran (exposure tallies / weight)."""
+    return sum(float(v[..., 0].sum()) for k, v in tallies.items() if k not in reused) / weight
 
 
 def headline_half_width(comparison: pd.DataFrame) -> float:
@@ -393,16 +449,18 @@ def run(
     decomp: pd.DataFrame | None = None
     tallies: dict[str, np.ndarray] = {}
     reached: float | None = None
+    reused_arms: set[str] = set()
     for r in range(replicates):
         cb = (lambda done, r=r: progress(r * runs_per * h + done, total)) if progress else None
         if phase is not None and replicates > 1:
             phase(f"replicate {r + 1} of {replicates}")
-        frame, comp, tal, weight, dec = run_once(
+        frame, comp, tal, weight, dec, reused = run_once(
             sc, mp, sc.seed + r, cb, decomposition=decomposition and r == 0, phase=phase
         )
         levels.append(frame)
         comps.append(comp)
-        person_years += sum(float(v[..., 0].sum()) for v in tal.values()) / weight
+        person_years += _simulated(tal, reused, weight)
+        reused_arms.update(reused)
         if r == 0:
             tallies, decomp = tal, dec
         if precision is not None:
@@ -419,10 +477,11 @@ def run(
         )
         if phase is not None:
             phase("feedback-loop check: every arm again with the loops off")
-        _, comp_off, tal_off, weight_off, _ = run_once(
+        _, comp_off, tal_off, weight_off, _, reused_off = run_once(
             loops_off(sc), mp, sc.seed, off_cb, phase=phase
         )
-        person_years += sum(float(v[..., 0].sum()) for v in tal_off.values()) / weight_off
+        person_years += _simulated(tal_off, reused_off, weight_off)
+        reused_arms.update(reused_off)
         dependence = loop_dependence(comps[0], comp_off)
     elapsed = time.perf_counter() - t0
     frame = pool_replicates(levels, keep_se=True)[
@@ -461,6 +520,8 @@ def run(
     }
     if full:
         manifest["full_scale"] = {"skipped": skipped}
+    if reused_arms:  # not simulated by this call (simulated_person_years leaves them out)
+        manifest["reused_from_earlier_call"] = sorted(reused_arms)
     return Results(
         frame=frame,
         scenario=sc.model_dump(mode="json"),
