@@ -296,3 +296,20 @@ def test_fixed_layout_figures_keep_texts_inside_and_clear_of_other_panels(monkey
             _texts_clear(fig)
             _no_overlap(fig)
             run_figures.plt.close(fig)
+
+
+def test_figures_are_saved_faster_with_the_same_pixels(tmp_path):
+    """save_figure writes PNGs at a lower zlib level than PIL's default: the pixels are the
+    same as matplotlib's default PNG of the same figure, only the compression differs."""
+    from matplotlib.image import imread
+
+    from povsim.reporting import figure_store as fs
+
+    fig, ax = fs.plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2], [1, 3, 2], label="a line")
+    ax.legend()
+    fig.savefig(tmp_path / "default.png", dpi=110)
+    fs.save_figure(fig, tmp_path / "ours.png", dpi=110)
+    a, b = imread(tmp_path / "default.png"), imread(tmp_path / "ours.png")
+    assert a.shape == b.shape and (a == b).all()
+    assert (tmp_path / "default.png").read_bytes() != (tmp_path / "ours.png").read_bytes()
