@@ -228,3 +228,88 @@ def test_the_convergence_chart_is_a_grid(monkeypatch, tmp_path):
         assert ax.get_ylim()[0] <= 0  # indices read from zero
     _no_overlap(fig)
     sf.plt.close(fig)
+
+
+def _texts_clear(fig) -> None:
+    """Every text of a panel (title, labels, tick labels) and the suptitle lie inside the
+    figure and clear of every other panel; the legend clear of every panel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    page = fig.bbox
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    for ax in panels:
+        texts = [ax.title, ax.xaxis.label, ax.yaxis.label]
+        for locs, labels, (lo, hi) in (
+            (ax.get_xticks(), ax.get_xticklabels(), sorted(ax.get_xlim())),
+            (ax.get_yticks(), ax.get_yticklabels(), sorted(ax.get_ylim())),
+        ):  # the tick labels drawn: those within the axis' view
+            texts += [t for v, t in zip(locs, labels) if lo <= v <= hi and t.get_visible()]
+        for t in texts:
+            if not t.get_text():
+                continue
+            box = t.get_window_extent(r)
+            assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, t.get_text()
+            assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, t.get_text()
+            for other in panels:
+                if other is not ax:
+                    assert not box.overlaps(other.get_window_extent(r)), t.get_text()
+    if fig._suptitle is not None:
+        top = fig._suptitle.get_window_extent(r)
+        assert top.y1 <= page.y1 + 1
+        for ax in panels:
+            assert not top.overlaps(ax.title.get_window_extent(r)), ax.get_title()
+            assert not top.overlaps(ax.get_window_extent(r)), ax.get_title()
+
+
+def _decomposition() -> pd.DataFrame:
+    rows = [
+        {"method": "shapley", "measure": m, "sex": s, "pathway": p, "years": 0.5}
+        for m in ("le0", "hle0")
+        for s in ("male", "female")
+        for p in [*run_figures.PATHWAY_LABELS, "total"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_fixed_layout_figures_keep_texts_inside_and_clear_of_other_panels(monkeypatch, tmp_path):
+    """The per-arm figures and the decomposition have a fixed layout (no constrained-layout
+    pass, a third of the figures' time): their room must still hold every text, with a
+    partial last row of outcomes (x labels above a hidden panel) and a decomposition's longest
+    pathway label."""
+    seen = _keep(monkeypatch, run_figures)
+    ten = {**run_figures.OUTCOME_LABELS, "tenth": "A tenth outcome (%)"}
+    frame = _arms_frame().assign(sex="male")
+    monkeypatch.setattr(run_figures, "OUTCOME_LABELS", ten)
+    with run_figures.plt.rc_context(run_figures.STYLE):
+        for draw in (
+            lambda: run_figures.expectancies_figure(frame, "baseline", tmp_path / "e.png"),
+            lambda: run_figures.inequality_figure(_arms_frame(), "a", tmp_path / "i.png"),
+            lambda: run_figures.outcomes_figure(_frame(list(ten)), "baseline", tmp_path / "o"),
+            lambda: run_figures.decomposition_figure(_decomposition(), tmp_path / "d.png"),
+        ):
+            draw()
+            fig = seen["fig"]
+            assert fig.get_layout_engine() is None
+            _texts_clear(fig)
+            _no_overlap(fig)
+            run_figures.plt.close(fig)
+
+
+def test_figures_are_saved_faster_with_the_same_pixels(tmp_path):
+    """save_figure writes PNGs at a lower zlib level than PIL's default: the pixels are the
+    same as matplotlib's default PNG of the same figure, only the compression differs."""
+    from matplotlib.image import imread
+
+    from povsim.reporting import figure_store as fs
+
+    fig, ax = fs.plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2], [1, 3, 2], label="a line")
+    ax.legend()
+    fig.savefig(tmp_path / "default.png", dpi=110)
+    fs.save_figure(fig, tmp_path / "ours.png", dpi=110)
+    a, b = imread(tmp_path / "default.png"), imread(tmp_path / "ours.png")
+    assert a.shape == b.shape and (a == b).all()
+    assert (tmp_path / "default.png").read_bytes() != (tmp_path / "ours.png").read_bytes()

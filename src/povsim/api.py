@@ -32,23 +32,16 @@ from povsim.inputs.investment import Investment, load_investment
 from povsim.inputs.loader import load_scenario
 from povsim.inputs.schema import Scenario
 from povsim.measures.results import Results
-from povsim.reporting.compare_figures import write_investment_figures
-from povsim.reporting.compare_report import write_investment_outputs
-from povsim.reporting.figure_store import keeping_figures
 from povsim.reporting.files import check_output_folder
-from povsim.reporting.outputs import write_outputs
-from povsim.reporting.places_report import figure as places_figure
-from povsim.reporting.places_report import write_places_outputs
-from povsim.reporting.run_figures import write_figures as write_run_figures
-from povsim.reporting.sensitivity_figures import write_figures as write_sensitivity_figures
-from povsim.reporting.sensitivity_outputs import write_sensitivity
-from povsim.studies import calibrate as national_fit
-from povsim.studies import calibrate_local as local_fit
 from povsim.studies.compare import InvestmentResults, compare_strategies
 from povsim.studies.places_compare import PlacesResults, compare_places
 from povsim.studies.run import run as run_study
 from povsim.studies.sensitivity import SensitivityResult, run_sensitivity
 from povsim.studies.sweep import dask_client
+
+# Every writer and figure module below is imported where it is used, not here: `povsim run`
+# needs none of the other commands' (matplotlib alone was a third of its start-up, scipy's
+# optimisers for the calibration another tenth), and `--no-figures` needs no matplotlib.
 
 Progress = Callable[[int, int], None]  # progress(done, total)
 Phase = Callable[[str], None]  # phase("building the population")
@@ -133,6 +126,8 @@ def _check_folder(out: Path, inputs: tuple[str, ...]) -> Path:
 def _plot(draw: Callable[[Path], Any], which: str | None) -> Any:
     """Run a figure writer with figures kept instead of saved; every Figure by name, or the
     one named ``which``."""
+    from povsim.reporting.figure_store import keeping_figures
+
     with tempfile.TemporaryDirectory(prefix="povsim-plot-") as tmp, keeping_figures() as kept:
         draw(Path(tmp) / "figures")
     if which is None:
@@ -162,6 +157,8 @@ class RunResult(Results):
         """The figures ``povsim run`` draws, as ``{name: matplotlib Figure}`` (names as the
         PNG files: ``expectancies``, ``inequality``, ``outcomes``, ``hle_change_by_quintile``,
         ...), or the one named ``which``. Never calls ``show``."""
+        from povsim.reporting.run_figures import write_figures as write_run_figures
+
         return _plot(
             lambda d: write_run_figures(
                 self.frame,
@@ -177,6 +174,8 @@ class RunResult(Results):
         """Write what ``povsim run`` writes (results.csv/.parquet, comparison.csv,
         summary.json, manifest.json, figures/, report.html) into ``folder``, atomically; a
         folder povsim did not write is never replaced (OutputFolderError)."""
+        from povsim.reporting.outputs import write_outputs
+
         out = _check_folder(Path(folder), self.inputs)
         return write_outputs(self, out, figures=figures, phase=phase)
 
@@ -252,11 +251,15 @@ class CompareResult(InvestmentResults):
         """The figures ``povsim compare`` draws (``impact_plane``, ``frontier``,
         ``benefit_by_quintile``, ``ede_by_aversion``, ``allocations``) as matplotlib Figures
         by name, or the one named ``which``."""
+        from povsim.reporting.compare_figures import write_investment_figures
+
         return _plot(lambda d: write_investment_figures(self, d), which)
 
     def write(self, folder: str | Path, figures: bool = True) -> Path:
         """Write what ``povsim compare`` writes into ``folder``, atomically (never replacing a
         folder povsim did not write)."""
+        from povsim.reporting.compare_report import write_investment_outputs
+
         out = _check_folder(Path(folder), self.inputs)
         return write_investment_outputs(self, out, figures=figures)
 
@@ -284,6 +287,7 @@ class PlacesResult(PlacesResults):
 
     def plot(self, which: str | None = None) -> Any:
         """``{"places": Figure}``: GBP per head a year in each place under the best strategy."""
+        from povsim.reporting.places_report import figure as places_figure
 
         def draw(d: Path) -> None:
             d.mkdir(parents=True, exist_ok=True)
@@ -293,6 +297,8 @@ class PlacesResult(PlacesResults):
 
     def write(self, folder: str | Path, figures: bool = True) -> Path:
         """Write what ``povsim compare`` writes for places into ``folder``, atomically."""
+        from povsim.reporting.places_report import write_places_outputs
+
         out = _check_folder(Path(folder), self.inputs)
         return write_places_outputs(self, out, figures=figures)
 
@@ -369,11 +375,15 @@ class SensitivityAnalysis(SensitivityResult):
     def plot(self, which: str | None = None) -> Any:
         """The figures ``povsim sensitivity`` draws (``indices``, ``convergence``, ``ceac``)
         as matplotlib Figures by name, or the one named ``which``."""
+        from povsim.reporting.sensitivity_figures import write_figures as write_sensitivity_figures
+
         return _plot(lambda d: write_sensitivity_figures(self, d), which)
 
     def write(self, folder: str | Path, figures: bool = True) -> Path:
         """Write what ``povsim sensitivity`` writes into ``folder``, atomically (and remove
         the sweep's checkpoints beside it)."""
+        from povsim.reporting.sensitivity_outputs import write_sensitivity
+
         out = _check_folder(Path(folder), self.inputs)
         return write_sensitivity(self, out, figures=figures)
 
@@ -498,6 +508,9 @@ class CalibrationResult:
         """Write the fit where ``povsim calibrate`` does: ``calibration/fitted.yaml``
         (national; ``path`` a folder instead) or the scenario's ``calibration.fitted``
         (local; ``path`` a file instead), atomically. Returns the file written."""
+        from povsim.studies import calibrate as national_fit
+        from povsim.studies import calibrate_local as local_fit
+
         if self.scenario is None:
             return national_fit.write_fitted(
                 self.fitted,
@@ -560,6 +573,7 @@ def calibrate(
             from dataclasses import replace
 
             from povsim.inputs.parameters import load_params
+            from povsim.studies import calibrate as national_fit
 
             size = 500_000 if size is None else size
             fitted, report = national_fit.calibrate(
@@ -588,6 +602,7 @@ def _calibrate_local(
     from povsim.inputs.place_targets import place_targets
     from povsim.inputs.targets import SHIPPED, read_local_targets
     from povsim.model.area import area_composition, local_targets_ref
+    from povsim.studies import calibrate_local as local_fit
 
     sc = _scenario(scenario, None, None)
     targets_ref, _ = local_targets_ref(sc)

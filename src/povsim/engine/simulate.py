@@ -77,7 +77,10 @@ def prepare(
     if fit is not pop:
         del fit
         P.set_initial_income_exposure(pop, tables, base)
-    if base is not mp:
+    # A scenario that overrides no relative risk (every baseline-like run) has the very same
+    # inputs as ``base``, hence the same tables: building them again cost a tenth of a small
+    # run's start-up.
+    if base is not mp and mp.rr != base.rr:
         scen = build_cell_tables(mp, registry)
         tables.rr_mort, tables.rr_ltc, tables.or_health = scen.rr_mort, scen.rr_ltc, scen.or_health
         tables.income_beta, tables.work_rr = scen.income_beta, scen.work_rr

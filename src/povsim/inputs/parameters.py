@@ -50,6 +50,17 @@ def calibration_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "_calibration"
 
 
+# libyaml's parser when PyYAML was built with it: the same safe constructor, so the same
+# values, about 5x faster on the calibration's YAML (~0.06 s of every command's start-up).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> Any:
+    """A calibration YAML file (trusted, shipped with povsim) as plain Python values; scenario
+    files are read by :mod:`povsim.inputs.reading`, whose guarded loader reports errors."""
+    return yaml.load(path.read_text(), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+
+
 def read_table(name: str, directory: Path | None = None) -> pd.DataFrame:
     path = (directory or calibration_dir()) / name
     return pd.read_csv(path, comment="#", skipinitialspace=True)
@@ -59,7 +70,7 @@ def read_table(name: str, directory: Path | None = None) -> pd.DataFrame:
 def _load_raw(directory: str) -> dict[str, Any]:
     d = Path(directory)
     raw: dict[str, Any] = {
-        "scalars": yaml.safe_load((d / "parameters.yaml").read_text()),
+        "scalars": read_yaml(d / "parameters.yaml"),
         "life": read_table("life_tables_england_2017_2019.csv", d),
         "population": read_table("population_england_mid2019.csv", d),
         "prevalence": read_table("prevalence_by_age_sex.csv", d),
@@ -90,7 +101,7 @@ def _load_raw(directory: str) -> dict[str, Any]:
     raw["child_poverty"] = read_table("child_poverty_by_quintile.csv", d)
     check_child_poverty(raw["child_poverty"], d / "child_poverty_by_quintile.csv")
     fitted = d / "fitted.yaml"
-    raw["fitted"] = yaml.safe_load(fitted.read_text()) if fitted.exists() else None
+    raw["fitted"] = read_yaml(fitted) if fitted.exists() else None
     return raw
 
 

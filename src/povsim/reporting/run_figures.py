@@ -104,14 +104,48 @@ def arm_markers(arms) -> dict[str, str]:
 
 
 def legend_below(fig, ax=None, ncol: int = 4, **kw) -> Any:
-    """The legend under the panels, outside every axis (figures use constrained layout), so
-    it never covers data; ``ax`` picks the handles (default: the first axis)."""
+    """The legend under the panels, outside every axis (constrained layout makes room for it;
+    a figure with a fixed layout, see :func:`fixed_layout`, leaves the room), so it never
+    covers data; ``ax`` picks the handles (default: the first axis)."""
     src = ax if ax is not None else fig.axes[0]
     handles, labels = src.get_legend_handles_labels()
     if not handles:
         return None
-    return fig.legend(
-        handles, labels, loc="outside lower center", ncol=min(ncol, len(handles)), **kw
+    if fig.get_layout_engine() is None:  # a fixed layout: at the bottom edge
+        where: dict[str, Any] = {"loc": "lower center", "bbox_to_anchor": (0.5, 0.0)}
+    else:
+        where = {"loc": "outside lower center"}
+    return fig.legend(handles, labels, ncol=min(ncol, len(handles)), **where, **kw)
+
+
+def fixed_layout(
+    fig,
+    nrows: int,
+    ncols: int,
+    *,
+    left: float,
+    top: float,
+    bottom: float,
+    right: float = 0.15,
+    wgap: float = 0.0,
+    hgap: float = 0.0,
+) -> None:
+    """Place a grid of panels with fixed margins and gaps (inches) instead of constrained
+    layout. Constrained layout measures every text of a figure in a draw of its own before
+    the real one, about a third of the time a run spends on figures; the per-arm figures,
+    whose texts are of known length (quintile names, years, fixed titles), get fixed room
+    instead: ``top`` for the suptitle and panel titles, ``bottom`` for the x-axis and the
+    legend below, ``left`` and ``wgap`` for y tick labels and labels, ``hgap`` between rows."""
+    w, h = fig.get_size_inches()
+    aw = (w - left - right - (ncols - 1) * wgap) / ncols
+    ah = (h - top - bottom - (nrows - 1) * hgap) / nrows
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - right / w,
+        top=1 - top / h,
+        bottom=bottom / h,
+        wspace=wgap / aw,
+        hspace=hgap / ah,
     )
 
 
@@ -166,7 +200,7 @@ def _band(ax, x, y, se, colour, label, style: Any = "-", marker: str | None = No
 
 
 def _save(fig, path: Path) -> None:
-    save_figure(fig, path, dpi=DPI)  # figures use constrained layout; "tight" bbox: redone
+    save_figure(fig, path, dpi=DPI)  # the layout is the figure's own (no "tight" bbox)
 
 
 def expectancies_figure(
@@ -174,7 +208,8 @@ def expectancies_figure(
 ) -> None:
     """LE and HLE at birth by quintile and sex over the horizon (95% Monte Carlo bands)."""
     f = frame[frame.arm == arm]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.6), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.6), sharex=True)
+    fixed_layout(fig, 2, 2, left=0.7, top=1.0, bottom=1.02, wgap=0.8, hgap=0.42)
     for col, sex in enumerate(("male", "female")):
         for row, (m, title) in enumerate(
             (("le0", "Life expectancy at birth"), ("hle0", "Healthy life expectancy at birth"))
@@ -220,7 +255,8 @@ def inequality_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
     over time, by sex; from zero, as differences are."""
     f = frame[(frame.arm == arm) & (frame.quintile == "all")]
     lo, hi = gap_ends(frame)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
+    fixed_layout(fig, 1, 2, left=0.8, top=0.62, bottom=0.9, wgap=0.25)
     styles = {"male": "#1b7837", "female": "#762a83"}
     for ax, m, title in (
         (axes[0], "le0", "Life expectancy"),
@@ -261,9 +297,11 @@ def outcomes_figure(frame: pd.DataFrame, arm: str, path: Path) -> None:
     first, last = years[0], years[-1]
     ncols = 3
     nrows = max(1, -(-len(measures) // ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(11, 2.85 * nrows + 0.6), squeeze=False, layout="constrained"
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.85 * nrows + 0.6), squeeze=False)
+    # Between rows: tick labels and the next row's titles, and an x label where the panel
+    # below is hidden (a last row not full).
+    hgap = 0.52 + (0.2 if len(measures) % ncols else 0.0)
+    fixed_layout(fig, nrows, ncols, left=0.55, top=0.66, bottom=1.0, wgap=0.6, hgap=hgap)
     for ax in axes.ravel()[len(measures) :]:
         ax.set_visible(False)
     for ax, m in zip(axes.ravel(), measures):
@@ -510,9 +548,9 @@ def decomposition_figure(decomposition: pd.DataFrame, path: Path) -> None:
     d = decomposition[decomposition.method == "shapley"]
     paths = [p for p in PATHWAY_LABELS if p in set(d.pathway)]
     y = np.arange(len(paths))[::-1].astype(float)
-    fig, axes = plt.subplots(
-        1, 2, figsize=(11, 0.42 * len(paths) + 2.3), sharey=True, layout="constrained"
-    )
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.42 * len(paths) + 2.3), sharey=True)
+    # The left margin holds the longest pathway label ("Residual (not explained)").
+    fixed_layout(fig, 1, 2, left=1.78, top=0.62, bottom=0.9, wgap=0.22)
     totals: dict[str, list[str]] = {"male": [], "female": []}
     for ax, (meas, title) in zip(
         axes, (("le0", "Life expectancy at birth"), ("hle0", "Healthy life expectancy at birth"))
@@ -534,7 +572,7 @@ def decomposition_figure(decomposition: pd.DataFrame, path: Path) -> None:
         ax.set_xlabel("years of the gap (Shapley)")
     handles, _ = axes[0].get_legend_handles_labels()
     labels = [f"{sex} ({', '.join(totals[sex])})" for sex in ("male", "female")]
-    fig.legend(handles, labels, loc="outside lower center", ncol=2)
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2)
     axes[0].set_yticks(y)
     axes[0].set_yticklabels([PATHWAY_LABELS[p] for p in paths])
     fig.suptitle("What explains the deprivation gap (baseline, first year)")

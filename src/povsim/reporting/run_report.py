@@ -17,10 +17,9 @@ from typing import Any
 
 import markupsafe
 import pandas as pd
-import yaml
 
 from povsim.inputs.interventions import parse_intervention
-from povsim.inputs.parameters import calibration_dir, read_table
+from povsim.inputs.parameters import calibration_dir, read_table, read_yaml
 from povsim.inputs.prices import PRICE_YEAR
 from povsim.measures.results import Results
 from povsim.policy.types import describe
@@ -641,7 +640,7 @@ def _interventions(results: Results) -> list[dict]:
 def assumptions(directory: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assumption-tagged scalar parameters and relative risks from the calibration folder."""
     d = Path(directory or calibration_dir())
-    raw = yaml.safe_load((d / "parameters.yaml").read_text()) or {}
+    raw = read_yaml(d / "parameters.yaml") or {}
     params = pd.DataFrame(
         [
             {
