@@ -54,15 +54,26 @@ def child_kernel(size: str, horizon: int) -> dict:
 
     from povsim.engine.simulate import prepare, simulate
     from povsim.inputs.loader import load_scenario
+    from povsim.model import population as P
     from povsim.model.area import area_params, resolve_size
+
+    # (Also measures code from before constant arrays existed, for before/after tables.)
+    is_constant = getattr(P, "is_constant", lambda a: False)
 
     sc = resolve_size(load_scenario(SCENARIO, {"population.size": _size_arg(size)}))
     mp = area_params(sc)
     t = time.perf_counter()
     tables, pop = prepare(mp, sc.population.size, horizon, sc.seed, sc.population.births)
     setup = time.perf_counter() - t
+    setup_peak = peak_rss_mib()
     arrays = {f: getattr(pop, f) for f in pop.__dataclass_fields__ if hasattr(pop, f)}
-    person_bytes = sum(a.nbytes for a in arrays.values() if isinstance(a, np.ndarray))
+    # Memory each array holds: a constant (one value viewed with stride 0; a large
+    # population's weights and intervention effects) holds one value, not n.
+    person_bytes = sum(
+        (a.itemsize if is_constant(a) else a.nbytes)
+        for a in arrays.values()
+        if isinstance(a, np.ndarray)
+    )
     slots = pop.size
     t = time.perf_counter()
     tallies = simulate(mp, tables, pop, horizon, sc.seed)
@@ -74,7 +85,9 @@ def child_kernel(size: str, horizon: int) -> dict:
         # Every person array, households' tables included (hh_ptr, hh_kind; per slot). The
         # draw keys are no longer cached: the kernel derives them from pid (in the arrays).
         "bytes_per_slot_person_arrays": round(person_bytes / slots, 1),
+        "bytes_per_person_person_arrays": round(person_bytes / sc.population.size, 1),
         "setup_s": round(setup, 2),
+        "peak_rss_setup_mib": round(setup_peak),
         "kernel_s": round(secs, 2),
         "person_years": round(py),
         "kernel_person_years_per_s": round(py / secs),

@@ -65,10 +65,18 @@ def prepare(
     """
     base = calibration_params(mp)
     tables = build_cell_tables(base, registry)
-    pop = build_population(base, tables, size, horizon, seed, births, composition)
-    fit_household_income(tables, pop, base)
-    fit_to_population(tables, pop, base)
-    fit_smoking_age(tables, pop, base)
+    # The starting income exposure is set by the income fit (built without it: one pass over
+    # the population fewer).
+    pop = build_population(base, tables, size, horizon, seed, births, composition, False)
+    # A large population is fitted on a sample of its households (population.fit_sample);
+    # then its own starting income exposure and frailty odds follow the fitted tables.
+    fit = P.fit_sample(pop)
+    fit_household_income(tables, fit, base)
+    fit_to_population(tables, fit, base)
+    fit_smoking_age(tables, fit, base)
+    if fit is not pop:
+        del fit
+        P.set_initial_income_exposure(pop, tables, base)
     # A scenario that overrides no relative risk (every baseline-like run) has the very same
     # inputs as ``base``, hence the same tables: building them again cost a tenth of a small
     # run's start-up.

@@ -25,7 +25,8 @@ from povsim.model.population import (
     Population,
     cell_index,
     income_effect_np,
-    shrunk_cell_mean,
+    living_cell_mean,
+    persons_of,
     single_year_counts,
 )
 from povsim.model.tables import CellTables, build_cell_tables, rr_by_age, smoking_rr_by_age
@@ -146,6 +147,12 @@ def _pathway_logs(
     return out
 
 
+def _quintile_shares(pop: Population) -> np.ndarray:
+    """Shares of the living persons by quintile (5,)."""
+    q = np.bincount(pop.quint[pop.alive == 1], minlength=5).astype(float)
+    return q / q.sum()
+
+
 class GapModel:
     """LE/HLE by sex and quintile from the starting population with any set of pathways
     taken away (their relative risks set to 1), calibration kept."""
@@ -153,8 +160,16 @@ class GapModel:
     def __init__(self, tables: CellTables, pop: Population, mp: ModelParams):
         live = np.flatnonzero(pop.alive == 1)
         stride = max(1, int(np.ceil(live.size / MAX_PERSONS)))
-        mask = np.zeros(pop.alive.shape[0], bool)
-        mask[live[::stride]] = True
+        # Income's cell means are over every living person, block by block.
+        income_rr = living_cell_mean(
+            pop, lambda block, living: income_effect_np(tables, pop.inc_exp[block][living], 1)
+        )
+        self.shares = _quintile_shares(pop)
+        # Everything else reads the chosen persons only: taken out first, so that nothing
+        # below holds temporaries of the whole population (GBs at full scale).
+        pop = persons_of(pop, live[::stride])
+        del live
+        mask = np.ones(pop.size, bool)
         pm = {
             "smoking": smoking_mort_factor(tables, pop, mp),
             "housing": cold_mort_factor(tables, pop),
@@ -162,20 +177,21 @@ class GapModel:
         self.c = cell_index(pop)[mask]
         self.lm = _pathway_logs(tables.rr_mort, tables, pop, mp, mask, pm)
         self.lh = _pathway_logs(tables.or_health, tables, pop, mp, mask, outcome=0)
-        self.h0 = np.log(tables.health_odds[self.c]) + mp.value("frailty_sd") * pop.frail[mask]
+        # A large population keeps no frailty after its fit (population.LARGE_POPULATION):
+        # log of its odds multiplier is the same term to the last bit or so.
+        frail_term = (
+            mp.value("frailty_sd") * pop.frail[mask]
+            if pop.frail is not None
+            else np.log(pop.frail_or[mask])
+        )
+        self.h0 = np.log(tables.health_odds[self.c]) + frail_term
         self.n = np.bincount(self.c, minlength=L.N_CELL).astype(float)
         self.mx = tables.mx
         self.good = tables.good_target
-        live_all = pop.alive == 1
-        income_rr = shrunk_cell_mean(
-            income_effect_np(tables, pop.inc_exp[live_all], 1), cell_index(pop)[live_all]
-        )
         # (n_pathways, N_CELL) mean RR per pathway
         self.factor = _cell_factors(tables, mp, income_rr)
         self.base_m = self._cell_mean(np.exp(self.lm.sum(axis=1)))
         self.base_bad = self._cell_mean(expit(self.h0 + self.lh.sum(axis=1)))
-        q = np.bincount(pop.quint[pop.alive == 1], minlength=5).astype(float)
-        self.shares = q / q.sum()
 
     def _cell_mean(self, v: np.ndarray) -> np.ndarray:
         s = np.bincount(self.c, v, minlength=L.N_CELL)

@@ -29,6 +29,7 @@ from numba import njit, prange
 
 from povsim.inputs.calibration_files import HOUSEHOLD_ITEMS, HOUSEHOLD_TYPES
 from povsim.inputs.layout import N_AGE, N_Q
+from povsim.model.rng import uniforms
 
 # Dependent children are aged 0-15 (the child-poverty measure's ages, DWP CiLIF under-16s);
 # persons aged 16 and over bring income into the household (ONS working age starts at 16,
@@ -61,6 +62,39 @@ def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndar
     shares = table["share"].to_numpy(dtype=float)[rows]
     by_cat = {str(c): float(v) for c, v in zip(cats, shares)}
     return np.array([by_cat.get(c, 0.0) for c in HOUSEHOLD_ITEMS[item]])
+
+
+def draw_order(u: np.ndarray) -> np.ndarray:
+    """``np.argsort(u, kind="stable")`` of uniform draws ``u`` (each ``k / 2^32`` for a 32-bit
+    integer ``k``, :func:`povsim.model.rng.uniform`): the same permutation by a two-pass radix
+    sort on ``k``, linear in ``len(u)`` (NumPy sorts doubles by merge sort; 1.5 s of the
+    set-up at 10M persons)."""
+    return _radix_order(np.multiply(u, 4294967296.0).astype(np.uint32))
+
+
+@njit(cache=True)
+def _radix_order(keys):
+    """Stable argsort of uint32 ``keys``: two counting-sort passes of 16 bits (LSD)."""
+    n = keys.shape[0]
+    idx = np.arange(n)
+    k = keys.copy()
+    idx2 = np.empty(n, np.int64)
+    k2 = np.empty(n, np.uint32)
+    for shift in (0, 16):
+        count = np.zeros(65537, np.int64)
+        for i in range(n):
+            count[((k[i] >> shift) & 0xFFFF) + 1] += 1
+        for d in range(65536):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (k[i] >> shift) & 0xFFFF
+            j = count[d]
+            count[d] = j + 1
+            idx2[j] = idx[i]
+            k2[j] = k[i]
+        idx, idx2 = idx2, idx
+        k, k2 = k2, k
+    return idx
 
 
 def _bands(item: str) -> list[tuple[int, int]]:
@@ -104,7 +138,7 @@ def _take(pid, start, ptr, hh, target, lo, hi):
 def _families(
     kids,
     age,
-    u,
+    uk,
     hh,
     wp,
     ws,
@@ -123,13 +157,14 @@ def _families(
 ):
     """Families of the dependent children ``kids`` (draw order) with their mothers (pool
     ``wp, ws, wq``) and partners (pool ``mp_, ms, mq``): see :func:`assign_households`.
+    ``uk`` (kids.size, 3): creation draws ``household_2..4`` of each kid (row j: ``kids[j]``).
     Household ids from ``h0``; their types written to ``kinds``; returns the number made."""
     nb = band_lo.shape[0]
     nf = 0
     k = 0
     while k < kids.shape[0]:
-        first = kids[k]
-        size = np.searchsorted(kids_cum, u[first, 1] * kids_cum[-1], side="right") + 1
+        first = k  # the family's first child: its draws decide the family
+        size = np.searchsorted(kids_cum, uk[first, 0] * kids_cum[-1], side="right") + 1
         end = min(k + size, kids.shape[0])
         h = h0 + nf
         youngest = 1000
@@ -139,7 +174,7 @@ def _families(
             youngest = min(youngest, np.int64(age[kids[j]]))
             eldest = max(eldest, np.int64(age[kids[j]]))
         k = end
-        ub = u[first, 3] * mom_cum[-1]
+        ub = uk[first, 2] * mom_cum[-1]
         band = min(np.searchsorted(mom_cum, ub, side="right"), nb - 1)
         lo_b = band_lo[band]
         hi_b = band_hi[band]
@@ -152,7 +187,7 @@ def _families(
             mother = _take(wp, ws, wq, hh, target, EARNER_AGE, N_AGE - 1)
         if mother < 0:
             mother = _take(mp_, ms, mq, hh, target, EARNER_AGE, N_AGE - 1)
-        lone = u[first, 2] < p_lone
+        lone = uk[first, 1] < p_lone
         partner = -1
         if mother >= 0:
             hh[mother] = h
@@ -193,16 +228,19 @@ def assign_households(
     quint: np.ndarray,
     n0: int,
     birth_year: np.ndarray,
-    u: np.ndarray,
+    seed_k: np.uint64,
+    draws: tuple[int, ...],
     table: pd.DataFrame,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Household of every person slot and the type of every household.
 
     ``age``, ``sex``, ``quint`` (n,) of all slots (the starting population is ``0..n0-1``;
-    birth slots after it, with ``birth_year`` the simulated year of their birth); ``u`` (n, 4)
-    the creation draws ``household_1..4`` of each slot. Returns ``hh`` (n,) int64 household
-    ids (0..H-1, numbered in the order of their first member) and ``kind`` (H,) int8 codes of
-    ``HOUSEHOLD_TYPES`` (the type at creation).
+    birth slots after it, with ``birth_year`` the simulated year of their birth); ``draws``
+    the creation draw numbers ``household_1..4``, drawn for a slot's id under seed key
+    ``seed_k`` (only for the persons that use them: no (n, 4) table, which held 2.4 GB for
+    England at full scale). Returns ``hh`` (n,) int32 household ids (0..H-1, numbered in the
+    order of their first member) and ``kind`` (H,) int8 codes of ``HOUSEHOLD_TYPES`` (the
+    type at creation).
 
     Per quintile: dependent children (0-15), in the order of draw 1, form families of the
     sizes of ``children_per_family`` (draw 2 of the first child); a family is a lone parent's
@@ -224,7 +262,7 @@ def assign_households(
         ids = np.flatnonzero(quint[:n0] == q)
         if not ids.size:
             continue
-        order = ids[np.argsort(u[ids, 0], kind="stable")]
+        order = ids[draw_order(uniforms(seed_k, ids, 0, draws[0]))]
         a_o, s_o = age[order], sex[order]
         kids = order[a_o <= CHILD_MAX]
         adults = order[a_o > CHILD_MAX]
@@ -239,10 +277,13 @@ def assign_households(
         fam_share = sh[TYPE_CODE["couple_with_children"]] + sh[TYPE_CODE["lone_parent"]]
         p_lone = sh[TYPE_CODE["lone_parent"]] / fam_share if fam_share > 0 else 0.0
         fam_kinds = np.empty(kids.size, np.int8)
+        uk = np.empty((kids.size, 3))
+        for j in range(3):
+            uk[:, j] = uniforms(seed_k, kids, 0, draws[j + 1])
         families = _families(
             kids,
             age,
-            u,
+            uk,
             hh,
             wp,
             ws,
@@ -295,23 +336,37 @@ def assign_households(
             hh[rest] = base + np.arange(rest.size) % n_other
             kinds.extend([TYPE_CODE["other"]] * n_other)
     kind = np.array(kinds, np.int8)
-    hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, u, table)
+    hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
     return renumber_by_first_member(hh, kind)
 
 
 def renumber_by_first_member(hh: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Households renumbered in the order of their first member (lowest slot), with ``kind``
-    permuted alike. The yearly pre-pass then walks households roughly as it walks persons
-    (the household table is read mostly forward, not at random), about halving its time
-    at 1M persons; no result depends on the numbering (sums run over members in person
-    order)."""
-    if not hh.size:
-        return hh, kind
-    ids, first = np.unique(hh, return_index=True)
-    order = ids[np.argsort(first, kind="stable")]
-    new = np.empty(kind.size, np.int64)
-    new[order] = np.arange(order.size)
-    return new[hh], kind[order]
+    permuted alike (households without a member dropped); ``hh`` int32. The yearly pre-pass
+    then walks households roughly as it walks persons (the household table is read mostly
+    forward, not at random), about halving its time at 1M persons; no result depends on the
+    numbering (sums run over members in person order). One pass in slot order (what sorting
+    by first slot gives, without ``np.unique``'s sort of every slot)."""
+    new_hh, order = _first_seen(hh, kind.size)
+    return new_hh, kind[order]
+
+
+@njit(cache=True)
+def _first_seen(hh, n_h):
+    """(each slot's household numbered by first appearance (int32), the old id of each new
+    number)."""
+    new = np.full(n_h, -1, np.int64)
+    order = np.empty(n_h, np.int64)
+    out = np.empty(hh.shape[0], np.int32)
+    m = 0
+    for i in range(hh.shape[0]):
+        h = hh[i]
+        if new[h] < 0:
+            new[h] = m
+            order[m] = h
+            m += 1
+        out[i] = new[h]
+    return out, order[:m]
 
 
 def place_births(
@@ -322,7 +377,8 @@ def place_births(
     quint: np.ndarray,
     n0: int,
     birth_year: np.ndarray,
-    u: np.ndarray,
+    seed_k: np.uint64,
+    draws: tuple[int, ...],
     table: pd.DataFrame,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every birth slot joins the household of a woman of its quintile (starting population)
@@ -336,44 +392,74 @@ def place_births(
     n = hh.shape[0]
     if n == n0:
         return hh, kind
-    kinds = list(kind.tolist())
     women = np.flatnonzero(sex[:n0] == 1)
-    key = quint[women].astype(np.int64) * N_AGE + age[women]
-    women = women[np.argsort(key, kind="stable")]
-    key = key[np.argsort(key, kind="stable")]
+    # The key (quintile, age) is below 2^15: sorted as int16, NumPy's stable sort is a radix
+    # sort (the same permutation as sorting the int64 key, several times faster).
+    by = np.argsort(
+        (quint[women].astype(np.int16) * N_AGE + age[women]).astype(np.int16), kind="stable"
+    )
+    women = women[by]
+    del by
+    # searchsorted(key, v) over the sorted (quintile, age) keys of the women, for integer v,
+    # is the number of women with key < v: one table of N_Q * N_AGE + 1 counts, looked up
+    # (the same numbers as np.searchsorted, without a binary search per birth).
+    n_key = N_Q * N_AGE
+    below = np.zeros(n_key + 1, np.int64)
+    np.cumsum(
+        np.bincount(quint[women].astype(np.int64) * N_AGE + age[women], minlength=n_key),
+        out=below[1:],
+    )
+
+    def searchsorted(v: np.ndarray) -> np.ndarray:
+        return below[np.clip(v, 0, n_key)]
+
     bands = _bands("mother_age")
+    band_lo = np.array([b[0] for b in bands])
+    band_hi = np.array([b[1] for b in bands])
     cums = [np.cumsum(composition_shares(table, "mother_age", q + 1)) for q in range(N_Q)]
-    births = np.arange(n0, n)
-    q_b = quint[births].astype(np.int64)
-    t_b = birth_year[births].astype(np.int64)
-    band_b = np.zeros(births.size, np.int64)
-    for q in range(N_Q):
-        sel = q_b == q
-        cum = cums[q]
-        band_b[sel] = np.minimum(
-            np.searchsorted(cum, u[births[sel], 0] * cum[-1], side="right"), len(cum) - 1
-        )
-    lo_b = np.array([b[0] for b in bands])[band_b]
-    hi_b = np.array([b[1] for b in bands])[band_b]
-    # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
-    a = np.searchsorted(key, q_b * N_AGE + np.maximum(lo_b - t_b, 0))
-    b = np.searchsorted(key, q_b * N_AGE + hi_b - t_b + 1)
-    b = np.where(hi_b - t_b < 0, a, b)
-    # No woman of the band: any woman of mothers' ages in the quintile.
-    lo_all, hi_all = bands[0][0], bands[-1][1]
-    a2 = np.searchsorted(key, q_b * N_AGE + np.maximum(lo_all - t_b, 0))
-    b2 = np.searchsorted(key, q_b * N_AGE + hi_all - t_b + 1)
-    b2 = np.where(hi_all - t_b < 0, a2, b2)
-    empty = b <= a
-    a = np.where(empty, a2, a)
-    b = np.where(empty, b2, b)
-    found = b > a
-    pick = a + np.minimum((u[births, 1] * (b - a)).astype(np.int64), np.maximum(b - a - 1, 0))
-    hh[births[found]] = hh[women[pick[found]]]
-    alone = births[~found]
-    hh[alone] = len(kinds) + np.arange(alone.size)
-    kinds.extend([TYPE_CODE["lone_parent"]] * int(alone.size))
-    return hh, np.array(kinds, np.int8)
+    n_alone = 0
+    # Births in blocks: every step is elementwise, so blocks give the same households while
+    # their temporaries stay small (a dozen int64 arrays of every birth slot: 2.4 GB at full
+    # scale). Babies without a mother get household ids in birth-slot order, as before.
+    for lo in range(n0, n, _BIRTH_BLOCK):
+        births = np.arange(lo, min(n, lo + _BIRTH_BLOCK))
+        u0 = uniforms(seed_k, births, 0, draws[0])
+        q_b = quint[births].astype(np.int64)
+        t_b = birth_year[births].astype(np.int64)
+        band_b = np.zeros(births.size, np.int64)
+        for q in range(N_Q):
+            sel = q_b == q
+            cum = cums[q]
+            band_b[sel] = np.minimum(
+                np.searchsorted(cum, u0[sel] * cum[-1], side="right"), len(cum) - 1
+            )
+        lo_b = band_lo[band_b]
+        hi_b = band_hi[band_b]
+        # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
+        a = searchsorted(q_b * N_AGE + np.maximum(lo_b - t_b, 0))
+        b = searchsorted(q_b * N_AGE + hi_b - t_b + 1)
+        b = np.where(hi_b - t_b < 0, a, b)
+        # No woman of the band: any woman of mothers' ages in the quintile.
+        lo_all, hi_all = bands[0][0], bands[-1][1]
+        a2 = searchsorted(q_b * N_AGE + np.maximum(lo_all - t_b, 0))
+        b2 = searchsorted(q_b * N_AGE + hi_all - t_b + 1)
+        b2 = np.where(hi_all - t_b < 0, a2, b2)
+        empty = b <= a
+        a = np.where(empty, a2, a)
+        b = np.where(empty, b2, b)
+        found = b > a
+        u1 = uniforms(seed_k, births, 0, draws[1])
+        pick = a + np.minimum((u1 * (b - a)).astype(np.int64), np.maximum(b - a - 1, 0))
+        hh[births[found]] = hh[women[pick[found]]]
+        alone = births[~found]
+        hh[alone] = kind.size + n_alone + np.arange(alone.size)
+        n_alone += int(alone.size)
+    lone = np.full(n_alone, TYPE_CODE["lone_parent"], np.int8)
+    return hh, np.concatenate([kind.astype(np.int8), lone])
+
+
+# Birth slots placed per block by place_births.
+_BIRTH_BLOCK = 1 << 20
 
 
 def household_ptr(hh: np.ndarray) -> np.ndarray:
@@ -596,3 +682,89 @@ def pool_income(
                 log_out,
                 tr_out,
             )
+
+
+@njit(parallel=True, cache=True)
+def start_log_income(
+    ptr,
+    alive,
+    birth_year,
+    age,
+    sex,
+    quint,
+    zinc,
+    work,
+    no_transfer,
+    inc_mu,
+    family_shift,
+    sigma,
+    log_replacement,
+    working_age_max,
+    out,
+):
+    """``out[i]`` = the log equivalised household income before transfers (log £ per year)
+    of every slot of the starting population (``birth_year < 0``), as :func:`pool_income`
+    gives it to the living (and the person's own income, :func:`slot_log_income`, to any not
+    alive); birth slots untouched. The same doubles as :func:`pool_income` with no transfers,
+    without its two arrays of every slot (1.2 GB for England at full scale). ``no_transfer``:
+    zeros of every slot (a zero-stride view costs nothing)."""
+    n_hh = ptr.shape[0] - 1
+    fam = np.exp(family_shift)
+    largest = 0
+    for h in range(n_hh):
+        largest = max(largest, ptr[h + 1] - ptr[h])
+    n_blocks = (n_hh + _HH_BLOCK - 1) // _HH_BLOCK
+    for b in prange(n_blocks):
+        mem = np.empty(largest, np.int64)
+        for h in range(b * _HH_BLOCK, min(n_hh, (b + 1) * _HH_BLOCK)):
+            p0 = ptr[h]
+            p1 = ptr[h + 1]
+            m = living_members(p0, p1, alive, mem)
+            for i in range(p0, p1):
+                if birth_year[i] < 0 and alive[i] == 0:
+                    out[i] = slot_log_income(
+                        i,
+                        age,
+                        sex,
+                        quint,
+                        zinc,
+                        work,
+                        inc_mu,
+                        sigma,
+                        log_replacement,
+                        working_age_max,
+                    )
+            pooled, le, _ = pool_household(
+                mem,
+                m,
+                np.int64(quint[p0]) if m > 0 else 0,
+                age,
+                sex,
+                quint,
+                zinc,
+                work,
+                no_transfer,
+                inc_mu,
+                fam,
+                sigma,
+                log_replacement,
+                working_age_max,
+            )
+            for j in range(m):
+                i = mem[j]
+                if birth_year[i] < 0:
+                    if pooled:
+                        out[i] = le
+                    else:
+                        out[i] = slot_log_income(
+                            i,
+                            age,
+                            sex,
+                            quint,
+                            zinc,
+                            work,
+                            inc_mu,
+                            sigma,
+                            log_replacement,
+                            working_age_max,
+                        )

@@ -9,8 +9,9 @@ contiguous run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -51,16 +52,20 @@ class Population:
     good: np.ndarray  # uint8, self-rated health good/very good this year
     zinc: np.ndarray  # float64, income potential (standard normal, AR(1))
     inc_exp: np.ndarray  # float64, log £/year: lagged income exposure L (NaN: not yet set)
-    frail: np.ndarray  # float64, persistent health frailty (standard normal)
+    frail: np.ndarray | None  # float64, persistent health frailty (standard normal); None
+    #                           in a large population after the fit (only fits read it)
     frail_or: np.ndarray  # float64, exp(frailty_sd * frail): odds multiplier of not-good health
+    # The next four may be constant (a large population): a read-only view of one value
+    # (stride 0, :func:`is_constant`); ``own_effects`` makes the three effects arrays before an
+    # intervention writes them.
     transfer: np.ndarray  # float64, £/year paid to the person's household by interventions
     mort_mult: np.ndarray  # float64, mortality multiplier set by interventions (1 = none)
     ltc_mult: np.ndarray  # float64, LTC-onset/progression multiplier from interventions
     weight: np.ndarray  # float64, real persons represented
     birth_year: np.ndarray  # int16, -1 for the starting population, else simulated year index
     pid: np.ndarray  # int32, the person's draw id: every yearly and intervention draw is keyed
-    #                  on it, not on the slot, so the storage order is free (see _households)
-    hh: np.ndarray  # int64, household of each slot (fixed; births placed at creation)
+    #                  on it, not on the slot, so the storage order is free (see _populate)
+    hh: np.ndarray  # int32, household of each slot (fixed; births placed at creation)
     hh_ptr: np.ndarray  # int64 (H + 1,): household h is slots hh_ptr[h]:hh_ptr[h + 1]
     hh_kind: np.ndarray  # int8 (H,): household type at creation (households.HOUSEHOLD_TYPES)
     n_initial: int
@@ -72,16 +77,34 @@ class Population:
         return self.alive.shape[0]
 
     def copy(self) -> Population:
+        """A copy whose arrays are its own (constant views are shared: nothing writes them)."""
         return Population(
             **{
                 f.name: (
                     getattr(self, f.name).copy()
                     if isinstance(getattr(self, f.name), np.ndarray)
+                    and not is_constant(getattr(self, f.name))
                     else getattr(self, f.name)
                 )
                 for f in fields(self)
             }
         )
+
+    def own_effects(self) -> None:
+        """Make ``transfer``, ``mort_mult`` and ``ltc_mult`` writable arrays of their values
+        if they are constant views (before interventions set them)."""
+        for name in _EFFECTS:
+            x = getattr(self, name)
+            if is_constant(x):
+                setattr(self, name, np.full(x.shape[0], x[0]))
+
+    def reset_effects(self) -> None:
+        """No transfer and multipliers of 1 for everyone (before a year's interventions);
+        constant views hold these already."""
+        for name, value in _EFFECTS.items():
+            x = getattr(self, name)
+            if not is_constant(x):
+                x[:] = value
 
     def __getattr__(self, name: str) -> np.ndarray:
         """``pop.<attr>``: the (n,) column of ``bins`` of the factor whose ``attr`` is ``name``
@@ -100,6 +123,28 @@ class Population:
     def kernel_arrays(self) -> PersonArrays:
         """The arrays the year step reads and writes (the arrays themselves, not copies)."""
         return PersonArrays(**{name: getattr(self, name) for name in PersonArrays._fields})
+
+
+# The arrays interventions set each year and their values without any (population.reset_effects).
+_EFFECTS = {"transfer": 0.0, "mort_mult": 1.0, "ltc_mult": 1.0}
+# Above this many starting persons (a large population: more than any test or golden output
+# uses) the set-up fits the cell normalisers on a fixed sample of households (fit_sample),
+# keeps no frailty array after the fit, and stores the weights and the interventions' effects
+# as one value each (constant views) until an intervention sets them: 32 bytes a slot less
+# (2.4 GB for England at full scale). Smaller populations are built exactly as before.
+LARGE_POPULATION = 2_000_000
+# Starting persons (about) a large population's normalisers are fitted on: as many as in the
+# 1M-person runs the benchmarks and the calibration use, whose fits are precise enough.
+FIT_SAMPLE = 1_000_000
+
+
+def is_constant(x: np.ndarray) -> bool:
+    """True for a constant (n,) array stored as one value (a read-only view of stride 0)."""
+    return x.ndim == 1 and x.shape[0] > 1 and x.strides[0] == 0
+
+
+def _constant(value: float, n: int) -> np.ndarray:
+    return np.broadcast_to(np.float64(value), (n,))
 
 
 class PersonArrays(NamedTuple):
@@ -165,15 +210,29 @@ def _largest_remainder_flat(expected: np.ndarray, total: int) -> np.ndarray:
 
 
 def _empty_population(
-    n: int, n0: int, n_births: int, real_total: float, registry: Registry
+    n0: int,
+    n_births: int,
+    real_total: float,
+    registry: Registry,
+    sex: np.ndarray,
+    age: np.ndarray,
+    quint: np.ndarray,
+    birth_year: np.ndarray,
+    pid: np.ndarray,
+    hh: np.ndarray,
+    hh_ptr: np.ndarray,
+    hh_kind: np.ndarray,
 ) -> Population:
-    if n >= 2**31:
-        raise ValueError(f"{n:,} person slots: more than the 2^31 - 1 draw ids (int32) allow")
+    """A population of the given slots (in storage order) with its states not yet drawn;
+    a large one's frailty lives in ``frail_or``'s memory until its odds replace it
+    (:func:`_init_states`)."""
+    n = sex.shape[0]
+    large = n0 > LARGE_POPULATION
     return Population(
-        alive=np.zeros(n, np.uint8),
-        age=np.zeros(n, np.int16),
-        sex=np.zeros(n, np.uint8),
-        quint=np.zeros(n, np.uint8),
+        alive=(birth_year < 0).view(np.uint8),
+        age=age,
+        sex=sex,
+        quint=quint,
         smoke=np.zeros(n, np.uint8),
         bins=np.zeros((n, registry.k), np.uint8),
         work=np.ones(n, np.uint8),
@@ -181,17 +240,17 @@ def _empty_population(
         good=np.ones(n, np.uint8),
         zinc=np.zeros(n),
         inc_exp=np.full(n, np.nan),
-        frail=np.zeros(n),
+        frail=None if large else np.zeros(n),
         frail_or=np.ones(n),
-        transfer=np.zeros(n),
-        mort_mult=np.ones(n),
-        ltc_mult=np.ones(n),
-        weight=np.full(n, real_total / n0),
-        birth_year=np.full(n, -1, np.int16),
-        pid=np.arange(n, dtype=np.int32),
-        hh=np.zeros(n, np.int64),
-        hh_ptr=np.zeros(1, np.int64),
-        hh_kind=np.zeros(0, np.int8),
+        transfer=_constant(0.0, n) if large else np.zeros(n),
+        mort_mult=_constant(1.0, n) if large else np.ones(n),
+        ltc_mult=_constant(1.0, n) if large else np.ones(n),
+        weight=_constant(real_total / n0, n) if large else np.full(n, real_total / n0),
+        birth_year=birth_year,
+        pid=pid,
+        hh=hh,
+        hh_ptr=hh_ptr,
+        hh_kind=hh_kind,
         n_initial=n0,
         births_per_year=n_births,
         registry=registry,
@@ -206,6 +265,7 @@ def build_population(
     seed: int,
     births: bool = True,
     composition: np.ndarray | None = None,
+    income_exposure: bool = True,
 ) -> Population:
     """Starting population of ``size`` persons plus birth slots for ``horizon`` years.
 
@@ -216,77 +276,171 @@ def build_population(
     persons, so the simulated size is a speed/precision choice only. Births each year equal
     the simulated number at age 0 (about 1.1% a year), by quintile in proportion to the
     simulated age-0 persons, sex drawn with the sex ratio at birth. Its binary factors are
-    those of ``tables.registry``.
+    those of ``tables.registry``. Without ``income_exposure`` the starting income exposure
+    is left unset (NaN) for a fit that sets it (:func:`fit_household_income`).
+
+    Above ``LARGE_POPULATION`` starting persons the weights and the interventions' effects
+    are constants (:func:`is_constant`) and there is no frailty array (``frail`` is None;
+    ``frail_or`` holds the odds multiplier from the start).
     """
     if composition is None:
         composition = mp.composition
     if composition is not None and composition.ndim == 3:
-        return _build_by_quintile(mp, tables, size, horizon, seed, births, composition)
+        return _build_by_quintile(
+            mp, tables, size, horizon, seed, births, composition, income_exposure
+        )
     counts = single_year_counts(mp) if composition is None else composition
     real_total = float(counts.sum())
     alloc = _largest_remainder_flat(counts / real_total * size, size)
     n0 = int(alloc.sum())
     n_births = int(round(alloc[:, 0].sum())) if births else 0
     n = n0 + n_births * horizon
-    pop = _empty_population(n, n0, n_births, real_total, tables.registry)
+    c = _Creation.empty(n)
     # Repeats built in the arrays' own dtypes: no int64 temporaries of the population's size
     # (450 MB each for England at full scale).
-    pop.sex[:n0] = np.repeat(np.repeat(np.array([0, 1], np.uint8), L.N_AGE), alloc.ravel())
-    pop.age[:n0] = np.repeat(np.tile(np.arange(L.N_AGE, dtype=np.int16), 2), alloc.ravel())
+    c.sex[:n0] = np.repeat(np.repeat(np.array([0, 1], np.uint8), L.N_AGE), alloc.ravel())
+    c.age[:n0] = np.repeat(np.tile(np.arange(L.N_AGE, dtype=np.int16), 2), alloc.ravel())
     # Cycling through quintiles over persons ordered by sex and age gives equal fifths within
     # every age-sex group (to one person) and overall.
-    pop.quint[:n0] = np.resize(np.arange(5, dtype=np.uint8), n0)
-    pop.alive[:n0] = 1
+    c.quint[:n0] = np.tile(np.arange(5, dtype=np.uint8), -(-n0 // 5))[:n0]
     sk = seed_key(seed)
     if n_births:
         ids = np.arange(n0, n)
-        _birth_sexes(pop, mp, sk, ids)
-        pop.quint[n0:] = (ids - n0) % 5
-        pop.birth_year[n0:] = (ids - n0) // n_births
-    _init_states(pop, tables, sk, n)
-    _households(pop, mp, sk)
-    set_initial_income_exposure(pop, tables, mp)
-    return pop
+        _birth_sexes(c.sex, mp, sk, ids)
+        c.quint[n0:] = (ids - n0) % 5
+        c.birth_year[n0:] = (ids - n0) // n_births
+        del ids
+    return _populate(c, mp, tables, sk, n0, n_births, real_total, income_exposure)
 
 
-# Population fields indexed by household, not by slot.
-_HOUSEHOLD_TABLES = ("hh_ptr", "hh_kind")
+@dataclass
+class _Creation:
+    """Sex, age, quintile and birth year of every slot by creation id (the starting
+    population ``0..n0-1``, then the birth slots year by year): what households are formed
+    from, before the slots are stored household by household."""
+
+    sex: np.ndarray  # uint8
+    age: np.ndarray  # int16
+    quint: np.ndarray  # uint8
+    birth_year: np.ndarray  # int16, -1 for the starting population
+
+    @staticmethod
+    def empty(n: int) -> _Creation:
+        if n >= 2**31:
+            raise ValueError(f"{n:,} person slots: more than the 2^31 - 1 draw ids (int32) allow")
+        return _Creation(
+            np.zeros(n, np.uint8),
+            np.zeros(n, np.int16),
+            np.zeros(n, np.uint8),
+            np.full(n, -1, np.int16),
+        )
+
+    def free(self) -> None:
+        self.sex = self.age = self.quint = self.birth_year = np.zeros(0)
 
 
-def _households(pop: Population, mp: ModelParams, sk: np.uint64) -> None:
-    """Place every slot in a household (households.assign_households) from the creation
-    draws ``household_1..4``."""
-    n = pop.size
-    ids = np.arange(n, dtype=np.int64)
-    u = np.stack([uniforms(sk, ids, 0, d) for d in D_INIT_HOUSEHOLD], axis=1)
+def _populate(
+    c: _Creation,
+    mp: ModelParams,
+    tables: CellTables,
+    sk: np.uint64,
+    n0: int,
+    n_births: int,
+    real_total: float,
+    income_exposure: bool = True,
+) -> Population:
+    """The population of the slots ``c`` describes: households formed from the creation draws
+    ``household_1..4`` (households.assign_households), every slot stored household by
+    household, its states drawn from its creation id, the starting income exposure set.
+
+    Stored household by household, births included (households are numbered by first
+    member, and each keeps its members in creation order): the year step then reads and
+    writes each household as one contiguous run. With births stored after the starting
+    population, as before, a household's future children sat up to n slots away, and by
+    year 50 the pre-pass cost twice what it did in year 1. The yearly and intervention
+    draws are keyed on ``pid``: the slot each person had when the starting population alone
+    was sorted by household and births followed it (the layout of povsim 0.x until this
+    change), so every draw, hence every state, is what it was.
+
+    The slots' order is settled before any state array exists, so states are drawn straight
+    into their slots (no permutation of every array, and the set-up's peak memory holds
+    only the creation arrays and the households' index arrays besides)."""
     table = mp.households
     if table is None:
         raise ValueError("no household composition table (calibration/household_composition.csv)")
-    pop.hh, pop.hh_kind = HH.assign_households(
-        pop.age, pop.sex, pop.quint, pop.n_initial, pop.birth_year, u, table
+    hh, hh_kind = HH.assign_households(
+        c.age, c.sex, c.quint, n0, c.birth_year, sk, D_INIT_HOUSEHOLD, table
     )
-    # Store every slot household by household, births included (households are numbered by
-    # first member, so a stable sort keeps their numbers and each household's person order):
-    # the yearly pre-pass and the year step then read and write each household as one
-    # contiguous run. With births stored after the starting population, as before, a
-    # household's future children sat up to n slots away, and by year 50 the pre-pass cost
-    # twice what it did in year 1 (34-40 ms against 18 ms a year at 1M persons).
-    # States were drawn from the creation id before this move. The yearly and intervention
-    # draws are keyed on ``pid``: the slot each person had when the starting population alone
-    # was sorted by household and births followed it (the layout of povsim 0.x until this
-    # change), so every draw, hence every state, is what it was; only sums over persons run
-    # in another order (last-bit differences of the hazard tallies).
-    n0 = pop.n_initial
-    start = np.argsort(pop.hh[:n0], kind="stable")
-    old = np.concatenate([start, np.arange(n0, n)])  # old slot -> creation id
-    perm = np.argsort(pop.hh[old], kind="stable")  # new slot -> old slot
-    src = old[perm]  # new slot -> creation id
-    for f in fields(pop):
-        x = getattr(pop, f.name)
-        if f.name not in _HOUSEHOLD_TABLES and isinstance(x, np.ndarray) and x.shape[:1] == (n,):
-            x[...] = x[src]
-    pop.pid[...] = perm
-    pop.hh_ptr = HH.household_ptr(pop.hh)
+    src, pid, hh_sorted, hh_ptr = _household_order(hh, n0, hh_kind.size)
+    del hh
+    sex, age, quint, birth_year = c.sex[src], c.age[src], c.quint[src], c.birth_year[src]
+    c.free()  # before the states' arrays are allocated (the set-up's peak memory)
+    pop = _empty_population(
+        n0,
+        n_births,
+        real_total,
+        tables.registry,
+        sex,
+        age,
+        quint,
+        birth_year,
+        pid,
+        hh_sorted,
+        hh_ptr,
+        hh_kind,
+    )
+    del sex, age, quint, birth_year, pid, hh_sorted
+    _init_states(pop, mp, tables, sk, src)
+    del src
+    if income_exposure:
+        set_initial_income_exposure(pop, tables, mp)
+    return pop
+
+
+@njit(cache=True)
+def _household_order(hh, n0, n_h):
+    """The storage order of slots by household, from ``hh`` (household of each creation id,
+    numbered by first member): (``src`` new slot -> creation id; ``pid`` new slot -> the slot
+    of the 0.x layout (starting persons sorted by household, births after them); household
+    of each new slot; ``hh_ptr`` (H + 1,)), all int32 but ``hh_ptr`` (int64).
+
+    Two counting sorts: the same permutations as stable argsorts by household of the
+    starting persons, then of that layout (each household's starting members in creation
+    order, then its births in creation order), in O(n) without sorting."""
+    n = hh.shape[0]
+    # Slot counts of each household: its starting members, all its slots.
+    start = np.zeros(n_h + 1, np.int64)
+    ptr = np.zeros(n_h + 1, np.int64)
+    for i in range(n0):
+        start[hh[i] + 1] += 1
+    ptr[:] = start
+    for i in range(n0, n):
+        ptr[hh[i] + 1] += 1
+    for h in range(n_h):
+        start[h + 1] += start[h]
+        ptr[h + 1] += ptr[h]
+    # Old layout: household h's starting members at start[h]..., in creation order; births
+    # after the starting population, in creation order. New layout: each household's
+    # starting members (in old-slot order, i.e. creation order), then its births.
+    old_next = start[:-1].copy()
+    new_next = ptr[:-1].copy()
+    src = np.empty(n, np.int32)
+    pid = np.empty(n, np.int32)
+    for i in range(n):  # creation order: every household's members in the new order
+        h = hh[i]
+        s = new_next[h]
+        new_next[h] = s + 1
+        src[s] = i
+        if i < n0:
+            pid[s] = old_next[h]
+            old_next[h] += 1
+        else:
+            pid[s] = i
+    hh_sorted = np.empty(n, np.int32)
+    for h in range(n_h):
+        for s in range(ptr[h], ptr[h + 1]):
+            hh_sorted[s] = h
+    return src, pid, hh_sorted, ptr
 
 
 def household_income(
@@ -336,13 +490,18 @@ def equivalised_income(
     return np.exp(ly) + tr if with_transfer else np.exp(ly)
 
 
-def _birth_sexes(pop: Population, mp: ModelParams, sk: np.uint64, ids: np.ndarray) -> None:
+def _birth_sexes(sex: np.ndarray, mp: ModelParams, sk: np.uint64, ids: np.ndarray) -> None:
     ratio = mp.value("sex_ratio_at_birth")
     u = uniforms(sk, ids.astype(np.int64), 0, D_INIT_SEX)
-    pop.sex[ids] = np.where(u < ratio / (1.0 + ratio), 0, 1)
+    sex[ids] = np.where(u < ratio / (1.0 + ratio), 0, 1)
 
 
-def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> None:
+def _init_states(
+    pop: Population, mp: ModelParams, tables: CellTables, sk: np.uint64, ids: np.ndarray
+) -> None:
+    """Draw every slot's states from its creation id ``ids[slot]`` (cell already set). A
+    large population keeps no frailty array: its frailty is drawn into ``frail_or``, which
+    then becomes the odds multiplier in place (the same doubles as from a frailty array)."""
     prev = Prevalences(
         tables.p_smoke_cur,
         tables.p_smoke_ex,
@@ -352,7 +511,10 @@ def _init_states(pop: Population, tables: CellTables, sk: np.uint64, n: int) -> 
         tables.p_ltc1p,
         tables.p_ltc2p,
     )
-    init_persons(0, n, sk, pop.kernel_arrays(), pop.frail, prev, pop.registry.init_layout())
+    frail = pop.frail if pop.frail is not None else pop.frail_or
+    init_persons(0, pop.size, sk, ids, pop.kernel_arrays(), frail, prev, pop.registry.init_layout())
+    if pop.frail is None:
+        _frailty_odds(frail, pop.frail_or, mp)
 
 
 def log_income_own(pop: Population, tables: CellTables, mp: ModelParams) -> np.ndarray:
@@ -369,9 +531,23 @@ def set_initial_income_exposure(pop: Population, tables: CellTables, mp: ModelPa
     """The starting population's lagged income exposure: its income at the start (as if it
     had lasted), so the baseline starts at its steady state on average. Births keep NaN and
     take their first year's income in the kernel."""
-    start = pop.birth_year < 0
-    y, _ = household_income(pop, tables, mp, with_transfer=False)
-    pop.inc_exp[start] = y[start]
+    HH.start_log_income(
+        pop.hh_ptr,
+        pop.alive,
+        pop.birth_year,
+        pop.age,
+        pop.sex,
+        pop.quint,
+        pop.zinc,
+        pop.work,
+        np.broadcast_to(np.zeros(1), (pop.size,)),
+        tables.inc_mu,
+        tables.family_income_shift,
+        float(mp.value("income_sigma")),
+        float(np.log(mp.value("replacement_ratio"))),
+        int(mp.value("working_age_max")),
+        pop.inc_exp,
+    )
 
 
 def income_effect_np(tables: CellTables, x: np.ndarray, outcome: int) -> np.ndarray:
@@ -388,6 +564,7 @@ def _build_by_quintile(
     seed: int,
     births: bool,
     composition: np.ndarray,
+    income_exposure: bool = True,
 ) -> Population:
     """As :func:`build_population` for a (2, 5, 101) composition: persons allocated by largest
     remainder over sex x quintile x age and laid out by sex, age, quintile; the births of
@@ -399,23 +576,20 @@ def _build_by_quintile(
     births_q = alloc[:, :, 0].sum(axis=0) if births else np.zeros(5, np.int64)
     n_births = int(births_q.sum())
     n = n0 + n_births * horizon
-    pop = _empty_population(n, n0, n_births, real_total, tables.registry)
+    c = _Creation.empty(n)
     cells = by_age.ravel()
     u8, i16 = np.uint8, np.int16  # the arrays' dtypes: no int64 temporaries of size n0
-    pop.sex[:n0] = np.repeat(np.repeat(np.array([0, 1], u8), L.N_AGE * 5), cells)
-    pop.age[:n0] = np.repeat(np.tile(np.repeat(np.arange(L.N_AGE, dtype=i16), 5), 2), cells)
-    pop.quint[:n0] = np.repeat(np.tile(np.arange(5, dtype=u8), 2 * L.N_AGE), cells)
-    pop.alive[:n0] = 1
+    c.sex[:n0] = np.repeat(np.repeat(np.array([0, 1], u8), L.N_AGE * 5), cells)
+    c.age[:n0] = np.repeat(np.tile(np.repeat(np.arange(L.N_AGE, dtype=i16), 5), 2), cells)
+    c.quint[:n0] = np.repeat(np.tile(np.arange(5, dtype=u8), 2 * L.N_AGE), cells)
     sk = seed_key(seed)
     if n_births:
         ids = np.arange(n0, n)
-        _birth_sexes(pop, mp, sk, ids)
-        pop.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
-        pop.birth_year[n0:] = (ids - n0) // n_births
-    _init_states(pop, tables, sk, n)
-    _households(pop, mp, sk)
-    set_initial_income_exposure(pop, tables, mp)
-    return pop
+        _birth_sexes(c.sex, mp, sk, ids)
+        c.quint[n0:] = np.tile(np.repeat(np.arange(5), births_q), horizon)
+        c.birth_year[n0:] = (ids - n0) // n_births
+        del ids
+    return _populate(c, mp, tables, sk, n0, n_births, real_total, income_exposure)
 
 
 # --- normalisers: the baseline reproduces each cell's target rates ----------------------------
@@ -437,6 +611,49 @@ def shrunk_cell_mean(values: np.ndarray, cells: np.ndarray, k: float = 10.0) -> 
     weight ``k`` persons, so sparse cells of small test populations stay stable."""
     n = np.bincount(cells, minlength=L.N_CELL).astype(float)
     s = np.bincount(cells, values, minlength=L.N_CELL)
+    return _shrink(n, s, k)
+
+
+def living_cell_mean(
+    pop: Population, values_of: Callable[[slice, np.ndarray], np.ndarray], k: float = 10.0
+) -> np.ndarray:
+    """:func:`shrunk_cell_mean` of a value of every living person, computed block by block:
+    ``values_of(block, living)`` gives the values of the living slots (bool mask ``living``)
+    of the slots ``block``. The same doubles as one call over all living persons (each cell's
+    sum runs over the persons in slot order, as ``np.bincount`` adds), without temporaries
+    of every slot (GBs at full scale)."""
+    n = np.zeros(L.N_CELL)
+    s = np.zeros(L.N_CELL)
+    for lo in range(0, pop.size, _BLOCK):
+        block = slice(lo, lo + _BLOCK)
+        living = pop.alive[block] == 1
+        cells = L.cell_of(pop.sex[block][living], pop.quint[block][living], pop.age[block][living])
+        _add_in_order(cells, values_of(block, living), n, s)
+    return _shrink(n, s, k)
+
+
+def living_weight_by_quintile(pop: Population) -> np.ndarray:
+    """Real persons alive by quintile (5,): ``np.bincount(quint[living], weight[living])``
+    block by block (the same doubles, without temporaries of every slot)."""
+    n = np.zeros(L.N_Q)
+    s = np.zeros(L.N_Q)
+    for lo in range(0, pop.size, _BLOCK):
+        block = slice(lo, lo + _BLOCK)
+        living = pop.alive[block] == 1
+        _add_in_order(pop.quint[block][living], pop.weight[block][living], n, s)
+    return s
+
+
+@njit(cache=True)
+def _add_in_order(cells, values, n, s):
+    """``n[c] += 1`` and ``s[c] += value`` for each person in order (np.bincount's sums)."""
+    for i in range(cells.shape[0]):
+        n[cells[i]] += 1.0
+        s[cells[i]] += values[i]
+
+
+def _shrink(n: np.ndarray, s: np.ndarray, k: float) -> np.ndarray:
+    """Per-cell means ``s / n`` shrunk towards the band means (:func:`shrunk_cell_mean`)."""
     band_of_cell = _band_index(np.arange(L.N_CELL))
     bn = np.bincount(band_of_cell, n, minlength=110)
     bs = np.bincount(band_of_cell, s, minlength=110)
@@ -566,15 +783,39 @@ def fit_household_income(
     clip = lambda p: np.clip(p, 1e-3, 1 - 1e-3)  # noqa: E731
     obs_q = np.zeros(L.N_Q)
     # Only living persons enter the fit, so the pre-pass writes into reused arrays (slots not
-    # alive keep zeros) rather than starting from everyone's own income each iteration.
-    buf = (np.zeros(pop.size), np.zeros(pop.size))
+    # alive keep zeros) rather than starting from everyone's own income each iteration; the
+    # slots and groups of the adults and children are found once, not every iteration.
+    log_buf, tr_buf, no_transfer = np.zeros(pop.size), np.zeros(pop.size), np.zeros(pop.size)
+    live_idx = np.flatnonzero(live)
+    adult_idx, child_idx = live_idx[adult], live_idx[child]
+    grp_adult, q_child = grp[adult], q[child]
+    sigma = float(mp.value("income_sigma"))
+    log_replacement = float(np.log(mp.value("replacement_ratio")))
+    working_age_max = int(mp.value("working_age_max"))
     for _ in range(iterations):
         tables.inc_mu = base + shift[band_of_cell]
         tables.family_income_shift = fam.copy()
-        ly = household_income(pop, tables, mp, with_transfer=False, out=buf)[0]
-        pov = np.exp(ly[live]) < line
-        obs_g = np.bincount(grp[adult], pov[adult], minlength=110) / np.maximum(n_adult, 1)
-        obs_q = np.bincount(q[child], pov[child], minlength=L.N_Q) / np.maximum(n_child, 1)
+        HH.pool_income(
+            pop.hh_ptr,
+            pop.alive,
+            pop.age,
+            pop.sex,
+            pop.quint,
+            pop.zinc,
+            pop.work,
+            no_transfer,
+            tables.inc_mu,
+            tables.family_income_shift,
+            sigma,
+            log_replacement,
+            working_age_max,
+            log_buf,
+            tr_buf,
+        )
+        pov_adult = np.exp(log_buf[adult_idx]) < line
+        pov_child = np.exp(log_buf[child_idx]) < line
+        obs_g = np.bincount(grp_adult, pov_adult, minlength=110) / np.maximum(n_adult, 1)
+        obs_q = np.bincount(q_child, pov_child, minlength=L.N_Q) / np.maximum(n_child, 1)
         d_g = np.where(n_adult > 0, ndtri(clip(obs_g)) - ndtri(clip(target_g)), 0.0)
         d_q = np.where(n_child > 0, ndtri(clip(obs_q)) - ndtri(clip(target_q)), 0.0)
         shift += step_size * d_g
@@ -615,19 +856,102 @@ def fit_to_population(tables: CellTables, pop: Population, mp: ModelParams) -> N
     at0, at1 = ltc == 0, ltc == 1
     tables.ltc_norm01 = shrunk_cell_mean(m_ltc[at0], c[at0])
     tables.ltc_norm12 = shrunk_cell_mean(m_ltc[at1], c[at1])
-    pop.frail_or[:] = np.exp(mp.value("frailty_sd") * pop.frail)
+    set_frailty_odds(pop, mp)
     eta = np.log(effect_product_np(tables.or_health, *args, ltc))
     eta += tables.income_beta[0] * (y - np.log(tables.median_income))
-    eta += mp.value("frailty_sd") * pop.frail[live]
+    # A large population (its fit sample) has the odds multiplier only: its log is the same
+    # term to the last bit or so.
+    eta += (
+        mp.value("frailty_sd") * pop.frail[live]
+        if pop.frail is not None
+        else np.log(pop.frail_or[live])
+    )
     target_not_good = np.clip(1.0 - tables.good_target, 1e-4, 1 - 1e-4)
     tables.health_odds = np.exp(solve_intercepts(eta, c, target_not_good))
 
 
+def set_frailty_odds(pop: Population, mp: ModelParams) -> None:
+    """``frail_or = exp(frailty_sd * frail)``, block by block (the same doubles as one NumPy
+    expression over the whole array, without its two temporaries of every slot)."""
+    if pop.frail is not None:  # a large population's odds are set at its creation
+        _frailty_odds(pop.frail, pop.frail_or, mp)
+
+
+def _frailty_odds(frail: np.ndarray, out: np.ndarray, mp: ModelParams) -> None:
+    """``out = exp(frailty_sd * frail)`` block by block (``out`` may be ``frail``)."""
+    sd = mp.value("frailty_sd")
+    for lo in range(0, frail.shape[0], _BLOCK):
+        x = out[lo : lo + _BLOCK]
+        np.multiply(sd, frail[lo : lo + _BLOCK], out=x)
+        np.exp(x, out=x)
+
+
+# Key of the households' draws that pick fit_sample's households (any fixed value).
+_SAMPLE_KEY = seed_key(20261201)
+# Slots per block of the set-up's elementwise passes over the population.
+_BLOCK = 1 << 20
+
+
+def persons_of(pop: Population, idx: np.ndarray) -> Population:
+    """The slots ``idx`` as a population of their own, for per-person measures on a subset
+    (their states; not their households: ``hh_ptr`` is empty, so the year step refuses it)."""
+    out: dict[str, Any] = {}
+    for f in fields(pop):
+        x = getattr(pop, f.name)
+        per_slot = isinstance(x, np.ndarray) and x.shape[:1] == (pop.size,)
+        out[f.name] = np.ascontiguousarray(x[idx]) if per_slot else x
+    out["hh_ptr"] = np.zeros(1, np.int64)
+    out["hh_kind"] = np.zeros(0, np.int8)
+    return Population(**out)
+
+
+def fit_sample(pop: Population, persons: int | None = None) -> Population:
+    """The population the cell normalisers are fitted on: ``pop`` itself up to
+    ``LARGE_POPULATION`` starting persons; above (or with ``persons`` given), a copy of a
+    fixed pseudo-random sample of households, each kept with probability ``1 / k``, ``k =
+    ceil(n_initial / persons)`` (``persons`` defaults to ``FIT_SAMPLE``: about that many
+    starting persons; ``pop`` itself when ``k`` is 1), whole
+    households with their birth slots. The fits read each person's household income, so
+    households stay whole. Not every k-th household: households are numbered by first
+    member, whose quintiles cycle with period 5 over the creation order, so a systematic
+    sample with k = 5 kept mostly one quintile (measured). A fit on 56M persons
+    would take minutes and several GB of temporaries; the sample's normalisers differ from
+    the full population's by sampling error (docs/model.md, tests/test_fullscale.py)."""
+    if persons is None and pop.n_initial <= LARGE_POPULATION:
+        return pop
+    k = -(-pop.n_initial // (FIT_SAMPLE if persons is None else persons))
+    if k <= 1:
+        return pop
+    ptr = pop.hh_ptr
+    n_h = ptr.shape[0] - 1
+    # A hash of the household number (the draw of "person" h under a fixed key): the same
+    # sample for every seed and arm.
+    hsel = np.flatnonzero(uniforms(_SAMPLE_KEY, np.arange(n_h), 0, 0) < 1.0 / k)
+    sizes = ptr[hsel + 1] - ptr[hsel]
+    new_ptr = np.zeros(hsel.size + 1, np.int64)
+    np.cumsum(sizes, out=new_ptr[1:])
+    slots = np.repeat(ptr[hsel] - new_ptr[:-1], sizes) + np.arange(int(new_ptr[-1]))
+    n = slots.size
+    out: dict[str, Any] = {}
+    for f in fields(pop):
+        x = getattr(pop, f.name)
+        if isinstance(x, np.ndarray) and x.shape[:1] == (pop.size,):
+            out[f.name] = np.ascontiguousarray(x[slots])
+        else:
+            out[f.name] = x
+    out["hh"] = np.repeat(np.arange(hsel.size, dtype=np.int32), sizes)
+    out["hh_ptr"] = new_ptr
+    out["hh_kind"] = pop.hh_kind[hsel]
+    out["n_initial"] = int(np.count_nonzero(out["birth_year"][:n] < 0))
+    return Population(**out)
+
+
 @njit(parallel=True, cache=True)
-def init_persons(lo, hi, seed_k, persons, frail, prev, draws):
-    """Draw the states of persons ``lo..hi-1`` (:class:`PersonArrays`, age, sex and quintile
+def init_persons(lo, hi, seed_k, ids, persons, frail, prev, draws):
+    """Draw the states of slots ``lo..hi-1`` (:class:`PersonArrays`, age, sex and quintile
     already set; ``frail`` (n,)) from cell prevalences ``prev`` (:class:`Prevalences`) with the
-    creation draw numbers ``draws`` (:class:`~povsim.model.registry.InitLayout`)."""
+    creation draw numbers ``draws`` (:class:`~povsim.model.registry.InitLayout`), keyed on
+    each slot's creation id ``ids[slot]``."""
     # Unpacked before the parallel loop, one name per statement: Numba silently drops writes
     # made inside prange through a namedtuple's array fields, or through names bound by tuple
     # unpacking of them (numba#7135, #10338; the registry test checks every state).
@@ -657,7 +981,7 @@ def init_persons(lo, hi, seed_k, persons, frail, prev, draws):
     k = bins.shape[1]
     for i in prange(lo, hi):
         c = (np.int64(sex[i]) * N_Q + np.int64(quint[i])) * N_AGE + np.int64(age[i])
-        key = person_key(seed_k, i, 0)
+        key = person_key(seed_k, np.int64(ids[i]), 0)
         u = uniform(key, d_smoke)
         smoke[i] = 1 if u < p_smoke_cur[c] else (2 if u < p_smoke_cur[c] + p_smoke_ex[c] else 0)
         for b in range(k):

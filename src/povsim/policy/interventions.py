@@ -27,7 +27,7 @@ import numpy as np
 from povsim.inputs import layout as L
 from povsim.inputs.interventions import InterventionBase
 from povsim.inputs.parameters import ModelParams
-from povsim.model.population import Population
+from povsim.model.population import Population, living_weight_by_quintile
 from povsim.model.rng import seed_key
 from povsim.model.tables import CellTables
 from povsim.policy.delivery import (
@@ -106,9 +106,9 @@ class Programme:
 
     def apply(self, t: int, pop: Population, tables: CellTables) -> None:
         """Apply every intervention, in file order, before year index ``t``."""
-        pop.transfer[:] = 0.0
-        pop.mort_mult[:] = 1.0
-        pop.ltc_mult[:] = 1.0
+        if self.items:
+            pop.own_effects()  # a large population stores them as constants until now
+        pop.reset_effects()
         ctx = YearContext(
             t, self.start_year + t, pop, seed_key(self.seed), self.mp, tables, self.uptake_mult_q
         )
@@ -148,5 +148,4 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
 
 def quintile_population(pop: Population) -> np.ndarray:
     """Real persons alive by quintile (5,)."""
-    live = pop.alive == 1
-    return np.bincount(pop.quint[live], weights=pop.weight[live], minlength=L.N_Q)
+    return living_weight_by_quintile(pop)
