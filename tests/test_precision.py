@@ -152,6 +152,18 @@ def test_block_counts_in_parallel_equal_the_sequential_sums(uniform):
     assert want[..., B.B_DEATHS].sum() > 0 and want[..., B.B_GOOD].sum() > 0
 
 
+def test_grouped_age_sums_equal_numpy():
+    """The blocks' sums by sex, quintile (and all) over ages: the doubles of NumPy's."""
+    from povsim.inputs import layout as L
+
+    rng = np.random.default_rng(9)
+    full = rng.exponential(1000.0, (4, 16, L.N_CELL, 4)) * (rng.random((4, 16, L.N_CELL, 4)) < 0.8)
+    got = P._grouped_age_sums(full)
+    want = P._grouped_blocks(full).sum(axis=4)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
 def test_jackknife_of_all_replicates_at_once_equals_one_at_a_time():
     """The vectorised jackknife gives the very doubles of the delete-one loop."""
     from povsim.inputs.parameters import load_params
