@@ -720,20 +720,6 @@ def start_log_income(
             p0 = ptr[h]
             p1 = ptr[h + 1]
             m = living_members(p0, p1, alive, mem)
-            for i in range(p0, p1):
-                if birth_year[i] < 0 and alive[i] == 0:
-                    out[i] = slot_log_income(
-                        i,
-                        age,
-                        sex,
-                        quint,
-                        zinc,
-                        work,
-                        inc_mu,
-                        sigma,
-                        log_replacement,
-                        working_age_max,
-                    )
             pooled, le, _ = pool_household(
                 mem,
                 m,
@@ -750,10 +736,11 @@ def start_log_income(
                 log_replacement,
                 working_age_max,
             )
-            for j in range(m):
-                i = mem[j]
+            # The living members take the household's income when it is pooled; anyone else
+            # of the starting population (not alive, or nobody 16+ alive) their own.
+            for i in range(p0, p1):
                 if birth_year[i] < 0:
-                    if pooled:
+                    if pooled and alive[i] != 0:
                         out[i] = le
                     else:
                         out[i] = slot_log_income(

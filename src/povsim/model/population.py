@@ -449,17 +449,22 @@ def household_income(
     mp: ModelParams,
     with_transfer: bool = True,
     out: tuple[np.ndarray, np.ndarray] | None = None,
+    zeros: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The household pre-pass (households.pool_income): (log equivalised household income
     before transfers, log £ per year; each person's share of the household's transfers, £ per
     year) of every living slot; slots not alive get their own income (log_income_own) and no
-    transfer, or keep ``out``'s values. Without ``with_transfer`` the shares are 0."""
+    transfer, or keep ``out``'s values. Without ``with_transfer`` the shares are 0 (``zeros``:
+    an array of zeros of every slot to use for the transfers, for callers that repeat this)."""
     if out is None:
         log_out = log_income_own(pop, tables, mp)
         tr_out = np.zeros(pop.size)
     else:
         log_out, tr_out = out
-    transfer = pop.transfer if with_transfer else np.zeros(pop.size)
+    if with_transfer:
+        transfer = pop.transfer
+    else:
+        transfer = zeros if zeros is not None else np.zeros(pop.size)
     HH.pool_income(
         pop.hh_ptr,
         pop.alive,
@@ -789,28 +794,11 @@ def fit_household_income(
     live_idx = np.flatnonzero(live)
     adult_idx, child_idx = live_idx[adult], live_idx[child]
     grp_adult, q_child = grp[adult], q[child]
-    sigma = float(mp.value("income_sigma"))
-    log_replacement = float(np.log(mp.value("replacement_ratio")))
-    working_age_max = int(mp.value("working_age_max"))
     for _ in range(iterations):
         tables.inc_mu = base + shift[band_of_cell]
         tables.family_income_shift = fam.copy()
-        HH.pool_income(
-            pop.hh_ptr,
-            pop.alive,
-            pop.age,
-            pop.sex,
-            pop.quint,
-            pop.zinc,
-            pop.work,
-            no_transfer,
-            tables.inc_mu,
-            tables.family_income_shift,
-            sigma,
-            log_replacement,
-            working_age_max,
-            log_buf,
-            tr_buf,
+        household_income(
+            pop, tables, mp, with_transfer=False, out=(log_buf, tr_buf), zeros=no_transfer
         )
         pov_adult = np.exp(log_buf[adult_idx]) < line
         pov_child = np.exp(log_buf[child_idx]) < line
