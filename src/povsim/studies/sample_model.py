@@ -4,7 +4,9 @@ A sweep runs the same scenario thousands of times with different values of its u
 inputs. :class:`ScenarioModel` is what a worker holds: it builds the starting population once
 (per value of the few parameters that change it, :data:`POPULATION_PARAMS`), refits cell
 tables only when model parameters change, reuses the baseline arm when only intervention
-fields change, and reads the outputs from the arm contrast
+fields change, reuses an arm's simulation when only inputs that cannot change it differ (the
+cost fields of a block without a budget: the delivery is repriced, see
+:func:`simulation_columns`), and reads the outputs from the arm contrast
 (:class:`povsim.measures.contrast.ArmContrast`, the one `povsim run` and `povsim compare` read)
 instead of building the tidy tables of :func:`povsim.run`. The numbers are the same as
 :func:`povsim.studies.run.run_once` gives for the same inputs (``tests/test_sensitivity.py``
@@ -77,6 +79,36 @@ POPULATION_PARAMS = (
 # Parameter paths that reach the cell tables only through effect vectors (build_cell_tables
 # reads mortality relative risks and job loss itself; these only via effect_vector).
 EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
+# Intervention fields that only price a delivery (povsim.policy.delivery.year_cost).
+COST_FIELDS = ("cost.per_participant", "cost.fixed_per_year", "cost.diminishing_returns")
+# Arm simulations (tallies and records) a worker keeps for repricing: enough for a Saltelli
+# block of up to this many inputs to reuse A's run at its last AB row (~7 MB each at 30 years).
+ARM_SIMS = 12
+
+
+def simulation_columns(sc: Any, arm: str, resolved: list[list[tuple]]) -> list[int]:
+    """Columns of a row (uncertain inputs, targets from :func:`povsim.inputs.uncertainty.targets`)
+    that can change the simulation of ``arm``: every model input (parameters, loops) and the
+    arm's own intervention fields, except the cost fields of a block whose cost cannot change
+    whom it reaches (no budget: :func:`povsim.policy.delivery.cost_is_simulation_neutral`).
+    Two rows equal in these columns simulate the arm identically; only the cost differs."""
+    from povsim.policy.delivery import cost_is_simulation_neutral
+
+    ivs = sc.arms[arm].interventions
+    out = []
+    for j, tgts in enumerate(resolved):
+        for t in tgts:
+            if t[0] != "arms":
+                relevant = True
+            elif t[1] != arm:  # another arm's block: not simulated in this one
+                relevant = False
+            else:
+                priced = ".".join(t[4:]) in COST_FIELDS
+                relevant = not (priced and cost_is_simulation_neutral(ivs[t[3]]))
+            if relevant:
+                out.append(j)
+                break
+    return out
 
 
 def arm_outputs(arm: Inequality, base: Inequality, contrast: ArmContrast) -> dict[str, float]:
@@ -140,10 +172,13 @@ class ScenarioModel:
 
             sc = self.scenario
             paths = list(sc.uncertainty)
+            resolved = [U.targets(sc, p) for p in paths]
             params = [j for j, p in enumerate(paths) if p.startswith("parameters.")]
             self._cache.update(
                 data=U.scenario_data(sc),
-                resolved=[U.targets(sc, p) for p in paths],
+                resolved=resolved,
+                # each arm's simulation: model inputs and its own fields but neutral costs
+                sim_cols={a: simulation_columns(sc, a, resolved) for a in sc.arms},
                 # baseline arm: every input but intervention fields (parameters, loops)
                 model_cols=[j for j, p in enumerate(paths) if U.is_model_path(p)],
                 # normalisers: model parameters only
@@ -156,10 +191,18 @@ class ScenarioModel:
                 fitted=OrderedDict(),
                 params=OrderedDict(),
                 baselines=OrderedDict(),
+                arm_sims=OrderedDict(),
+                counts={"baseline": 0, "arm": 0, "arm_repriced": 0},
                 lock=threading.Lock(),
                 area=area_params(sc),
             )
         return self._cache
+
+    @property
+    def simulations(self) -> dict[str, int]:
+        """Simulations this worker ran so far: ``baseline`` and ``arm`` runs, and
+        ``arm_repriced``, arm results taken from an earlier row's run at this row's cost."""
+        return dict(self._setup()["counts"])
 
     def evaluate(self, rows: np.ndarray) -> np.ndarray:
         """Outputs (n, len(output_names)) for parameter rows (n, D)."""
@@ -243,21 +286,39 @@ class ScenarioModel:
         tables, pop0 = fitted
         weight = float(pop0.weight[0])
 
-        def run_arm(ivs: list) -> tuple[ArmLevels, Inequality]:
+        def run_arm(ivs: list, kind: str) -> tuple[np.ndarray, Programme, Inequality]:
             prog = Programme.build(ivs, mp, seed, spec.start_year, h)
             loops = Loops(sc.feedbacks, mp, h)
             tal = simulate(mp, tables, pop0.copy(), h, seed, hooks=[ArmHook(prog, loops)])
-            levels = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs)
-            return levels, Inequality.final_year(tal, weight, fallback)
+            c["counts"][kind] += 1
+            return tal, prog, Inequality.final_year(tal, weight, fallback)
 
         # The baseline's reduced levels, not its tallies, are kept (a few hundred kB each).
         base = c["baselines"].get(model_key)
         if base is None:
-            base = run_arm([])
+            tal, prog, ineq = run_arm([], "baseline")
+            base = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs), ineq
             _lru_put(c["baselines"], model_key, base, 256)
         out: list[float] = []
-        for arm in sc.arms.values():
-            levels, ineq = run_arm(arm.interventions)
+        for name, arm in sc.arms.items():
+            cols = c["sim_cols"][name]
+            key = (name, *(float(row[j]) for j in cols))
+            sim = c["arm_sims"].get(key)
+            if sim is None:
+                tal, prog, ineq = run_arm(arm.interventions, "arm")
+                if len(cols) < len(row):  # some input may only reprice this arm: keep it
+                    records = [a.record for a in prog.items]
+                    _lru_put(c["arm_sims"], key, (tal, records, ineq), ARM_SIMS)
+            else:
+                # An earlier row simulated this arm identically: its tallies and deliveries,
+                # priced at this row's cost fields by the simulation's own formula.
+                c["arm_sims"].move_to_end(key)
+                tal, records, ineq = sim
+                prog = Programme.build(arm.interventions, mp, seed, spec.start_year, h)
+                for a, r in zip(prog.items, records, strict=True):
+                    a.record = r.repriced(a.spec.cost)
+                c["counts"]["arm_repriced"] += 1
+            levels = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs)
             o = arm_outputs(ineq, base[1], ArmContrast.between(levels, base[0], econ))
             out += [o[k] for k in OUTPUTS]
         return np.array(out)
