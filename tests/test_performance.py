@@ -221,7 +221,7 @@ def test_cost_only_inputs_reprice_an_earlier_arm_run_bit_for_bit():
     model = ScenarioModel(sc, token="reuse")
     cached = model.evaluate(rows)
     # 22 rows: 8 baselines (3 model inputs), 18 arm runs, 4 repriced (AB and BA of 2 inputs)
-    assert model.simulations == {"baseline": 8, "arm": 18, "arm_repriced": 4}
+    assert model.simulations == {"baseline": 8, "baseline_reused": 0, "arm": 18, "arm_reused": 4}
     assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
     # A and AB_per_participant: the same health, another cost (so repricing did something)
     d = len(U.names(sc))
@@ -241,7 +241,7 @@ def test_with_a_budget_cost_inputs_are_simulated_not_repriced():
     rows = _saltelli_block(sc)
     model = ScenarioModel(sc, token="budget")
     cached = model.evaluate(rows)
-    assert model.simulations == {"baseline": 8, "arm": 22, "arm_repriced": 0}
+    assert model.simulations == {"baseline": 8, "baseline_reused": 0, "arm": 22, "arm_reused": 0}
     assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
     health = _columns(sc, ("healthy_years_gained",))
     assert not np.array_equal(cached[0, health], cached[1 + COST_COLS[0], health])
@@ -278,5 +278,92 @@ def test_an_input_of_one_arm_reuses_the_other_arms_run():
     model = ScenarioModel(sc, token="arms")
     cached = model.evaluate(rows)
     # core20: rows 0, 2 run, 1 and 3 repriced; univ: row 0 run, the others repriced
-    assert model.simulations == {"baseline": 1, "arm": 3, "arm_repriced": 5}
+    assert model.simulations == {"baseline": 1, "baseline_reused": 0, "arm": 3, "arm_reused": 5}
     assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
+
+
+def test_output_only_parameters_change_no_simulation():
+    """OUTPUT_ONLY_PARAMS are read only by the economics: changed all at once they leave
+    every arm's tallies and deliveries bit for bit as they were, while each of them changes
+    the economic settings (so the list names live parameters). Nothing in model/, engine/ or
+    policy/ names them."""
+    from povsim.inputs.parameters import parameter_space
+    from povsim.measures.economics import EconomicSettings
+    from povsim.studies.sample_model import OUTPUT_ONLY_PARAMS
+
+    space = parameter_space()
+    changed = {}
+    for name in OUTPUT_ONLY_PARAMS:
+        spec = space[name]
+        d = spec["default"]
+        if isinstance(d, list):
+            changed[name] = [x * 1.5 + 1 for x in d]
+        else:
+            v = (d + spec["max"]) / 2 if d != spec["max"] else (spec["min"] + d) / 2
+            changed[name] = int(v) if isinstance(d, int) else float(v)
+        assert changed[name] != d, name
+        settings = [
+            EconomicSettings.from_params(load_params(o)) for o in ({}, {name: changed[name]})
+        ]
+        one, ref = (
+            (*np.concatenate(e.utilities), e.rate_costs, e.rate_health, *e.thresholds)
+            for e in settings
+        )
+        assert one != ref, name
+    sc = load_scenario(
+        REPO / "scenarios" / "proportionate_package.yaml",
+        {"population.size": 2000, "population.horizon": 4},
+    )
+    other = sc.model_copy(update={"parameters": {**(sc.parameters or {}), **changed}})
+    runs = []
+    for s in (sc, other):
+        R._PREPARED.clear()
+        R._BASELINES.clear()
+        runs.append(povsim.run(s))
+    assert len(runs[0].tallies) >= 2
+    for arm, tal in runs[0].tallies.items():
+        assert np.array_equal(tal, runs[1].tallies[arm]), arm
+    assert not runs[0].comparison.value.equals(runs[1].comparison.value)  # valued anew
+    src = REPO / "src" / "povsim"
+    for layer in ("model", "engine", "policy"):
+        for f in (src / layer).rglob("*.py"):
+            text = f.read_text()
+            assert not [n for n in OUTPUT_ONLY_PARAMS if n in text], f
+
+
+def test_output_only_parameters_reuse_baseline_and_arm_runs_bit_for_bit():
+    """A Saltelli block over a utility, a discount rate, a relative risk and an intervention
+    input: rows differing only in the first two value the same simulations anew (2 baseline
+    runs for 8 baselines, 4 arm runs for 10 rows), equal to each row alone, bit for bit."""
+    import yaml
+
+    data = yaml.safe_load(SENS10.read_text())
+    data["population"] = {"size": 1500, "horizon": 5}
+    keep = ("parameters.rr.poor_health.cold_home", "arms.core20.interventions.warm_homes.effect")
+    data["uncertainty"] = {
+        "parameters.utility_ratio_not_good": {
+            "dist": "uniform",
+            "min": 0.6,
+            "max": 0.8,
+            "source": "test",
+        },
+        "parameters.discount_rate_health": {
+            "dist": "uniform",
+            "min": 0.01,
+            "max": 0.03,
+            "source": "test",
+        },
+        **{k: data["uncertainty"][k] for k in keep},
+    }
+    sc = scenario_from_dict(data, source=str(SENS10))
+    rows = U.to_values(sc, make_design("sobol", U.names(sc), 1, sc.seed).u)
+    assert len(rows) == 10
+    model = ScenarioModel(sc, token="econ")
+    cached = model.evaluate(rows)
+    assert model.simulations == {"baseline": 2, "baseline_reused": 6, "arm": 4, "arm_reused": 6}
+    assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
+    # A and AB_utility: the same health and cost, other QALYs
+    same = _columns(sc, ("healthy_years_gained", "cost", "hle0_gap_change"))
+    assert np.array_equal(cached[0, same], cached[1, same])
+    q = _columns(sc, ("qalys_gained_disc",))
+    assert cached[0, q] != cached[1, q]
