@@ -183,8 +183,8 @@ def cost_is_simulation_neutral(spec: InterventionBase) -> bool:
 
     During a simulation the cost fields are read in two places only: :func:`affordable`,
     which turns ``budget_per_year`` into a cap on participants (called only with a budget),
-    and :func:`record` through :func:`year_cost`, after the year's delivery. Every type's
-    ``deliver`` prices with its own ``cost.per_participant`` (no other unit cost), the
+    and :func:`record` through :func:`year_cost`, after the year's delivery. No type's
+    ``deliver`` reads the cost (it returns whom it reached, :class:`Delivered`), the
     feedback loops read participants and capacity, never cost, and the tallies hold no
     money. So without a budget the same delivery priced by :meth:`InterventionRecord.repriced`
     is what a full simulation at another cost gives (tests/test_performance.py checks it)."""

@@ -98,7 +98,7 @@ OUTPUT_ONLY_PARAMS = (
 # Intervention fields that only price a delivery (povsim.policy.delivery.year_cost).
 COST_FIELDS = ("cost.per_participant", "cost.fixed_per_year", "cost.diminishing_returns")
 # Arm simulations (tallies and records) a worker keeps for repricing: enough for a Saltelli
-# block of up to this many inputs to reuse A's run at its last AB row (~7 MB each at 30 years).
+# block of up to this many inputs to reuse A's run at its last AB row (~4 MB each at 30 years).
 ARM_SIMS = 12
 
 
