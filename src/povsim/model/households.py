@@ -29,7 +29,7 @@ from numba import njit, prange
 
 from povsim.inputs.calibration_files import HOUSEHOLD_ITEMS, HOUSEHOLD_TYPES
 from povsim.inputs.layout import N_AGE, N_Q
-from povsim.model.rng import uniforms
+from povsim.model.rng import person_key, uniform, uniforms
 
 # Dependent children are aged 0-15 (the child-poverty measure's ages, DWP CiLIF under-16s);
 # persons aged 16 and over bring income into the household (ONS working age starts at 16,
@@ -68,8 +68,74 @@ def draw_order(u: np.ndarray) -> np.ndarray:
     """``np.argsort(u, kind="stable")`` of uniform draws ``u`` (each ``k / 2^32`` for a 32-bit
     integer ``k``, :func:`povsim.model.rng.uniform`): the same permutation by a two-pass radix
     sort on ``k``, linear in ``len(u)`` (NumPy sorts doubles by merge sort; 1.5 s of the
-    set-up at 10M persons)."""
-    return _radix_order(np.multiply(u, 4294967296.0).astype(np.uint32))
+    set-up at 10M persons). Long arrays are sorted by both threads (:func:`_radix_blocks`)."""
+    keys = np.multiply(u, 4294967296.0).astype(np.uint32)
+    if keys.shape[0] < _RADIX_PARALLEL:
+        return _radix_order(keys)
+    return _radix_blocks(keys)
+
+
+# From this many keys draw_order sorts in _RADIX_BLOCKS blocks in parallel; a fixed number of
+# blocks, so the permutation (the stable one either way) never depends on the thread count.
+_RADIX_PARALLEL = 1 << 18
+_RADIX_BLOCKS = 16
+
+
+@njit(parallel=True, cache=True)
+def _radix_count(k, shift, size, count):
+    """Counts of each 16-bit digit of ``k >> shift`` in each block of ``size`` keys."""
+    n = k.shape[0]
+    for b in prange(count.shape[0]):
+        row = count[b]
+        row[:] = 0
+        for i in range(b * size, min(n, (b + 1) * size)):
+            row[(k[i] >> shift) & 0xFFFF] += 1
+
+
+@njit(parallel=True, cache=True)
+def _radix_scatter(k, idx, shift, size, count, k2, idx2):
+    """Each block's keys to their places (``count``: each block's first place of each digit),
+    in order within the block: with the blocks in order, a stable counting-sort pass."""
+    n = k.shape[0]
+    for b in prange(count.shape[0]):
+        nxt = count[b]
+        for i in range(b * size, min(n, (b + 1) * size)):
+            d = (k[i] >> shift) & 0xFFFF
+            j = nxt[d]
+            nxt[d] = j + 1
+            idx2[j] = idx[i]
+            k2[j] = k[i]
+
+
+@njit(cache=True)
+def _radix_offsets(count):
+    """Exclusive prefix sums over (digit, block), digit-major, in place."""
+    tot = 0
+    for d in range(count.shape[1]):
+        for b in range(count.shape[0]):
+            c = count[b, d]
+            count[b, d] = tot
+            tot += c
+
+
+def _radix_blocks(keys: np.ndarray) -> np.ndarray:
+    """:func:`_radix_order` of ``keys`` with each pass counted and scattered block by block in
+    parallel: the keys of block b go after those of blocks < b with the same digit, so the
+    order is exactly the serial passes' (tested)."""
+    n = keys.shape[0]
+    size = -(-n // _RADIX_BLOCKS)
+    count = np.empty((_RADIX_BLOCKS, 65536), np.int64)
+    idx = np.arange(n)
+    k = keys.copy()
+    idx2 = np.empty(n, np.int64)
+    k2 = np.empty(n, np.uint32)
+    for shift in (0, 16):
+        _radix_count(k, np.uint32(shift), size, count)
+        _radix_offsets(count)
+        _radix_scatter(k, idx, np.uint32(shift), size, count, k2, idx2)
+        idx, idx2 = idx2, idx
+        k, k2 = k2, k
+    return idx
 
 
 @njit(cache=True)
@@ -101,16 +167,45 @@ def _bands(item: str) -> list[tuple[int, int]]:
     return [tuple(int(x) for x in c.split("-")) for c in HOUSEHOLD_ITEMS[item]]  # type: ignore[misc]
 
 
-def _pool(ids: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Available persons of one sex in one quintile by single year of age: (ids sorted by age,
-    in draw order within an age; start (N_AGE + 1,) of each age's run; ptr (N_AGE,) the next
-    candidate of each age). Taking the person nearest a target age is then a short search
-    (:func:`_take`); ``hh`` marks who is placed already (lazy removal)."""
-    by = np.argsort(ages, kind="stable")
-    counts = np.bincount(ages.astype(np.int64), minlength=N_AGE)
+@njit(cache=True)
+def _pool(ids, age):
+    """Available persons ``ids`` of one sex in one quintile by single year of age ``age[ids]``:
+    (ids sorted by age, in draw order within an age; start (N_AGE + 1,) of each age's run;
+    ptr (N_AGE,) the next candidate of each age). Taking the person nearest a target age is
+    then a short search (:func:`_take`); ``hh`` marks who is placed already (lazy removal).
+    A counting sort by age: the permutation of a stable argsort of the ages, in two passes."""
+    n = ids.shape[0]
     start = np.zeros(N_AGE + 1, np.int64)
-    np.cumsum(counts, out=start[1:])
-    return ids[by].astype(np.int64), start, start[:-1].copy()
+    for j in range(n):
+        start[np.int64(age[ids[j]]) + 1] += 1
+    for a in range(N_AGE):
+        start[a + 1] += start[a]
+    nxt = start[:-1].copy()
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        a = np.int64(age[ids[j]])
+        out[nxt[a]] = ids[j]
+        nxt[a] += 1
+    return out, start, start[:-1].copy()
+
+
+@njit(cache=True)
+def _ids_by_quintile(quint, n0):
+    """The slots ``0..n0-1`` of each quintile, in slot order: (ids (n0,) int64, grouped by
+    quintile; ptr (N_Q + 1,)): ``np.flatnonzero(quint[:n0] == q)`` is ``ids[ptr[q]:ptr[q +
+    1]]`` (one pass instead of five)."""
+    ptr = np.zeros(N_Q + 1, np.int64)
+    for i in range(n0):
+        ptr[np.int64(quint[i]) + 1] += 1
+    for q in range(N_Q):
+        ptr[q + 1] += ptr[q]
+    nxt = ptr[:-1].copy()
+    ids = np.empty(n0, np.int64)
+    for i in range(n0):
+        q = np.int64(quint[i])
+        ids[nxt[q]] = i
+        nxt[q] += 1
+    return ids, ptr
 
 
 @njit(cache=True)
@@ -257,9 +352,10 @@ def assign_households(
     kinds: list[int] = []
     band_lo = np.array([b[0] for b in _bands("mother_age")], np.int64)
     band_hi = np.array([b[1] for b in _bands("mother_age")], np.int64)
+    ids_q, ptr_q = _ids_by_quintile(quint, n0)
     for q in range(N_Q):
         qt = q + 1
-        ids = np.flatnonzero(quint[:n0] == q)
+        ids = ids_q[ptr_q[q] : ptr_q[q + 1]]
         if not ids.size:
             continue
         order = ids[draw_order(uniforms(seed_k, ids, 0, draws[0]))]
@@ -268,8 +364,8 @@ def assign_households(
         adults = order[a_o > CHILD_MAX]
         is_w = s_o[a_o > CHILD_MAX] == 1
         women, men = adults[is_w], adults[~is_w]
-        wp, ws, wq = _pool(women, age[women])
-        mp_, ms, mq = _pool(men, age[men])
+        wp, ws, wq = _pool(women, age)
+        mp_, ms, mq = _pool(men, age)
         sh = composition_shares(table, "household_type", qt)
         kids_cum = np.cumsum(composition_shares(table, "children_per_family", qt))
         mom = composition_shares(table, "mother_age", qt)
@@ -335,6 +431,7 @@ def assign_households(
             base = len(kinds)
             hh[rest] = base + np.arange(rest.size) % n_other
             kinds.extend([TYPE_CODE["other"]] * n_other)
+    del ids_q
     kind = np.array(kinds, np.int8)
     hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
     return renumber_by_first_member(hh, kind)
@@ -392,74 +489,118 @@ def place_births(
     n = hh.shape[0]
     if n == n0:
         return hh, kind
-    women = np.flatnonzero(sex[:n0] == 1)
-    # The key (quintile, age) is below 2^15: sorted as int16, NumPy's stable sort is a radix
-    # sort (the same permutation as sorting the int64 key, several times faster).
-    by = np.argsort(
-        (quint[women].astype(np.int16) * N_AGE + age[women]).astype(np.int16), kind="stable"
-    )
-    women = women[by]
-    del by
-    # searchsorted(key, v) over the sorted (quintile, age) keys of the women, for integer v,
-    # is the number of women with key < v: one table of N_Q * N_AGE + 1 counts, looked up
-    # (the same numbers as np.searchsorted, without a binary search per birth).
-    n_key = N_Q * N_AGE
-    below = np.zeros(n_key + 1, np.int64)
-    np.cumsum(
-        np.bincount(quint[women].astype(np.int64) * N_AGE + age[women], minlength=n_key),
-        out=below[1:],
-    )
-
-    def searchsorted(v: np.ndarray) -> np.ndarray:
-        return below[np.clip(v, 0, n_key)]
-
     bands = _bands("mother_age")
-    band_lo = np.array([b[0] for b in bands])
-    band_hi = np.array([b[1] for b in bands])
-    cums = [np.cumsum(composition_shares(table, "mother_age", q + 1)) for q in range(N_Q)]
-    n_alone = 0
-    # Births in blocks: every step is elementwise, so blocks give the same households while
-    # their temporaries stay small (a dozen int64 arrays of every birth slot: 2.4 GB at full
-    # scale). Babies without a mother get household ids in birth-slot order, as before.
-    for lo in range(n0, n, _BIRTH_BLOCK):
-        births = np.arange(lo, min(n, lo + _BIRTH_BLOCK))
-        u0 = uniforms(seed_k, births, 0, draws[0])
-        q_b = quint[births].astype(np.int64)
-        t_b = birth_year[births].astype(np.int64)
-        band_b = np.zeros(births.size, np.int64)
-        for q in range(N_Q):
-            sel = q_b == q
-            cum = cums[q]
-            band_b[sel] = np.minimum(
-                np.searchsorted(cum, u0[sel] * cum[-1], side="right"), len(cum) - 1
-            )
-        lo_b = band_lo[band_b]
-        hi_b = band_hi[band_b]
-        # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
-        a = searchsorted(q_b * N_AGE + np.maximum(lo_b - t_b, 0))
-        b = searchsorted(q_b * N_AGE + hi_b - t_b + 1)
-        b = np.where(hi_b - t_b < 0, a, b)
-        # No woman of the band: any woman of mothers' ages in the quintile.
-        lo_all, hi_all = bands[0][0], bands[-1][1]
-        a2 = searchsorted(q_b * N_AGE + np.maximum(lo_all - t_b, 0))
-        b2 = searchsorted(q_b * N_AGE + hi_all - t_b + 1)
-        b2 = np.where(hi_all - t_b < 0, a2, b2)
-        empty = b <= a
-        a = np.where(empty, a2, a)
-        b = np.where(empty, b2, b)
-        found = b > a
-        u1 = uniforms(seed_k, births, 0, draws[1])
-        pick = a + np.minimum((u1 * (b - a)).astype(np.int64), np.maximum(b - a - 1, 0))
-        hh[births[found]] = hh[women[pick[found]]]
-        alone = births[~found]
-        hh[alone] = kind.size + n_alone + np.arange(alone.size)
-        n_alone += int(alone.size)
+    band_lo = np.array([b[0] for b in bands], np.int64)
+    band_hi = np.array([b[1] for b in bands], np.int64)
+    cums = np.array([np.cumsum(composition_shares(table, "mother_age", q + 1)) for q in range(N_Q)])
+    found = np.empty(n - n0, np.uint8)
+    women, below = _women_by_key(sex, quint, age, n0)
+    _mothers(
+        hh,
+        n0,
+        quint,
+        birth_year,
+        women,
+        below,
+        cums,
+        band_lo,
+        band_hi,
+        seed_k,
+        draws[0],
+        draws[1],
+        found,
+    )
+    del women
+    n_alone = _alone_births(hh, n0, found, kind.size)
     lone = np.full(n_alone, TYPE_CODE["lone_parent"], np.int8)
     return hh, np.concatenate([kind.astype(np.int8), lone])
 
 
-# Birth slots placed per block by place_births.
-_BIRTH_BLOCK = 1 << 20
+@njit(cache=True)
+def _women_by_key(sex, quint, age, n0):
+    """The women of the starting population sorted by the key (quintile, age) (ids in order
+    within a key: a stable counting sort), and ``below`` (N_Q * N_AGE + 1,): the number of
+    women with a key below each key value (``np.searchsorted`` of the sorted keys)."""
+    n_key = N_Q * N_AGE
+    below = np.zeros(n_key + 1, np.int64)
+    for i in range(n0):
+        if sex[i] == 1:
+            below[np.int64(quint[i]) * N_AGE + np.int64(age[i]) + 1] += 1
+    for key in range(n_key):
+        below[key + 1] += below[key]
+    nxt = below[:-1].copy()
+    women = np.empty(below[n_key], np.int64)
+    for i in range(n0):
+        if sex[i] == 1:
+            key = np.int64(quint[i]) * N_AGE + np.int64(age[i])
+            women[nxt[key]] = i
+            nxt[key] += 1
+    return women, below
+
+
+@njit(inline="always", cache=True)
+def _below(below, v):
+    """Women with a (quintile, age) key below ``v`` (clipped to the table)."""
+    return below[min(max(v, 0), below.shape[0] - 1)]
+
+
+@njit(parallel=True, cache=True)
+def _mothers(
+    hh, n0, quint, birth_year, women, below, cums, band_lo, band_hi, seed_k, d0, d1, found
+):
+    """Each birth slot ``i >= n0`` into its mother's household (``hh[i]``, ``found[i - n0]``
+    = 1), or ``found`` 0 (no woman of the quintile at mothers' ages). Births are independent
+    of each other (they read only the starting population's households), so both threads
+    share them."""
+    n = hh.shape[0]
+    nb = band_lo.shape[0]
+    lo_all = band_lo[0]
+    hi_all = band_hi[nb - 1]
+    for i in prange(n0, n):
+        key = person_key(seed_k, np.int64(i), 0)
+        u0 = uniform(key, d0)
+        q = np.int64(quint[i])
+        t = np.int64(birth_year[i])
+        cum = cums[q]
+        # np.searchsorted(cum, v, side="right") on the non-decreasing cumulative shares
+        v = u0 * cum[nb - 1]
+        band = 0
+        for j in range(nb):
+            band += np.int64(cum[j] <= v)
+        band = min(band, nb - 1)
+        lo_b = band_lo[band]
+        hi_b = band_hi[band]
+        # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
+        a = _below(below, q * N_AGE + max(lo_b - t, 0))
+        b = _below(below, q * N_AGE + hi_b - t + 1)
+        if hi_b - t < 0:
+            b = a
+        if b <= a:  # no woman of the band: any woman of mothers' ages in the quintile
+            a2 = _below(below, q * N_AGE + max(lo_all - t, 0))
+            b2 = _below(below, q * N_AGE + hi_all - t + 1)
+            if hi_all - t < 0:
+                b2 = a2
+            a = a2
+            b = b2
+        if b > a:
+            u1 = uniform(key, d1)
+            pick = a + min(np.int64(u1 * (b - a)), max(b - a - 1, 0))
+            hh[i] = hh[women[pick]]
+            found[i - n0] = 1
+        else:
+            found[i - n0] = 0
+
+
+@njit(cache=True)
+def _alone_births(hh, n0, found, first):
+    """Households of their own for the births without a mother, numbered from ``first`` in
+    birth-slot order; returns how many."""
+    m = 0
+    for i in range(n0, hh.shape[0]):
+        if found[i - n0] == 0:
+            hh[i] = first + m
+            m += 1
+    return m
 
 
 def household_ptr(hh: np.ndarray) -> np.ndarray:
