@@ -153,19 +153,6 @@ def test_draw_order_is_the_stable_argsort_of_the_draws():
     assert HH.draw_order(np.zeros(0)).size == 0
 
 
-def test_renumbering_by_first_member_matches_sorting(exact):
-    rng = np.random.default_rng(4)
-    hh = rng.integers(0, 500, 10_000)
-    kind = rng.integers(0, 5, 500).astype(np.int8)
-    new, new_kind = HH.renumber_by_first_member(hh, kind)
-    ids, first = np.unique(hh, return_index=True)
-    order = ids[np.argsort(first, kind="stable")]
-    ref = np.empty(500, np.int64)
-    ref[order] = np.arange(order.size)
-    assert np.array_equal(new, ref[hh]) and np.array_equal(new_kind, kind[order])
-    assert new.dtype == np.int32
-
-
 def test_fit_sample_keeps_whole_households(exact):
     _, pop = exact
     s = P.fit_sample(pop, persons=SIZE // 4)

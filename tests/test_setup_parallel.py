@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from numba import njit
 
 from povsim.engine.simulate import births_by_year
 from povsim.inputs.layout import N_AGE, N_Q
@@ -20,7 +21,7 @@ RNG = np.random.default_rng(20261202)
 
 
 def test_parallel_radix_sort_is_the_stable_argsort_with_many_ties():
-    n = HH._RADIX_PARALLEL + 12_345
+    n = HH._RADIX_BLOCK_MIN * HH._RADIX_BLOCKS + 12_345  # every block used
     # Few distinct keys in both 16-bit digits: every digit's bucket holds keys from many
     # blocks, so the order across blocks is exercised.
     k = RNG.integers(0, 50, n) * 65536 + RNG.integers(0, 7, n) * 9000
@@ -49,10 +50,25 @@ def _pool_reference(ids, ages):
 def test_age_pools_are_the_stable_argsort_by_age():
     age = RNG.integers(0, N_AGE, 50_000).astype(np.int16)
     ids = RNG.permutation(50_000)[:30_000]
-    for got, want in zip(HH._pool(ids, age), _pool_reference(ids, age[ids])):
+    for got, want in zip(HH._pool(ids, age[ids]), _pool_reference(ids, age[ids])):
         assert np.array_equal(got, want)
-    empty = HH._pool(np.zeros(0, np.int64), age)
+    empty = HH._pool(np.zeros(0, np.int64), age[:0])
     assert empty[0].size == 0 and np.all(empty[1] == 0)
+
+
+def test_split_by_age_and_sex_is_the_numpy_masks():
+    n = 20_000
+    age = RNG.integers(0, N_AGE, n).astype(np.int16)
+    sex = RNG.integers(0, 2, n).astype(np.uint8)
+    order = RNG.permutation(n)[:15_000]
+    a_o, s_o = age[order], sex[order]
+    adults = order[a_o > HH.CHILD_MAX]
+    is_w = s_o[a_o > HH.CHILD_MAX] == 1
+    want = (order[a_o <= HH.CHILD_MAX], adults, adults[is_w], adults[~is_w])
+    got = HH._split_by_age_sex(order, age, sex)
+    for g, w in zip(got[:4], want):
+        assert g.dtype == np.int64 and np.array_equal(g, w)
+    assert np.array_equal(got[4], age[want[2]]) and np.array_equal(got[5], age[want[3]])
 
 
 def test_ids_by_quintile_are_flatnonzero():
@@ -174,3 +190,68 @@ def test_births_join_the_households_the_numpy_code_chose(horizon):
     )
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     assert np.all(got[0] >= 0) and got[1].size > kind.size
+
+
+@njit(cache=True)
+def _first_seen_reference(hh, n_h):
+    """renumber_by_first_member's pass as it was."""
+    new = np.full(n_h, -1, np.int64)
+    order = np.empty(n_h, np.int64)
+    out = np.empty(hh.shape[0], np.int32)
+    m = 0
+    for i in range(hh.shape[0]):
+        h = hh[i]
+        if new[h] < 0:
+            new[h] = m
+            order[m] = h
+            m += 1
+        out[i] = new[h]
+    return out, order[:m]
+
+
+@njit(cache=True)
+def _household_order_reference(hh, n0, n_h):
+    """population._household_order as it was: two counting sorts on households numbered by
+    first member."""
+    n = hh.shape[0]
+    start = np.zeros(n_h + 1, np.int64)
+    ptr = np.zeros(n_h + 1, np.int64)
+    for i in range(n0):
+        start[hh[i] + 1] += 1
+    ptr[:] = start
+    for i in range(n0, n):
+        ptr[hh[i] + 1] += 1
+    for h in range(n_h):
+        start[h + 1] += start[h]
+        ptr[h + 1] += ptr[h]
+    old_next = start[:-1].copy()
+    new_next = ptr[:-1].copy()
+    src = np.empty(n, np.int32)
+    pid = np.empty(n, np.int32)
+    for i in range(n):
+        h = hh[i]
+        s = new_next[h]
+        new_next[h] = s + 1
+        src[s] = i
+        if i < n0:
+            pid[s] = old_next[h]
+            old_next[h] += 1
+        else:
+            pid[s] = i
+    hh_sorted = np.empty(n, np.int32)
+    for h in range(n_h):
+        for s in range(ptr[h], ptr[h + 1]):
+            hh_sorted[s] = h
+    return src, pid, hh_sorted, ptr
+
+
+@pytest.mark.parametrize(("n", "n0", "n_h"), [(300, 250, 40), (400_000, 300_000, 150_000)])
+def test_household_layout_is_renumbering_then_counting_sorts(n, n0, n_h):
+    hh = RNG.integers(0, n_h, n)
+    hh[RNG.integers(0, n, 50)] = n_h + 3  # households formed last, members anywhere
+    kind = RNG.integers(0, 5, n_h + 10).astype(np.int8)  # some households have no member
+    new_hh, order = _first_seen_reference(hh, kind.size)
+    want = (*_household_order_reference(new_hh, n0, order.size), kind[order])
+    got = HH.household_layout(hh, kind, n0)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)

@@ -23,6 +23,8 @@ earning adults); nobody marries, separates or leaves home.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from numba import njit, prange
@@ -67,18 +69,37 @@ def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndar
 def draw_order(u: np.ndarray) -> np.ndarray:
     """``np.argsort(u, kind="stable")`` of uniform draws ``u`` (each ``k / 2^32`` for a 32-bit
     integer ``k``, :func:`povsim.model.rng.uniform`): the same permutation by a two-pass radix
-    sort on ``k``, linear in ``len(u)`` (NumPy sorts doubles by merge sort; 1.5 s of the
-    set-up at 10M persons). Long arrays are sorted by both threads (:func:`_radix_blocks`)."""
-    keys = np.multiply(u, 4294967296.0).astype(np.uint32)
-    if keys.shape[0] < _RADIX_PARALLEL:
-        return _radix_order(keys)
-    return _radix_blocks(keys)
+    sort on ``k`` (:func:`radix_order`), linear in ``len(u)`` (NumPy sorts doubles by merge
+    sort; 1.5 s of the set-up at 10M persons)."""
+    return radix_order(np.multiply(u, 4294967296.0).astype(np.uint32), np.int64)[0]
 
 
-# From this many keys draw_order sorts in _RADIX_BLOCKS blocks in parallel; a fixed number of
-# blocks, so the permutation (the stable one either way) never depends on the thread count.
-_RADIX_PARALLEL = 1 << 18
+# Keys per block of radix_order's parallel passes (at most _RADIX_BLOCKS blocks). A stable
+# sort has one result, so the blocks (hence the thread count) never change it.
+_RADIX_BLOCK_MIN = 1 << 16
 _RADIX_BLOCKS = 16
+
+
+def radix_order(keys: np.ndarray, index_dtype: type = np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """(the stable argsort of uint32 ``keys`` (``index_dtype``), the keys sorted): two LSD
+    counting-sort passes of 16 bits, each counted and scattered block by block in parallel
+    (block b's keys go after those of blocks < b with the same digit: exactly the serial
+    pass's order; tested against ``np.argsort(kind="stable")``)."""
+    n = keys.shape[0]
+    nb = min(_RADIX_BLOCKS, max(1, n // _RADIX_BLOCK_MIN))
+    size = -(-n // nb) if n else 0
+    count = np.empty((nb, 65536), np.int64)
+    idx = np.arange(n, dtype=index_dtype)
+    k = keys.copy()
+    idx2 = np.empty(n, index_dtype)
+    k2 = np.empty(n, np.uint32)
+    for shift in (0, 16):
+        _radix_count(k, np.uint32(shift), size, count)
+        _radix_offsets(count)
+        _radix_scatter(k, idx, np.uint32(shift), size, count, k2, idx2)
+        idx, idx2 = idx2, idx
+        k, k2 = k2, k
+    return idx, k
 
 
 @njit(parallel=True, cache=True)
@@ -92,21 +113,6 @@ def _radix_count(k, shift, size, count):
             row[(k[i] >> shift) & 0xFFFF] += 1
 
 
-@njit(parallel=True, cache=True)
-def _radix_scatter(k, idx, shift, size, count, k2, idx2):
-    """Each block's keys to their places (``count``: each block's first place of each digit),
-    in order within the block: with the blocks in order, a stable counting-sort pass."""
-    n = k.shape[0]
-    for b in prange(count.shape[0]):
-        nxt = count[b]
-        for i in range(b * size, min(n, (b + 1) * size)):
-            d = (k[i] >> shift) & 0xFFFF
-            j = nxt[d]
-            nxt[d] = j + 1
-            idx2[j] = idx[i]
-            k2[j] = k[i]
-
-
 @njit(cache=True)
 def _radix_offsets(count):
     """Exclusive prefix sums over (digit, block), digit-major, in place."""
@@ -118,49 +124,19 @@ def _radix_offsets(count):
             tot += c
 
 
-def _radix_blocks(keys: np.ndarray) -> np.ndarray:
-    """:func:`_radix_order` of ``keys`` with each pass counted and scattered block by block in
-    parallel: the keys of block b go after those of blocks < b with the same digit, so the
-    order is exactly the serial passes' (tested)."""
-    n = keys.shape[0]
-    size = -(-n // _RADIX_BLOCKS)
-    count = np.empty((_RADIX_BLOCKS, 65536), np.int64)
-    idx = np.arange(n)
-    k = keys.copy()
-    idx2 = np.empty(n, np.int64)
-    k2 = np.empty(n, np.uint32)
-    for shift in (0, 16):
-        _radix_count(k, np.uint32(shift), size, count)
-        _radix_offsets(count)
-        _radix_scatter(k, idx, np.uint32(shift), size, count, k2, idx2)
-        idx, idx2 = idx2, idx
-        k, k2 = k2, k
-    return idx
-
-
-@njit(cache=True)
-def _radix_order(keys):
-    """Stable argsort of uint32 ``keys``: two counting-sort passes of 16 bits (LSD)."""
-    n = keys.shape[0]
-    idx = np.arange(n)
-    k = keys.copy()
-    idx2 = np.empty(n, np.int64)
-    k2 = np.empty(n, np.uint32)
-    for shift in (0, 16):
-        count = np.zeros(65537, np.int64)
-        for i in range(n):
-            count[((k[i] >> shift) & 0xFFFF) + 1] += 1
-        for d in range(65536):
-            count[d + 1] += count[d]
-        for i in range(n):
+@njit(parallel=True, cache=True)
+def _radix_scatter(k, idx, shift, size, count, k2, idx2):
+    """Each block's keys to their places (``count``: each block's first place of each digit),
+    in order within the block."""
+    n = k.shape[0]
+    for b in prange(count.shape[0]):
+        nxt = count[b]
+        for i in range(b * size, min(n, (b + 1) * size)):
             d = (k[i] >> shift) & 0xFFFF
-            j = count[d]
-            count[d] = j + 1
+            j = nxt[d]
+            nxt[d] = j + 1
             idx2[j] = idx[i]
             k2[j] = k[i]
-        idx, idx2 = idx2, idx
-        k, k2 = k2, k
-    return idx
 
 
 def _bands(item: str) -> list[tuple[int, int]]:
@@ -168,8 +144,60 @@ def _bands(item: str) -> list[tuple[int, int]]:
 
 
 @njit(cache=True)
-def _pool(ids, age):
-    """Available persons ``ids`` of one sex in one quintile by single year of age ``age[ids]``:
+def _split_by_age_sex(order, age, sex):
+    """(children 0-15, adults, women, men: each in ``order``'s order; the women's and the
+    men's ages): one pass of random reads of ``age`` and ``sex`` over ``order`` (the persons of
+    a quintile in draw order), then sequential passes, instead of NumPy's two gathers and
+    five masks over the quintile."""
+    m = order.shape[0]
+    code = np.empty(m, np.uint8)  # 0 child, 1 woman, 2 man
+    a_o = np.empty(m, np.int16)
+    n_kid = 0
+    n_w = 0
+    for j in range(m):
+        a = age[order[j]]
+        a_o[j] = a
+        if a <= CHILD_MAX:
+            code[j] = 0
+            n_kid += 1
+        elif sex[order[j]] == 1:
+            code[j] = 1
+            n_w += 1
+        else:
+            code[j] = 2
+    kids = np.empty(n_kid, np.int64)
+    adults = np.empty(m - n_kid, np.int64)
+    women = np.empty(n_w, np.int64)
+    men = np.empty(m - n_kid - n_w, np.int64)
+    w_age = np.empty(n_w, np.int16)
+    m_age = np.empty(m - n_kid - n_w, np.int16)
+    jk = 0
+    ja = 0
+    jw = 0
+    jm = 0
+    for j in range(m):
+        i = order[j]
+        c = code[j]
+        if c == 0:
+            kids[jk] = i
+            jk += 1
+        else:
+            adults[ja] = i
+            ja += 1
+            if c == 1:
+                women[jw] = i
+                w_age[jw] = a_o[j]
+                jw += 1
+            else:
+                men[jm] = i
+                m_age[jm] = a_o[j]
+                jm += 1
+    return kids, adults, women, men, w_age, m_age
+
+
+@njit(cache=True)
+def _pool(ids, ages):
+    """Available persons ``ids`` of one sex in one quintile by single year of age ``ages``:
     (ids sorted by age, in draw order within an age; start (N_AGE + 1,) of each age's run;
     ptr (N_AGE,) the next candidate of each age). Taking the person nearest a target age is
     then a short search (:func:`_take`); ``hh`` marks who is placed already (lazy removal).
@@ -177,13 +205,13 @@ def _pool(ids, age):
     n = ids.shape[0]
     start = np.zeros(N_AGE + 1, np.int64)
     for j in range(n):
-        start[np.int64(age[ids[j]]) + 1] += 1
+        start[np.int64(ages[j]) + 1] += 1
     for a in range(N_AGE):
         start[a + 1] += start[a]
     nxt = start[:-1].copy()
     out = np.empty(n, np.int64)
     for j in range(n):
-        a = np.int64(age[ids[j]])
+        a = np.int64(ages[j])
         out[nxt[a]] = ids[j]
         nxt[a] += 1
     return out, start, start[:-1].copy()
@@ -333,8 +361,9 @@ def assign_households(
     birth slots after it, with ``birth_year`` the simulated year of their birth); ``draws``
     the creation draw numbers ``household_1..4``, drawn for a slot's id under seed key
     ``seed_k`` (only for the persons that use them: no (n, 4) table, which held 2.4 GB for
-    England at full scale). Returns ``hh`` (n,) int32 household ids (0..H-1, numbered in the
-    order of their first member) and ``kind`` (H,) int8 codes of ``HOUSEHOLD_TYPES`` (the
+    England at full scale). Returns ``hh`` (n,) the household of every slot as formed (ids
+    0..H-1 in the order households were formed; :func:`household_layout` numbers them by
+    first member and stores them) and ``kind`` (H,) int8 codes of ``HOUSEHOLD_TYPES`` (the
     type at creation).
 
     Per quintile: dependent children (0-15), in the order of draw 1, form families of the
@@ -359,13 +388,11 @@ def assign_households(
         if not ids.size:
             continue
         order = ids[draw_order(uniforms(seed_k, ids, 0, draws[0]))]
-        a_o, s_o = age[order], sex[order]
-        kids = order[a_o <= CHILD_MAX]
-        adults = order[a_o > CHILD_MAX]
-        is_w = s_o[a_o > CHILD_MAX] == 1
-        women, men = adults[is_w], adults[~is_w]
-        wp, ws, wq = _pool(women, age)
-        mp_, ms, mq = _pool(men, age)
+        kids, adults, women, men, w_age, m_age = _split_by_age_sex(order, age, sex)
+        del order
+        wp, ws, wq = _pool(women, w_age)
+        mp_, ms, mq = _pool(men, m_age)
+        del w_age, m_age
         sh = composition_shares(table, "household_type", qt)
         kids_cum = np.cumsum(composition_shares(table, "children_per_family", qt))
         mom = composition_shares(table, "mother_age", qt)
@@ -433,37 +460,118 @@ def assign_households(
             kinds.extend([TYPE_CODE["other"]] * n_other)
     del ids_q
     kind = np.array(kinds, np.int8)
-    hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
-    return renumber_by_first_member(hh, kind)
+    return place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
 
 
-def renumber_by_first_member(hh: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Households renumbered in the order of their first member (lowest slot), with ``kind``
-    permuted alike (households without a member dropped); ``hh`` int32. The yearly pre-pass
-    then walks households roughly as it walks persons (the household table is read mostly
-    forward, not at random), about halving its time at 1M persons; no result depends on the
-    numbering (sums run over members in person order). One pass in slot order (what sorting
-    by first slot gives, without ``np.unique``'s sort of every slot)."""
-    new_hh, order = _first_seen(hh, kind.size)
-    return new_hh, kind[order]
+class HouseholdLayout(NamedTuple):
+    """Every slot stored household by household (see :func:`household_layout`)."""
+
+    src: np.ndarray  # (n,) int32: new slot -> creation id
+    pid: np.ndarray  # (n,) int32: new slot -> its draw id (the 0.x layout's slot)
+    hh: np.ndarray  # (n,) int32: household of each new slot, numbered by first member
+    ptr: np.ndarray  # (H + 1,) int64: household h holds slots ptr[h]:ptr[h + 1]
+    kind: np.ndarray  # (H,) int8: type of each household, new numbering
+
+
+def household_layout(hh: np.ndarray, kind: np.ndarray, n0: int) -> HouseholdLayout:
+    """The storage order of slots from the households as formed (``hh`` (n,) the household of
+    each creation id, ``kind`` the type of each; :func:`assign_households`).
+
+    Households are numbered in the order of their first member (lowest creation id), so the
+    year step walks the household table forward; each keeps its members in creation order
+    (its starting members, then its births). ``pid``, the id every draw is keyed on, is the
+    slot the person had in povsim 0.x's layout: the starting persons sorted by household
+    (numbered by first member), then the births in creation order; so every draw is what it
+    was. Households without a member are dropped.
+
+    Parallel passes: a stable radix sort of the slots by household as formed (its groups are
+    the households, each in creation order), the groups put in the order of their first
+    members, then each household's slots written by both threads. It replaces two serial
+    passes of random access (renumbering by first appearance, then a counting sort by
+    household: 8 s of the set-up at full scale); tests check it against them."""
+    n = hh.shape[0]
+    idx, keys = radix_order(hh.astype(np.uint32), np.int32)
+    gstart = _group_starts(keys)
+    del keys
+    order = _by_first_member(idx, gstart, n)
+    return HouseholdLayout(*_write_layout(idx, gstart, order, kind, hh, n0))
 
 
 @njit(cache=True)
-def _first_seen(hh, n_h):
-    """(each slot's household numbered by first appearance (int32), the old id of each new
-    number)."""
-    new = np.full(n_h, -1, np.int64)
-    order = np.empty(n_h, np.int64)
-    out = np.empty(hh.shape[0], np.int32)
+def _group_starts(keys):
+    """(G + 1,) starts of the runs of equal ``keys`` (sorted), and their end."""
+    n = keys.shape[0]
+    g = 0
+    for i in range(n):
+        g += np.int64(i == 0 or keys[i] != keys[i - 1])
+    out = np.empty(g + 1, np.int64)
+    g = 0
+    for i in range(n):
+        if i == 0 or keys[i] != keys[i - 1]:
+            out[g] = i
+            g += 1
+    out[g] = n
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _by_first_member(idx, gstart, n):
+    """The groups (runs of ``idx`` from ``gstart``, each in creation order) in the order of
+    their first members: first members are distinct creation ids, so they are marked in a
+    table of every id and read back in id order."""
+    n_g = gstart.shape[0] - 1
+    mark = np.empty(n, np.int32)
+    for i in prange(n):
+        mark[i] = -1
+    for g in prange(n_g):
+        mark[idx[gstart[g]]] = g
+    order = np.empty(n_g, np.int64)
     m = 0
-    for i in range(hh.shape[0]):
-        h = hh[i]
-        if new[h] < 0:
-            new[h] = m
-            order[m] = h
+    for i in range(n):
+        if mark[i] >= 0:
+            order[m] = mark[i]
             m += 1
-        out[i] = new[h]
-    return out, order[:m]
+    return order
+
+
+@njit(parallel=True, cache=True)
+def _write_layout(idx, gstart, order, kind, hh, n0):
+    """Slots, draw ids, households and types of the households in ``order``."""
+    n = idx.shape[0]
+    n_g = order.shape[0]
+    ptr = np.empty(n_g + 1, np.int64)
+    ostart = np.empty(n_g + 1, np.int64)
+    n_start = np.empty(n_g, np.int64)
+    for r in prange(n_g):
+        g = order[r]
+        a = gstart[g]
+        b = gstart[g + 1]
+        c = 0
+        for j in range(a, b):
+            c += np.int64(idx[j] < n0)
+        n_start[r] = c
+    ptr[0] = 0
+    ostart[0] = 0
+    for r in range(n_g):
+        g = order[r]
+        ptr[r + 1] = ptr[r] + gstart[g + 1] - gstart[g]
+        ostart[r + 1] = ostart[r] + n_start[r]
+    src = np.empty(n, np.int32)
+    pid = np.empty(n, np.int32)
+    hh_sorted = np.empty(n, np.int32)
+    kind_new = np.empty(n_g, np.int8)
+    for r in prange(n_g):
+        g = order[r]
+        a = gstart[g]
+        p = ptr[r]
+        for j in range(gstart[g + 1] - a):
+            i = idx[a + j]
+            src[p + j] = i
+            hh_sorted[p + j] = r
+            # starting members come first (creation order): the 0.x layout's slots
+            pid[p + j] = ostart[r] + j if i < n0 else i
+        kind_new[r] = kind[hh[idx[a]]]
+    return src, pid, hh_sorted, ptr, kind_new
 
 
 def place_births(

@@ -374,7 +374,7 @@ def _populate(
     hh, hh_kind = HH.assign_households(
         c.age, c.sex, c.quint, n0, c.birth_year, sk, D_INIT_HOUSEHOLD, table
     )
-    src, pid, hh_sorted, hh_ptr = _household_order(hh, n0, hh_kind.size)
+    src, pid, hh_sorted, hh_ptr, hh_kind = HH.household_layout(hh, hh_kind, n0)
     del hh
     sex, age, quint, birth_year, alive = _gather_creation(src, c.sex, c.age, c.quint, c.birth_year)
     c.free()  # before the states' arrays are allocated (the set-up's peak memory)
@@ -431,52 +431,6 @@ def _filled(n, value):
     for i in prange(n):
         out[i] = value
     return out
-
-
-@njit(cache=True)
-def _household_order(hh, n0, n_h):
-    """The storage order of slots by household, from ``hh`` (household of each creation id,
-    numbered by first member): (``src`` new slot -> creation id; ``pid`` new slot -> the slot
-    of the 0.x layout (starting persons sorted by household, births after them); household
-    of each new slot; ``hh_ptr`` (H + 1,)), all int32 but ``hh_ptr`` (int64).
-
-    Two counting sorts: the same permutations as stable argsorts by household of the
-    starting persons, then of that layout (each household's starting members in creation
-    order, then its births in creation order), in O(n) without sorting."""
-    n = hh.shape[0]
-    # Slot counts of each household: its starting members, all its slots.
-    start = np.zeros(n_h + 1, np.int64)
-    ptr = np.zeros(n_h + 1, np.int64)
-    for i in range(n0):
-        start[hh[i] + 1] += 1
-    ptr[:] = start
-    for i in range(n0, n):
-        ptr[hh[i] + 1] += 1
-    for h in range(n_h):
-        start[h + 1] += start[h]
-        ptr[h + 1] += ptr[h]
-    # Old layout: household h's starting members at start[h]..., in creation order; births
-    # after the starting population, in creation order. New layout: each household's
-    # starting members (in old-slot order, i.e. creation order), then its births.
-    old_next = start[:-1].copy()
-    new_next = ptr[:-1].copy()
-    src = np.empty(n, np.int32)
-    pid = np.empty(n, np.int32)
-    for i in range(n):  # creation order: every household's members in the new order
-        h = hh[i]
-        s = new_next[h]
-        new_next[h] = s + 1
-        src[s] = i
-        if i < n0:
-            pid[s] = old_next[h]
-            old_next[h] += 1
-        else:
-            pid[s] = i
-    hh_sorted = np.empty(n, np.int32)
-    for h in range(n_h):
-        for s in range(ptr[h], ptr[h + 1]):
-            hh_sorted[s] = h
-    return src, pid, hh_sorted, ptr
 
 
 def household_income(
