@@ -24,11 +24,13 @@ def test_parallel_radix_sort_is_the_stable_argsort_with_many_ties():
     n = HH._RADIX_BLOCK_MIN * HH._RADIX_BLOCKS + 12_345  # every block used
     # Few distinct keys in both 16-bit digits: every digit's bucket holds keys from many
     # blocks, so the order across blocks is exercised.
-    k = RNG.integers(0, 50, n) * 65536 + RNG.integers(0, 7, n) * 9000
-    u = k / 4294967296.0
-    assert np.array_equal(HH.draw_order(u), np.argsort(u, kind="stable"))
-    u = RNG.integers(0, 2**32, n) / 4294967296.0  # draws are k / 2^32
-    assert np.array_equal(HH.draw_order(u), np.argsort(u, kind="stable"))
+    k = (RNG.integers(0, 50, n) * 65536 + RNG.integers(0, 7, n) * 9000).astype(np.uint32)
+    for keys in (k, RNG.integers(0, 2**32, n).astype(np.uint32)):
+        want = np.argsort(keys, kind="stable")
+        for dtype in (np.int64, np.int32):
+            idx, sorted_keys = HH.radix_order(keys, dtype)
+            assert idx.dtype == dtype and np.array_equal(idx, want)
+            assert np.array_equal(sorted_keys, keys[want])
 
 
 def test_parallel_uniforms_equal_the_serial_draws():

@@ -31,7 +31,7 @@ from numba import njit, prange
 
 from povsim.inputs.calibration_files import HOUSEHOLD_ITEMS, HOUSEHOLD_TYPES
 from povsim.inputs.layout import N_AGE, N_Q
-from povsim.model.rng import person_key, uniform, uniforms
+from povsim.model.rng import person_key, uniform
 
 # Dependent children are aged 0-15 (the child-poverty measure's ages, DWP CiLIF under-16s);
 # persons aged 16 and over bring income into the household (ONS working age starts at 16,
@@ -48,6 +48,9 @@ PARTNER_GAP = 2
 TYPE_CODE = {t: k for k, t in enumerate(HOUSEHOLD_TYPES)}
 _COUPLE_KIDS = TYPE_CODE["couple_with_children"]
 _LONE = TYPE_CODE["lone_parent"]
+_COUPLE_NOKIDS = TYPE_CODE["couple_no_children"]
+_ONE = TYPE_CODE["one_person"]
+_OTHER = TYPE_CODE["other"]
 
 
 def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndarray:
@@ -64,14 +67,6 @@ def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndar
     shares = table["share"].to_numpy(dtype=float)[rows]
     by_cat = {str(c): float(v) for c, v in zip(cats, shares)}
     return np.array([by_cat.get(c, 0.0) for c in HOUSEHOLD_ITEMS[item]])
-
-
-def draw_order(u: np.ndarray) -> np.ndarray:
-    """``np.argsort(u, kind="stable")`` of uniform draws ``u`` (each ``k / 2^32`` for a 32-bit
-    integer ``k``, :func:`povsim.model.rng.uniform`): the same permutation by a two-pass radix
-    sort on ``k`` (:func:`radix_order`), linear in ``len(u)`` (NumPy sorts doubles by merge
-    sort; 1.5 s of the set-up at 10M persons)."""
-    return radix_order(np.multiply(u, 4294967296.0).astype(np.uint32), np.int64)[0]
 
 
 # Keys per block of radix_order's parallel passes (at most _RADIX_BLOCKS blocks). A stable
@@ -378,89 +373,192 @@ def assign_households(
     """
     n = age.shape[0]
     hh = np.full(n, -1, np.int64)
-    kinds: list[int] = []
     band_lo = np.array([b[0] for b in _bands("mother_age")], np.int64)
     band_hi = np.array([b[1] for b in _bands("mother_age")], np.int64)
+    sh = np.array([composition_shares(table, "household_type", q + 1) for q in range(N_Q)])
+    kids_cum = np.array(
+        [np.cumsum(composition_shares(table, "children_per_family", q + 1)) for q in range(N_Q)]
+    )
+    mom = np.array([composition_shares(table, "mother_age", q + 1) for q in range(N_Q)])
     ids_q, ptr_q = _ids_by_quintile(quint, n0)
-    for q in range(N_Q):
-        qt = q + 1
-        ids = ids_q[ptr_q[q] : ptr_q[q + 1]]
-        if not ids.size:
-            continue
-        order = ids[draw_order(uniforms(seed_k, ids, 0, draws[0]))]
-        kids, adults, women, men, w_age, m_age = _split_by_age_sex(order, age, sex)
-        del order
-        wp, ws, wq = _pool(women, w_age)
-        mp_, ms, mq = _pool(men, m_age)
-        del w_age, m_age
-        sh = composition_shares(table, "household_type", qt)
-        kids_cum = np.cumsum(composition_shares(table, "children_per_family", qt))
-        mom = composition_shares(table, "mother_age", qt)
-        mom_cum = np.cumsum(mom)
-        fam_share = sh[TYPE_CODE["couple_with_children"]] + sh[TYPE_CODE["lone_parent"]]
-        p_lone = sh[TYPE_CODE["lone_parent"]] / fam_share if fam_share > 0 else 0.0
-        fam_kinds = np.empty(kids.size, np.int8)
-        uk = np.empty((kids.size, 3))
-        for j in range(3):
-            uk[:, j] = uniforms(seed_k, kids, 0, draws[j + 1])
-        families = _families(
-            kids,
+    # Quintile q numbers its households from ptr_q[q] (it makes at most one per person), so
+    # the quintiles are formed independently, in parallel; household_layout renumbers them.
+    kind = np.empty(n0, np.int8)
+    _form_quintiles(
+        ids_q,
+        ptr_q,
+        age,
+        sex,
+        hh,
+        kind,
+        seed_k,
+        np.array(draws[:4], np.int64),
+        sh,
+        kids_cum,
+        mom,
+        band_lo,
+        band_hi,
+    )
+    del ids_q
+    return place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
+
+
+@njit(parallel=True, cache=True)
+def _form_quintiles(
+    ids_q, ptr_q, age, sex, hh, kind, seed_k, draws, sh, kids_cum, mom, band_lo, band_hi
+):
+    """:func:`_form_quintile` for each quintile, in parallel (each writes only its own
+    persons' ``hh`` and its own range of ``kind``)."""
+    for q in prange(N_Q):
+        lo = ptr_q[q]
+        _form_quintile(
+            ids_q[lo : ptr_q[q + 1]],
+            lo,
             age,
-            uk,
+            sex,
             hh,
-            wp,
-            ws,
-            wq,
-            mp_,
-            ms,
-            mq,
-            kids_cum,
-            mom,
-            mom_cum,
+            kind,
+            seed_k,
+            draws,
+            sh[q],
+            kids_cum[q],
+            mom[q],
             band_lo,
             band_hi,
-            float(p_lone),
-            len(kinds),
-            fam_kinds,
         )
-        kinds.extend(fam_kinds[:families].tolist())
-        # Households without dependent children, in the table's proportions to the families.
-        total = families / fam_share if families and fam_share > 0 else 0.0
-        n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
-        n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
-        n_other = int(round(sh[TYPE_CODE["other"]] * total))
-        if not families:  # no children in this quintile: shares among adult households
-            m = int(np.count_nonzero(hh[adults] < 0))
-            rest_share = 1.0 - fam_share
-            mean_size = (
-                2 * sh[TYPE_CODE["couple_no_children"]]
-                + sh[TYPE_CODE["one_person"]]
-                + 3 * sh[TYPE_CODE["other"]]
-            ) / max(rest_share, 1e-12)
-            total = m / max(mean_size, 1.0) / max(rest_share, 1e-12)
-            n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
-            n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
-            n_other = int(round(sh[TYPE_CODE["other"]] * total))
-        # Unplaced women, then all unplaced adults, in draw order.
-        left = women[hh[women] < 0]
-        nc = _couples(left[:n_couple], age, hh, mp_, ms, mq, len(kinds))
-        kinds.extend([TYPE_CODE["couple_no_children"]] * nc)
-        rest = adults[hh[adults] < 0]
-        n_one = min(n_one, rest.size)
-        hh[rest[:n_one]] = len(kinds) + np.arange(n_one)
-        kinds.extend([TYPE_CODE["one_person"]] * n_one)
-        rest = rest[n_one:]
-        n_other = min(n_other, rest.size // 2)
-        if n_other == 0:  # too few left to share: they live alone
-            hh[rest] = len(kinds) + np.arange(rest.size)
-            kinds.extend([TYPE_CODE["one_person"]] * int(rest.size))
-        else:
-            base = len(kinds)
-            hh[rest] = base + np.arange(rest.size) % n_other
-            kinds.extend([TYPE_CODE["other"]] * n_other)
-    del ids_q
-    kind = np.array(kinds, np.int8)
-    return place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
+
+
+@njit(cache=True)
+def _round_half_even(x):
+    """Python's ``round(x)`` of a float (ties to even), as an int."""
+    f = np.floor(x)
+    d = x - f
+    if d > 0.5 or (d == 0.5 and f % 2.0 != 0.0):
+        f += 1.0
+    return np.int64(f)
+
+
+@njit(cache=True)
+def _form_quintile(ids, h0, age, sex, hh, kind, seed_k, draws, sh, kids_cum, mom, band_lo, band_hi):
+    """The households of one quintile's starting persons ``ids`` (see
+    :func:`assign_households`), numbered from ``h0`` (types in ``kind[h0:]``); returns how
+    many. Serial (the quintiles run in parallel)."""
+    m = ids.shape[0]
+    if m == 0:
+        return 0
+    keys = np.empty(m, np.uint32)
+    for j in range(m):
+        keys[j] = np.uint32(uniform(person_key(seed_k, ids[j], 0), draws[0]) * 4294967296.0)
+    perm = _radix_serial(keys)
+    order = np.empty(m, np.int64)
+    for j in range(m):
+        order[j] = ids[perm[j]]
+    kids, adults, women, men, w_age, m_age = _split_by_age_sex(order, age, sex)
+    wp, ws, wq = _pool(women, w_age)
+    mp_, ms, mq = _pool(men, m_age)
+    mom_cum = np.cumsum(mom)
+    fam_share = sh[_COUPLE_KIDS] + sh[_LONE]
+    p_lone = sh[_LONE] / fam_share if fam_share > 0 else 0.0
+    uk = np.empty((kids.shape[0], 3))
+    for j in range(kids.shape[0]):
+        key = person_key(seed_k, kids[j], 0)
+        for c in range(3):
+            uk[j, c] = uniform(key, draws[c + 1])
+    fam_kinds = np.empty(kids.shape[0], np.int8)
+    families = _families(
+        kids,
+        age,
+        uk,
+        hh,
+        wp,
+        ws,
+        wq,
+        mp_,
+        ms,
+        mq,
+        kids_cum,
+        mom,
+        mom_cum,
+        band_lo,
+        band_hi,
+        p_lone,
+        h0,
+        fam_kinds,
+    )
+    kind[h0 : h0 + families] = fam_kinds[:families]
+    h = h0 + families
+    # Households without dependent children, in the table's proportions to the families.
+    total = families / fam_share if families > 0 and fam_share > 0 else 0.0
+    if families == 0:  # no children in this quintile: shares among adult households
+        n_un = 0
+        for i in adults:
+            n_un += np.int64(hh[i] < 0)
+        rest_share = 1.0 - fam_share
+        mean_size = (2 * sh[_COUPLE_NOKIDS] + sh[_ONE] + 3 * sh[_OTHER]) / max(rest_share, 1e-12)
+        total = n_un / max(mean_size, 1.0) / max(rest_share, 1e-12)
+    n_couple = _round_half_even(sh[_COUPLE_NOKIDS] * total)
+    n_one = _round_half_even(sh[_ONE] * total)
+    n_other = _round_half_even(sh[_OTHER] * total)
+    # Unplaced women, then all unplaced adults, in draw order.
+    left = np.empty(min(n_couple, women.shape[0]), np.int64)
+    c = 0
+    for i in women:
+        if c == left.shape[0]:
+            break
+        if hh[i] < 0:
+            left[c] = i
+            c += 1
+    nc = _couples(left[:c], age, hh, mp_, ms, mq, h)
+    kind[h : h + nc] = _COUPLE_NOKIDS
+    h += nc
+    rest = np.empty(adults.shape[0], np.int64)
+    r = 0
+    for i in adults:
+        if hh[i] < 0:
+            rest[r] = i
+            r += 1
+    n_one = min(n_one, r)
+    for j in range(n_one):
+        hh[rest[j]] = h + j
+    kind[h : h + n_one] = _ONE
+    h += n_one
+    n_other = min(n_other, (r - n_one) // 2)
+    if n_other == 0:  # too few left to share: they live alone
+        for j in range(n_one, r):
+            hh[rest[j]] = h + j - n_one
+        kind[h : h + r - n_one] = _ONE
+        h += r - n_one
+    else:
+        for j in range(n_one, r):
+            hh[rest[j]] = h + (j - n_one) % n_other
+        kind[h : h + n_other] = _OTHER
+        h += n_other
+    return h - h0
+
+
+@njit(cache=True)
+def _radix_serial(keys):
+    """Stable argsort of uint32 ``keys``: two counting-sort passes of 16 bits (LSD)."""
+    n = keys.shape[0]
+    idx = np.arange(n)
+    k = keys.copy()
+    idx2 = np.empty(n, np.int64)
+    k2 = np.empty(n, np.uint32)
+    for shift in (0, 16):
+        count = np.zeros(65537, np.int64)
+        for i in range(n):
+            count[((k[i] >> shift) & 0xFFFF) + 1] += 1
+        for d in range(65536):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (k[i] >> shift) & 0xFFFF
+            j = count[d]
+            count[d] = j + 1
+            idx2[j] = idx[i]
+            k2[j] = k[i]
+        idx, idx2 = idx2, idx
+        k, k2 = k2, k
+    return idx
 
 
 class HouseholdLayout(NamedTuple):
