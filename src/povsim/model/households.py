@@ -590,9 +590,8 @@ def household_layout(hh: np.ndarray, kind: np.ndarray, n0: int) -> HouseholdLayo
     n = hh.shape[0]
     idx, keys = radix_order(hh.astype(np.uint32), np.int32)
     gstart = _group_starts(keys)
-    del keys
-    order = _by_first_member(idx, gstart, n)
-    return HouseholdLayout(*_write_layout(idx, gstart, order, kind, hh, n0))
+    rank = _rank_by_first_member(idx, gstart, n)
+    return HouseholdLayout(*_write_layout(idx, keys, gstart, rank, kind, n0))
 
 
 @njit(cache=True)
@@ -613,62 +612,68 @@ def _group_starts(keys):
 
 
 @njit(parallel=True, cache=True)
-def _by_first_member(idx, gstart, n):
-    """The groups (runs of ``idx`` from ``gstart``, each in creation order) in the order of
-    their first members: first members are distinct creation ids, so they are marked in a
-    table of every id and read back in id order."""
+def _rank_by_first_member(idx, gstart, n):
+    """The rank of each group (run of ``idx`` from ``gstart``, in creation order) by its first
+    member: first members are distinct creation ids, so they are marked in a table of every
+    id and read back in id order."""
     n_g = gstart.shape[0] - 1
     mark = np.empty(n, np.int32)
     for i in prange(n):
         mark[i] = -1
     for g in prange(n_g):
         mark[idx[gstart[g]]] = g
-    order = np.empty(n_g, np.int64)
+    rank = np.empty(n_g, np.int64)
     m = 0
     for i in range(n):
-        if mark[i] >= 0:
-            order[m] = mark[i]
+        g = mark[i]
+        if g >= 0:
+            rank[g] = m
             m += 1
-    return order
+    return rank
 
 
 @njit(parallel=True, cache=True)
-def _write_layout(idx, gstart, order, kind, hh, n0):
-    """Slots, draw ids, households and types of the households in ``order``."""
+def _write_layout(idx, keys, gstart, rank, kind, n0):
+    """Slots, draw ids, households (numbered by ``rank``) and their types. The groups are
+    read in order and written to their places (writes to scattered runs cost less than
+    reads from them)."""
     n = idx.shape[0]
-    n_g = order.shape[0]
-    ptr = np.empty(n_g + 1, np.int64)
-    ostart = np.empty(n_g + 1, np.int64)
+    n_g = rank.shape[0]
+    size = np.empty(n_g, np.int64)
     n_start = np.empty(n_g, np.int64)
-    for r in prange(n_g):
-        g = order[r]
+    for g in prange(n_g):
         a = gstart[g]
         b = gstart[g + 1]
         c = 0
         for j in range(a, b):
             c += np.int64(idx[j] < n0)
+        r = rank[g]
+        size[r] = b - a
         n_start[r] = c
+    ptr = np.empty(n_g + 1, np.int64)
+    ostart = np.empty(n_g, np.int64)
     ptr[0] = 0
-    ostart[0] = 0
+    o = 0
     for r in range(n_g):
-        g = order[r]
-        ptr[r + 1] = ptr[r] + gstart[g + 1] - gstart[g]
-        ostart[r + 1] = ostart[r] + n_start[r]
+        ptr[r + 1] = ptr[r] + size[r]
+        ostart[r] = o
+        o += n_start[r]
     src = np.empty(n, np.int32)
     pid = np.empty(n, np.int32)
     hh_sorted = np.empty(n, np.int32)
     kind_new = np.empty(n_g, np.int8)
-    for r in prange(n_g):
-        g = order[r]
+    for g in prange(n_g):
         a = gstart[g]
+        r = rank[g]
         p = ptr[r]
+        o = ostart[r]
         for j in range(gstart[g + 1] - a):
             i = idx[a + j]
             src[p + j] = i
             hh_sorted[p + j] = r
             # starting members come first (creation order): the 0.x layout's slots
-            pid[p + j] = ostart[r] + j if i < n0 else i
-        kind_new[r] = kind[hh[idx[a]]]
+            pid[p + j] = o + j if i < n0 else i
+        kind_new[r] = kind[keys[a]]
     return src, pid, hh_sorted, ptr, kind_new
 
 
