@@ -257,3 +257,17 @@ def test_household_layout_is_renumbering_then_counting_sorts(n, n0, n_h):
     got = HH.household_layout(hh, kind, n0)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+def test_birth_slots_are_the_numpy_formulas():
+    n0, n_births, horizon, ratio = 1_000, 37, 30, 1.05
+    n = n0 + n_births * horizon
+    sk = seed_key(9)
+    sex, quint, by = np.zeros(n, np.uint8), np.zeros(n, np.uint8), np.full(n, -1, np.int16)
+    P._birth_slots(sex, quint, by, n0, n_births, ratio / (1.0 + ratio), sk, 9)
+    ids = np.arange(n0, n)
+    u = uniforms(sk, ids, 0, 9)
+    assert np.array_equal(sex[n0:], np.where(u < ratio / (1.0 + ratio), 0, 1))
+    assert np.array_equal(quint[n0:], (ids - n0) % 5)
+    assert np.array_equal(by[n0:], (ids - n0) // n_births)
+    assert not sex[:n0].any() and np.all(by[:n0] == -1)

@@ -308,12 +308,23 @@ def build_population(
     c.quint[:n0] = np.tile(np.arange(5, dtype=np.uint8), -(-n0 // 5))[:n0]
     sk = seed_key(seed)
     if n_births:
-        ids = np.arange(n0, n)
-        _birth_sexes(c.sex, mp, sk, ids)
-        c.quint[n0:] = (ids - n0) % 5
-        c.birth_year[n0:] = (ids - n0) // n_births
-        del ids
+        ratio = mp.value("sex_ratio_at_birth")
+        _birth_slots(
+            c.sex, c.quint, c.birth_year, n0, n_births, ratio / (1.0 + ratio), sk, D_INIT_SEX
+        )
     return _populate(c, mp, tables, sk, n0, n_births, real_total, income_exposure)
+
+
+@njit(parallel=True, cache=True)
+def _birth_slots(sex, quint, birth_year, n0, n_births, p_male, sk, d_sex):
+    """Sex (male with probability ``p_male``, creation draw ``d_sex``), quintile (cycling) and
+    birth year of the birth slots ``n0..``, ``n_births`` a year; both threads (each slot's
+    values depend on its id alone)."""
+    for i in prange(n0, sex.shape[0]):
+        j = i - n0
+        sex[i] = 0 if uniform(person_key(sk, np.int64(i), 0), d_sex) < p_male else 1
+        quint[i] = j % 5
+        birth_year[i] = j // n_births
 
 
 @dataclass
