@@ -84,9 +84,9 @@ def radix_order(keys: np.ndarray, index_dtype: type = np.int64) -> tuple[np.ndar
     nb = min(_RADIX_BLOCKS, max(1, n // _RADIX_BLOCK_MIN))
     size = -(-n // nb) if n else 0
     count = np.empty((nb, 65536), np.int64)
-    idx = np.arange(n, dtype=index_dtype)
+    idx: np.ndarray = np.arange(n, dtype=index_dtype)
     k = keys.copy()
-    idx2 = np.empty(n, index_dtype)
+    idx2: np.ndarray = np.empty(n, index_dtype)
     k2 = np.empty(n, np.uint32)
     for shift in (0, 16):
         _radix_count(k, np.uint32(shift), size, count)
