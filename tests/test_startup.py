@@ -17,6 +17,7 @@ from povsim.inputs.loader import load_scenario
 from povsim.inputs.parameters import load_params
 from povsim.measures import attribution as A
 from povsim.measures import life_table as M
+from povsim.model import rng as R
 from povsim.model.area import area_params
 
 # --- the gap decomposition: 2^9 subsets through one stacked life table ---------------------
@@ -127,3 +128,18 @@ def test_decomposition_equals_the_one_subset_at_a_time_reference(started):
     new = A.decompose(tables, pop, mp)
     ref = _decompose_reference(tables, pop, mp)
     pd.testing.assert_frame_equal(new, ref, check_exact=True)
+
+
+# --- seed keys in Python integers: no Numba dispatch for one hash --------------------------
+
+
+def test_seed_key_in_python_integers_equals_the_numba_mixer():
+    seeds = [0, 1, 2, 7, 42, 2024, 20261201, 2**31 - 1, 2**32, 2**63 - 1, 2**64 - 1, 2**64 + 5]
+    seeds += [int(x) for x in np.random.default_rng(3).integers(0, 2**63, 500, dtype=np.int64)]
+    for seed in seeds:
+        old = np.uint64(int(R.mix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF))))  # before round four
+        new = R.seed_key(seed)
+        assert isinstance(new, np.uint64)
+        assert new == old, seed
+        assert R.mix64_int(seed) == int(R.mix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF)))
+    assert len({int(R.seed_key(s)) for s in seeds}) == len(set(seeds))  # a bijection on 64 bits
