@@ -12,12 +12,13 @@ import pytest
 from scipy.special import expit
 
 from povsim.engine.simulate import prepare
-from povsim.inputs.layout import SEXES
+from povsim.inputs.layout import AGES, N_AGE, SEXES
 from povsim.inputs.loader import load_scenario
 from povsim.inputs.parameters import load_params
 from povsim.measures import attribution as A
 from povsim.measures import life_table as M
 from povsim.model import rng as R
+from povsim.model import tables as T
 from povsim.model.area import area_params
 
 # --- the gap decomposition: 2^9 subsets through one stacked life table ---------------------
@@ -143,3 +144,77 @@ def test_seed_key_in_python_integers_equals_the_numba_mixer():
         assert new == old, seed
         assert R.mix64_int(seed) == int(R.mix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF)))
     assert len({int(R.seed_key(s)) for s in seeds}) == len(set(seeds))  # a bijection on 64 bits
+
+
+# --- prevalence profiles: np.average's denominators summed once, age weights memoised -------
+
+
+def _band_to_ages_reference(age_min, age_max, values, outside=0.0, ramp_from=None, weights=None):
+    """``tables.band_to_ages`` before round four (np.average in every step)."""
+    order = np.argsort(age_min)
+    lo, hi, v = age_min[order], age_max[order], values[order].astype(float)
+    if weights is None:
+        return T._interp_bands(lo, hi, v, outside, ramp_from)
+    members = [(AGES >= a) & (AGES <= min(b, 100)) for a, b in zip(lo, hi)]
+    w = [np.maximum(weights[m], 1e-12) for m in members]
+    knots = v.copy()
+    for _ in range(200):
+        out = T._interp_bands(lo, hi, knots, outside, ramp_from)
+        means = np.array([np.average(out[m], weights=wk) for m, wk in zip(members, w)])
+        err = v - means
+        if np.max(np.abs(err)) < 1e-7:
+            break
+        knots = np.clip(knots + err, 0.0, max(1.0, float(v.max())))
+    return T._interp_bands(lo, hi, knots, outside, ramp_from)
+
+
+def _age_weights_reference(mp):
+    out = np.zeros((2, N_AGE))
+    for si, s in enumerate(SEXES):
+        rows = mp.life[mp.life["sex"] == s].sort_values("age")
+        lx = rows["lx"].to_numpy(float)[:N_AGE]
+        out[si] = lx / lx[0]
+    return out
+
+
+@pytest.mark.parametrize(
+    "overrides", [{}, {"turnover_cold_home": 0.12, "ltc_age_shift_years": [6, 4, 3, 1, 0]}]
+)
+def test_cell_tables_equal_those_of_the_old_band_fit_bit_for_bit(monkeypatch, overrides):
+    mp = load_params(overrides)
+    T._PREVALENCE_MEMO.clear()
+    new = T.build_cell_tables(mp)
+    assert T._AGE_WEIGHTS_MEMO  # the memo was used
+    with monkeypatch.context() as m:
+        m.setattr(T, "band_to_ages", _band_to_ages_reference)
+        m.setattr(T, "age_weights", _age_weights_reference)
+        m.setattr(T, "_PREVALENCE_MEMO", {})
+        old = T.build_cell_tables(mp)
+    checked = 0
+    for name in old.__dataclass_fields__:
+        want = getattr(old, name)
+        if isinstance(want, np.ndarray):
+            got = getattr(new, name)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), name
+            checked += 1
+    assert checked > 10
+    # the memo hands out copies: a caller writing into its weights changes no later call
+    w = T.age_weights(mp)
+    w[:] = -1.0
+    assert T.age_weights(mp).tobytes() == _age_weights_reference(mp).tobytes()
+
+
+def test_band_fit_equals_the_np_average_fit_on_awkward_bands():
+    """Uneven bands, an open top band, a ramp and weights of very different sizes."""
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        edges = np.sort(rng.choice(np.arange(1, 95), size=rng.integers(2, 9), replace=False))
+        lo = np.concatenate([[rng.integers(0, 1) + 0.0], edges.astype(float)])
+        hi = np.concatenate([edges - 1.0, [rng.choice([100.0, 120.0])]])
+        vals = rng.uniform(0.0, 0.9, lo.size)
+        weights = rng.uniform(1e-6, 3.0, N_AGE) ** 3
+        perm = rng.permutation(lo.size)
+        args = (lo[perm], hi[perm], vals[perm], rng.choice([0.0, None]), rng.choice([None, 5]))
+        got = T.band_to_ages(*args, weights=weights)
+        want = _band_to_ages_reference(*args, weights=weights)
+        assert got.tobytes() == want.tobytes()

@@ -62,10 +62,13 @@ def band_to_ages(
         return _interp_bands(lo, hi, v, outside, ramp_from)
     members = [(AGES >= a) & (AGES <= min(b, 100)) for a, b in zip(lo, hi)]
     w = [np.maximum(weights[m], 1e-12) for m in members]
+    # np.average(x, weights=wk) is sum(x * wk) / sum(wk): the denominators, the same in every
+    # step, are summed once (the same doubles; np.average's checks cost most of the fit).
+    scl = [wk.sum() for wk in w]
     knots = v.copy()
     for _ in range(200):
         out = _interp_bands(lo, hi, knots, outside, ramp_from)
-        means = np.array([np.average(out[m], weights=wk) for m, wk in zip(members, w)])
+        means = np.array([(out[m] * wk).sum() / sk for m, wk, sk in zip(members, w, scl)])
         err = v - means
         if np.max(np.abs(err)) < 1e-7:
             break
@@ -113,7 +116,17 @@ def quintile_relative(gradient: pd.DataFrame, factor: str, sex: str | None = Non
 
 def age_weights(mp: ModelParams) -> np.ndarray:
     """Persons by sex and single year of age in a stationary population (life-table L(x)),
-    used to average a profile within an age band."""
+    used to average a profile within an age band. Memoised per life table (every factor's
+    profile reads it; a fresh copy is returned each call)."""
+    hit = _AGE_WEIGHTS_MEMO.get(id(mp.life))
+    if hit is None or hit[0] is not mp.life:
+        if len(_AGE_WEIGHTS_MEMO) >= _PREVALENCE_MEMO_SIZE:
+            _AGE_WEIGHTS_MEMO.clear()
+        hit = _AGE_WEIGHTS_MEMO[id(mp.life)] = (mp.life, _age_weights(mp))
+    return hit[1].copy()
+
+
+def _age_weights(mp: ModelParams) -> np.ndarray:
     out = np.zeros((2, L.N_AGE))
     for si, s in enumerate(SEXES):
         rows = mp.life[mp.life["sex"] == s].sort_values("age")
@@ -161,6 +174,8 @@ LTC_FACTORS = ("ltc1plus", "ltc2plus")
 # pins (so an id is never reused while its entry lives); values are returned as copies.
 _PREVALENCE_MEMO: dict[tuple, tuple[tuple, np.ndarray]] = {}
 _PREVALENCE_MEMO_SIZE = 256
+# Memo of age_weights, keyed on the life table's identity, which the entry pins.
+_AGE_WEIGHTS_MEMO: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
 
 
 def factor_prevalence(
