@@ -177,6 +177,37 @@ def _age_weights_reference(mp):
     return out
 
 
+def _quintile_relative_reference(gradient, factor, sex=None):
+    """``tables.quintile_relative`` before round four (pandas filters)."""
+    rows = gradient[gradient["factor"] == factor]
+    if "sex" in rows.columns:
+        own = rows[rows["sex"] == sex] if sex is not None else rows.iloc[0:0]
+        rows = own if len(own) else rows[rows["sex"].isin(["all", "persons"])]
+    rows = rows.sort_values("quintile")
+    if len(rows) != 5:
+        return np.ones(5)
+    rel = rows["relative"].to_numpy(float)
+    return rel / rel.mean()
+
+
+def test_quintile_relative_selects_the_rows_pandas_selected():
+    mp = load_params()
+    local = area_params(load_scenario("scenarios/local_urban_deprived.yaml"))
+    g = mp.gradient
+    odd = pd.concat([g, g[g["factor"] == "obese"].assign(sex="male", relative=2.0)])
+    frames = [g, local.gradient, odd, g.drop(columns="sex"), g.iloc[::-1], g.iloc[:7]]
+    factors = sorted(set(g["factor"])) + ["no_such_factor"]
+    seen = set()
+    for frame in frames:
+        for f in factors:
+            for sex in (None, "male", "female", "persons"):
+                got = T.quintile_relative(frame, f, sex)
+                want = _quintile_relative_reference(frame, f, sex)
+                assert got.tobytes() == want.tobytes(), (f, sex)
+                seen.add(bool(np.all(got == 1.0)))
+    assert seen == {True, False}  # both found gradients and the flat fallback were compared
+
+
 @pytest.mark.parametrize(
     "overrides", [{}, {"turnover_cold_home": 0.12, "ltc_age_shift_years": [6, 4, 3, 1, 0]}]
 )
@@ -188,6 +219,7 @@ def test_cell_tables_equal_those_of_the_old_band_fit_bit_for_bit(monkeypatch, ov
     with monkeypatch.context() as m:
         m.setattr(T, "band_to_ages", _band_to_ages_reference)
         m.setattr(T, "age_weights", _age_weights_reference)
+        m.setattr(T, "quintile_relative", _quintile_relative_reference)
         m.setattr(T, "_PREVALENCE_MEMO", {})
         old = T.build_cell_tables(mp)
     checked = 0
