@@ -143,27 +143,17 @@ def test_living_cell_mean_is_shrunk_cell_mean_to_the_bit(exact):
     assert np.array_equal(want, got)
 
 
-def test_draw_order_is_the_stable_argsort_of_the_draws():
+def test_radix_sorts_are_the_stable_argsort_of_the_keys():
     rng = np.random.default_rng(3)
     k = rng.integers(0, 2**32, 50_000, dtype=np.uint64)
     k[::7] = k[3]  # ties keep their order
     k[:5] = [0, 2**32 - 1, 65535, 65536, 2**16 + 1]
-    u = k.astype(np.float64) / 2**32
-    assert np.array_equal(HH.draw_order(u), np.argsort(u, kind="stable"))
-    assert HH.draw_order(np.zeros(0)).size == 0
-
-
-def test_renumbering_by_first_member_matches_sorting(exact):
-    rng = np.random.default_rng(4)
-    hh = rng.integers(0, 500, 10_000)
-    kind = rng.integers(0, 5, 500).astype(np.int8)
-    new, new_kind = HH.renumber_by_first_member(hh, kind)
-    ids, first = np.unique(hh, return_index=True)
-    order = ids[np.argsort(first, kind="stable")]
-    ref = np.empty(500, np.int64)
-    ref[order] = np.arange(order.size)
-    assert np.array_equal(new, ref[hh]) and np.array_equal(new_kind, kind[order])
-    assert new.dtype == np.int32
+    keys = k.astype(np.uint32)
+    want = np.argsort(keys, kind="stable")
+    assert np.array_equal(HH._radix_serial(keys), want)
+    idx, sorted_keys = HH.radix_order(keys)
+    assert np.array_equal(idx, want) and np.array_equal(sorted_keys, keys[want])
+    assert HH.radix_order(np.zeros(0, np.uint32))[0].size == 0
 
 
 def test_fit_sample_keeps_whole_households(exact):

@@ -173,12 +173,34 @@ def n_chunks_for(n: int) -> int:
 
 
 def births_by_year(birth_year: np.ndarray, horizon: int) -> list[np.ndarray]:
-    """The slots born in each simulated year ``0..horizon-1`` (found once per run, instead
-    of a comparison over every slot every year)."""
-    b = np.flatnonzero((birth_year >= 0) & (birth_year < horizon))
-    order = b[np.argsort(birth_year[b], kind="stable")]
-    ends = np.cumsum(np.bincount(birth_year[b], minlength=horizon)[:horizon])
-    return np.split(order, ends[:-1]) if horizon else []
+    """The slots born in each simulated year ``0..horizon-1``, each year's in slot order
+    (found once per run, instead of a comparison over every slot every year)."""
+    if not horizon:
+        return []
+    order, ptr = _births_order(birth_year, horizon)
+    return np.split(order, ptr[1:-1])
+
+
+@njit(cache=True)
+def _births_order(birth_year, horizon):
+    """(the slots born in years ``0..horizon-1``, by year and in slot order within a year;
+    ptr (horizon + 1,)): a counting sort, the permutation a stable argsort of the birth years
+    gives (which took 1.5 s of a full-scale run)."""
+    ptr = np.zeros(horizon + 1, np.int64)
+    for i in range(birth_year.shape[0]):
+        y = np.int64(birth_year[i])
+        if 0 <= y < horizon:
+            ptr[y + 1] += 1
+    for y in range(horizon):
+        ptr[y + 1] += ptr[y]
+    nxt = ptr[:-1].copy()
+    order = np.empty(ptr[horizon], np.int64)
+    for i in range(birth_year.shape[0]):
+        y = np.int64(birth_year[i])
+        if 0 <= y < horizon:
+            order[nxt[y]] = i
+            nxt[y] += 1
+    return order, ptr
 
 
 @njit(parallel=True, cache=True)

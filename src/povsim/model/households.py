@@ -23,13 +23,15 @@ earning adults); nobody marries, separates or leaves home.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from numba import njit, prange
 
 from povsim.inputs.calibration_files import HOUSEHOLD_ITEMS, HOUSEHOLD_TYPES
 from povsim.inputs.layout import N_AGE, N_Q
-from povsim.model.rng import uniforms
+from povsim.model.rng import person_key, uniform
 
 # Dependent children are aged 0-15 (the child-poverty measure's ages, DWP CiLIF under-16s);
 # persons aged 16 and over bring income into the household (ONS working age starts at 16,
@@ -46,6 +48,9 @@ PARTNER_GAP = 2
 TYPE_CODE = {t: k for k, t in enumerate(HOUSEHOLD_TYPES)}
 _COUPLE_KIDS = TYPE_CODE["couple_with_children"]
 _LONE = TYPE_CODE["lone_parent"]
+_COUPLE_NOKIDS = TYPE_CODE["couple_no_children"]
+_ONE = TYPE_CODE["one_person"]
+_OTHER = TYPE_CODE["other"]
 
 
 def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndarray:
@@ -64,53 +69,166 @@ def composition_shares(table: pd.DataFrame, item: str, quintile: int) -> np.ndar
     return np.array([by_cat.get(c, 0.0) for c in HOUSEHOLD_ITEMS[item]])
 
 
-def draw_order(u: np.ndarray) -> np.ndarray:
-    """``np.argsort(u, kind="stable")`` of uniform draws ``u`` (each ``k / 2^32`` for a 32-bit
-    integer ``k``, :func:`povsim.model.rng.uniform`): the same permutation by a two-pass radix
-    sort on ``k``, linear in ``len(u)`` (NumPy sorts doubles by merge sort; 1.5 s of the
-    set-up at 10M persons)."""
-    return _radix_order(np.multiply(u, 4294967296.0).astype(np.uint32))
+# Keys per block of radix_order's parallel passes (at most _RADIX_BLOCKS blocks). A stable
+# sort has one result, so the blocks (hence the thread count) never change it.
+_RADIX_BLOCK_MIN = 1 << 16
+_RADIX_BLOCKS = 16
+
+
+def radix_order(keys: np.ndarray, index_dtype: type = np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """(the stable argsort of uint32 ``keys`` (``index_dtype``), the keys sorted): two LSD
+    counting-sort passes of 16 bits, each counted and scattered block by block in parallel
+    (block b's keys go after those of blocks < b with the same digit: exactly the serial
+    pass's order; tested against ``np.argsort(kind="stable")``)."""
+    n = keys.shape[0]
+    nb = min(_RADIX_BLOCKS, max(1, n // _RADIX_BLOCK_MIN))
+    size = -(-n // nb) if n else 0
+    count = np.empty((nb, 65536), np.int64)
+    idx: np.ndarray = np.arange(n, dtype=index_dtype)
+    k = keys.copy()
+    idx2: np.ndarray = np.empty(n, index_dtype)
+    k2 = np.empty(n, np.uint32)
+    for shift in (0, 16):
+        _radix_count(k, np.uint32(shift), size, count)
+        _radix_offsets(count)
+        _radix_scatter(k, idx, np.uint32(shift), size, count, k2, idx2)
+        idx, idx2 = idx2, idx
+        k, k2 = k2, k
+    return idx, k
+
+
+@njit(parallel=True, cache=True)
+def _radix_count(k, shift, size, count):
+    """Counts of each 16-bit digit of ``k >> shift`` in each block of ``size`` keys."""
+    n = k.shape[0]
+    for b in prange(count.shape[0]):
+        row = count[b]
+        row[:] = 0
+        for i in range(b * size, min(n, (b + 1) * size)):
+            row[(k[i] >> shift) & 0xFFFF] += 1
 
 
 @njit(cache=True)
-def _radix_order(keys):
-    """Stable argsort of uint32 ``keys``: two counting-sort passes of 16 bits (LSD)."""
-    n = keys.shape[0]
-    idx = np.arange(n)
-    k = keys.copy()
-    idx2 = np.empty(n, np.int64)
-    k2 = np.empty(n, np.uint32)
-    for shift in (0, 16):
-        count = np.zeros(65537, np.int64)
-        for i in range(n):
-            count[((k[i] >> shift) & 0xFFFF) + 1] += 1
-        for d in range(65536):
-            count[d + 1] += count[d]
-        for i in range(n):
+def _radix_offsets(count):
+    """Exclusive prefix sums over (digit, block), digit-major, in place."""
+    tot = 0
+    for d in range(count.shape[1]):
+        for b in range(count.shape[0]):
+            c = count[b, d]
+            count[b, d] = tot
+            tot += c
+
+
+@njit(parallel=True, cache=True)
+def _radix_scatter(k, idx, shift, size, count, k2, idx2):
+    """Each block's keys to their places (``count``: each block's first place of each digit),
+    in order within the block."""
+    n = k.shape[0]
+    for b in prange(count.shape[0]):
+        nxt = count[b]
+        for i in range(b * size, min(n, (b + 1) * size)):
             d = (k[i] >> shift) & 0xFFFF
-            j = count[d]
-            count[d] = j + 1
+            j = nxt[d]
+            nxt[d] = j + 1
             idx2[j] = idx[i]
             k2[j] = k[i]
-        idx, idx2 = idx2, idx
-        k, k2 = k2, k
-    return idx
 
 
 def _bands(item: str) -> list[tuple[int, int]]:
     return [tuple(int(x) for x in c.split("-")) for c in HOUSEHOLD_ITEMS[item]]  # type: ignore[misc]
 
 
-def _pool(ids: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Available persons of one sex in one quintile by single year of age: (ids sorted by age,
-    in draw order within an age; start (N_AGE + 1,) of each age's run; ptr (N_AGE,) the next
-    candidate of each age). Taking the person nearest a target age is then a short search
-    (:func:`_take`); ``hh`` marks who is placed already (lazy removal)."""
-    by = np.argsort(ages, kind="stable")
-    counts = np.bincount(ages.astype(np.int64), minlength=N_AGE)
+@njit(cache=True)
+def _split_by_age_sex(order, age, sex):
+    """(children 0-15, adults, women, men: each in ``order``'s order; the women's and the
+    men's ages): one pass of random reads of ``age`` and ``sex`` over ``order`` (the persons of
+    a quintile in draw order), then sequential passes, instead of NumPy's two gathers and
+    five masks over the quintile."""
+    m = order.shape[0]
+    code = np.empty(m, np.uint8)  # 0 child, 1 woman, 2 man
+    a_o = np.empty(m, np.int16)
+    n_kid = 0
+    n_w = 0
+    for j in range(m):
+        a = age[order[j]]
+        a_o[j] = a
+        if a <= CHILD_MAX:
+            code[j] = 0
+            n_kid += 1
+        elif sex[order[j]] == 1:
+            code[j] = 1
+            n_w += 1
+        else:
+            code[j] = 2
+    kids = np.empty(n_kid, np.int64)
+    adults = np.empty(m - n_kid, np.int64)
+    women = np.empty(n_w, np.int64)
+    men = np.empty(m - n_kid - n_w, np.int64)
+    w_age = np.empty(n_w, np.int16)
+    m_age = np.empty(m - n_kid - n_w, np.int16)
+    jk = 0
+    ja = 0
+    jw = 0
+    jm = 0
+    for j in range(m):
+        i = order[j]
+        c = code[j]
+        if c == 0:
+            kids[jk] = i
+            jk += 1
+        else:
+            adults[ja] = i
+            ja += 1
+            if c == 1:
+                women[jw] = i
+                w_age[jw] = a_o[j]
+                jw += 1
+            else:
+                men[jm] = i
+                m_age[jm] = a_o[j]
+                jm += 1
+    return kids, adults, women, men, w_age, m_age
+
+
+@njit(cache=True)
+def _pool(ids, ages):
+    """Available persons ``ids`` of one sex in one quintile by single year of age ``ages``:
+    (ids sorted by age, in draw order within an age; start (N_AGE + 1,) of each age's run;
+    ptr (N_AGE,) the next candidate of each age). Taking the person nearest a target age is
+    then a short search (:func:`_take`); ``hh`` marks who is placed already (lazy removal).
+    A counting sort by age: the permutation of a stable argsort of the ages, in two passes."""
+    n = ids.shape[0]
     start = np.zeros(N_AGE + 1, np.int64)
-    np.cumsum(counts, out=start[1:])
-    return ids[by].astype(np.int64), start, start[:-1].copy()
+    for j in range(n):
+        start[np.int64(ages[j]) + 1] += 1
+    for a in range(N_AGE):
+        start[a + 1] += start[a]
+    nxt = start[:-1].copy()
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        a = np.int64(ages[j])
+        out[nxt[a]] = ids[j]
+        nxt[a] += 1
+    return out, start, start[:-1].copy()
+
+
+@njit(cache=True)
+def _ids_by_quintile(quint, n0):
+    """The slots ``0..n0-1`` of each quintile, in slot order: (ids (n0,) int64, grouped by
+    quintile; ptr (N_Q + 1,)): ``np.flatnonzero(quint[:n0] == q)`` is ``ids[ptr[q]:ptr[q +
+    1]]`` (one pass instead of five)."""
+    ptr = np.zeros(N_Q + 1, np.int64)
+    for i in range(n0):
+        ptr[np.int64(quint[i]) + 1] += 1
+    for q in range(N_Q):
+        ptr[q + 1] += ptr[q]
+    nxt = ptr[:-1].copy()
+    ids = np.empty(n0, np.int64)
+    for i in range(n0):
+        q = np.int64(quint[i])
+        ids[nxt[q]] = i
+        nxt[q] += 1
+    return ids, ptr
 
 
 @njit(cache=True)
@@ -238,8 +356,9 @@ def assign_households(
     birth slots after it, with ``birth_year`` the simulated year of their birth); ``draws``
     the creation draw numbers ``household_1..4``, drawn for a slot's id under seed key
     ``seed_k`` (only for the persons that use them: no (n, 4) table, which held 2.4 GB for
-    England at full scale). Returns ``hh`` (n,) int32 household ids (0..H-1, numbered in the
-    order of their first member) and ``kind`` (H,) int8 codes of ``HOUSEHOLD_TYPES`` (the
+    England at full scale). Returns ``hh`` (n,) the household of every slot as formed (ids
+    0..H-1 in the order households were formed; :func:`household_layout` numbers them by
+    first member and stores them) and ``kind`` (H,) int8 codes of ``HOUSEHOLD_TYPES`` (the
     type at creation).
 
     Per quintile: dependent children (0-15), in the order of draw 1, form families of the
@@ -254,119 +373,308 @@ def assign_households(
     """
     n = age.shape[0]
     hh = np.full(n, -1, np.int64)
-    kinds: list[int] = []
     band_lo = np.array([b[0] for b in _bands("mother_age")], np.int64)
     band_hi = np.array([b[1] for b in _bands("mother_age")], np.int64)
-    for q in range(N_Q):
-        qt = q + 1
-        ids = np.flatnonzero(quint[:n0] == q)
-        if not ids.size:
-            continue
-        order = ids[draw_order(uniforms(seed_k, ids, 0, draws[0]))]
-        a_o, s_o = age[order], sex[order]
-        kids = order[a_o <= CHILD_MAX]
-        adults = order[a_o > CHILD_MAX]
-        is_w = s_o[a_o > CHILD_MAX] == 1
-        women, men = adults[is_w], adults[~is_w]
-        wp, ws, wq = _pool(women, age[women])
-        mp_, ms, mq = _pool(men, age[men])
-        sh = composition_shares(table, "household_type", qt)
-        kids_cum = np.cumsum(composition_shares(table, "children_per_family", qt))
-        mom = composition_shares(table, "mother_age", qt)
-        mom_cum = np.cumsum(mom)
-        fam_share = sh[TYPE_CODE["couple_with_children"]] + sh[TYPE_CODE["lone_parent"]]
-        p_lone = sh[TYPE_CODE["lone_parent"]] / fam_share if fam_share > 0 else 0.0
-        fam_kinds = np.empty(kids.size, np.int8)
-        uk = np.empty((kids.size, 3))
-        for j in range(3):
-            uk[:, j] = uniforms(seed_k, kids, 0, draws[j + 1])
-        families = _families(
-            kids,
+    sh = np.array([composition_shares(table, "household_type", q + 1) for q in range(N_Q)])
+    kids_cum = np.array(
+        [np.cumsum(composition_shares(table, "children_per_family", q + 1)) for q in range(N_Q)]
+    )
+    mom = np.array([composition_shares(table, "mother_age", q + 1) for q in range(N_Q)])
+    ids_q, ptr_q = _ids_by_quintile(quint, n0)
+    # Quintile q numbers its households from ptr_q[q] (it makes at most one per person), so
+    # the quintiles are formed independently, in parallel; household_layout renumbers them.
+    kind = np.empty(n0, np.int8)
+    _form_quintiles(
+        ids_q,
+        ptr_q,
+        age,
+        sex,
+        hh,
+        kind,
+        seed_k,
+        np.array(draws[:4], np.int64),
+        sh,
+        kids_cum,
+        mom,
+        band_lo,
+        band_hi,
+    )
+    del ids_q
+    return place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
+
+
+@njit(parallel=True, cache=True)
+def _form_quintiles(
+    ids_q, ptr_q, age, sex, hh, kind, seed_k, draws, sh, kids_cum, mom, band_lo, band_hi
+):
+    """:func:`_form_quintile` for each quintile, in parallel (each writes only its own
+    persons' ``hh`` and its own range of ``kind``)."""
+    for q in prange(N_Q):
+        lo = ptr_q[q]
+        _form_quintile(
+            ids_q[lo : ptr_q[q + 1]],
+            lo,
             age,
-            uk,
+            sex,
             hh,
-            wp,
-            ws,
-            wq,
-            mp_,
-            ms,
-            mq,
-            kids_cum,
-            mom,
-            mom_cum,
+            kind,
+            seed_k,
+            draws,
+            sh[q],
+            kids_cum[q],
+            mom[q],
             band_lo,
             band_hi,
-            float(p_lone),
-            len(kinds),
-            fam_kinds,
         )
-        kinds.extend(fam_kinds[:families].tolist())
-        # Households without dependent children, in the table's proportions to the families.
-        total = families / fam_share if families and fam_share > 0 else 0.0
-        n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
-        n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
-        n_other = int(round(sh[TYPE_CODE["other"]] * total))
-        if not families:  # no children in this quintile: shares among adult households
-            m = int(np.count_nonzero(hh[adults] < 0))
-            rest_share = 1.0 - fam_share
-            mean_size = (
-                2 * sh[TYPE_CODE["couple_no_children"]]
-                + sh[TYPE_CODE["one_person"]]
-                + 3 * sh[TYPE_CODE["other"]]
-            ) / max(rest_share, 1e-12)
-            total = m / max(mean_size, 1.0) / max(rest_share, 1e-12)
-            n_couple = int(round(sh[TYPE_CODE["couple_no_children"]] * total))
-            n_one = int(round(sh[TYPE_CODE["one_person"]] * total))
-            n_other = int(round(sh[TYPE_CODE["other"]] * total))
-        # Unplaced women, then all unplaced adults, in draw order.
-        left = women[hh[women] < 0]
-        nc = _couples(left[:n_couple], age, hh, mp_, ms, mq, len(kinds))
-        kinds.extend([TYPE_CODE["couple_no_children"]] * nc)
-        rest = adults[hh[adults] < 0]
-        n_one = min(n_one, rest.size)
-        hh[rest[:n_one]] = len(kinds) + np.arange(n_one)
-        kinds.extend([TYPE_CODE["one_person"]] * n_one)
-        rest = rest[n_one:]
-        n_other = min(n_other, rest.size // 2)
-        if n_other == 0:  # too few left to share: they live alone
-            hh[rest] = len(kinds) + np.arange(rest.size)
-            kinds.extend([TYPE_CODE["one_person"]] * int(rest.size))
-        else:
-            base = len(kinds)
-            hh[rest] = base + np.arange(rest.size) % n_other
-            kinds.extend([TYPE_CODE["other"]] * n_other)
-    kind = np.array(kinds, np.int8)
-    hh, kind = place_births(hh, kind, age, sex, quint, n0, birth_year, seed_k, draws, table)
-    return renumber_by_first_member(hh, kind)
-
-
-def renumber_by_first_member(hh: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Households renumbered in the order of their first member (lowest slot), with ``kind``
-    permuted alike (households without a member dropped); ``hh`` int32. The yearly pre-pass
-    then walks households roughly as it walks persons (the household table is read mostly
-    forward, not at random), about halving its time at 1M persons; no result depends on the
-    numbering (sums run over members in person order). One pass in slot order (what sorting
-    by first slot gives, without ``np.unique``'s sort of every slot)."""
-    new_hh, order = _first_seen(hh, kind.size)
-    return new_hh, kind[order]
 
 
 @njit(cache=True)
-def _first_seen(hh, n_h):
-    """(each slot's household numbered by first appearance (int32), the old id of each new
-    number)."""
-    new = np.full(n_h, -1, np.int64)
-    order = np.empty(n_h, np.int64)
-    out = np.empty(hh.shape[0], np.int32)
+def _round_half_even(x):
+    """Python's ``round(x)`` of a float (ties to even), as an int."""
+    f = np.floor(x)
+    d = x - f
+    if d > 0.5 or (d == 0.5 and f % 2.0 != 0.0):
+        f += 1.0
+    return np.int64(f)
+
+
+@njit(cache=True)
+def _form_quintile(ids, h0, age, sex, hh, kind, seed_k, draws, sh, kids_cum, mom, band_lo, band_hi):
+    """The households of one quintile's starting persons ``ids`` (see
+    :func:`assign_households`), numbered from ``h0`` (types in ``kind[h0:]``); returns how
+    many. Serial (the quintiles run in parallel)."""
+    m = ids.shape[0]
+    if m == 0:
+        return 0
+    keys = np.empty(m, np.uint32)
+    for j in range(m):
+        keys[j] = np.uint32(uniform(person_key(seed_k, ids[j], 0), draws[0]) * 4294967296.0)
+    perm = _radix_serial(keys)
+    order = np.empty(m, np.int64)
+    for j in range(m):
+        order[j] = ids[perm[j]]
+    kids, adults, women, men, w_age, m_age = _split_by_age_sex(order, age, sex)
+    wp, ws, wq = _pool(women, w_age)
+    mp_, ms, mq = _pool(men, m_age)
+    mom_cum = np.cumsum(mom)
+    fam_share = sh[_COUPLE_KIDS] + sh[_LONE]
+    p_lone = sh[_LONE] / fam_share if fam_share > 0 else 0.0
+    uk = np.empty((kids.shape[0], 3))
+    for j in range(kids.shape[0]):
+        key = person_key(seed_k, kids[j], 0)
+        for c in range(3):
+            uk[j, c] = uniform(key, draws[c + 1])
+    fam_kinds = np.empty(kids.shape[0], np.int8)
+    families = _families(
+        kids,
+        age,
+        uk,
+        hh,
+        wp,
+        ws,
+        wq,
+        mp_,
+        ms,
+        mq,
+        kids_cum,
+        mom,
+        mom_cum,
+        band_lo,
+        band_hi,
+        p_lone,
+        h0,
+        fam_kinds,
+    )
+    kind[h0 : h0 + families] = fam_kinds[:families]
+    h = h0 + families
+    # Households without dependent children, in the table's proportions to the families.
+    total = families / fam_share if families > 0 and fam_share > 0 else 0.0
+    if families == 0:  # no children in this quintile: shares among adult households
+        n_un = 0
+        for i in adults:
+            n_un += np.int64(hh[i] < 0)
+        rest_share = 1.0 - fam_share
+        mean_size = (2 * sh[_COUPLE_NOKIDS] + sh[_ONE] + 3 * sh[_OTHER]) / max(rest_share, 1e-12)
+        total = n_un / max(mean_size, 1.0) / max(rest_share, 1e-12)
+    n_couple = _round_half_even(sh[_COUPLE_NOKIDS] * total)
+    n_one = _round_half_even(sh[_ONE] * total)
+    n_other = _round_half_even(sh[_OTHER] * total)
+    # Unplaced women, then all unplaced adults, in draw order.
+    left = np.empty(min(n_couple, women.shape[0]), np.int64)
+    c = 0
+    for i in women:
+        if c == left.shape[0]:
+            break
+        if hh[i] < 0:
+            left[c] = i
+            c += 1
+    nc = _couples(left[:c], age, hh, mp_, ms, mq, h)
+    kind[h : h + nc] = _COUPLE_NOKIDS
+    h += nc
+    rest = np.empty(adults.shape[0], np.int64)
+    r = 0
+    for i in adults:
+        if hh[i] < 0:
+            rest[r] = i
+            r += 1
+    n_one = min(n_one, r)
+    for j in range(n_one):
+        hh[rest[j]] = h + j
+    kind[h : h + n_one] = _ONE
+    h += n_one
+    n_other = min(n_other, (r - n_one) // 2)
+    if n_other == 0:  # too few left to share: they live alone
+        for j in range(n_one, r):
+            hh[rest[j]] = h + j - n_one
+        kind[h : h + r - n_one] = _ONE
+        h += r - n_one
+    else:
+        for j in range(n_one, r):
+            hh[rest[j]] = h + (j - n_one) % n_other
+        kind[h : h + n_other] = _OTHER
+        h += n_other
+    return h - h0
+
+
+@njit(cache=True)
+def _radix_serial(keys):
+    """Stable argsort of uint32 ``keys``: two counting-sort passes of 16 bits (LSD)."""
+    n = keys.shape[0]
+    idx = np.arange(n)
+    k = keys.copy()
+    idx2 = np.empty(n, np.int64)
+    k2 = np.empty(n, np.uint32)
+    for shift in (0, 16):
+        count = np.zeros(65537, np.int64)
+        for i in range(n):
+            count[((k[i] >> shift) & 0xFFFF) + 1] += 1
+        for d in range(65536):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (k[i] >> shift) & 0xFFFF
+            j = count[d]
+            count[d] = j + 1
+            idx2[j] = idx[i]
+            k2[j] = k[i]
+        idx, idx2 = idx2, idx
+        k, k2 = k2, k
+    return idx
+
+
+class HouseholdLayout(NamedTuple):
+    """Every slot stored household by household (see :func:`household_layout`)."""
+
+    src: np.ndarray  # (n,) int32: new slot -> creation id
+    pid: np.ndarray  # (n,) int32: new slot -> its draw id (the 0.x layout's slot)
+    hh: np.ndarray  # (n,) int32: household of each new slot, numbered by first member
+    ptr: np.ndarray  # (H + 1,) int64: household h holds slots ptr[h]:ptr[h + 1]
+    kind: np.ndarray  # (H,) int8: type of each household, new numbering
+
+
+def household_layout(hh: np.ndarray, kind: np.ndarray, n0: int) -> HouseholdLayout:
+    """The storage order of slots from the households as formed (``hh`` (n,) the household of
+    each creation id, ``kind`` the type of each; :func:`assign_households`).
+
+    Households are numbered in the order of their first member (lowest creation id), so the
+    year step walks the household table forward; each keeps its members in creation order
+    (its starting members, then its births). ``pid``, the id every draw is keyed on, is the
+    slot the person had in povsim 0.x's layout: the starting persons sorted by household
+    (numbered by first member), then the births in creation order; so every draw is what it
+    was. Households without a member are dropped.
+
+    Parallel passes: a stable radix sort of the slots by household as formed (its groups are
+    the households, each in creation order), the groups put in the order of their first
+    members, then each household's slots written by both threads. It replaces two serial
+    passes of random access (renumbering by first appearance, then a counting sort by
+    household: 8 s of the set-up at full scale); tests check it against them."""
+    n = hh.shape[0]
+    idx, keys = radix_order(hh.astype(np.uint32), np.int32)
+    gstart = _group_starts(keys)
+    rank = _rank_by_first_member(idx, gstart, n)
+    return HouseholdLayout(*_write_layout(idx, keys, gstart, rank, kind, n0))
+
+
+@njit(cache=True)
+def _group_starts(keys):
+    """(G + 1,) starts of the runs of equal ``keys`` (sorted), and their end."""
+    n = keys.shape[0]
+    g = 0
+    for i in range(n):
+        g += np.int64(i == 0 or keys[i] != keys[i - 1])
+    out = np.empty(g + 1, np.int64)
+    g = 0
+    for i in range(n):
+        if i == 0 or keys[i] != keys[i - 1]:
+            out[g] = i
+            g += 1
+    out[g] = n
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _rank_by_first_member(idx, gstart, n):
+    """The rank of each group (run of ``idx`` from ``gstart``, in creation order) by its first
+    member: first members are distinct creation ids, so they are marked in a table of every
+    id and read back in id order."""
+    n_g = gstart.shape[0] - 1
+    mark = np.empty(n, np.int32)
+    for i in prange(n):
+        mark[i] = -1
+    for g in prange(n_g):
+        mark[idx[gstart[g]]] = g
+    rank = np.empty(n_g, np.int64)
     m = 0
-    for i in range(hh.shape[0]):
-        h = hh[i]
-        if new[h] < 0:
-            new[h] = m
-            order[m] = h
+    for i in range(n):
+        g = mark[i]
+        if g >= 0:
+            rank[g] = m
             m += 1
-        out[i] = new[h]
-    return out, order[:m]
+    return rank
+
+
+@njit(parallel=True, cache=True)
+def _write_layout(idx, keys, gstart, rank, kind, n0):
+    """Slots, draw ids, households (numbered by ``rank``) and their types. The groups are
+    read in order and written to their places (writes to scattered runs cost less than
+    reads from them)."""
+    n = idx.shape[0]
+    n_g = rank.shape[0]
+    size = np.empty(n_g, np.int64)
+    n_start = np.empty(n_g, np.int64)
+    for g in prange(n_g):
+        a = gstart[g]
+        b = gstart[g + 1]
+        c = 0
+        for j in range(a, b):
+            c += np.int64(idx[j] < n0)
+        r = rank[g]
+        size[r] = b - a
+        n_start[r] = c
+    ptr = np.empty(n_g + 1, np.int64)
+    ostart = np.empty(n_g, np.int64)
+    ptr[0] = 0
+    o = 0
+    for r in range(n_g):
+        ptr[r + 1] = ptr[r] + size[r]
+        ostart[r] = o
+        o += n_start[r]
+    src = np.empty(n, np.int32)
+    pid = np.empty(n, np.int32)
+    hh_sorted = np.empty(n, np.int32)
+    kind_new = np.empty(n_g, np.int8)
+    for g in prange(n_g):
+        a = gstart[g]
+        r = rank[g]
+        p = ptr[r]
+        o = ostart[r]
+        for j in range(gstart[g + 1] - a):
+            i = idx[a + j]
+            src[p + j] = i
+            hh_sorted[p + j] = r
+            # starting members come first (creation order): the 0.x layout's slots
+            pid[p + j] = o + j if i < n0 else i
+        kind_new[r] = kind[keys[a]]
+    return src, pid, hh_sorted, ptr, kind_new
 
 
 def place_births(
@@ -392,74 +700,118 @@ def place_births(
     n = hh.shape[0]
     if n == n0:
         return hh, kind
-    women = np.flatnonzero(sex[:n0] == 1)
-    # The key (quintile, age) is below 2^15: sorted as int16, NumPy's stable sort is a radix
-    # sort (the same permutation as sorting the int64 key, several times faster).
-    by = np.argsort(
-        (quint[women].astype(np.int16) * N_AGE + age[women]).astype(np.int16), kind="stable"
-    )
-    women = women[by]
-    del by
-    # searchsorted(key, v) over the sorted (quintile, age) keys of the women, for integer v,
-    # is the number of women with key < v: one table of N_Q * N_AGE + 1 counts, looked up
-    # (the same numbers as np.searchsorted, without a binary search per birth).
-    n_key = N_Q * N_AGE
-    below = np.zeros(n_key + 1, np.int64)
-    np.cumsum(
-        np.bincount(quint[women].astype(np.int64) * N_AGE + age[women], minlength=n_key),
-        out=below[1:],
-    )
-
-    def searchsorted(v: np.ndarray) -> np.ndarray:
-        return below[np.clip(v, 0, n_key)]
-
     bands = _bands("mother_age")
-    band_lo = np.array([b[0] for b in bands])
-    band_hi = np.array([b[1] for b in bands])
-    cums = [np.cumsum(composition_shares(table, "mother_age", q + 1)) for q in range(N_Q)]
-    n_alone = 0
-    # Births in blocks: every step is elementwise, so blocks give the same households while
-    # their temporaries stay small (a dozen int64 arrays of every birth slot: 2.4 GB at full
-    # scale). Babies without a mother get household ids in birth-slot order, as before.
-    for lo in range(n0, n, _BIRTH_BLOCK):
-        births = np.arange(lo, min(n, lo + _BIRTH_BLOCK))
-        u0 = uniforms(seed_k, births, 0, draws[0])
-        q_b = quint[births].astype(np.int64)
-        t_b = birth_year[births].astype(np.int64)
-        band_b = np.zeros(births.size, np.int64)
-        for q in range(N_Q):
-            sel = q_b == q
-            cum = cums[q]
-            band_b[sel] = np.minimum(
-                np.searchsorted(cum, u0[sel] * cum[-1], side="right"), len(cum) - 1
-            )
-        lo_b = band_lo[band_b]
-        hi_b = band_hi[band_b]
-        # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
-        a = searchsorted(q_b * N_AGE + np.maximum(lo_b - t_b, 0))
-        b = searchsorted(q_b * N_AGE + hi_b - t_b + 1)
-        b = np.where(hi_b - t_b < 0, a, b)
-        # No woman of the band: any woman of mothers' ages in the quintile.
-        lo_all, hi_all = bands[0][0], bands[-1][1]
-        a2 = searchsorted(q_b * N_AGE + np.maximum(lo_all - t_b, 0))
-        b2 = searchsorted(q_b * N_AGE + hi_all - t_b + 1)
-        b2 = np.where(hi_all - t_b < 0, a2, b2)
-        empty = b <= a
-        a = np.where(empty, a2, a)
-        b = np.where(empty, b2, b)
-        found = b > a
-        u1 = uniforms(seed_k, births, 0, draws[1])
-        pick = a + np.minimum((u1 * (b - a)).astype(np.int64), np.maximum(b - a - 1, 0))
-        hh[births[found]] = hh[women[pick[found]]]
-        alone = births[~found]
-        hh[alone] = kind.size + n_alone + np.arange(alone.size)
-        n_alone += int(alone.size)
+    band_lo = np.array([b[0] for b in bands], np.int64)
+    band_hi = np.array([b[1] for b in bands], np.int64)
+    cums = np.array([np.cumsum(composition_shares(table, "mother_age", q + 1)) for q in range(N_Q)])
+    found = np.empty(n - n0, np.uint8)
+    women, below = _women_by_key(sex, quint, age, n0)
+    _mothers(
+        hh,
+        n0,
+        quint,
+        birth_year,
+        women,
+        below,
+        cums,
+        band_lo,
+        band_hi,
+        seed_k,
+        draws[0],
+        draws[1],
+        found,
+    )
+    del women
+    n_alone = _alone_births(hh, n0, found, kind.size)
     lone = np.full(n_alone, TYPE_CODE["lone_parent"], np.int8)
     return hh, np.concatenate([kind.astype(np.int8), lone])
 
 
-# Birth slots placed per block by place_births.
-_BIRTH_BLOCK = 1 << 20
+@njit(cache=True)
+def _women_by_key(sex, quint, age, n0):
+    """The women of the starting population sorted by the key (quintile, age) (ids in order
+    within a key: a stable counting sort), and ``below`` (N_Q * N_AGE + 1,): the number of
+    women with a key below each key value (``np.searchsorted`` of the sorted keys)."""
+    n_key = N_Q * N_AGE
+    below = np.zeros(n_key + 1, np.int64)
+    for i in range(n0):
+        if sex[i] == 1:
+            below[np.int64(quint[i]) * N_AGE + np.int64(age[i]) + 1] += 1
+    for key in range(n_key):
+        below[key + 1] += below[key]
+    nxt = below[:-1].copy()
+    women = np.empty(below[n_key], np.int64)
+    for i in range(n0):
+        if sex[i] == 1:
+            key = np.int64(quint[i]) * N_AGE + np.int64(age[i])
+            women[nxt[key]] = i
+            nxt[key] += 1
+    return women, below
+
+
+@njit(inline="always", cache=True)
+def _below(below, v):
+    """Women with a (quintile, age) key below ``v`` (clipped to the table)."""
+    return below[min(max(v, 0), below.shape[0] - 1)]
+
+
+@njit(parallel=True, cache=True)
+def _mothers(
+    hh, n0, quint, birth_year, women, below, cums, band_lo, band_hi, seed_k, d0, d1, found
+):
+    """Each birth slot ``i >= n0`` into its mother's household (``hh[i]``, ``found[i - n0]``
+    = 1), or ``found`` 0 (no woman of the quintile at mothers' ages). Births are independent
+    of each other (they read only the starting population's households), so both threads
+    share them."""
+    n = hh.shape[0]
+    nb = band_lo.shape[0]
+    lo_all = band_lo[0]
+    hi_all = band_hi[nb - 1]
+    for i in prange(n0, n):
+        key = person_key(seed_k, np.int64(i), 0)
+        u0 = uniform(key, d0)
+        q = np.int64(quint[i])
+        t = np.int64(birth_year[i])
+        cum = cums[q]
+        # np.searchsorted(cum, v, side="right") on the non-decreasing cumulative shares
+        v = u0 * cum[nb - 1]
+        band = 0
+        for j in range(nb):
+            band += np.int64(cum[j] <= v)
+        band = min(band, nb - 1)
+        lo_b = band_lo[band]
+        hi_b = band_hi[band]
+        # Women aged lo..hi in year t were aged lo - t .. hi - t at creation.
+        a = _below(below, q * N_AGE + max(lo_b - t, 0))
+        b = _below(below, q * N_AGE + hi_b - t + 1)
+        if hi_b - t < 0:
+            b = a
+        if b <= a:  # no woman of the band: any woman of mothers' ages in the quintile
+            a2 = _below(below, q * N_AGE + max(lo_all - t, 0))
+            b2 = _below(below, q * N_AGE + hi_all - t + 1)
+            if hi_all - t < 0:
+                b2 = a2
+            a = a2
+            b = b2
+        if b > a:
+            u1 = uniform(key, d1)
+            pick = a + min(np.int64(u1 * (b - a)), max(b - a - 1, 0))
+            hh[i] = hh[women[pick]]
+            found[i - n0] = 1
+        else:
+            found[i - n0] = 0
+
+
+@njit(cache=True)
+def _alone_births(hh, n0, found, first):
+    """Households of their own for the births without a mother, numbered from ``first`` in
+    birth-slot order; returns how many."""
+    m = 0
+    for i in range(n0, hh.shape[0]):
+        if found[i - n0] == 0:
+            hh[i] = first + m
+            m += 1
+    return m
 
 
 def household_ptr(hh: np.ndarray) -> np.ndarray:

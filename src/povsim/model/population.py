@@ -214,6 +214,7 @@ def _empty_population(
     n_births: int,
     real_total: float,
     registry: Registry,
+    alive: np.ndarray,
     sex: np.ndarray,
     age: np.ndarray,
     quint: np.ndarray,
@@ -225,23 +226,25 @@ def _empty_population(
 ) -> Population:
     """A population of the given slots (in storage order) with its states not yet drawn;
     a large one's frailty lives in ``frail_or``'s memory until its odds replace it
-    (:func:`_init_states`)."""
+    (:func:`_init_states`). The states :func:`init_persons` draws for every slot (smoking,
+    binary factors, work, LTC, income potential, frailty) are left uninitialised: writing
+    them twice cost a pass over 1.4 GB at full scale."""
     n = sex.shape[0]
     large = n0 > LARGE_POPULATION
     return Population(
-        alive=(birth_year < 0).view(np.uint8),
+        alive=alive,
         age=age,
         sex=sex,
         quint=quint,
-        smoke=np.zeros(n, np.uint8),
-        bins=np.zeros((n, registry.k), np.uint8),
-        work=np.ones(n, np.uint8),
-        ltc=np.zeros(n, np.uint8),
+        smoke=np.empty(n, np.uint8),
+        bins=np.empty((n, registry.k), np.uint8),
+        work=np.empty(n, np.uint8),
+        ltc=np.empty(n, np.uint8),
         good=np.ones(n, np.uint8),
-        zinc=np.zeros(n),
-        inc_exp=np.full(n, np.nan),
-        frail=None if large else np.zeros(n),
-        frail_or=np.ones(n),
+        zinc=np.empty(n),
+        inc_exp=_filled(n, np.nan),
+        frail=None if large else np.empty(n),
+        frail_or=np.empty(n) if large else np.ones(n),
         transfer=_constant(0.0, n) if large else np.zeros(n),
         mort_mult=_constant(1.0, n) if large else np.ones(n),
         ltc_mult=_constant(1.0, n) if large else np.ones(n),
@@ -305,12 +308,23 @@ def build_population(
     c.quint[:n0] = np.tile(np.arange(5, dtype=np.uint8), -(-n0 // 5))[:n0]
     sk = seed_key(seed)
     if n_births:
-        ids = np.arange(n0, n)
-        _birth_sexes(c.sex, mp, sk, ids)
-        c.quint[n0:] = (ids - n0) % 5
-        c.birth_year[n0:] = (ids - n0) // n_births
-        del ids
+        ratio = mp.value("sex_ratio_at_birth")
+        _birth_slots(
+            c.sex, c.quint, c.birth_year, n0, n_births, ratio / (1.0 + ratio), sk, D_INIT_SEX
+        )
     return _populate(c, mp, tables, sk, n0, n_births, real_total, income_exposure)
+
+
+@njit(parallel=True, cache=True)
+def _birth_slots(sex, quint, birth_year, n0, n_births, p_male, sk, d_sex):
+    """Sex (male with probability ``p_male``, creation draw ``d_sex``), quintile (cycling) and
+    birth year of the birth slots ``n0..``, ``n_births`` a year; both threads (each slot's
+    values depend on its id alone)."""
+    for i in prange(n0, sex.shape[0]):
+        j = i - n0
+        sex[i] = 0 if uniform(person_key(sk, np.int64(i), 0), d_sex) < p_male else 1
+        quint[i] = j % 5
+        birth_year[i] = j // n_births
 
 
 @dataclass
@@ -371,15 +385,16 @@ def _populate(
     hh, hh_kind = HH.assign_households(
         c.age, c.sex, c.quint, n0, c.birth_year, sk, D_INIT_HOUSEHOLD, table
     )
-    src, pid, hh_sorted, hh_ptr = _household_order(hh, n0, hh_kind.size)
+    src, pid, hh_sorted, hh_ptr, hh_kind = HH.household_layout(hh, hh_kind, n0)
     del hh
-    sex, age, quint, birth_year = c.sex[src], c.age[src], c.quint[src], c.birth_year[src]
+    sex, age, quint, birth_year, alive = _gather_creation(src, c.sex, c.age, c.quint, c.birth_year)
     c.free()  # before the states' arrays are allocated (the set-up's peak memory)
     pop = _empty_population(
         n0,
         n_births,
         real_total,
         tables.registry,
+        alive,
         sex,
         age,
         quint,
@@ -389,7 +404,7 @@ def _populate(
         hh_ptr,
         hh_kind,
     )
-    del sex, age, quint, birth_year, pid, hh_sorted
+    del alive, sex, age, quint, birth_year, pid, hh_sorted
     _init_states(pop, mp, tables, sk, src)
     del src
     if income_exposure:
@@ -397,50 +412,36 @@ def _populate(
     return pop
 
 
-@njit(cache=True)
-def _household_order(hh, n0, n_h):
-    """The storage order of slots by household, from ``hh`` (household of each creation id,
-    numbered by first member): (``src`` new slot -> creation id; ``pid`` new slot -> the slot
-    of the 0.x layout (starting persons sorted by household, births after them); household
-    of each new slot; ``hh_ptr`` (H + 1,)), all int32 but ``hh_ptr`` (int64).
+@njit(parallel=True, cache=True)
+def _gather_creation(src, sex, age, quint, birth_year):
+    """``x[src]`` of each creation array (sex, age, quintile, birth year: the slots in storage
+    order) and ``alive`` (1 for the starting population, 0 for birth slots), in one parallel
+    pass: four NumPy gathers and a comparison were 5 s of the set-up at full scale, serial."""
+    n = src.shape[0]
+    s = np.empty(n, np.uint8)
+    a = np.empty(n, np.int16)
+    q = np.empty(n, np.uint8)
+    b = np.empty(n, np.int16)
+    alive = np.empty(n, np.uint8)
+    for i in prange(n):
+        j = src[i]
+        s[i] = sex[j]
+        a[i] = age[j]
+        q[i] = quint[j]
+        by = birth_year[j]
+        b[i] = by
+        alive[i] = 1 if by < 0 else 0
+    return s, a, q, b, alive
 
-    Two counting sorts: the same permutations as stable argsorts by household of the
-    starting persons, then of that layout (each household's starting members in creation
-    order, then its births in creation order), in O(n) without sorting."""
-    n = hh.shape[0]
-    # Slot counts of each household: its starting members, all its slots.
-    start = np.zeros(n_h + 1, np.int64)
-    ptr = np.zeros(n_h + 1, np.int64)
-    for i in range(n0):
-        start[hh[i] + 1] += 1
-    ptr[:] = start
-    for i in range(n0, n):
-        ptr[hh[i] + 1] += 1
-    for h in range(n_h):
-        start[h + 1] += start[h]
-        ptr[h + 1] += ptr[h]
-    # Old layout: household h's starting members at start[h]..., in creation order; births
-    # after the starting population, in creation order. New layout: each household's
-    # starting members (in old-slot order, i.e. creation order), then its births.
-    old_next = start[:-1].copy()
-    new_next = ptr[:-1].copy()
-    src = np.empty(n, np.int32)
-    pid = np.empty(n, np.int32)
-    for i in range(n):  # creation order: every household's members in the new order
-        h = hh[i]
-        s = new_next[h]
-        new_next[h] = s + 1
-        src[s] = i
-        if i < n0:
-            pid[s] = old_next[h]
-            old_next[h] += 1
-        else:
-            pid[s] = i
-    hh_sorted = np.empty(n, np.int32)
-    for h in range(n_h):
-        for s in range(ptr[h], ptr[h + 1]):
-            hh_sorted[s] = h
-    return src, pid, hh_sorted, ptr
+
+@njit(parallel=True, cache=True)
+def _filled(n, value):
+    """``np.full(n, value)`` (float64) written by both threads: the first touch of a large
+    array's pages is most of its cost, and two threads share it."""
+    out = np.empty(n)
+    for i in prange(n):
+        out[i] = value
+    return out
 
 
 def household_income(

@@ -14,7 +14,7 @@ model uses (about 1e-5 per year).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy.special import ndtri
 
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -119,10 +119,30 @@ def seed_key(seed: int) -> np.uint64:
 
 
 @njit(cache=True)
-def uniforms(seed_k: np.uint64, pids: np.ndarray, year_key: int, draw: int) -> np.ndarray:
-    """Vector of draws for many persons (used by interventions and tests)."""
+def _uniforms_serial(seed_k, pids, year_key, draw):
     out = np.empty(pids.shape[0])
     for i in range(pids.shape[0]):
-        # Numba takes Python ints for its int64 arguments (the annotations are for readers).
-        out[i] = uniform(person_key(seed_k, pids[i], year_key), draw)  # type: ignore[arg-type]
+        out[i] = uniform(person_key(seed_k, pids[i], year_key), draw)
     return out
+
+
+@njit(parallel=True, cache=True)
+def _uniforms_parallel(seed_k, pids, year_key, draw):
+    out = np.empty(pids.shape[0])
+    for i in prange(pids.shape[0]):
+        out[i] = uniform(person_key(seed_k, pids[i], year_key), draw)
+    return out
+
+
+# From this many draws both threads share the work (the set-up draws for every person: tens
+# of millions at full scale); below it a parallel launch costs more than it saves. Each draw
+# depends on its own person alone, so the values are the same either way.
+_PARALLEL_DRAWS = 1 << 16
+
+
+def uniforms(seed_k: np.uint64, pids: np.ndarray, year_key: int, draw: int) -> np.ndarray:
+    """Vector of draws ``uniform(person_key(seed_k, pids[i], year_key), draw)`` for many
+    persons (used by the set-up, interventions and tests)."""
+    if pids.shape[0] >= _PARALLEL_DRAWS:
+        return _uniforms_parallel(seed_k, pids, int(year_key), int(draw))
+    return _uniforms_serial(seed_k, pids, int(year_key), int(draw))
