@@ -217,13 +217,12 @@ class GapModel:
         through one life table: elementwise and along-age operations per row, so each row
         is the same doubles as that subset's own life table (tested against :meth:`values`),
         without 4 life tables a subset in Python (2^9 subsets in :func:`decompose`)."""
-        mx = np.empty((len(subsets), L.N_CELL))
-        good = np.empty((len(subsets), L.N_CELL))
+        flat_mx = np.empty((len(subsets), L.N_CELL))
+        flat_good = np.empty((len(subsets), L.N_CELL))
         for i, s in enumerate(subsets):
-            mx[i], good[i] = self._mx_good(s)
-        mx = mx.reshape(-1, 2, 5, L.N_AGE)
-        good = good.reshape(-1, 2, 5, L.N_AGE)
-        lt = M.life_table(mx)
+            flat_mx[i], flat_good[i] = self._mx_good(s)
+        good = flat_good.reshape(-1, 2, 5, L.N_AGE)
+        lt = M.life_table(flat_mx.reshape(-1, 2, 5, L.N_AGE))
         out = {}
         for name, age in (("le0", 0), ("le65", 65)):
             out[name] = lt["ex"][..., age]
