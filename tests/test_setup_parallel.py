@@ -25,12 +25,12 @@ def test_parallel_radix_sort_is_the_stable_argsort_with_many_ties():
     # Few distinct keys in both 16-bit digits: every digit's bucket holds keys from many
     # blocks, so the order across blocks is exercised.
     k = (RNG.integers(0, 50, n) * 65536 + RNG.integers(0, 7, n) * 9000).astype(np.uint32)
-    for keys in (k, RNG.integers(0, 2**32, n).astype(np.uint32)):
+    for keys in (k, RNG.integers(0, 2**32, n).astype(np.uint32), k.astype(np.int64)):
         want = np.argsort(keys, kind="stable")
         for dtype in (np.int64, np.int32):
             idx, sorted_keys = HH.radix_order(keys, dtype)
             assert idx.dtype == dtype and np.array_equal(idx, want)
-            assert np.array_equal(sorted_keys, keys[want])
+            assert sorted_keys.dtype == np.uint32 and np.array_equal(sorted_keys, keys[want])
 
 
 def test_parallel_uniforms_equal_the_serial_draws():
