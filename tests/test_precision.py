@@ -362,6 +362,36 @@ def test_measured_estimate_is_within_a_factor_of_the_actual_time():
     assert actual / 6 < est < actual * 6, (est, actual)  # generous: a shared, noisy machine
 
 
+def test_measured_estimate_prices_a_large_run_at_the_marginal_cost():
+    # One calibration run of 4,000 persons is mostly fixed costs: priced from it alone, this
+    # 150,000-person run came out at about 10x its time (England at full scale at 20x).
+    from povsim.model.area import area_params
+    from povsim.studies.run import run_once
+
+    sc = scenario(150_000, 5)
+    cost = E.measure_cost(sc)
+    mp = area_params(sc)
+    t0 = time.perf_counter()
+    run_once(sc, mp, sc.seed)
+    actual = time.perf_counter() - t0
+    est = E.estimate_seconds(E.Workload(len(sc.arms) + 1, 150_000, 5), cost)
+    assert actual / 3 < est < actual * 3, (est, actual)
+
+
+def test_sweep_runs_count_every_arm_and_one_baseline_per_model_sample():
+    from povsim.inputs.loader import load_scenario
+    from povsim.studies.sensitivity import make_design, sweep_runs
+
+    sc = load_scenario(REPO / "benchmarks" / "sensitivity_10param.yaml")
+    names = list(sc.uncertainty)
+    d = make_design("sobol", names, 8, sc.seed, True)
+    # each Saltelli block: A, B and the AB/BA rows of the 3 model inputs carry new model
+    # values (8 baselines); the 7 intervention-only inputs' rows reuse them
+    assert sweep_runs(sc, d) == 8 * 22 * len(sc.arms) + 8 * 8
+    psa = make_design("psa", names, 16, sc.seed)
+    assert sweep_runs(sc, psa) == 16 * len(sc.arms) + 16
+
+
 def test_core20_share_is_bounded_and_its_interval_contains_it():
     # another quintile loses: Q1 / total would be 30 / 25 = 120%
     assert core20_share(np.array([30.0, -10.0, 5.0, 0.0, 0.0])) == pytest.approx(30 / 35)

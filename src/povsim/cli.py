@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -163,6 +164,11 @@ def _say_estimate(work, sc, quiet: bool) -> None:
     from povsim.studies.estimate import announce
 
     try:
+        if not isinstance(work.persons, int):  # size `full`: the area's real population
+            from povsim.model.area import resolve_size
+
+            sc = resolve_size(sc)
+            work = dataclasses.replace(work, persons=sc.population.size)
         line = announce(work, sc)
     except Exception as e:  # advisory only: the command itself reports any real problem
         log.debug("no run-time estimate: %s", e)
@@ -1177,6 +1183,7 @@ def sensitivity(
         checkpoint_dir_for,
         design_rows,
         make_design,
+        sweep_runs,
     )
     from povsim.studies.sweep import SweepError
 
@@ -1186,13 +1193,12 @@ def sensitivity(
         check_design_size(method, n, len(sc.uncertainty), second_order)
     except SweepError as e:
         _fail(str(e))
-    notes = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels).notes
-    for note in notes:
+    design = make_design(method, list(sc.uncertainty), n, sc.seed, second_order, levels)
+    for note in design.notes:
         click.echo(f"warning: {note}", err=True)
     from povsim.studies.estimate import Workload
 
-    rows = design_rows(method, n, len(sc.uncertainty), second_order)
-    work = Workload(rows * (len(sc.arms) + 1), sc.population.size, sc.population.horizon)
+    work = Workload(sweep_runs(sc, design), sc.population.size, sc.population.horizon)
     _say_estimate(work, sc, quiet)
     log.info("%s sweep of %s: %s", method, sc.name, ", ".join(sc.uncertainty))
     total = design_rows(method, n, len(sc.uncertainty), second_order)

@@ -100,9 +100,22 @@ def approx_normal(key: np.uint64, draw: np.int64) -> float:
     return approx_normal_u(uniform(key, draw))
 
 
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def mix64_int(z: int) -> int:
+    """:func:`mix64` in Python integers (the same 64-bit result, tested): for keys made once
+    per call, whose Numba dispatch from Python would load the compiled function from the
+    cache (and, as the first call of a process, Numba's typing registries) for one hash."""
+    z &= _M64
+    z = ((z ^ (z >> 30)) * int(_C1)) & _M64
+    z = ((z ^ (z >> 27)) * int(C2)) & _M64
+    return z ^ (z >> 31)
+
+
 def seed_key(seed: int) -> np.uint64:
     """Spread a user seed (any int >= 0) over 64 bits."""
-    return np.uint64(int(mix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF))))
+    return np.uint64(mix64_int(seed))
 
 
 @njit(cache=True)

@@ -62,10 +62,13 @@ def band_to_ages(
         return _interp_bands(lo, hi, v, outside, ramp_from)
     members = [(AGES >= a) & (AGES <= min(b, 100)) for a, b in zip(lo, hi)]
     w = [np.maximum(weights[m], 1e-12) for m in members]
+    # np.average(x, weights=wk) is sum(x * wk) / sum(wk): the denominators, the same in every
+    # step, are summed once (the same doubles; np.average's checks cost most of the fit).
+    scl = [wk.sum() for wk in w]
     knots = v.copy()
     for _ in range(200):
         out = _interp_bands(lo, hi, knots, outside, ramp_from)
-        means = np.array([np.average(out[m], weights=wk) for m, wk in zip(members, w)])
+        means = np.array([(out[m] * wk).sum() / sk for m, wk, sk in zip(members, w, scl)])
         err = v - means
         if np.max(np.abs(err)) < 1e-7:
             break
@@ -100,20 +103,51 @@ def sex_age_profile(
 
 def quintile_relative(gradient: pd.DataFrame, factor: str, sex: str | None = None) -> np.ndarray:
     """Relative prevalence by quintile (mean 1); a sex-specific block replaces ``all``."""
-    rows = gradient[gradient["factor"] == factor]
-    if "sex" in rows.columns:
-        own = rows[rows["sex"] == sex] if sex is not None else rows.iloc[0:0]
-        rows = own if len(own) else rows[rows["sex"].isin(["all", "persons"])]
-    rows = rows.sort_values("quintile")
-    if len(rows) != 5:
+    # The rows pandas would select (factor, then own sex or all/persons, sorted by quintile
+    # with the same quicksort), found in the table's columns as arrays: a sweep's cell
+    # tables ask this 22 times, and pandas' filters of text columns cost most of it.
+    cols = _columns(gradient)
+    sel = cols["factor"] == factor
+    if "sex" in cols:
+        sexes = cols["sex"]
+        own = sel & (sexes == sex) if sex is not None else np.zeros_like(sel)
+        sel = own if own.any() else sel & ((sexes == "all") | (sexes == "persons"))
+    idx = np.flatnonzero(sel)
+    idx = idx[np.argsort(cols["quintile"][idx], kind="quicksort")]
+    if len(idx) != 5:
         return np.ones(5)
-    rel = rows["relative"].to_numpy(float)
+    rel = cols["relative"][idx].astype(float)
     return rel / rel.mean()
+
+
+def _columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A calibration table's columns as NumPy arrays (text as Python strings), memoised on
+    the table's identity, which the entry pins (the tables are shared and never modified)."""
+    hit = _COLUMNS_MEMO.get(id(df))
+    if hit is None or hit[0] is not df:
+        if len(_COLUMNS_MEMO) >= _PREVALENCE_MEMO_SIZE:
+            _COLUMNS_MEMO.clear()
+        arrays = {
+            str(c): df[c].to_numpy(object if df[c].dtype.kind not in "iufb" else None)
+            for c in df.columns
+        }
+        hit = _COLUMNS_MEMO[id(df)] = (df, arrays)
+    return hit[1]
 
 
 def age_weights(mp: ModelParams) -> np.ndarray:
     """Persons by sex and single year of age in a stationary population (life-table L(x)),
-    used to average a profile within an age band."""
+    used to average a profile within an age band. Memoised per life table (every factor's
+    profile reads it; a fresh copy is returned each call)."""
+    hit = _AGE_WEIGHTS_MEMO.get(id(mp.life))
+    if hit is None or hit[0] is not mp.life:
+        if len(_AGE_WEIGHTS_MEMO) >= _PREVALENCE_MEMO_SIZE:
+            _AGE_WEIGHTS_MEMO.clear()
+        hit = _AGE_WEIGHTS_MEMO[id(mp.life)] = (mp.life, _age_weights(mp))
+    return hit[1].copy()
+
+
+def _age_weights(mp: ModelParams) -> np.ndarray:
     out = np.zeros((2, L.N_AGE))
     for si, s in enumerate(SEXES):
         rows = mp.life[mp.life["sex"] == s].sort_values("age")
@@ -161,6 +195,9 @@ LTC_FACTORS = ("ltc1plus", "ltc2plus")
 # pins (so an id is never reused while its entry lives); values are returned as copies.
 _PREVALENCE_MEMO: dict[tuple, tuple[tuple, np.ndarray]] = {}
 _PREVALENCE_MEMO_SIZE = 256
+# Memo of age_weights, keyed on the life table's identity, which the entry pins.
+_AGE_WEIGHTS_MEMO: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+_COLUMNS_MEMO: dict[int, tuple[pd.DataFrame, dict[str, np.ndarray]]] = {}
 
 
 def factor_prevalence(

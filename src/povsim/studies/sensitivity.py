@@ -421,6 +421,18 @@ def design_rows(method: str, n: int, d: int, second_order: bool = True) -> int:
     return n
 
 
+def sweep_runs(sc: Any, design: Design) -> int:
+    """Arm simulations a sweep of ``design`` runs: every arm on every row, and the baseline
+    once for each distinct combination of the model inputs (rows that change only
+    interventions reuse it: sample_model.ScenarioModel), for the run-time estimate."""
+    from povsim.inputs import uncertainty as U
+
+    model_cols = [j for j, p in enumerate(sc.uncertainty) if U.is_model_path(p)]
+    rows = design.u.shape[0]
+    baselines = len(np.unique(design.u[:, model_cols], axis=0)) if model_cols else 1
+    return rows * len(sc.arms) + min(baselines, rows)
+
+
 def check_design_size(method: str, n: int, d: int, second_order: bool = True) -> None:
     """Refuse (SweepError naming -n) a design too large to run or to hold in memory, before
     anything is allocated."""
