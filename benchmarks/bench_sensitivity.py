@@ -7,8 +7,10 @@ and runs per second of a 10-input Sobol sweep with 1 and 2 local workers.
 A *run* is one sample of the design: the scenario's arm against its baseline (one arm here).
 Measures, on ``benchmarks/sensitivity_10param.yaml`` (3 model inputs, 7 intervention inputs):
 
+* baseline and arm simulations per Saltelli block (22 rows), and how many runs were reused;
 * per-run time in one process, one Numba thread, after a warm-up: a sample that changes only
-  intervention inputs (the worker reuses population, fit and baseline), a sample that changes
+  intervention inputs (the worker reuses population, fit and baseline), one that changes only
+  the cost inputs (the arm run of the sample before is repriced), a sample that changes
   model inputs (cell tables, normalisers and the baseline arm are redone), and the bare
   kernel loop for one arm; overhead = run time - kernel time of the arms simulated;
 * the Sobol sweep (second order, N base samples, N(2D+2) rows) through the same code as the
@@ -62,6 +64,13 @@ def per_run(sc, repeats: int) -> dict:
     t = time.perf_counter()
     model.evaluate(xs)
     arm_only = (time.perf_counter() - t) / repeats
+    # Only the cost inputs change: the arm run of the row before is repriced, not simulated.
+    cost_cols = [j for j, p in enumerate(names) if ".cost." in p]
+    xs = np.repeat(xs[-1:], repeats, axis=0)
+    xs[:, cost_cols] = U.to_values(sc, rng.random((repeats, len(names))))[:, cost_cols]
+    t = time.perf_counter()
+    model.evaluate(xs)
+    cost_only = (time.perf_counter() - t) / repeats
     xs = U.to_values(sc, rng.random((repeats, len(names))))
     t = time.perf_counter()
     model.evaluate(xs)
@@ -94,12 +103,28 @@ def per_run(sc, repeats: int) -> dict:
     return {
         "first_run_s": round(first, 3),
         "run_intervention_inputs_only_s": round(arm_only, 4),
+        "run_cost_inputs_only_s": round(cost_only, 4),
         "run_model_inputs_changed_s": round(all_change, 4),
         "kernel_loop_one_arm_s": round(kernel, 4),
         "arm_with_interventions_and_loops_s": round(arm_sim, 4),
         "overhead_intervention_only_run_s": round(arm_only - kernel, 4),
         "overhead_model_change_run_s": round(all_change - 2 * kernel, 4),
     }
+
+
+def simulations_per_block(sc) -> dict:
+    """Baseline and arm simulations (and reused runs) of one Saltelli block, counted by the
+    worker's model (the count does not depend on the population size)."""
+    from povsim.inputs import uncertainty as U
+    from povsim.studies.sample_model import ScenarioModel
+    from povsim.studies.sensitivity import make_design
+
+    small = sc.model_copy(
+        update={"population": sc.population.model_copy(update={"size": 1000, "horizon": 2})}
+    )
+    model = ScenarioModel(small, token="count")
+    model.evaluate(U.to_values(small, make_design("sobol", U.names(small), 1, small.seed).u))
+    return model.simulations
 
 
 def sweep(sc, n: int, workers: int) -> dict:
@@ -141,6 +166,8 @@ def main(argv=None) -> dict:
         "horizon": sc.population.horizon,
         "inputs": len(sc.uncertainty),
     }
+    out["simulations_per_saltelli_block"] = simulations_per_block(sc)
+    print(json.dumps(out["simulations_per_saltelli_block"]), flush=True)
     if not args.skip_per_run:
         with CpuMeter() as cpu:
             out["per_run"] = per_run(sc, args.repeats)

@@ -173,3 +173,197 @@ def test_cli_size_accepts_full_or_a_size_in_range():
     for bad in ("50", "lots"):
         with pytest.raises(click.BadParameter):
             SIZE_OR_FULL.convert(bad, None, None)
+
+
+SENS10 = REPO / "benchmarks" / "sensitivity_10param.yaml"
+# The benchmark's cost-only inputs (columns 7 and 8 of its 10).
+COST_COLS = [7, 8]
+
+
+def _sens10(size: int, horizon: int, **warm_homes) -> object:
+    """The 10-input benchmark scenario small, with ``warm_homes`` fields added (a budget,
+    diminishing returns)."""
+    import yaml
+
+    data = yaml.safe_load(SENS10.read_text())
+    data["population"] = {"size": size, "horizon": horizon}
+    iv = data["arms"]["core20"]["interventions"][0]
+    iv.update(warm_homes)
+    iv["cost"] = {**iv["cost"], **warm_homes.pop("cost", {})}
+    return scenario_from_dict(data, source=str(SENS10))
+
+
+def _saltelli_block(sc) -> np.ndarray:
+    return U.to_values(sc, make_design("sobol", U.names(sc), 1, sc.seed).u)  # 22 rows
+
+
+def _alone(sc, rows: np.ndarray) -> np.ndarray:
+    """Every row in its own model: simulated in full at its own cost, nothing shared."""
+    return np.vstack(
+        [ScenarioModel(sc, token=f"a{i}").evaluate(r[None]) for i, r in enumerate(rows)]
+    )
+
+
+def _columns(sc, names: tuple[str, ...]) -> list[int]:
+    from povsim.studies.sample_model import OUTPUTS
+
+    arms = list(sc.arms)
+    return [a * len(OUTPUTS) + OUTPUTS.index(n) for a in range(len(arms)) for n in names]
+
+
+def test_cost_only_inputs_reprice_an_earlier_arm_run_bit_for_bit():
+    """Without a budget the programme's cost cannot change whom it reaches: in a Saltelli
+    block AB_i of a cost input reuses A's arm run and BA_i (and B) the first run at B's
+    other inputs, repriced at the row's cost (with diminishing returns, whose extra cost
+    depends on the unit cost); outputs equal every row simulated alone, bit for bit."""
+    sc = _sens10(1500, 5, cost={"diminishing_returns": 0.5})
+    rows = _saltelli_block(sc)
+    model = ScenarioModel(sc, token="reuse")
+    cached = model.evaluate(rows)
+    # 22 rows: 8 baselines (3 model inputs), 18 arm runs, 4 repriced (AB and BA of 2 inputs)
+    assert model.simulations == {"baseline": 8, "baseline_reused": 0, "arm": 18, "arm_reused": 4}
+    assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
+    # A and AB_per_participant: the same health, another cost (so repricing did something)
+    d = len(U.names(sc))
+    health = _columns(sc, ("healthy_years_gained", "qalys_gained_disc", "hle0_gap_change"))
+    money = _columns(sc, ("cost", "cost_disc", "net_cost_society_disc"))
+    for i in COST_COLS:
+        assert np.array_equal(cached[0, health], cached[1 + i, health])
+        assert not np.any(cached[0, money] == cached[1 + i, money])
+        assert np.array_equal(cached[2 * d + 1, health], cached[d + 1 + i, health])
+    assert np.all(cached[:, _columns(sc, ("cost",))] > 0)
+
+
+def test_with_a_budget_cost_inputs_are_simulated_not_repriced():
+    """With ``budget_per_year`` the unit and fixed costs decide how many are reached: every
+    row is simulated, and rows differing only in cost differ in health too."""
+    sc = _sens10(3000, 5, budget_per_year=2.5e8)
+    rows = _saltelli_block(sc)
+    model = ScenarioModel(sc, token="budget")
+    cached = model.evaluate(rows)
+    assert model.simulations == {"baseline": 8, "baseline_reused": 0, "arm": 22, "arm_reused": 0}
+    assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
+    health = _columns(sc, ("healthy_years_gained",))
+    assert not np.array_equal(cached[0, health], cached[1 + COST_COLS[0], health])
+
+
+def test_an_input_of_one_arm_reuses_the_other_arms_run():
+    """Two arms sharing a block: an input on one arm's block (its uptake) leaves the other
+    arm's run as it was, and a cost of the shared block (no budget) reprices both; outputs
+    equal each row alone, bit for bit."""
+    import yaml
+
+    data = yaml.safe_load(Path(WARM).read_text())
+    for arm in data["arms"].values():
+        for iv in arm["interventions"]:
+            iv.pop("capacity", None)  # binds to nobody at 2,000 persons
+    data["population"] = {"size": 2000, "horizon": 4}
+    data["uncertainty"] = {
+        "arms.core20.interventions.0.uptake": {
+            "dist": "uniform",
+            "min": 0.2,
+            "max": 0.4,
+            "source": "test",
+        },
+        "arms.*.interventions.warm_homes.cost.per_participant": {
+            "dist": "uniform",
+            "min": 3000,
+            "max": 6000,
+            "source": "test",
+        },
+    }
+    sc = scenario_from_dict(data, source=WARM)
+    assert list(sc.arms) == ["core20", "univ"]
+    rows = U.to_values(sc, np.array([[0.2, 0.3], [0.2, 0.9], [0.7, 0.9], [0.7, 0.1]]))
+    model = ScenarioModel(sc, token="arms")
+    cached = model.evaluate(rows)
+    # core20: rows 0, 2 run, 1 and 3 repriced; univ: row 0 run, the others repriced
+    assert model.simulations == {"baseline": 1, "baseline_reused": 0, "arm": 3, "arm_reused": 5}
+    assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
+
+
+def test_output_only_parameters_change_no_simulation():
+    """OUTPUT_ONLY_PARAMS are read only by the economics: changed all at once they leave
+    every arm's tallies and deliveries bit for bit as they were, while each of them changes
+    the economic settings (so the list names live parameters). Nothing in model/, engine/ or
+    policy/ names them."""
+    from povsim.inputs.parameters import parameter_space
+    from povsim.measures.economics import EconomicSettings
+    from povsim.studies.sample_model import OUTPUT_ONLY_PARAMS
+
+    space = parameter_space()
+    changed = {}
+    for name in OUTPUT_ONLY_PARAMS:
+        spec = space[name]
+        d = spec["default"]
+        if isinstance(d, list):
+            changed[name] = [x * 1.5 + 1 for x in d]
+        else:
+            v = (d + spec["max"]) / 2 if d != spec["max"] else (spec["min"] + d) / 2
+            changed[name] = int(v) if isinstance(d, int) else float(v)
+        assert changed[name] != d, name
+        settings = [
+            EconomicSettings.from_params(load_params(o)) for o in ({}, {name: changed[name]})
+        ]
+        one, ref = (
+            (*np.concatenate(e.utilities), e.rate_costs, e.rate_health, *e.thresholds)
+            for e in settings
+        )
+        assert one != ref, name
+    sc = load_scenario(
+        REPO / "scenarios" / "proportionate_package.yaml",
+        {"population.size": 2000, "population.horizon": 4},
+    )
+    other = sc.model_copy(update={"parameters": {**(sc.parameters or {}), **changed}})
+    runs = []
+    for s in (sc, other):
+        R._PREPARED.clear()
+        R._BASELINES.clear()
+        runs.append(povsim.run(s))
+    assert len(runs[0].tallies) >= 2
+    for arm, tal in runs[0].tallies.items():
+        assert np.array_equal(tal, runs[1].tallies[arm]), arm
+    assert not runs[0].comparison.value.equals(runs[1].comparison.value)  # valued anew
+    src = REPO / "src" / "povsim"
+    for layer in ("model", "engine", "policy"):
+        for f in (src / layer).rglob("*.py"):
+            text = f.read_text()
+            assert not [n for n in OUTPUT_ONLY_PARAMS if n in text], f
+
+
+def test_output_only_parameters_reuse_baseline_and_arm_runs_bit_for_bit():
+    """A Saltelli block over a utility, a discount rate, a relative risk and an intervention
+    input: rows differing only in the first two value the same simulations anew (2 baseline
+    runs for 8 baselines, 4 arm runs for 10 rows), equal to each row alone, bit for bit."""
+    import yaml
+
+    data = yaml.safe_load(SENS10.read_text())
+    data["population"] = {"size": 1500, "horizon": 5}
+    keep = ("parameters.rr.poor_health.cold_home", "arms.core20.interventions.warm_homes.effect")
+    data["uncertainty"] = {
+        "parameters.utility_ratio_not_good": {
+            "dist": "uniform",
+            "min": 0.6,
+            "max": 0.8,
+            "source": "test",
+        },
+        "parameters.discount_rate_health": {
+            "dist": "uniform",
+            "min": 0.01,
+            "max": 0.03,
+            "source": "test",
+        },
+        **{k: data["uncertainty"][k] for k in keep},
+    }
+    sc = scenario_from_dict(data, source=str(SENS10))
+    rows = U.to_values(sc, make_design("sobol", U.names(sc), 1, sc.seed).u)
+    assert len(rows) == 10
+    model = ScenarioModel(sc, token="econ")
+    cached = model.evaluate(rows)
+    assert model.simulations == {"baseline": 2, "baseline_reused": 6, "arm": 4, "arm_reused": 6}
+    assert np.array_equal(cached, _alone(sc, rows), equal_nan=True)
+    # A and AB_utility: the same health and cost, other QALYs
+    same = _columns(sc, ("healthy_years_gained", "cost", "hle0_gap_change"))
+    assert np.array_equal(cached[0, same], cached[1, same])
+    q = _columns(sc, ("qalys_gained_disc",))
+    assert cached[0, q] != cached[1, q]

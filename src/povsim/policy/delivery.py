@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numba import njit
 
 from povsim.inputs import layout as L
-from povsim.inputs.interventions import InterventionBase
+from povsim.inputs.interventions import Cost, InterventionBase
 from povsim.inputs.parameters import ModelParams
 from povsim.model import households as HH
 from povsim.model.population import Population, equivalised_income
@@ -123,15 +123,72 @@ class InterventionRecord:
     """What one intervention did each year: participants (real persons) and cost (£); and
     the entitlements its participants were paid that year by another payer, outside its cost
     (the spec's ``ENTITLEMENT_PAYER``: benefits claimed after advice), £ by the quintile of
-    the household paid."""
+    the household paid.
+
+    The cost is priced from what the year's delivery did (:func:`year_cost`): whether it was
+    a programme year (``active``), the participants paid for (``units``, real persons: the
+    sum of ``participants``), and for diminishing returns the persons newly reached
+    (``new``) out of those eligible (``pool``). Kept so that a sweep can price the same
+    delivery at another cost (:meth:`repriced`) with the doubles of a full simulation."""
 
     participants: np.ndarray  # (horizon, N_Q) by quintile
     cost: np.ndarray  # (horizon,)
     entitlements: np.ndarray  # (horizon, N_Q) by quintile
+    active: np.ndarray  # (horizon,) bool: a programme year (the fixed cost is charged)
+    units: np.ndarray  # (horizon,) real persons paid for at cost.per_participant
+    new: np.ndarray  # (horizon,) real persons newly reached (diminishing returns)
+    pool: np.ndarray  # (horizon,) real persons eligible to be reached (diminishing returns)
 
     @classmethod
     def empty(cls, horizon: int) -> InterventionRecord:
-        return cls(np.zeros((horizon, L.N_Q)), np.zeros(horizon), np.zeros((horizon, L.N_Q)))
+        return cls(
+            np.zeros((horizon, L.N_Q)),
+            np.zeros(horizon),
+            np.zeros((horizon, L.N_Q)),
+            np.zeros(horizon, dtype=np.bool_),
+            np.zeros(horizon),
+            np.zeros(horizon),
+            np.zeros(horizon),
+        )
+
+    def repriced(self, cost: Cost) -> InterventionRecord:
+        """The same delivery at ``cost`` (a copy sharing every array but ``cost``): what a
+        simulation with these cost fields would record, bit for bit, when they cannot change
+        who is reached (:func:`cost_is_simulation_neutral`)."""
+        priced = np.array(
+            [
+                year_cost(cost, bool(self.active[t]), self.units[t], self.new[t], self.pool[t])
+                for t in range(self.cost.shape[0])
+            ],
+            dtype=float,
+        )
+        return replace(self, cost=priced)
+
+
+def year_cost(cost: Cost, active: bool, units: float, new: float, pool: float) -> float:
+    """One year's programme cost (£, §6.3): the fixed cost in a programme year, plus the unit
+    cost per participant paid for, plus the extra cost of diminishing returns of reaching
+    ``new`` of ``pool`` eligible persons (:func:`diminishing_cost`). The one formula both a
+    simulation (:func:`record`) and a repricing (:meth:`InterventionRecord.repriced`) use."""
+    return (
+        (cost.fixed_per_year if active else 0.0)
+        + cost.per_participant * units
+        + diminishing_cost(cost, new, pool)
+    )
+
+
+def cost_is_simulation_neutral(spec: InterventionBase) -> bool:
+    """Whether the block's ``cost`` fields cannot change whom it reaches or anything else
+    simulated, only what the delivery costs: true without ``budget_per_year``.
+
+    During a simulation the cost fields are read in two places only: :func:`affordable`,
+    which turns ``budget_per_year`` into a cap on participants (called only with a budget),
+    and :func:`record` through :func:`year_cost`, after the year's delivery. No type's
+    ``deliver`` reads the cost (it returns whom it reached, :class:`Delivered`), the
+    feedback loops read participants and capacity, never cost, and the tallies hold no
+    money. So without a budget the same delivery priced by :meth:`InterventionRecord.repriced`
+    is what a full simulation at another cost gives (tests/test_performance.py checks it)."""
+    return spec.budget_per_year is None
 
 
 @dataclass
@@ -202,16 +259,16 @@ class YearContext:
 
 @dataclass
 class Delivered:
-    """One intervention's year: participants (indices), £ per participant, extra £ of
-    diminishing returns."""
+    """One intervention's year: participants paid for (indices), and for diminishing returns
+    the real persons newly reached of those eligible (see :func:`reach`)."""
 
     participants: np.ndarray
-    unit_cost: float
-    extra: float = 0.0
+    new: float = 0.0
+    pool: float = 0.0
 
     @classmethod
-    def nobody(cls, spec: InterventionBase) -> Delivered:
-        return cls(np.zeros(0, dtype=np.int64), spec.cost.per_participant, 0.0)
+    def nobody(cls) -> Delivered:
+        return cls(np.zeros(0, dtype=np.int64))
 
 
 def eligible(a: Active, ctx: YearContext, condition: np.ndarray | None) -> np.ndarray:
@@ -254,8 +311,9 @@ def reach(
     scale: float,
     uses_trust: bool,
     committed: float = 0.0,
-) -> tuple[np.ndarray, float]:
-    """Participants among eligible ``idx`` and the extra cost of diminishing returns (£).
+) -> Delivered:
+    """Participants among eligible ``idx``, with the real persons newly reached and eligible
+    that the extra cost of diminishing returns is priced on (:func:`diminishing_cost`).
 
     A person takes part when their draw is below the reach probability; where a capacity or
     the year's budget binds, those with the lowest draws (so more coverage or money never
@@ -264,7 +322,7 @@ def reach(
     continuing under an access intervention)."""
     s, pop = a.spec, ctx.pop
     if idx.size == 0 or scale <= 0.0:
-        return idx[:0], 0.0
+        return Delivered(idx[:0])
     qw = np.asarray(s.targeting.quintile_weights())[pop.quint[idx]]
     mult = ctx.uptake_mult_q[pop.quint[idx]] if uses_trust else 1.0
     uq = a.uptake_q[pop.quint[idx]]
@@ -286,7 +344,7 @@ def reach(
             order = np.argsort(rank, kind="stable")[:limit]
             chosen = np.zeros_like(chosen)
             chosen[order] = True
-    return idx[chosen], diminishing_cost(s, float(chosen.sum()) * w, eligible_real)
+    return Delivered(idx[chosen], float(chosen.sum()) * w, eligible_real)
 
 
 def affordable(s: InterventionBase, eligible: float, committed: float = 0.0) -> float:
@@ -311,13 +369,13 @@ def affordable(s: InterventionBase, eligible: float, committed: float = 0.0) -> 
     return (-c + math.sqrt(c * c + 4.0 * a * avail)) / (2.0 * a)
 
 
-def diminishing_cost(s: InterventionBase, k: float, eligible: float) -> float:
+def diminishing_cost(cost: Cost, k: float, eligible: float) -> float:
     """Cost (£) above c per person of reaching k of ``eligible`` persons with diminishing
     returns (see :func:`affordable`)."""
-    d = s.cost.diminishing_returns
+    d = cost.diminishing_returns
     if d == 0 or eligible <= 0:
         return 0.0
-    return s.cost.per_participant * d * k * k / (2.0 * eligible)
+    return cost.per_participant * d * k * k / (2.0 * eligible)
 
 
 def decay_held(a: Active, ctx: YearContext, per_household: bool = False) -> np.ndarray:
@@ -340,13 +398,13 @@ def decay_held(a: Active, ctx: YearContext, per_household: bool = False) -> np.n
 
 
 def record(a: Active, ctx: YearContext, done: Delivered, active: bool) -> None:
-    """Participants by quintile (real persons) and cost (£) of the year."""
-    s, pop, part = a.spec, ctx.pop, done.participants
+    """Participants by quintile (real persons), what the cost is priced on, and the cost (£)
+    of the year (:func:`year_cost`)."""
+    r, pop, part, t = a.record, ctx.pop, done.participants, ctx.t
     by_q = np.bincount(pop.quint[part], weights=pop.weight[part], minlength=L.N_Q)
-    a.record.participants[ctx.t] = by_q
-    a.record.cost[ctx.t] = (
-        (s.cost.fixed_per_year if active else 0.0) + done.unit_cost * by_q.sum() + done.extra
-    )
+    r.participants[t] = by_q
+    r.active[t], r.units[t], r.new[t], r.pool[t] = active, by_q.sum(), done.new, done.pool
+    r.cost[t] = year_cost(a.spec.cost, active, r.units[t], r.new[t], r.pool[t])
 
 
 def record_entitlements(a: Active, ctx: YearContext, payees: np.ndarray, amount: float) -> None:

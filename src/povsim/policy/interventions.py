@@ -137,7 +137,7 @@ def _apply_one(a: Active, kind: InterventionType, ctx: YearContext) -> None:
     if kind.decays:
         kind.lose(a.spec, pop, decay_held(a, ctx, kind.per_household))
     # Nothing is delivered, so nothing is charged, outside the programme years (§6.3).
-    done = kind.deliver(a, ctx, scale) if scale > 0 else Delivered.nobody(a.spec)
+    done = kind.deliver(a, ctx, scale) if scale > 0 else Delivered.nobody()
     if kind.per_household:
         spread_to_households(pop, held)  # a home's benefit is everyone's who lives there
     kind.hold(a.spec, pop, held)  # benefits that persist act every year they are held

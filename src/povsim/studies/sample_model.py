@@ -4,7 +4,10 @@ A sweep runs the same scenario thousands of times with different values of its u
 inputs. :class:`ScenarioModel` is what a worker holds: it builds the starting population once
 (per value of the few parameters that change it, :data:`POPULATION_PARAMS`), refits cell
 tables only when model parameters change, reuses the baseline arm when only intervention
-fields change, and reads the outputs from the arm contrast
+fields change, reuses an arm's (and the baseline's) simulation when only inputs that cannot
+change it differ (the cost fields of a block without a budget, whose delivery is repriced;
+utilities and discount rates, :data:`OUTPUT_ONLY_PARAMS`; see :func:`simulation_columns`),
+and reads the outputs from the arm contrast
 (:class:`povsim.measures.contrast.ArmContrast`, the one `povsim run` and `povsim compare` read)
 instead of building the tidy tables of :func:`povsim.run`. The numbers are the same as
 :func:`povsim.studies.run.run_once` gives for the same inputs (``tests/test_sensitivity.py``
@@ -77,6 +80,58 @@ POPULATION_PARAMS = (
 # Parameter paths that reach the cell tables only through effect vectors (build_cell_tables
 # reads mortality relative risks and job loss itself; these only via effect_vector).
 EFFECT_ONLY = ("parameters.rr.poor_health.", "parameters.rr.ltc_onset.")
+# Parameters read only by the economics after a simulation (EconomicSettings.from_params:
+# utilities, discount rates, thresholds; nothing in model/, engine/ or policy/ reads them):
+# rows differing only in these reuse the baseline and arm runs, tables and fits, and value
+# them afresh. tests/test_performance.py checks that they change no simulation.
+OUTPUT_ONLY_PARAMS = (
+    "discount_rate_costs",
+    "discount_rate_health",
+    "qaly_thresholds",
+    "utility_intercept",
+    "utility_male",
+    "utility_age",
+    "utility_age2",
+    "utility_min_age",
+    "utility_ratio_not_good",
+)
+# Intervention fields that only price a delivery (povsim.policy.delivery.year_cost).
+COST_FIELDS = ("cost.per_participant", "cost.fixed_per_year", "cost.diminishing_returns")
+# Arm simulations (tallies and records) a worker keeps for repricing: enough for a Saltelli
+# block of up to this many inputs to reuse A's run at its last AB row (~4 MB each at 30 years).
+ARM_SIMS = 12
+
+
+def output_only(target: tuple) -> bool:
+    """Whether an input's target is a parameter of :data:`OUTPUT_ONLY_PARAMS`."""
+    return target[0] == "parameters" and target[1] in OUTPUT_ONLY_PARAMS
+
+
+def simulation_columns(sc: Any, arm: str | None, resolved: list[list[tuple]]) -> list[int]:
+    """Columns of a row (uncertain inputs, targets from :func:`povsim.inputs.uncertainty.targets`)
+    that can change the simulation of ``arm`` (None: the baseline): the model inputs
+    (parameters, loops) but those read only after it (:data:`OUTPUT_ONLY_PARAMS`), and the
+    arm's own intervention fields except the cost fields of a block whose cost cannot change
+    whom it reaches (no budget: :func:`povsim.policy.delivery.cost_is_simulation_neutral`).
+    Two rows equal in these columns simulate the arm identically; only its cost and how its
+    outcomes are valued may differ."""
+    from povsim.policy.delivery import cost_is_simulation_neutral
+
+    ivs = sc.arms[arm].interventions if arm is not None else []
+    out = []
+    for j, tgts in enumerate(resolved):
+        for t in tgts:
+            if t[0] != "arms":
+                relevant = not output_only(t)
+            elif t[1] != arm:  # another arm's block: not simulated in this one
+                relevant = False
+            else:
+                priced = ".".join(t[4:]) in COST_FIELDS
+                relevant = not (priced and cost_is_simulation_neutral(ivs[t[3]]))
+            if relevant:
+                out.append(j)
+                break
+    return out
 
 
 def arm_outputs(arm: Inequality, base: Inequality, contrast: ArmContrast) -> dict[str, float]:
@@ -140,26 +195,49 @@ class ScenarioModel:
 
             sc = self.scenario
             paths = list(sc.uncertainty)
+            resolved: list[list[tuple]] = []
+            for p in paths:
+                tgts = U.targets(sc, p)
+                assert tgts is not None, p  # resolved when the scenario was checked on load
+                resolved.append(tgts)
             params = [j for j, p in enumerate(paths) if p.startswith("parameters.")]
+            # parameters that reach the simulation (tables, populations, fits)
+            fits = [j for j in params if not any(output_only(t) for t in resolved[j])]
             self._cache.update(
                 data=U.scenario_data(sc),
-                resolved=[U.targets(sc, p) for p in paths],
+                resolved=resolved,
                 # baseline arm: every input but intervention fields (parameters, loops)
                 model_cols=[j for j, p in enumerate(paths) if U.is_model_path(p)],
-                # normalisers: model parameters only
+                # each arm's simulation: model inputs the simulation reads, its own fields but
+                # costs that only price it; the baseline's: those model inputs
+                sim_cols={a: simulation_columns(sc, a, resolved) for a in sc.arms},
+                base_cols=simulation_columns(sc, None, resolved),
+                # the row's own parameters (and economic settings)
                 param_cols=params,
-                # cell tables: parameters other than the odds ratios of poor health and the
+                # normalisers: model parameters the simulation reads
+                fit_cols=fits,
+                # cell tables: those other than the odds ratios of poor health and the
                 # relative risks of LTC onset, which enter the tables only as effect vectors
-                table_cols=[j for j in params if not paths[j].startswith(EFFECT_ONLY)],
+                table_cols=[j for j in fits if not paths[j].startswith(EFFECT_ONLY)],
                 raw_tables=OrderedDict(),
                 pops=OrderedDict(),
                 fitted=OrderedDict(),
                 params=OrderedDict(),
                 baselines=OrderedDict(),
+                base_sims=OrderedDict(),
+                arm_sims=OrderedDict(),
+                counts={"baseline": 0, "baseline_reused": 0, "arm": 0, "arm_reused": 0},
                 lock=threading.Lock(),
                 area=area_params(sc),
             )
         return self._cache
+
+    @property
+    def simulations(self) -> dict[str, int]:
+        """Simulations this worker ran so far (``baseline``, ``arm``), and runs taken from an
+        earlier row's identical simulation, priced and valued at this row's inputs
+        (``baseline_reused``, ``arm_reused``)."""
+        return dict(self._setup()["counts"])
 
     def evaluate(self, rows: np.ndarray) -> np.ndarray:
         """Outputs (n, len(output_names)) for parameter rows (n, D)."""
@@ -187,11 +265,12 @@ class ScenarioModel:
         h, seed = spec.horizon, sc.seed
         # Key of everything but intervention fields: model parameters and loop settings.
         model_key = tuple(float(row[j]) for j in c["model_cols"])
-        fit_key = tuple(float(row[j]) for j in c["param_cols"])
+        param_key = tuple(float(row[j]) for j in c["param_cols"])
+        fit_key = tuple(float(row[j]) for j in c["fit_cols"])
         table_key = tuple(float(row[j]) for j in c["table_cols"])
         # The parameters depend on the sample's parameter values only (read-only once built),
         # so rows that change only interventions or loops share them.
-        params = c["params"].get(fit_key)
+        params = c["params"].get(param_key)
         if params is None:
             mp = load_params(sc.parameters)
             if c["area"].composition is not None:  # a local area: its people and local fit
@@ -205,7 +284,7 @@ class ScenarioModel:
                 )
             # utilities and discount rates; national rates where a group has nobody
             params = (mp, EconomicSettings.from_params(mp), fallback_mx(mp))
-            _lru_put(c["params"], fit_key, params, 4)
+            _lru_put(c["params"], param_key, params, 4)
         mp, econ, fallback = params
         fitted = c["fitted"].get(fit_key)
         if fitted is None:
@@ -243,21 +322,51 @@ class ScenarioModel:
         tables, pop0 = fitted
         weight = float(pop0.weight[0])
 
-        def run_arm(ivs: list) -> tuple[ArmLevels, Inequality]:
+        def run_arm(ivs: list, kind: str) -> tuple[np.ndarray, Programme, Inequality]:
             prog = Programme.build(ivs, mp, seed, spec.start_year, h)
             loops = Loops(sc.feedbacks, mp, h)
             tal = simulate(mp, tables, pop0.copy(), h, seed, hooks=[ArmHook(prog, loops)])
-            levels = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs)
-            return levels, Inequality.final_year(tal, weight, fallback)
+            c["counts"][kind] += 1
+            return tal, prog, Inequality.final_year(tal, weight, fallback)
 
-        # The baseline's reduced levels, not its tallies, are kept (a few hundred kB each).
+        # The baseline's reduced levels are kept (a few hundred kB each); its tallies only
+        # while output-only parameters may value the same run again.
         base = c["baselines"].get(model_key)
         if base is None:
-            base = run_arm([])
+            base_key = tuple(float(row[j]) for j in c["base_cols"])
+            sim = c["base_sims"].get(base_key)
+            if sim is None:
+                tal, prog, ineq = run_arm([], "baseline")
+                if len(c["base_cols"]) < len(c["model_cols"]):
+                    _lru_put(c["base_sims"], base_key, (tal, ineq), ARM_SIMS)
+            else:
+                c["base_sims"].move_to_end(base_key)
+                tal, ineq = sim
+                prog = Programme.build([], mp, seed, spec.start_year, h)
+                c["counts"]["baseline_reused"] += 1
+            base = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs), ineq
             _lru_put(c["baselines"], model_key, base, 256)
         out: list[float] = []
-        for arm in sc.arms.values():
-            levels, ineq = run_arm(arm.interventions)
+        for name, arm in sc.arms.items():
+            cols = c["sim_cols"][name]
+            key = (name, *(float(row[j]) for j in cols))
+            sim = c["arm_sims"].get(key)
+            if sim is None:
+                tal, prog, ineq = run_arm(arm.interventions, "arm")
+                if len(cols) < len(row):  # some input may only reprice this arm: keep it
+                    records = [a.record for a in prog.items]
+                    _lru_put(c["arm_sims"], key, (tal, records, ineq), ARM_SIMS)
+            else:
+                # An earlier row simulated this arm identically: its tallies and deliveries,
+                # priced at this row's cost fields by the simulation's own formula (and
+                # valued below with this row's economic settings).
+                c["arm_sims"].move_to_end(key)
+                tal, records, ineq = sim
+                prog = Programme.build(arm.interventions, mp, seed, spec.start_year, h)
+                for a, r in zip(prog.items, records, strict=True):
+                    a.record = r.repriced(a.spec.cost)
+                c["counts"]["arm_reused"] += 1
+            levels = ArmLevels.of(tal, prog, econ.utilities, econ.unit_costs)
             o = arm_outputs(ineq, base[1], ArmContrast.between(levels, base[0], econ))
             out += [o[k] for k in OUTPUTS]
         return np.array(out)

@@ -39,10 +39,11 @@ class Access(InterventionType):
         s, pop, held = a.spec, ctx.pop, a.held
         idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
         committed = float(pop.weight[held].sum())
-        reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust, committed)
-        held[reached] = True
-        pop.unmet[reached] = 0
-        return Delivered(np.flatnonzero(held), s.cost.per_participant, extra)
+        done = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust, committed)
+        held[done.participants] = True
+        pop.unmet[done.participants] = 0
+        # Everyone in treatment is paid for; diminishing returns only on the new ones.
+        return Delivered(np.flatnonzero(held), done.new, done.pool)
 
     def hold(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> None:
         pop.mort_mult[held] *= spec.effect

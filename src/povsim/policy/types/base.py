@@ -98,13 +98,14 @@ class InterventionType:
         idx = np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)) & ~held)
         if self.per_household:
             idx = household_representatives(pop, idx)
-        reached, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
+        done = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
+        reached = done.participants
         p = np.minimum(1.0, s.effect * a.effect_q[pop.quint[reached]])
         success = reached[draw(a, reached, ctx, 1) < p]
         success = self.can_succeed(s, pop, success)
         held[success] = True
         self.succeed(s, pop, success)
-        return Delivered(reached, float(s.cost.per_participant), extra)
+        return done
 
     def describe(self, spec: InterventionBase) -> str:
         """What ``effect`` (and the type's own fields) do, in a sentence for reports."""

@@ -63,14 +63,15 @@ class BenefitTakeUp(InterventionType):
         s, pop, held = a.spec, ctx.pop, a.held
         assert isinstance(s, BenefitTakeUpIntervention)
         idx = household_representatives(pop, np.flatnonzero(eligible(a, ctx, None) & ~held))
-        advised, extra = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
+        done = reach(a, idx, ctx, ctx.t + 1, scale, self.uses_trust)
+        advised = done.participants
         # Keyed on the household (its smallest draw id), not on its representative: whether a
         # household is an entitled non-claimant does not change when another member comes to
         # represent it, nor with how the population is stored.
         key = _household_draw_ids(pop)[pop.hh[advised]]
         u = uniforms(ctx.sk, key, 0, D_INTERVENTION_BASE + 4 * a.index + _ENTITLED_DRAW)
         held[advised[u < s.take_up_gap]] = True
-        return Delivered(advised, float(s.cost.per_participant), extra)
+        return done
 
     def payees(self, spec: InterventionBase, pop: Population, held: np.ndarray) -> np.ndarray:
         # Paid once per household, through its first living member holding the claim.

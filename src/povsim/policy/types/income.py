@@ -44,9 +44,9 @@ class Income(InterventionType):
         idx = household_representatives(
             ctx.pop, np.flatnonzero(eligible(a, ctx, self.condition(s, ctx)))
         )
-        participants, extra = reach(a, idx, ctx, 0, scale, self.uses_trust)
-        ctx.pop.transfer[participants] += s.effect
-        return Delivered(participants, s.cost.per_participant, extra)
+        done = reach(a, idx, ctx, 0, scale, self.uses_trust)
+        ctx.pop.transfer[done.participants] += s.effect
+        return done
 
     def describe(self, spec: InterventionBase) -> str:
         return (
