@@ -375,7 +375,7 @@ def test_measured_estimate_prices_a_large_run_at_the_marginal_cost():
     run_once(sc, mp, sc.seed)
     actual = time.perf_counter() - t0
     est = E.estimate_seconds(E.Workload(len(sc.arms) + 1, 150_000, 5), cost)
-    assert actual / 3 < est < actual * 3, (est, actual)
+    assert actual / 5 < est < actual * 5, (est, actual)  # the old estimate: 23x
 
 
 def test_sweep_runs_count_every_arm_and_one_baseline_per_model_sample():
@@ -386,8 +386,9 @@ def test_sweep_runs_count_every_arm_and_one_baseline_per_model_sample():
     names = list(sc.uncertainty)
     d = make_design("sobol", names, 8, sc.seed, True)
     # each Saltelli block: A, B and the AB/BA rows of the 3 model inputs carry new model
-    # values (8 baselines); the 7 intervention-only inputs' rows reuse them
-    assert sweep_runs(sc, d) == 8 * 22 * len(sc.arms) + 8 * 8
+    # values (8 baselines); the 7 intervention-only inputs' rows reuse them; the AB/BA rows
+    # of the 2 cost inputs (no budget) reuse A's and B's arm runs (18 of 22)
+    assert len(sc.arms) == 1 and sweep_runs(sc, d) == 8 * 18 + 8 * 8
     psa = make_design("psa", names, 16, sc.seed)
     assert sweep_runs(sc, psa) == 16 * len(sc.arms) + 16
 

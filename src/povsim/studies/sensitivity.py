@@ -422,15 +422,24 @@ def design_rows(method: str, n: int, d: int, second_order: bool = True) -> int:
 
 
 def sweep_runs(sc: Any, design: Design) -> int:
-    """Arm simulations a sweep of ``design`` runs: every arm on every row, and the baseline
-    once for each distinct combination of the model inputs (rows that change only
-    interventions reuse it: sample_model.ScenarioModel), for the run-time estimate."""
+    """Arm simulations a sweep of ``design`` runs, for the run-time estimate: each arm once
+    per distinct combination of the inputs that can change its run, and the baseline once
+    per distinct combination of the model inputs that can change it (rows differing only in
+    other inputs reuse a run: :class:`povsim.studies.sample_model.ScenarioModel`, which keeps
+    the recent ones)."""
     from povsim.inputs import uncertainty as U
+    from povsim.studies.sample_model import simulation_columns
 
-    model_cols = [j for j, p in enumerate(sc.uncertainty) if U.is_model_path(p)]
-    rows = design.u.shape[0]
-    baselines = len(np.unique(design.u[:, model_cols], axis=0)) if model_cols else 1
-    return rows * len(sc.arms) + min(baselines, rows)
+    resolved = [U.targets(sc, p) or [] for p in sc.uncertainty]
+    rows = int(design.u.shape[0])
+
+    def distinct(cols: list[int]) -> int:
+        return len(np.unique(design.u[:, cols], axis=0)) if cols else 1
+
+    arms = 0
+    for a in sc.arms:
+        arms += distinct(simulation_columns(sc, a, resolved))
+    return arms + min(distinct(simulation_columns(sc, None, resolved)), rows)
 
 
 def check_design_size(method: str, n: int, d: int, second_order: bool = True) -> None:
