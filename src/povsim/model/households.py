@@ -9,7 +9,8 @@ calls them). Two parts:
   birth slot in the household of a woman of the same quintile whose age at the birth year is in
   a mother's age band. Deterministic from the seed through creation draws of the registry
   (``INIT_DRAWS`` ``household_*``), so every arm has the same households (common random
-  numbers), and no other random stream changes.
+  numbers), and no other random stream changes. :func:`household_layout` then settles the
+  order in which the slots are stored: household by household, households by first member.
 * :func:`pool_household` is the household income: the household's log equivalised income
   before transfers (modified OECD scale) from its living members' incomes, and each member's
   share of the transfers paid to it. The year step calls it for each household just before
