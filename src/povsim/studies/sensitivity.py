@@ -431,7 +431,6 @@ def sweep_runs(sc: Any, design: Design) -> int:
     from povsim.studies.sample_model import simulation_columns
 
     resolved = [U.targets(sc, p) or [] for p in sc.uncertainty]
-    rows = int(design.u.shape[0])
 
     def distinct(cols: list[int]) -> int:
         return len(np.unique(design.u[:, cols], axis=0)) if cols else 1
@@ -439,7 +438,7 @@ def sweep_runs(sc: Any, design: Design) -> int:
     arms = 0
     for a in sc.arms:
         arms += distinct(simulation_columns(sc, a, resolved))
-    return arms + min(distinct(simulation_columns(sc, None, resolved)), rows)
+    return arms + distinct(simulation_columns(sc, None, resolved))
 
 
 def check_design_size(method: str, n: int, d: int, second_order: bool = True) -> None:
