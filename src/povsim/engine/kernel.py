@@ -31,7 +31,7 @@ from povsim.inputs.layout import N_AGE, N_CELL, N_Q
 from povsim.model.households import living_members, member_log_income, pool_household
 from povsim.model.population import PersonArrays
 from povsim.model.registry import FACTOR, SMOKING, KernelLayout
-from povsim.model.rng import C2, GOLDEN, approx_normal_u, draw_hashes, mix64, uniform_of
+from povsim.model.rng import C2, GOLDEN, approx_normal_u, mix64, uniform
 from povsim.model.tables import CellTables
 
 # Persons per chunk: each chunk writes its own tally block (thread-count independent sums).
@@ -77,13 +77,14 @@ def income_effects(tab, x):
     to the reference): linear interpolation in ``tab`` (:func:`income_effect_table`)."""
     x = min(max(x, INC_X_LO), INC_X_HI)
     pos = (x - INC_X_LO) * INC_PER_UNIT
-    k = np.int64(pos)
+    k = np.uint64(pos)  # unsigned (pos >= 0): no negative-index wraparound code
+    k1 = k + np.uint64(1)
     f = pos - k
     g = 1.0 - f
     return (
-        tab[k, 0] * g + tab[k + 1, 0] * f,
-        tab[k, 1] * g + tab[k + 1, 1] * f,
-        tab[k, 2] * g + tab[k + 1, 2] * f,
+        tab[k, 0] * g + tab[k1, 0] * f,
+        tab[k, 1] * g + tab[k1, 1] * f,
+        tab[k, 2] * g + tab[k1, 2] * f,
     )
 
 
@@ -310,7 +311,6 @@ def _make_step_year(lay: KernelLayout):
     """The year step compiled for one registry layout: every index below that comes from
     ``lay`` is a closure constant (see the module docstring)."""
     k = len(lay.factor_draws)
-    n_hash = lay.n_hash
     d_death, d_health, d_smoke = lay.d_death, lay.d_health, lay.d_smoke
     d_work, d_ltc, d_income = lay.d_work, lay.d_ltc, lay.d_income
     fdraw, fstat = lay.factor_draws, lay.factor_stats
@@ -459,7 +459,6 @@ def _make_step_year(lay: KernelLayout):
             # Hazard sums of the counting path in a small table of their own (16 kB, stays in
             # L1) instead of two columns of the chunk's 200 kB tally block; copied at the end.
             hz = np.zeros((N_CELL, 2))
-            hs = np.empty(n_hash, dtype=np.uint64)
             mem = np.empty(max_hh, np.int64)
             for h in range(h_lo, h_hi):
                 p0 = hh_ptr[h]
@@ -483,15 +482,19 @@ def _make_step_year(lay: KernelLayout):
                     wam,
                 )
                 for j in range(m):
-                    i = mem[j]
+                    # Unsigned: indexing with it needs no negative-index wraparound code (about
+                    # 15 person arrays are read; with the other unsigned indices below and in
+                    # pool_household, -9% time a year, measured).
+                    i = np.uint64(mem[j])
                     a = np.int64(age[i])
                     s = np.int64(sex[i])
                     q = np.int64(quint[i])
                     c = np.uint64((s * N_Q + q) * N_AGE + a)
                     pc = P[c]
-                    # Every draw of this person-year, two per 64-bit hash, computed once;
-                    # keyed on the person's draw id, not the slot (population.py).
-                    draw_hashes(year_key(person_base(seed_k, pid[i]), t + 1), hs)
+                    # The person-year's key, on the person's draw id, not the slot
+                    # (population.py). Each draw hashes it where it is used: LLVM merges the
+                    # two draws of one 64-bit hash, and nothing goes through memory.
+                    key = year_key(person_base(seed_k, pid[i]), t + 1)
                     wk = np.int64(work[i])
                     emp = np.int64(wk == 0)
                     sick = np.int64(wk == 2)
@@ -526,7 +529,7 @@ def _make_step_year(lay: KernelLayout):
                     full = code + np.uint64(3 * span * lt)
 
                     odds = pc[P_HODDS] * frail_or[i] * eff_h[full] * gi_h
-                    u = uniform_of(hs, d_health)
+                    u = uniform(key, d_health)
                     g = np.int64(1) if u >= odds * (1.0 - u) else np.int64(0)
                     good[i] = np.uint8(g)
 
@@ -538,7 +541,7 @@ def _make_step_year(lay: KernelLayout):
                     if age_bit >= 0 and (fb >> age_bit) & 1:
                         af = af * pc[p_agef]
                     h = pc[P_MX] * (mort_mult[i] * af) * (eff_m[full] * gi_m) / pc[P_MNORM]
-                    dead = _dies(uniform_of(hs, d_death), h)
+                    dead = _dies(uniform(key, d_death), h)
                     if counting:
                         w = w_all
                         hz[c, 0] += w * h
@@ -579,13 +582,13 @@ def _make_step_year(lay: KernelLayout):
 
                     # Risk factors move a -> a + 1 at rates that keep the baseline's age profile.
                     # Smoking 0 -> 1 (initiation), 1 -> 2 (cessation), 2 -> 1 (relapse).
-                    u = uniform_of(hs, d_smoke)
+                    u = uniform(key, d_smoke)
                     if u < pc[np.uint64(P_SMK0 + sm)]:
                         smoke[i] = np.uint8(2 if sm == 1 else 1)
                     for b in range(k):
                         bins[i, b] = _binary_step(
                             np.uint8((fb >> b) & 1),
-                            uniform_of(hs, fdraw[b]),
+                            uniform(key, fdraw[b]),
                             pc[binc + b],
                             pc[brem + b],
                         )
@@ -594,15 +597,15 @@ def _make_step_year(lay: KernelLayout):
                     # with pa, to its second (0 -> 2, 1 -> 2, 2 -> 1) with pb. Not-good health and
                     # long-term conditions raise the exits from work (into 1 and 2) and the move
                     # into long-term sickness from 1 (health -> work -> income -> health loop).
-                    u = uniform_of(hs, d_work)
+                    u = uniform(key, d_work)
                     cw = np.uint64(p_work + 2 * wk)
                     pa = pc[cw]
                     pb = pc[cw + np.uint64(1)]
                     cmb = (1 - g) + 2 * np.int64(lt >= 1)
                     # Branch-free (work states are unpredictable): the multipliers of states
                     # they do not apply to are 1.0, and x * 1.0 == x exactly.
-                    pa = pa * wmul[wk, 0, cmb]
-                    pb = pb * wmul[wk, 1, cmb]
+                    pa = pa * wmul[np.uint64(wk), 0, np.uint64(cmb)]
+                    pb = pb * wmul[np.uint64(wk), 1, np.uint64(cmb)]
                     if u < pa:
                         work[i] = np.uint8(1 if wk == 0 else 0)
                     elif u < pa + pb:
@@ -612,13 +615,11 @@ def _make_step_year(lay: KernelLayout):
                     # Branch-free: at 2+ the columns read are the next ones (any finite
                     # numbers) and the result is masked.
                     ml = ltc_mult[i] * eff_l[code] * gi_l
-                    u = uniform_of(hs, d_ltc)
+                    u = uniform(key, d_ltc)
                     onset = u < pc[np.uint64(p_ltci + lt)] * ml / pc[np.uint64(p_ltcn + lt)]
                     ltc[i] = np.uint8(lt + np.int64(onset and lt < 2))
 
-                    zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(
-                        uniform_of(hs, d_income)
-                    )
+                    zinc[i] = inc_rho * zinc[i] + shock_sd * approx_normal_u(uniform(key, d_income))
                     if a < N_AGE - 1:
                         age[i] = a + 1
             if counting:

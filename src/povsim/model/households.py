@@ -922,7 +922,7 @@ def pool_household(
     n_under = 0
     earners = 0
     for j in range(m):
-        i = mem[j]
+        i = np.uint64(mem[j])  # unsigned: no negative-index wraparound code
         paid += transfer[i]
         a = np.int64(age[i])
         # exp only for earners: a branch mispredicted now and then costs less than an exp

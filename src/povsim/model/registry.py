@@ -287,7 +287,6 @@ class KernelLayout(NamedTuple):
     d_ltc: int
     d_income: int
     factor_draws: tuple[int, ...]  # (k,) yearly draw of each factor
-    n_hash: int  # 64-bit hashes per person-year (two draws each)
     s_expo: int
     s_haz: int
     s_haz2: int
@@ -415,7 +414,6 @@ class Registry:
 
     def kernel_layout(self) -> KernelLayout:
         k = self.k
-        year_draws = [*YEAR_DRAWS.values(), *(x.draw for x in self.factors)]
         return KernelLayout(
             d_death=YEAR_DRAWS["death"],
             d_health=YEAR_DRAWS["health"],
@@ -424,7 +422,6 @@ class Registry:
             d_ltc=YEAR_DRAWS["ltc"],
             d_income=YEAR_DRAWS["income"],
             factor_draws=tuple(x.draw for x in self.factors),
-            n_hash=max(year_draws) // 2 + 1,
             s_expo=S_EXPO,
             s_haz=S_HAZ,
             s_haz2=S_HAZ2,

@@ -52,24 +52,6 @@ def uniform(key: np.uint64, draw: np.int64) -> float:
 
 
 @njit(inline="always", cache=True)
-def draw_hashes(key: np.uint64, out: np.ndarray) -> None:
-    """Fill ``out`` with the 64-bit hashes behind draws 0 .. 2 * len(out) - 1 of a person-year
-    key: hash j holds draws 2j (low half) and 2j + 1 (high half), as :func:`uniform` makes
-    them. The year step computes them once per person-year instead of once per draw."""
-    for j in range(out.shape[0]):
-        out[j] = mix64(key + np.uint64(j) * GOLDEN + GOLDEN)
-
-
-@njit(inline="always", cache=True)
-def uniform_of(hashes: np.ndarray, draw: np.int64) -> float:
-    """:func:`uniform` of draw number ``draw``, from hashes made by :func:`draw_hashes`."""
-    h = hashes[draw >> 1]
-    if draw & 1:
-        h = h >> _S32
-    return float(h & _MASK32) * _INV32
-
-
-@njit(inline="always", cache=True)
 def normal(key: np.uint64, draw1: np.int64, draw2: np.int64) -> float:
     """Standard normal by Box-Muller from two uniforms of the same key."""
     u1 = uniform(key, draw1)
@@ -89,9 +71,10 @@ def approx_normal_u(u: float) -> float:
     4,097-point inverse-CDF table (exact to about 1e-4 within 3.5 SD). Used for yearly income
     shocks, where it is far cheaper than Box-Muller and the extreme tails do not matter."""
     x = u * 4096.0
-    k = np.int64(x)
+    # Unsigned index: no negative-index wraparound code in the year step's hot loop.
+    k = np.uint64(x)
     f = x - k
-    return _NORM_TABLE[k] * (1.0 - f) + _NORM_TABLE[k + 1] * f
+    return _NORM_TABLE[k] * (1.0 - f) + _NORM_TABLE[k + np.uint64(1)] * f
 
 
 @njit(inline="always", cache=True)
