@@ -9,7 +9,9 @@ Measures, on one population built once (build time reported separately):
 * Numba engine: :func:`povsim.engine.simulate.simulate` (the yearly loop: births, kernel, tally
   sums, re-fitted normalisers) for ``--years`` years, median of ``--repeat`` runs, each on a
   fresh copy of the population, for each ``--threads`` count. Compilation is done (or the
-  Numba cache loaded) in a warm-up run outside the timing.
+  Numba cache loaded) in a warm-up run outside the timing. Each run is preceded by the bare
+  Numba loop of ``bare_loop.py`` (one draw per agent-step, the brief's yardstick) at the same
+  size, years and threads; the run's rate over it is reported beside the rate.
 * NumPy reference: the same loop with the kernel swapped for ``numpy_step.step_year_numpy``
   for ``--numpy-years`` years (NumPy is slow), against the Numba engine over the same years;
   the final states of the two are compared person by person.
@@ -44,6 +46,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import numpy_step as NS  # noqa: E402
+from bare_loop import BAR_SHARE, BRIEF_BARE_RATE, BRIEF_KERNEL_BAR, bare_rate  # noqa: E402
 from povsim.engine import kernel as K
 from povsim.engine.simulate import kernel_scalars, prepare, simulate
 from povsim.inputs import layout as L
@@ -128,13 +131,21 @@ def run_numba(mp, tables, pop0, years: int, seed: int, threads: int) -> dict:
 
 
 def bench_kernel(args, mp, tables, pop0) -> dict:
+    """Timed runs per thread count; each preceded by the bare loop (``bare_loop.py``) at the
+    same size, years and threads, so each run's rate is also a share of the machine's speed
+    at that moment (the VM's speed drifts by tens of per cent within minutes)."""
     out = {}
     for th in args.threads:
-        runs = [run_numba(mp, tables, pop0, args.years, args.seed, th) for _ in range(args.repeat)]
+        runs, bare = [], []
+        for _ in range(args.repeat):
+            bare.append(bare_rate(args.size, args.years, th)["rate"])
+            runs.append(run_numba(mp, tables, pop0, args.years, args.seed, th))
         secs = [r["seconds"] for r in runs]
         other = [r["other_cpu_seconds"] for r in runs]
         py = runs[0]["person_years"]
         med = statistics.median(secs)
+        shares = [py / s / b for s, b in zip(secs, bare)]
+        share = statistics.median(shares)
         out[str(th)] = {
             "threads": th,
             "seconds": secs,
@@ -144,11 +155,18 @@ def bench_kernel(args, mp, tables, pop0) -> dict:
             "person_years_per_s": py / med,
             "own_cpu_seconds": [r["own_cpu_seconds"] for r in runs],
             "other_cpu_seconds": other,
+            "bare_agent_steps_per_s": bare,
+            "share_of_bare": shares,
+            "median_share_of_bare": share,
         }
         print(
             f"  numba  {th} thread(s): {args.years} years, {py:,.0f} person-years, "
             f"median {med:.2f} s of {[round(s, 2) for s in secs]} -> {py / med / 1e6:.1f} M/s"
-            f" (CPU s used by other processes meanwhile: {[round(o, 1) for o in other]})",
+            f" (CPU s used by other processes meanwhile: {[round(o, 1) for o in other]})\n"
+            f"         bare loop just before each run: "
+            f"{[round(b / 1e6) for b in bare]} M agent-steps/s; the run's rate over it: median "
+            f"{share:.3f} (the brief's bar {BRIEF_KERNEL_BAR:.0e} / {BRIEF_BARE_RATE:.1e} = "
+            f"{BAR_SHARE:.3f}; at {th} thread(s) the bar applies to 2)",
             flush=True,
         )
     return out
@@ -369,7 +387,8 @@ def main(argv=None) -> dict:
     for th, r in results["numba"].items():
         print(
             f"| Numba engine, {th} thread(s), {args.years} years | "
-            f"{r['person_years_per_s'] / 1e6:.1f} M |"
+            f"{r['person_years_per_s'] / 1e6:.1f} M (x{r['median_share_of_bare']:.3f} the bare "
+            f"loop's {statistics.median(r['bare_agent_steps_per_s']) / 1e6:.0f} M) |"
         )
     if "numpy" in results:
         r = results["numpy"]

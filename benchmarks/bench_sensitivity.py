@@ -13,6 +13,9 @@ Measures, on ``benchmarks/sensitivity_10param.yaml`` (3 model inputs, 7 interven
   the cost inputs (the arm run of the sample before is repriced), a sample that changes
   model inputs (cell tables, normalisers and the baseline arm are redone), and the bare
   kernel loop for one arm; overhead = run time - kernel time of the arms simulated;
+* the kernel-only floor of N=512 on 2 workers: every simulation of the 512 blocks at the
+  kernel loop's time, nothing else, perfectly shared (the goal's 10 minutes needs this below
+  10 with room for the rest);
 * the Sobol sweep (second order, N base samples, N(2D+2) rows) through the same code as the
   CLI, for each ``--workers`` count; runs/s and the time projected to N=512 (11,264 runs):
   every Saltelli block has the same structure, so time is linear in N;
@@ -127,6 +130,21 @@ def simulations_per_block(sc) -> dict:
     return model.simulations
 
 
+def kernel_floor(per_block: dict, kernel_s: float, workers: int = 2) -> dict:
+    """The least time N=512 can take with this kernel: every simulation a Saltelli block
+    needs, at the kernel loop's time alone (no interventions, loops, tables, fits or outputs),
+    spread perfectly over ``workers`` single-threaded workers (minutes)."""
+    sims = per_block["baseline"] + per_block["arm"]
+    floor = 512 * sims * kernel_s / workers
+    return {
+        "simulations_per_block": sims,
+        "kernel_s_per_simulation": kernel_s,
+        "workers": workers,
+        "kernel_only_minutes_n512": round(floor / 60, 1),
+        "kernel_speed_up_needed_for_10_min": round(floor / 600, 2),
+    }
+
+
 def sweep(sc, n: int, workers: int) -> dict:
     from povsim.studies.sensitivity import run_sensitivity
 
@@ -173,6 +191,10 @@ def main(argv=None) -> dict:
             out["per_run"] = per_run(sc, args.repeats)
         out["per_run"]["other_processes_cpu_s"] = round(cpu.other, 1)
         print(json.dumps(out["per_run"], indent=2), flush=True)
+        out["kernel_floor_n512"] = kernel_floor(
+            out["simulations_per_saltelli_block"], out["per_run"]["kernel_loop_one_arm_s"]
+        )
+        print(json.dumps(out["kernel_floor_n512"]), flush=True)
     out["sweeps"] = []
     for w in args.workers:
         r = sweep(sc, args.n, w)

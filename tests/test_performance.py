@@ -367,3 +367,34 @@ def test_output_only_parameters_reuse_baseline_and_arm_runs_bit_for_bit():
     assert np.array_equal(cached[0, same], cached[1, same])
     q = _columns(sc, ("qalys_gained_disc",))
     assert cached[0, q] != cached[1, q]
+
+
+def test_engine_benchmark_runs_and_sets_each_rate_against_the_bare_loop(monkeypatch):
+    """benchmarks/bench_engine.py at a toy size: each timed run comes with the bare loop's
+    rate measured just before it and the run's share of it; the NumPy twin's states equal
+    the engine's. Rates are not checked (no timings in tests), only that they are measured."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import numba
+
+    import bare_loop
+    import bench_engine
+
+    threads = numba.get_num_threads()
+    try:
+        out = bench_engine.main(
+            ["--size", "3000", "--years", "2", "--threads", "1", "--repeat", "2"]
+            + ["--numpy-years", "1", "--no-cli"]
+        )
+        one = bare_loop.bare_rate(500, 3, 1)
+    finally:
+        numba.set_num_threads(threads)  # the benchmark sets the process's thread count
+    r = out["numba"]["1"]
+    assert len(r["bare_agent_steps_per_s"]) == len(r["share_of_bare"]) == 2
+    assert all(b > 0 for b in r["bare_agent_steps_per_s"])
+    py_per_s = [r["person_years"] / s for s in r["seconds"]]
+    assert r["share_of_bare"] == pytest.approx(
+        [p / b for p, b in zip(py_per_s, r["bare_agent_steps_per_s"])]
+    )
+    assert out["numpy"]["states_identical"]
+    # The bare loop's count: every living agent of every year, once.
+    assert 0.95 * 1500 < one["agent_steps"] <= 1500
