@@ -448,3 +448,30 @@ def test_an_interrupted_workbook_leaves_no_file_and_no_partial(tmp_path, monkeyp
         W.write_workbook(tmp_path / "t.xlsx", {"t": (frame, "t.csv")}, {"seed": 1})
     assert len(calls) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_wrapped_by_class_creation_is_still_one_line(tmp_path, capsys):
+    """SIGTERM landing while a lazily imported module builds a class (matplotlib's Enums,
+    when the figures are drawn): Python 3.11 wraps the KeyboardInterrupt raised in
+    ``__set_name__`` in a RuntimeError, which printed a traceback (seen in CI). It is an
+    interrupt all the same: one line, exit 130. Any other error still propagates."""
+    from povsim import cli
+
+    class Interrupting:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    def write(result, progress):
+        type("Built", (), {"member": Interrupting()})
+
+    with pytest.raises(SystemExit) as e:
+        cli._compute_and_write("simulating t", True, lambda p: None, write, tmp_path / "out")
+    assert e.value.code == cli.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err.startswith("error: interrupted") and "Traceback" not in err, err
+
+    def broken(result, progress):
+        raise RuntimeError("a real defect")
+
+    with pytest.raises(RuntimeError, match="a real defect"):
+        cli._compute_and_write("simulating t", True, lambda p: None, broken, tmp_path / "out")

@@ -215,7 +215,9 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, inter
             _fail(str(e))
         except OSError as e:
             _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
-    except KeyboardInterrupt:
+    except BaseException as e:
+        if not _interrupted_by(e):
+            raise
         progress.close()
         said = interrupted(progress) if interrupted is not None else None
         _fail(
@@ -225,6 +227,21 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, inter
             code=EXIT_INTERRUPTED,
         )
     return result
+
+
+def _interrupted_by(e: BaseException | None) -> bool:
+    """True if ``e`` is a KeyboardInterrupt (Ctrl-C, or SIGTERM through :func:`_interrupt`)
+    or was raised because of or while handling one. Python 3.11 turns an exception raised
+    while a class is created (``__set_name__``: an Enum built by a module imported lazily,
+    as matplotlib's are when the figures are drawn) into a RuntimeError whose cause is the
+    interrupt; seen in CI as a traceback after SIGTERM instead of the one-line message."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 class _LazyProgress:
@@ -353,6 +370,10 @@ class _Povsim(click.Group):
         except click.ClickException as e:
             _fail(" ".join(e.format_message().split()), code=e.exit_code)
         except (KeyboardInterrupt, click.Abort):
+            _fail("interrupted; nothing half-written was left behind", code=EXIT_INTERRUPTED)
+        except Exception as e:
+            if not _interrupted_by(e):
+                raise
             _fail("interrupted; nothing half-written was left behind", code=EXIT_INTERRUPTED)
         finally:
             if previous is not None:
