@@ -215,7 +215,7 @@ def _compute_and_write(label: str, quiet: bool, compute, write, out: Path, inter
             _fail(str(e))
         except OSError as e:
             _fail(f"{out}: cannot write outputs: {e.strerror or e}", code=1)
-    except BaseException as e:
+    except (KeyboardInterrupt, Exception) as e:  # not SystemExit: _fail's own exits pass
         if not _interrupted_by(e):
             raise
         progress.close()
